@@ -1,0 +1,351 @@
+// Package store defines Vigil's persistent data model and the per-domain store
+// interfaces that the sqlite and postgres drivers implement. Every tenant-owned
+// row is read and written through a method that takes the tenant ID, so the
+// tenant scope is enforced in one layer.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors returned by every driver; check them with errors.Is.
+var (
+	// ErrNotFound means no row matched (including a row of another tenant).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means a unique constraint was violated.
+	ErrConflict = errors.New("conflict")
+	// ErrSchemaTooNew means the database was migrated by a newer Vigil.
+	ErrSchemaTooNew = errors.New("database schema is newer than this binary")
+	// ErrUnsupported means the driver cannot do this operation.
+	ErrUnsupported = errors.New("not supported by this store driver")
+)
+
+// Store is the whole persistence layer. Each accessor returns the store of
+// one domain; all of them share the same database.
+type Store interface {
+	Tenants() TenantStore
+	Users() UserStore
+	Tokens() TokenStore
+	Sessions() SessionStore
+	Teams() TeamStore
+	Contacts() ContactStore
+	Services() ServiceStore
+	Assets() AssetStore
+	Audit() AuditStore
+	Secrets() SecretStore
+
+	// Driver names the driver: "sqlite" or "postgres".
+	Driver() string
+	// Ping checks the database answers.
+	Ping(ctx context.Context) error
+	// Backup writes a consistent copy of the database to path while the
+	// store is in use. Drivers that cannot return ErrUnsupported.
+	Backup(ctx context.Context, path string) error
+	Close() error
+}
+
+// Page bounds a list query. Limit 0 means the driver default (100); the
+// drivers cap Limit at MaxPageSize.
+type Page struct {
+	Limit  int
+	Offset int
+}
+
+// MaxPageSize is the largest page any list returns.
+const MaxPageSize = 1000
+
+// Tenant is an organisation the SOC serves.
+type Tenant struct {
+	ID          string
+	Slug        string // short unique name used in URLs
+	Name        string
+	Description string
+	Industry    string
+	Disabled    bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// TenantStore persists tenants.
+type TenantStore interface {
+	Create(ctx context.Context, t *Tenant) error
+	Get(ctx context.Context, id string) (Tenant, error)
+	GetBySlug(ctx context.Context, slug string) (Tenant, error)
+	List(ctx context.Context) ([]Tenant, error)
+	Update(ctx context.Context, t *Tenant) error
+	Delete(ctx context.Context, id string) error
+}
+
+// User is a person who signs in to Vigil.
+type User struct {
+	ID                 string
+	Username           string
+	DisplayName        string
+	Email              string
+	PasswordHash       string
+	Locale             string // "" means from Accept-Language
+	GlobalRole         string // a role that applies to every tenant ("" for none)
+	Disabled           bool
+	MustChangePassword bool
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	LastLoginAt        time.Time // zero if never
+}
+
+// Membership gives a user a role in one tenant.
+type Membership struct {
+	UserID    string
+	TenantID  string
+	Role      string
+	CreatedAt time.Time
+}
+
+// UserStore persists users and their tenant memberships.
+type UserStore interface {
+	Create(ctx context.Context, u *User) error
+	Get(ctx context.Context, id string) (User, error)
+	GetByUsername(ctx context.Context, username string) (User, error)
+	List(ctx context.Context) ([]User, error)
+	Count(ctx context.Context) (int, error)
+	Update(ctx context.Context, u *User) error
+	Delete(ctx context.Context, id string) error
+
+	// SetMembership creates or replaces the user's role in a tenant.
+	SetMembership(ctx context.Context, m Membership) error
+	RemoveMembership(ctx context.Context, userID, tenantID string) error
+	Memberships(ctx context.Context, userID string) ([]Membership, error)
+	TenantMembers(ctx context.Context, tenantID string) ([]Membership, error)
+}
+
+// APIToken is a bearer token for the REST API, scoped to one tenant and one
+// role. TenantID is empty only for a global token (GlobalRole admin or
+// auditor). Only the SHA-256 of the secret is stored.
+type APIToken struct {
+	ID         string
+	Name       string
+	TenantID   string
+	Role       string
+	UserID     string // who created it
+	Prefix     string // first characters of the secret, shown to identify it
+	Hash       string // hex SHA-256 of the secret
+	CreatedAt  time.Time
+	ExpiresAt  time.Time // zero means no expiry
+	LastUsedAt time.Time
+	Revoked    bool
+}
+
+// TokenStore persists API tokens.
+type TokenStore interface {
+	Create(ctx context.Context, t *APIToken) error
+	Get(ctx context.Context, id string) (APIToken, error)
+	GetByHash(ctx context.Context, hash string) (APIToken, error)
+	// List returns the tokens of a tenant; tenantID "" lists global tokens.
+	List(ctx context.Context, tenantID string) ([]APIToken, error)
+	Revoke(ctx context.Context, id string) error
+	Touch(ctx context.Context, id string, at time.Time) error
+}
+
+// Session is a signed-in browser. ID is the hex SHA-256 of the cookie value.
+type Session struct {
+	ID         string
+	UserID     string
+	TenantID   string // tenant currently selected in the UI ("" for none)
+	CSRFToken  string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	LastSeenAt time.Time
+	IP         string
+	UserAgent  string
+}
+
+// SessionStore persists browser sessions so any API node can serve them.
+type SessionStore interface {
+	Create(ctx context.Context, s *Session) error
+	Get(ctx context.Context, id string) (Session, error)
+	Update(ctx context.Context, s *Session) error
+	Delete(ctx context.Context, id string) error
+	DeleteForUser(ctx context.Context, userID string) error
+	DeleteExpired(ctx context.Context, now time.Time) (int, error)
+}
+
+// Team is a group of the service provider's staff (monitoring desk,
+// response team, red team...). Teams are not tenant-owned.
+type Team struct {
+	ID          string
+	Name        string
+	Kind        string
+	Description string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// TeamMember is a user in a team.
+type TeamMember struct {
+	TeamID string
+	UserID string
+	Lead   bool
+}
+
+// TeamStore persists teams and members.
+type TeamStore interface {
+	Create(ctx context.Context, t *Team) error
+	Get(ctx context.Context, id string) (Team, error)
+	List(ctx context.Context) ([]Team, error)
+	Update(ctx context.Context, t *Team) error
+	Delete(ctx context.Context, id string) error
+	SetMember(ctx context.Context, m TeamMember) error
+	RemoveMember(ctx context.Context, teamID, userID string) error
+	Members(ctx context.Context, teamID string) ([]TeamMember, error)
+}
+
+// Contact is a person to reach at a tenant or a vendor.
+type Contact struct {
+	ID        string
+	TenantID  string
+	Kind      string // see tenant.ContactKinds
+	Name      string
+	Org       string
+	Title     string
+	Phone     string
+	Email     string
+	IM        string // WeCom / DingTalk / Feishu handle
+	AssetID   string // the application or device this contact answers for ("" for none)
+	Product   string // vendor product line, for vendor support contacts
+	Notes     string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// ContactFilter narrows a contact list.
+type ContactFilter struct {
+	Kind    string
+	AssetID string
+}
+
+// ContactStore persists tenant contacts.
+type ContactStore interface {
+	Create(ctx context.Context, c *Contact) error
+	Get(ctx context.Context, tenantID, id string) (Contact, error)
+	List(ctx context.Context, tenantID string, f ContactFilter) ([]Contact, error)
+	Update(ctx context.Context, c *Contact) error
+	Delete(ctx context.Context, tenantID, id string) error
+}
+
+// Subscription is one contracted service of a tenant with its service levels.
+type Subscription struct {
+	TenantID        string
+	Service         string // code from tenant.Catalogue
+	Enabled         bool
+	Level           string // e.g. "standard", "premium"
+	ResponseMinutes int    // time to respond to an event
+	NotifyMinutes   int    // time to notify the customer
+	ReportFrequency string // daily, weekly, monthly, quarterly, yearly, per-engagement
+	StartsOn        time.Time
+	EndsOn          time.Time // zero means open-ended
+	Notes           string
+	UpdatedAt       time.Time
+}
+
+// ServiceStore persists the service catalogue subscriptions per tenant.
+type ServiceStore interface {
+	Put(ctx context.Context, s *Subscription) error // create or replace
+	Get(ctx context.Context, tenantID, service string) (Subscription, error)
+	List(ctx context.Context, tenantID string) ([]Subscription, error)
+	Delete(ctx context.Context, tenantID, service string) error
+}
+
+// Asset is the shared anchor every service links to.
+type Asset struct {
+	ID          string
+	TenantID    string
+	Kind        string // host, ip, domain, url, service, device, application
+	Name        string
+	Address     string // IP, hostname, URL or CIDR, depending on Kind
+	Owner       string
+	Importance  int // 1 (low) .. 5 (critical)
+	Tags        []string
+	Description string
+	Attributes  map[string]string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	LastSeenAt  time.Time // zero if never observed
+}
+
+// AssetFilter narrows an asset list.
+type AssetFilter struct {
+	Kind          string
+	Tag           string
+	Query         string // substring of name or address
+	MinImportance int
+	Page
+}
+
+// AssetStore persists assets.
+type AssetStore interface {
+	Create(ctx context.Context, a *Asset) error
+	Get(ctx context.Context, tenantID, id string) (Asset, error)
+	List(ctx context.Context, tenantID string, f AssetFilter) ([]Asset, error)
+	Count(ctx context.Context, tenantID string, f AssetFilter) (int, error)
+	Update(ctx context.Context, a *Asset) error
+	Delete(ctx context.Context, tenantID, id string) error
+}
+
+// AuditEntry is one link of the hash-chained audit log.
+type AuditEntry struct {
+	Seq       int64 // assigned by the store, 1-based, gapless
+	Time      time.Time
+	ActorID   string
+	ActorName string
+	TenantID  string // "" for platform-wide actions
+	Action    string // e.g. "login", "tenant.create"
+	Object    string // e.g. "asset:0193..."
+	Detail    string // JSON
+	IP        string
+	PrevHash  string
+	Hash      string
+}
+
+// AuditFilter narrows an audit list.
+type AuditFilter struct {
+	TenantID string // "" means every tenant (callers enforce who may ask)
+	Actor    string
+	Action   string
+	Since    time.Time
+	Until    time.Time
+	Page
+}
+
+// ChainFunc computes an entry's hash from the previous entry's hash. The
+// store calls it while holding the chain lock, after setting Seq and PrevHash.
+type ChainFunc func(e *AuditEntry) string
+
+// AuditStore persists the audit chain.
+type AuditStore interface {
+	// Append assigns Seq and PrevHash, calls chain to set Hash, and writes
+	// the entry, serialised against every other writer on every node.
+	Append(ctx context.Context, e *AuditEntry, chain ChainFunc) error
+	List(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+	// Walk calls fn for every entry in Seq order starting at fromSeq.
+	Walk(ctx context.Context, fromSeq int64, fn func(AuditEntry) error) error
+}
+
+// Secret is an encrypted credential (SSH key, SMTP password, webhook secret).
+type Secret struct {
+	ID         string
+	TenantID   string
+	Name       string
+	Kind       string
+	Ciphertext []byte
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// SecretStore persists encrypted secrets.
+type SecretStore interface {
+	Put(ctx context.Context, s *Secret) error // create or replace by ID
+	Get(ctx context.Context, tenantID, id string) (Secret, error)
+	List(ctx context.Context, tenantID string) ([]Secret, error) // Ciphertext left empty
+	Delete(ctx context.Context, tenantID, id string) error
+}
