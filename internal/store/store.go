@@ -20,6 +20,9 @@ var (
 	ErrSchemaTooNew = errors.New("database schema is newer than this binary")
 	// ErrUnsupported means the driver cannot do this operation.
 	ErrUnsupported = errors.New("not supported by this store driver")
+	// ErrInvalid wraps input validation failures; the wrapped message is
+	// written for the user and safe to show.
+	ErrInvalid = errors.New("invalid input")
 )
 
 // Store is the whole persistence layer. Each accessor returns the store of

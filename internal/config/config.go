@@ -1,0 +1,262 @@
+// Package config defines Vigil's one typed configuration and loads it from,
+// in increasing precedence, built-in defaults, a YAML file (vigil.yaml),
+// VIGIL_* environment variables and command-line flags. Validate reports
+// every problem at once, in words a user can act on.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Roles a node can run.
+const (
+	RoleAll    = "all"
+	RoleAPI    = "api"
+	RoleWorker = "worker"
+	RoleIngest = "ingest"
+)
+
+// Config is the whole configuration. Field tags name the YAML key; the
+// environment variable is VIGIL_ plus the key in upper case.
+type Config struct {
+	Addr    string `yaml:"addr"`     // listen address of the HTTP server
+	DataDir string `yaml:"data_dir"` // SQLite database, bus queue, secret key
+	// DB is "" for SQLite in DataDir, or a postgres:// URL.
+	DB string `yaml:"db"`
+	// Bus is "" for the in-process bus, or a nats:// URL (JetStream).
+	Bus  string `yaml:"bus"`
+	Role string `yaml:"role"` // all, api, worker, ingest
+
+	LogLevel  string `yaml:"log_level"`  // debug, info, warn, error
+	LogFormat string `yaml:"log_format"` // text, json
+
+	// BaseURL is the external URL users reach Vigil at (links in mail,
+	// cookie security). Default http://Addr.
+	BaseURL string `yaml:"base_url"`
+	// SecureCookies forces the Secure cookie flag; default: when BaseURL
+	// is https.
+	SecureCookies  *bool    `yaml:"secure_cookies"`
+	TrustedProxies []string `yaml:"trusted_proxies"` // CIDRs whose X-Forwarded-For is believed
+
+	SessionTTL      time.Duration `yaml:"session_ttl"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	MaxBodyBytes    int64         `yaml:"max_body_bytes"`
+
+	// SecretKey (base64, 32 bytes) encrypts secrets at rest; default a key
+	// file in DataDir. Only from the environment (VIGIL_SECRET_KEY).
+	SecretKey string `yaml:"-"`
+	// AdminPassword sets the first admin's password on first start
+	// (VIGIL_ADMIN_PASSWORD); otherwise a one-time password is printed.
+	AdminPassword string `yaml:"-"`
+}
+
+// Default returns the built-in defaults.
+func Default() Config {
+	return Config{
+		Addr:            "127.0.0.1:8080",
+		DataDir:         "./vigil-data",
+		Role:            RoleAll,
+		LogLevel:        "info",
+		LogFormat:       "text",
+		SessionTTL:      12 * time.Hour,
+		ShutdownTimeout: 30 * time.Second,
+		MaxBodyBytes:    1 << 20,
+	}
+}
+
+// MaxConfigFile bounds the config file size.
+const MaxConfigFile = 1 << 20
+
+// LoadFile merges a YAML file into c. Unknown keys are errors so typos do
+// not pass silently.
+func (c *Config) LoadFile(path string) error {
+	b, err := os.ReadFile(path) // #nosec G304 -- the operator names the file
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	if len(b) > MaxConfigFile {
+		return fmt.Errorf("config file %s: larger than %d bytes", path, MaxConfigFile)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	return nil
+}
+
+// LoadEnv merges VIGIL_* variables from lookup (os.LookupEnv in production).
+func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
+	var errs []error
+	str := func(key string, dst *string) {
+		if v, ok := lookup(key); ok {
+			*dst = v
+		}
+	}
+	dur := func(key string, dst *time.Duration) {
+		if v, ok := lookup(key); ok {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %q is not a duration (e.g. 30s, 12h)", key, v))
+				return
+			}
+			*dst = d
+		}
+	}
+	str("VIGIL_ADDR", &c.Addr)
+	str("VIGIL_DATA_DIR", &c.DataDir)
+	str("VIGIL_DB", &c.DB)
+	str("VIGIL_BUS", &c.Bus)
+	str("VIGIL_ROLE", &c.Role)
+	str("VIGIL_LOG_LEVEL", &c.LogLevel)
+	str("VIGIL_LOG_FORMAT", &c.LogFormat)
+	str("VIGIL_BASE_URL", &c.BaseURL)
+	str("VIGIL_SECRET_KEY", &c.SecretKey)
+	str("VIGIL_ADMIN_PASSWORD", &c.AdminPassword)
+	dur("VIGIL_SESSION_TTL", &c.SessionTTL)
+	dur("VIGIL_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
+	if v, ok := lookup("VIGIL_SECURE_COOKIES"); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("VIGIL_SECURE_COOKIES: %q is not true or false", v))
+		} else {
+			c.SecureCookies = &b
+		}
+	}
+	if v, ok := lookup("VIGIL_TRUSTED_PROXIES"); ok {
+		c.TrustedProxies = splitList(v)
+	}
+	if v, ok := lookup("VIGIL_MAX_BODY_BYTES"); ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("VIGIL_MAX_BODY_BYTES: %q is not a number", v))
+		} else {
+			c.MaxBodyBytes = n
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Validate checks every field and returns all problems joined.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("addr %q must be host:port, e.g. 127.0.0.1:8080", c.Addr)
+	}
+	if c.DB == "" && strings.TrimSpace(c.DataDir) == "" {
+		bad("data_dir is required when db is not set (SQLite lives there)")
+	}
+	if c.DB != "" {
+		u, err := url.Parse(c.DB)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			bad("db must be a postgres:// URL (or empty for SQLite in data_dir)")
+		}
+	}
+	if c.Bus != "" {
+		u, err := url.Parse(c.Bus)
+		if err != nil || (u.Scheme != "nats" && u.Scheme != "tls") {
+			bad("bus must be a nats:// URL (or empty for the in-process bus)")
+		}
+	}
+	if !slices.Contains([]string{RoleAll, RoleAPI, RoleWorker, RoleIngest}, c.Role) {
+		bad("role %q must be one of all, api, worker, ingest", c.Role)
+	}
+	if c.Role != RoleAll && (c.DB == "" || c.Bus == "") {
+		bad("role %q needs a shared db (postgres://) and bus (nats://); the embedded SQLite and in-process bus serve role all only", c.Role)
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
+		bad("log_level %q must be debug, info, warn or error", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("log_format %q must be text or json", c.LogFormat)
+	}
+	if c.BaseURL != "" {
+		u, err := url.Parse(c.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("base_url %q must be an http(s) URL", c.BaseURL)
+		}
+	}
+	for _, p := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			bad("trusted_proxies: %q is not a CIDR", p)
+		}
+	}
+	if c.SessionTTL < time.Minute || c.SessionTTL > 30*24*time.Hour {
+		bad("session_ttl must be between 1m and 720h")
+	}
+	if c.ShutdownTimeout < time.Second || c.ShutdownTimeout > 10*time.Minute {
+		bad("shutdown_timeout must be between 1s and 10m")
+	}
+	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 1<<30 {
+		bad("max_body_bytes must be between 1024 and 1073741824")
+	}
+	return errors.Join(errs...)
+}
+
+// Prefixes parses TrustedProxies (call after Validate).
+func (c *Config) Prefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range c.TrustedProxies {
+		if pr, err := netip.ParsePrefix(p); err == nil {
+			out = append(out, pr)
+		}
+	}
+	return out
+}
+
+// ExternalURL is BaseURL or one derived from Addr.
+func (c *Config) ExternalURL() string {
+	if c.BaseURL != "" {
+		return strings.TrimRight(c.BaseURL, "/")
+	}
+	return "http://" + c.Addr
+}
+
+// CookieSecure reports whether cookies carry the Secure flag.
+func (c *Config) CookieSecure() bool {
+	if c.SecureCookies != nil {
+		return *c.SecureCookies
+	}
+	return strings.HasPrefix(c.BaseURL, "https://")
+}
+
+// Redacted returns a copy safe to log or print.
+func (c Config) Redacted() Config {
+	if c.SecretKey != "" {
+		c.SecretKey = "REDACTED"
+	}
+	if c.AdminPassword != "" {
+		c.AdminPassword = "REDACTED"
+	}
+	if u, err := url.Parse(c.DB); err == nil && u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "REDACTED")
+			c.DB = u.String()
+		}
+	}
+	return c
+}
