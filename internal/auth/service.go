@@ -91,7 +91,7 @@ func (s *Service) Login(ctx context.Context, username, password, clientIP string
 	ok := err == nil && !u.Disabled && VerifyPassword(u.PasswordHash, password)
 	if err != nil {
 		// Spend the same time as a real check so usernames cannot be probed.
-		VerifyPassword(dummyHash, password)
+		VerifyPassword(dummyHash(), password)
 	}
 	if !ok {
 		s.limiter.fail(now, keys...)
@@ -107,13 +107,13 @@ func (s *Service) Login(ctx context.Context, username, password, clientIP string
 }
 
 // dummyHash is verified for unknown users to keep timing uniform.
-var dummyHash = func() string {
+var dummyHash = sync.OnceValue(func() string {
 	h, err := HashPassword("not-a-real-password-at-all")
 	if err != nil {
 		panic(err)
 	}
 	return h
-}()
+})
 
 // UserPrincipal builds the principal of a user from its memberships.
 func (s *Service) UserPrincipal(ctx context.Context, u store.User) (*Principal, error) {

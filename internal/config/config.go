@@ -99,8 +99,14 @@ func (c *Config) LoadFile(path string) error {
 }
 
 // LoadEnv merges VIGIL_* variables from lookup (os.LookupEnv in production).
+// A variable set to the empty string counts as unset.
 func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 	var errs []error
+	get := lookup
+	lookup = func(k string) (string, bool) {
+		v, ok := get(k)
+		return v, ok && v != ""
+	}
 	str := func(key string, dst *string) {
 		if v, ok := lookup(key); ok {
 			*dst = v

@@ -1,0 +1,195 @@
+// Package app wires Vigil together: it opens the store and bus named by the
+// configuration, builds the domain services, and runs the components of the
+// node's role (HTTP surfaces, workers, ingest) until the context ends, then
+// drains in-flight work and shuts down in order.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/vigil-sec/vigil/internal/asset"
+	"github.com/vigil-sec/vigil/internal/audit"
+	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/bus"
+	"github.com/vigil-sec/vigil/internal/bus/inproc"
+	"github.com/vigil-sec/vigil/internal/bus/jetstream"
+	"github.com/vigil-sec/vigil/internal/config"
+	"github.com/vigil-sec/vigil/internal/secret"
+	"github.com/vigil-sec/vigil/internal/store"
+	"github.com/vigil-sec/vigil/internal/store/postgres"
+	"github.com/vigil-sec/vigil/internal/store/sqlite"
+	"github.com/vigil-sec/vigil/internal/tenant"
+)
+
+// DBFile and BusFile are the embedded default's files in the data dir.
+const (
+	DBFile  = "vigil.db"
+	BusFile = "bus.db"
+)
+
+// Version is set at build time with -ldflags "-X ...app.Version=...".
+var Version = "dev"
+
+// App is an opened platform: store, bus and domain services.
+type App struct {
+	Config   config.Config
+	Logger   *slog.Logger
+	Store    store.Store
+	Bus      bus.Bus
+	Box      *secret.Box
+	Audit    *audit.Log
+	Auth     *auth.Service
+	Tenants  *tenant.Service
+	Assets   *asset.Service
+	Registry *prometheus.Registry
+}
+
+// NewLogger builds the process logger from the configuration.
+func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	hopts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, hopts))
+	}
+	return slog.New(slog.NewTextHandler(w, hopts))
+}
+
+// OpenStore opens the configured store, running migrations.
+func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (store.Store, error) {
+	if cfg.DB != "" {
+		st, err := postgres.Open(ctx, cfg.DB, postgres.Options{Logger: logger})
+		if err != nil {
+			return nil, fmt.Errorf("open postgres store: %w", err)
+		}
+		return st, nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, DBFile), sqlite.Options{Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite store: %w", err)
+	}
+	return st, nil
+}
+
+// OpenBus opens the configured bus.
+func OpenBus(ctx context.Context, cfg config.Config, logger *slog.Logger) (bus.Bus, error) {
+	if cfg.Bus != "" {
+		b, err := jetstream.New(ctx, cfg.Bus, jetstream.Options{Logger: logger, StreamPrefix: "VIGIL"})
+		if err != nil {
+			return nil, fmt.Errorf("open nats bus: %w", err)
+		}
+		return b, nil
+	}
+	path := ""
+	if cfg.DataDir != "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+		abs, err := filepath.Abs(filepath.Join(cfg.DataDir, BusFile))
+		if err != nil {
+			return nil, fmt.Errorf("bus path: %w", err)
+		}
+		path = abs
+	}
+	b, err := inproc.New(ctx, inproc.Options{Path: path, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("open in-process bus: %w", err)
+	}
+	return b, nil
+}
+
+// Open opens the store and bus and builds the services. The caller must
+// Close the App.
+func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	a := &App{Config: cfg, Logger: logger, Registry: prometheus.NewRegistry()}
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	keyDir := cfg.DataDir
+	if cfg.SecretKey == "" {
+		if err := os.MkdirAll(keyDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+	}
+	key, err := secret.LoadOrCreateKey(cfg.SecretKey, keyDir)
+	if err != nil {
+		return nil, err
+	}
+	if a.Box, err = secret.NewBox(key); err != nil {
+		return nil, err
+	}
+	if a.Store, err = OpenStore(ctx, cfg, logger); err != nil {
+		return nil, err
+	}
+	if a.Bus, err = OpenBus(ctx, cfg, logger); err != nil {
+		_ = a.Store.Close()
+		return nil, err
+	}
+	a.Audit = audit.New(a.Store.Audit(), audit.Options{Logger: logger})
+	a.Auth = auth.NewService(a.Store, auth.Options{Logger: logger, SessionTTL: cfg.SessionTTL})
+	a.Tenants = tenant.NewService(a.Store, a.Audit, a.Auth, tenant.Options{Logger: logger})
+	a.Assets = asset.NewService(a.Store.Assets(), a.Audit, asset.Options{Logger: logger})
+	return a, nil
+}
+
+// Ready reports whether the store and bus answer.
+func (a *App) Ready(ctx context.Context) error {
+	return errors.Join(a.Store.Ping(ctx), a.Bus.Ping(ctx))
+}
+
+// Close releases the bus and the store, in that order.
+func (a *App) Close() error {
+	return errors.Join(a.Bus.Close(), a.Store.Close())
+}
+
+// Bootstrap creates the first admin account when there are no users. It
+// returns the generated one-time password ("" when the password came from
+// the configuration or users already existed).
+func (a *App) Bootstrap(ctx context.Context) (username, oneTime string, err error) {
+	n, err := a.Store.Users().Count(ctx)
+	if err != nil {
+		return "", "", fmt.Errorf("bootstrap: %w", err)
+	}
+	if n > 0 {
+		return "", "", nil
+	}
+	pw := a.Config.AdminPassword
+	generated := pw == ""
+	if generated {
+		pw = auth.RandomPassword()
+	}
+	hash, err := auth.HashPassword(pw)
+	if err != nil {
+		return "", "", fmt.Errorf("bootstrap admin password: %w", err)
+	}
+	u := store.User{Username: "admin", DisplayName: "Administrator", PasswordHash: hash,
+		GlobalRole: auth.RoleAdmin, MustChangePassword: generated}
+	if err := a.Store.Users().Create(ctx, &u); err != nil {
+		if errors.Is(err, store.ErrConflict) { // another node won the race
+			return "", "", nil
+		}
+		return "", "", fmt.Errorf("bootstrap admin: %w", err)
+	}
+	system := &auth.Principal{Username: "system", UserID: "system"}
+	if err := a.Audit.RecordAs(ctx, system, audit.Event{Action: "user.create", Object: "user:" + u.ID,
+		Detail: map[string]string{"username": u.Username, "reason": "first start"}}); err != nil {
+		return "", "", err
+	}
+	if generated {
+		return u.Username, pw, nil
+	}
+	return u.Username, "", nil
+}

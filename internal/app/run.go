@@ -1,0 +1,168 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/api"
+	"github.com/vigil-sec/vigil/internal/bus"
+	"github.com/vigil-sec/vigil/internal/config"
+	"github.com/vigil-sec/vigil/internal/httpserver"
+	"github.com/vigil-sec/vigil/internal/web"
+)
+
+// Handler builds the composed HTTP handler of this node.
+func (a *App) Handler() (http.Handler, error) {
+	apiH, err := api.New(api.Options{Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Audit: a.Audit,
+		Logger: a.Logger, Version: Version, MaxBodyBytes: a.Config.MaxBodyBytes})
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	uiH, err := web.New(web.Options{Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Audit: a.Audit,
+		Store: a.Store, Logger: a.Logger, SecureCookies: a.Config.CookieSecure(), Version: Version})
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	return httpserver.New(httpserver.Options{API: apiH, UI: uiH, Logger: a.Logger, Ready: a.Ready,
+		Registry: a.Registry, MaxBodyBytes: a.Config.MaxBodyBytes, TrustedProxies: a.Config.Prefixes()}), nil
+}
+
+// Serve runs the node's role until ctx is done, then shuts down gracefully:
+// the HTTP server stops accepting and finishes in-flight requests, workers
+// finish their current jobs, then the caller closes the App. ready, if not
+// nil, receives the bound listen address once the server accepts.
+func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
+	role := a.Config.Role
+	runHTTP := role == config.RoleAll || role == config.RoleAPI
+	runWorker := role == config.RoleAll || role == config.RoleWorker
+	runIngest := role == config.RoleAll || role == config.RoleIngest
+
+	var stops []func() error
+	defer func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			if err := stops[i](); err != nil {
+				a.Logger.Warn("stop", "err", err)
+			}
+		}
+	}()
+
+	if runWorker {
+		stop, err := a.startWorkers(ctx)
+		if err != nil {
+			return err
+		}
+		stops = append(stops, stop)
+	}
+	if runIngest {
+		a.Logger.Info("ingest role: no ingest listeners are registered in this build yet")
+	}
+	if !runHTTP {
+		if ready != nil {
+			ready("")
+		}
+		<-ctx.Done()
+		return nil
+	}
+
+	h, err := a.Handler()
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	ln, err := net.Listen("tcp", a.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", a.Config.Addr, err)
+	}
+	a.Logger.Info("vigil serving", "addr", ln.Addr().String(), "role", role, "db", a.Store.Driver(), "version", Version)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	a.Logger.Info("shutting down: draining in-flight requests and jobs")
+	sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	return nil
+}
+
+// JobsQueue is the durable queue of background jobs.
+const JobsQueue = "vigil-jobs"
+
+// Job kinds run by workers.
+const (
+	JobSessionCleanup = "jobs.sessions.cleanup"
+)
+
+// startWorkers consumes the jobs queue and schedules housekeeping. The
+// returned stop waits for jobs in progress.
+func (a *App) startWorkers(ctx context.Context) (func() error, error) {
+	if err := a.Bus.EnsureQueue(ctx, bus.QueueConfig{Name: JobsQueue, Subjects: []string{"jobs.>"},
+		AckWait: time.Minute, MaxDeliver: 5}); err != nil {
+		return nil, fmt.Errorf("jobs queue: %w", err)
+	}
+	handlers := map[string]func(context.Context, []byte) error{
+		JobSessionCleanup: func(ctx context.Context, _ []byte) error {
+			n, err := a.Store.Sessions().DeleteExpired(ctx, time.Now())
+			if err == nil && n > 0 {
+				a.Logger.Info("expired sessions removed", "count", n)
+			}
+			return err
+		},
+	}
+	sub, err := a.Bus.Consume(ctx, JobsQueue, bus.ConsumeOptions{Group: "workers", Concurrency: 2},
+		func(ctx context.Context, d bus.Delivery) error {
+			m := d.Message()
+			h, ok := handlers[m.Subject]
+			if !ok {
+				a.Logger.Warn("unknown job dropped", "subject", m.Subject)
+				return nil
+			}
+			return h(ctx, m.Data)
+		})
+	if err != nil {
+		return nil, fmt.Errorf("consume jobs: %w", err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(10 * time.Minute)
+		defer t.Stop()
+		for {
+			if err := a.Bus.Enqueue(sctx, JobsQueue, bus.Message{Subject: JobSessionCleanup}); err != nil && sctx.Err() == nil {
+				a.Logger.Warn("schedule session cleanup", "err", err)
+			}
+			select {
+			case <-sctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() error {
+		cancel()
+		wg.Wait()
+		return sub.Stop()
+	}, nil
+}
