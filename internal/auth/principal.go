@@ -55,7 +55,7 @@ func (p *Principal) Can(perm Perm, tenantID string) bool {
 	if p.GlobalRole != "" && RoleHas(p.GlobalRole, perm) {
 		return true
 	}
-	if tenantID == "" || globalOnly(perm) {
+	if tenantID == "" || GlobalOnly(perm) {
 		return false
 	}
 	role, ok := p.Roles[tenantID]
@@ -68,7 +68,7 @@ func (p *Principal) CanAny(perm Perm) bool {
 	if p.Can(perm, "") {
 		return true
 	}
-	if globalOnly(perm) || p.Anonymous() {
+	if GlobalOnly(perm) || p.Anonymous() {
 		return false
 	}
 	for _, r := range p.Roles {

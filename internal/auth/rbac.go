@@ -110,8 +110,8 @@ func RolePerms(role string) []Perm {
 // RoleHas reports whether role grants perm.
 func RoleHas(role string, perm Perm) bool { return slices.Contains(rolePerms(role), perm) }
 
-// globalOnly permissions can only come from a global role: holding "admin"
-// in one tenant does not let a user create tenants or other users.
-func globalOnly(p Perm) bool {
+// GlobalOnly reports whether a permission can only come from a global role:
+// holding "admin" in one tenant does not let a user create tenants or users.
+func GlobalOnly(p Perm) bool {
 	return p == PermTenantAdmin || p == PermUserAdmin
 }

@@ -45,8 +45,8 @@ func New(opts Options) http.Handler {
 	if opts.Registry != nil {
 		metrics = httpmw.NewMetrics(opts.Registry)
 	}
-	surface := func(name string, h http.Handler) http.Handler {
-		return httpmw.Observe(logger, metrics, name)(httpmw.LimitBody(limit)(h))
+	observe := func(name string, h http.Handler) http.Handler {
+		return httpmw.Observe(logger, metrics, name)(h)
 	}
 
 	mux := http.NewServeMux()
@@ -71,10 +71,11 @@ func New(opts Options) http.Handler {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{}))
 	}
 	if opts.API != nil {
-		mux.Handle("/api/", surface("api", opts.API))
+		// The API enforces its own body limit and answers in problem JSON.
+		mux.Handle("/api/", observe("api", opts.API))
 	}
 	if opts.UI != nil {
-		mux.Handle("/", surface("ui", opts.UI))
+		mux.Handle("/", observe("ui", httpmw.LimitBody(limit)(opts.UI)))
 	}
 	var h http.Handler = mux
 	h = httpmw.SecurityHeaders(h)

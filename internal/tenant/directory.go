@@ -3,7 +3,6 @@ package tenant
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/auth"
@@ -308,7 +307,7 @@ func (s *Service) DeleteSubscription(ctx context.Context, tenantID, code string)
 	if err := auth.Require(ctx, auth.PermServiceWrite, tenantID); err != nil {
 		return err
 	}
-	if err := s.store.Services().Delete(ctx, tenantID, strings.TrimSpace(code)); err != nil {
+	if err := s.store.Services().Delete(ctx, tenantID, code); err != nil {
 		return fmt.Errorf("delete subscription: %w", err)
 	}
 	return s.record(ctx, tenantID, "service.delete", "service:"+code, nil)

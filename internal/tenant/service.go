@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/vigil-sec/vigil/internal/audit"
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/store"
@@ -59,6 +61,9 @@ func (in TenantInput) apply(t *store.Tenant) error {
 	slug := strings.ToLower(strings.TrimSpace(in.Slug))
 	if !slugRE.MatchString(slug) {
 		return invalid("slug must be 2-63 lowercase letters, digits or '-', starting with a letter or digit")
+	}
+	if _, err := uuid.Parse(slug); err == nil {
+		return invalid("slug must not look like an ID")
 	}
 	t.Slug = slug
 	if t.Name, err = text("name", in.Name, 1, 200); err != nil {
@@ -411,6 +416,9 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (string, store
 		}
 	}
 	for _, perm := range auth.RolePerms(in.Role) {
+		if in.TenantID != "" && auth.GlobalOnly(perm) {
+			continue // a tenant token never holds these, whatever its role
+		}
 		if !p.Can(perm, in.TenantID) {
 			return "", store.APIToken{}, fmt.Errorf("%w: role %q grants more than you hold", auth.ErrForbidden, in.Role)
 		}

@@ -124,6 +124,14 @@ func TestTokensCannotExceedTheirMaker(t *testing.T) {
 	if err != nil || !p.Can(auth.PermAssetRead, env.TenantA.ID) || p.Can(auth.PermAssetRead, env.TenantB.ID) {
 		t.Fatalf("token principal wrong: %+v %v", p, err)
 	}
+	// A tenant admin token is fine: it never holds the global-only permissions.
+	adminSecret, _, err := env.Tenants.CreateToken(tctx, tenant.TokenInput{Name: "auto", TenantID: env.TenantA.ID, Role: auth.RoleAdmin})
+	if err != nil {
+		t.Fatalf("tenant admin could not mint a tenant admin token: %v", err)
+	}
+	if p, err := env.Auth.Token(ctx, adminSecret); err != nil || p.Can(auth.PermTenantAdmin, env.TenantA.ID) || p.Can(auth.PermUserAdmin, "") {
+		t.Fatalf("tenant admin token holds global permissions: %+v %v", p, err)
+	}
 	if _, _, err := env.Tenants.CreateToken(tctx, tenant.TokenInput{Name: "g", Role: auth.RoleAdmin}); !errors.Is(err, auth.ErrForbidden) {
 		t.Fatalf("tenant admin minted a global token: %v", err)
 	}
