@@ -22,6 +22,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/audit"
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/httpmw"
+	"github.com/vigil-sec/vigil/internal/secret"
 	"github.com/vigil-sec/vigil/internal/tenant"
 )
 
@@ -37,6 +38,7 @@ type Options struct {
 	Tenants *tenant.Service
 	Assets  *asset.Service
 	Audit   *audit.Log
+	Secrets *secret.Vault
 	Logger  *slog.Logger
 	// Version is reported by GET /api/v1/version and in the OpenAPI info.
 	Version string
@@ -61,8 +63,8 @@ type server struct {
 
 // New returns the API handler. It serves full paths under /api/v1.
 func New(opts Options) (http.Handler, error) {
-	if opts.Auth == nil || opts.Tenants == nil || opts.Assets == nil || opts.Audit == nil {
-		return nil, errors.New("api: Auth, Tenants, Assets and Audit are required")
+	if opts.Auth == nil || opts.Tenants == nil || opts.Assets == nil || opts.Audit == nil || opts.Secrets == nil {
+		return nil, errors.New("api: Auth, Tenants, Assets, Audit and Secrets are required")
 	}
 	s, err := newServer(opts)
 	if err != nil {
@@ -129,6 +131,7 @@ func newServer(opts Options) (s *server, err error) {
 	s.registerServices()
 	s.registerAssets()
 	s.registerTokens()
+	s.registerSecrets()
 	s.registerAudit()
 
 	s.spec, err = json.MarshalIndent(s.api.OpenAPI(), "", "  ")

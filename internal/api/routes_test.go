@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/secret"
 	"github.com/vigil-sec/vigil/internal/tenant"
 )
 
@@ -75,6 +76,10 @@ func TestEveryRouteIsProtected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sec, err := env.Secrets.Create(actx, env.TenantA.ID, secret.Input{Name: "ssh fw-01", Kind: "ssh-key", Value: []byte("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
 	samples := map[string]string{
 		"tenant":  env.TenantA.Slug,
 		"asset":   env.AssetA.ID,
@@ -83,9 +88,10 @@ func TestEveryRouteIsProtected(t *testing.T) {
 		"contact": contact.ID,
 		"service": "monitoring",
 		"token":   tokA.ID,
+		"secret":  sec.ID,
 	}
 	// Strings from tenant A that must never reach a tenant-B caller.
-	secretsOfA := []string{env.TenantA.ID, env.TenantA.Slug, env.AssetA.ID, contact.ID, tokA.ID}
+	secretsOfA := []string{env.TenantA.ID, env.TenantA.Slug, env.AssetA.ID, contact.ID, tokA.ID, sec.ID}
 
 	routes := walk(t, h.srv)
 	seen := map[string]bool{}

@@ -50,6 +50,7 @@ type App struct {
 	Auth     *auth.Service
 	Tenants  *tenant.Service
 	Assets   *asset.Service
+	Secrets  *secret.Vault
 	Registry *prometheus.Registry
 }
 
@@ -142,6 +143,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Auth = auth.NewService(a.Store, auth.Options{Logger: logger, SessionTTL: cfg.SessionTTL})
 	a.Tenants = tenant.NewService(a.Store, a.Audit, a.Auth, tenant.Options{Logger: logger})
 	a.Assets = asset.NewService(a.Store.Assets(), a.Audit, asset.Options{Logger: logger})
+	a.Secrets = secret.NewVault(a.Box, a.Store.Secrets(), a.Audit)
 	return a, nil
 }
 

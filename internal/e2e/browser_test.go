@@ -93,7 +93,7 @@ func step(t *testing.T, ctx context.Context, what string, actions ...chromedp.Ac
 	if err := chromedp.Do(sctx, actions...); err != nil {
 		var html string
 		hctx, hcancel := context.WithTimeout(ctx, 3*time.Second)
-		html, _ = chromedp.Run(hctx, chromedp.OuterHTML("body"))
+		html, _ = chromedp.Run(hctx, chromedp.OuterHTML("main"))
 		hcancel()
 		t.Fatalf("%s: %v\npage body:\n%s", what, err, truncate(html, 3000))
 	}
@@ -126,7 +126,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	}
 	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(sctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
@@ -151,10 +151,10 @@ func TestBrowser(t *testing.T) {
 	step(t, ctx, "sign in",
 		chromedp.SendKeys(`input[name="username"]`, "admin"),
 		chromedp.SendKeys(`input[name="password"]`, adminPassword),
-		chromedp.Click(`form[action="/login"] button[type="submit"]`),
+		chromedp.Click(`#login-form button[type="submit"]`),
 		chromedp.WaitVisible(`nav`),
 	)
-	if body := text(t, ctx, "body"); !strings.Contains(body, "admin") {
+	if body := text(t, ctx, "body"); !strings.Contains(body, "Administrator") {
 		t.Fatalf("after sign-in the page does not show the user:\n%s", truncate(body, 2000))
 	}
 
@@ -164,8 +164,8 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(`input[name="slug"]`),
 		chromedp.SendKeys(`input[name="slug"]`, "acme"),
 		chromedp.SendKeys(`input[name="name"]`, "Acme Corp"),
-		chromedp.Click(`main form button[type="submit"]`),
-		chromedp.WaitVisible(`main`),
+		chromedp.Click(`#tenant-form button[type="submit"]`),
+		chromedp.WaitVisible(`main table`),
 	)
 	if body := text(t, ctx, "main"); !strings.Contains(body, "Acme Corp") {
 		t.Fatalf("tenant list does not show the new tenant:\n%s", truncate(body, 2000))
@@ -179,19 +179,22 @@ func TestBrowser(t *testing.T) {
 		chromedp.SetValue(`select[name="kind"]`, "host"),
 		chromedp.SendKeys(`input[name="name"]`, assetName),
 		chromedp.SendKeys(`input[name="address"]`, "192.0.2.10"),
-		chromedp.Click(`main form button[type="submit"]`),
-		chromedp.WaitVisible(`main table`),
+		chromedp.Click(`#asset-form button[type="submit"]`),
+		chromedp.WaitVisible(`main dl.props`),
 	)
 	if body := text(t, ctx, "main"); !strings.Contains(body, assetName) || !strings.Contains(body, "192.0.2.10") {
 		t.Fatalf("asset list does not show the asset as typed:\n%s", truncate(body, 2000))
 	}
 
 	// Dashboard of the tenant, in English, then switch to Chinese.
-	step(t, ctx, "open dashboard", chromedp.Navigate(base+"/t/acme/"), chromedp.WaitVisible(`main`))
+	step(t, ctx, "open dashboard", chromedp.Navigate(base+"/t/acme"), chromedp.WaitVisible(`main p.metric`))
+	if m := text(t, ctx, "main p.metric"); strings.TrimSpace(m) != "1" {
+		t.Fatalf("dashboard counts %q assets, want the 1 just created", m)
+	}
 	screenshot(t, ctx, "screenshot-dashboard.png")
 	en := text(t, ctx, "nav")
 	step(t, ctx, "switch to Chinese",
-		chromedp.Click(`form.lang-switch button[value="zh-CN"]`),
+		chromedp.Click(`form.langswitch button[value="zh-CN"]`),
 		chromedp.WaitVisible(`html[lang="zh-CN"]`),
 	)
 	zh := text(t, ctx, "nav")
@@ -203,13 +206,14 @@ func TestBrowser(t *testing.T) {
 	// The language sticks for the user across pages.
 	step(t, ctx, "reload in Chinese", chromedp.Navigate(base+"/t/acme/assets"), chromedp.WaitVisible(`html[lang="zh-CN"]`))
 	step(t, ctx, "switch back to English",
-		chromedp.Click(`form.lang-switch button[value="en"]`),
+		chromedp.Click(`form.langswitch button[value="en"]`),
 		chromedp.WaitVisible(`html[lang="en"]`),
 	)
 
 	// Sign out ends the session.
 	step(t, ctx, "sign out",
-		chromedp.Click(`form[action="/logout"] button[type="submit"]`),
+		chromedp.Click(`details.usermenu summary`),
+		chromedp.Click(`details.usermenu form[action="/logout"] button[type="submit"]`),
 		chromedp.WaitVisible(`input[name="username"]`),
 	)
 	step(t, ctx, "protected page after sign-out", chromedp.Navigate(base+"/t/acme/assets"), chromedp.WaitVisible(`input[name="username"]`))

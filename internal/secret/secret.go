@@ -15,6 +15,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/google/uuid"
 )
 
 // KeySize is the AES-256 key length.
@@ -122,3 +124,5 @@ func LoadOrCreateKey(envKey, dataDir string) ([]byte, error) {
 	}
 	return key, nil
 }
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }

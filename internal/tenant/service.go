@@ -250,7 +250,9 @@ func (s *Service) UpdateUser(ctx context.Context, id string, in UserInput) (stor
 		return store.User{}, err
 	}
 	if in.Password != "" {
-		u.MustChangePassword = false
+		// A password an admin sets for someone else is known to the
+		// admin: the user must replace it at next sign-in.
+		u.MustChangePassword = auth.FromContext(ctx).UserID != id
 	}
 	if err := s.store.Users().Update(ctx, &u); err != nil {
 		return store.User{}, fmt.Errorf("update user: %w", err)
@@ -302,7 +304,10 @@ func (s *Service) SetOwnLocale(ctx context.Context, locale string) error {
 		return fmt.Errorf("set locale: %w", err)
 	}
 	u.Locale = locale
-	return s.store.Users().Update(ctx, &u)
+	if err := s.store.Users().Update(ctx, &u); err != nil {
+		return fmt.Errorf("set locale: %w", err)
+	}
+	return s.record(ctx, "", "user.locale", "user:"+u.ID, map[string]string{"locale": locale})
 }
 
 // ListUsers returns every user (user admins only).

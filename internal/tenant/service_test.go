@@ -203,3 +203,22 @@ func TestLoginRateLimitAndDisabledUser(t *testing.T) {
 		t.Fatalf("admin disabled themselves: %v", err)
 	}
 }
+
+func TestAdminPasswordResetForcesChange(t *testing.T) {
+	env := fixture.New(t)
+	ctx := context.Background()
+	u, err := env.Tenants.UpdateUser(env.AdminCtx(ctx), env.AnalystA.ID, tenant.UserInput{Password: "set-by-the-admin-1"})
+	if err != nil || !u.MustChangePassword {
+		t.Fatalf("reset by admin: must change = %v, %v", u.MustChangePassword, err)
+	}
+	if err := env.Tenants.ChangeOwnPassword(env.As(ctx, u), "set-by-the-admin-1", "chosen-by-the-user-1"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := env.Store.Users().Get(ctx, u.ID)
+	if err != nil || got.MustChangePassword {
+		t.Fatalf("after own change: must change = %v, %v", got.MustChangePassword, err)
+	}
+	if err := env.Tenants.ChangeOwnPassword(env.As(ctx, u), "wrong-current-pass", "another-password-1"); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("wrong current password: %v", err)
+	}
+}

@@ -1,0 +1,217 @@
+package web
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/nicksnyder/go-i18n/v2/i18n"
+	"golang.org/x/text/language"
+
+	"github.com/vigil-sec/vigil/internal/asset"
+	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/tenant"
+)
+
+//go:embed locales/*.json
+var localeFS embed.FS
+
+// defaultLocale is used when nothing says otherwise.
+const defaultLocale = "en"
+
+// locale is a language the UI speaks.
+type locale struct {
+	Tag   string // "en", "zh-CN": also the message file name and user.Locale
+	Label string // the language's own name, shown in the switcher
+}
+
+// locales lists the UI languages in switcher order.
+func locales() []locale {
+	return []locale{{"en", "English"}, {"zh-CN", "简体中文"}}
+}
+
+func validLocale(tag string) bool {
+	return slices.ContainsFunc(locales(), func(l locale) bool { return l.Tag == tag })
+}
+
+// catalog holds the message files of every locale.
+type catalog struct {
+	bundle *i18n.Bundle
+	loc    map[string]*i18n.Localizer
+	// text maps locale to message ID to the message source.
+	text    map[string]map[string]string
+	matcher language.Matcher
+}
+
+// loadCatalog parses the embedded message files. Each is a flat JSON object
+// of message ID to text; every locale must define the same IDs.
+func loadCatalog() (*catalog, error) {
+	c := &catalog{bundle: i18n.NewBundle(language.English), loc: map[string]*i18n.Localizer{},
+		text: map[string]map[string]string{}}
+	var tags []language.Tag
+	for _, l := range locales() {
+		name := "locales/" + l.Tag + ".json"
+		data, err := localeFS.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("web: messages: %w", err)
+		}
+		flat := map[string]string{}
+		if err := json.Unmarshal(data, &flat); err != nil {
+			return nil, fmt.Errorf("web: messages %s: %w", name, err)
+		}
+		if _, err := c.bundle.ParseMessageFileBytes(data, l.Tag+".json"); err != nil {
+			return nil, fmt.Errorf("web: messages %s: %w", name, err)
+		}
+		c.text[l.Tag] = flat
+		c.loc[l.Tag] = i18n.NewLocalizer(c.bundle, l.Tag)
+		tags = append(tags, language.MustParse(l.Tag))
+	}
+	c.matcher = language.NewMatcher(tags)
+	var problems []string
+	for _, l := range locales() {
+		for _, other := range locales() {
+			for id := range c.text[other.Tag] {
+				if _, ok := c.text[l.Tag][id]; !ok {
+					problems = append(problems, fmt.Sprintf("%s lacks %q", l.Tag, id))
+				}
+			}
+		}
+	}
+	if len(problems) > 0 {
+		slices.Sort(problems)
+		return nil, fmt.Errorf("web: message files differ: %s", strings.Join(problems, "; "))
+	}
+	return c, nil
+}
+
+// has reports whether every locale defines id.
+func (c *catalog) has(id string) bool {
+	for _, l := range locales() {
+		if _, ok := c.text[l.Tag][id]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// checkIDs fails unless every id is defined in every locale.
+func (c *catalog) checkIDs(ids []string) error {
+	var missing []string
+	for _, id := range ids {
+		if !c.has(id) {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return fmt.Errorf("web: message IDs missing from the catalogue: %s", strings.Join(slices.Compact(missing), ", "))
+	}
+	return nil
+}
+
+// T translates a message. args are name/value pairs for the message's
+// template ("Count", 3). An unknown ID is returned as is, so a mistake
+// shows up on the page instead of an empty string.
+func (c *catalog) T(tag, id string, args ...any) string {
+	l, ok := c.loc[tag]
+	if !ok {
+		l = c.loc[defaultLocale]
+	}
+	var data map[string]any
+	if len(args) > 1 {
+		data = make(map[string]any, len(args)/2)
+		for i := 0; i+1 < len(args); i += 2 {
+			k, _ := args[i].(string)
+			data[k] = args[i+1]
+		}
+	}
+	s, err := l.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data})
+	if err != nil {
+		return id
+	}
+	return s
+}
+
+// Tk translates the message prefix.key, used for values from a fixed list
+// (asset kinds, roles); an unknown value is shown as it is.
+func (c *catalog) Tk(tag, prefix, key string) string {
+	id := prefix + "." + key
+	if !c.has(id) {
+		return key
+	}
+	return c.T(tag, id)
+}
+
+// pickLocale chooses the response language: the signed-in user's setting,
+// else the lang cookie, else the browser's Accept-Language.
+func (s *server) pickLocale(r *http.Request, st *reqState) string {
+	if st.sess != nil && validLocale(st.user.Locale) {
+		return st.user.Locale
+	}
+	if c, err := r.Cookie(langCookie); err == nil && validLocale(c.Value) {
+		return c.Value
+	}
+	return s.msgs.match(r.Header.Get("Accept-Language"))
+}
+
+// match picks the best UI language for an Accept-Language header.
+func (c *catalog) match(accept string) string {
+	if accept == "" || len(accept) > 512 {
+		return defaultLocale
+	}
+	tags, _, err := language.ParseAcceptLanguage(accept)
+	if err != nil || len(tags) == 0 {
+		return defaultLocale
+	}
+	_, i, conf := c.matcher.Match(tags...)
+	if conf == language.No {
+		return defaultLocale
+	}
+	return locales()[i].Tag
+}
+
+// Lists whose values are shown through Tk, with their message prefix.
+func importanceLevels() []int { return []int{1, 2, 3, 4, 5} }
+
+// errorStatuses are the statuses with their own error page text.
+func errorStatuses() []int {
+	return []int{400, 401, 403, 404, 405, 409, 413, 422, 429, 500}
+}
+
+// dynamicMessageIDs lists every message ID the UI builds at run time from
+// data, so New and the tests can check the catalogue defines them all.
+func dynamicMessageIDs(as []area) []string {
+	var ids []string
+	add := func(prefix string, keys []string) {
+		for _, k := range keys {
+			ids = append(ids, prefix+"."+k)
+		}
+	}
+	for _, a := range as {
+		ids = append(ids, "area."+a.Key+".about")
+		if a.Service == "" {
+			ids = append(ids, "area."+a.Key+".name")
+		}
+	}
+	add("kind", asset.Kinds())
+	add("role", auth.Roles())
+	add("contact_kind", tenant.ContactKinds())
+	add("team_kind", tenant.TeamKinds())
+	add("freq", tenant.ReportFrequencies())
+	add("flash", flashKeys())
+	add("upcoming", dashboardComing())
+	for _, i := range importanceLevels() {
+		ids = append(ids, "importance."+strconv.Itoa(i))
+	}
+	for _, st := range errorStatuses() {
+		ids = append(ids, "error."+strconv.Itoa(st)+".title", "error."+strconv.Itoa(st)+".text")
+	}
+	for _, g := range areaGroups() {
+		ids = append(ids, "nav.group."+g)
+	}
+	return ids
+}

@@ -1,0 +1,207 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/store"
+)
+
+// accessKind says who may reach a route.
+type accessKind int
+
+const (
+	// accessPublic routes are served to anyone: the login form, static
+	// files and the language switch. Tests hold the allow-list.
+	accessPublic accessKind = iota
+	// accessSignedIn routes need a session and nothing more.
+	accessSignedIn
+	// accessGlobal routes need a platform-wide permission.
+	accessGlobal
+	// accessTenant routes live under /t/{tenant}/ and need the permission
+	// in that tenant.
+	accessTenant
+)
+
+// access is a route's requirement.
+type access struct {
+	kind accessKind
+	perm auth.Perm
+}
+
+func public() access              { return access{kind: accessPublic} }
+func signedIn() access            { return access{kind: accessSignedIn} }
+func global(p auth.Perm) access   { return access{kind: accessGlobal, perm: p} }
+func inTenant(p auth.Perm) access { return access{kind: accessTenant, perm: p} }
+
+// route is one entry of the route table.
+type route struct {
+	method  string
+	pattern string
+	access  access
+	// pending routes stay reachable while the user must change their
+	// password (the change form itself, logout).
+	pending bool
+}
+
+// handlerFunc is a page handler; a returned error is rendered by fail.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// handle registers h for method and pattern behind its access check. It is
+// the only way routes are added: the route walk test relies on it.
+func (s *server) handle(method, pattern string, acc access, h handlerFunc) {
+	s.add(route{method: method, pattern: pattern, access: acc}, h)
+}
+
+// withPending marks a route reachable while a password change is due.
+func (rt route) withPending() route { rt.pending = true; return rt }
+
+func (s *server) add(rt route, h handlerFunc) {
+	s.routes = append(s.routes, rt)
+	s.mux.Method(rt.method, rt.pattern, s.wrap(rt, h))
+}
+
+// register is the route table.
+func (s *server) register() {
+	get, post := http.MethodGet, http.MethodPost
+
+	// Public: the allow-list.
+	s.handle(get, "/static/*", public(), s.serveStatic)
+	s.handle(get, "/login", public(), s.loginForm)
+	s.handle(post, "/login", public(), s.login)
+	s.handle(post, "/lang", public(), s.switchLanguage)
+
+	// Any signed-in user.
+	s.handle(get, "/", signedIn(), s.home)
+	s.add(route{method: post, pattern: "/logout", access: signedIn()}.withPending(), s.logout)
+	s.handle(post, "/tenant", signedIn(), s.switchTenant)
+	s.handle(get, "/account", signedIn(), s.account)
+	s.add(route{method: get, pattern: "/account/password", access: signedIn()}.withPending(), s.passwordForm)
+	s.add(route{method: post, pattern: "/account/password", access: signedIn()}.withPending(), s.changePassword)
+
+	// Platform administration.
+	s.handle(get, "/audit", global(auth.PermAuditRead), s.auditGlobal)
+	s.handle(get, "/admin/tenants", global(auth.PermTenantAdmin), s.tenantList)
+	s.handle(get, "/admin/tenants/new", global(auth.PermTenantAdmin), s.tenantNew)
+	s.handle(post, "/admin/tenants", global(auth.PermTenantAdmin), s.tenantCreate)
+	s.handle(get, "/admin/tenants/{tenantID}", global(auth.PermTenantAdmin), s.tenantEdit)
+	s.handle(post, "/admin/tenants/{tenantID}", global(auth.PermTenantAdmin), s.tenantUpdate)
+	s.handle(post, "/admin/tenants/{tenantID}/delete", global(auth.PermTenantAdmin), s.tenantDelete)
+	s.handle(get, "/admin/users", global(auth.PermUserAdmin), s.userList)
+	s.handle(get, "/admin/users/new", global(auth.PermUserAdmin), s.userNew)
+	s.handle(post, "/admin/users", global(auth.PermUserAdmin), s.userCreate)
+	s.handle(get, "/admin/users/{user}", global(auth.PermUserAdmin), s.userEdit)
+	s.handle(post, "/admin/users/{user}", global(auth.PermUserAdmin), s.userUpdate)
+	s.handle(post, "/admin/users/{user}/password", global(auth.PermUserAdmin), s.userResetPassword)
+	s.handle(post, "/admin/users/{user}/delete", global(auth.PermUserAdmin), s.userDelete)
+	s.handle(post, "/admin/users/{user}/memberships", global(auth.PermUserAdmin), s.membershipSet)
+	s.handle(post, "/admin/users/{user}/memberships/{tenantID}/delete", global(auth.PermUserAdmin), s.membershipRemove)
+	s.handle(get, "/admin/teams", global(auth.PermTeamRead), s.teamList)
+	s.handle(get, "/admin/teams/new", global(auth.PermUserAdmin), s.teamNew)
+	s.handle(post, "/admin/teams", global(auth.PermUserAdmin), s.teamCreate)
+	s.handle(get, "/admin/teams/{team}", global(auth.PermTeamRead), s.teamEdit)
+	s.handle(post, "/admin/teams/{team}", global(auth.PermUserAdmin), s.teamUpdate)
+	s.handle(post, "/admin/teams/{team}/delete", global(auth.PermUserAdmin), s.teamDelete)
+	s.handle(post, "/admin/teams/{team}/members", global(auth.PermUserAdmin), s.teamMemberSet)
+	s.handle(post, "/admin/teams/{team}/members/{user}/delete", global(auth.PermUserAdmin), s.teamMemberRemove)
+
+	// One tenant.
+	const t = "/t/{tenant}"
+	s.handle(get, t, inTenant(auth.PermTenantRead), s.dashboard)
+	s.handle(get, t+"/assets", inTenant(auth.PermAssetRead), s.assetList)
+	s.handle(get, t+"/assets/new", inTenant(auth.PermAssetWrite), s.assetNew)
+	s.handle(post, t+"/assets", inTenant(auth.PermAssetWrite), s.assetCreate)
+	s.handle(get, t+"/assets/{asset}", inTenant(auth.PermAssetRead), s.assetView)
+	s.handle(get, t+"/assets/{asset}/edit", inTenant(auth.PermAssetWrite), s.assetEdit)
+	s.handle(post, t+"/assets/{asset}", inTenant(auth.PermAssetWrite), s.assetUpdate)
+	s.handle(post, t+"/assets/{asset}/delete", inTenant(auth.PermAssetWrite), s.assetDelete)
+	s.handle(get, t+"/contacts", inTenant(auth.PermContactRead), s.contactList)
+	s.handle(get, t+"/contacts/new", inTenant(auth.PermContactWrite), s.contactNew)
+	s.handle(post, t+"/contacts", inTenant(auth.PermContactWrite), s.contactCreate)
+	s.handle(get, t+"/contacts/{contact}", inTenant(auth.PermContactWrite), s.contactEdit)
+	s.handle(post, t+"/contacts/{contact}", inTenant(auth.PermContactWrite), s.contactUpdate)
+	s.handle(post, t+"/contacts/{contact}/delete", inTenant(auth.PermContactWrite), s.contactDelete)
+	s.handle(get, t+"/services", inTenant(auth.PermServiceRead), s.serviceList)
+	s.handle(get, t+"/services/{service}", inTenant(auth.PermServiceWrite), s.serviceEdit)
+	s.handle(post, t+"/services/{service}", inTenant(auth.PermServiceWrite), s.serviceUpdate)
+	s.handle(post, t+"/services/{service}/delete", inTenant(auth.PermServiceWrite), s.serviceDelete)
+	s.handle(get, t+"/tokens", inTenant(auth.PermTokenAdmin), s.tokenList)
+	s.handle(post, t+"/tokens", inTenant(auth.PermTokenAdmin), s.tokenCreate)
+	s.handle(post, t+"/tokens/{token}/revoke", inTenant(auth.PermTokenAdmin), s.tokenRevoke)
+	s.handle(get, t+"/audit", inTenant(auth.PermAuditRead), s.auditTenant)
+	for _, a := range s.areas {
+		s.handle(get, t+a.Path, inTenant(a.Perm), s.comingSoon(a))
+	}
+}
+
+// wrap puts the access check in front of a handler and renders its error.
+func (s *server) wrap(rt route, h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := s.authorize(w, r, rt); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if err := h(w, r); err != nil {
+			s.fail(w, r, err)
+		}
+	}
+}
+
+// errRedirected means authorize already answered with a redirect.
+var errRedirected = errors.New("redirected")
+
+// authorize checks the route's access for the request's principal. For a
+// tenant route it resolves the tenant in the path and stores it in the
+// request state. Tenants the principal cannot read are not found, so
+// their existence does not leak; a missing permission in a readable
+// tenant is forbidden.
+func (s *server) authorize(w http.ResponseWriter, r *http.Request, rt route) error {
+	if rt.access.kind == accessPublic {
+		return nil
+	}
+	st := state(r)
+	p := auth.FromContext(r.Context())
+	if p.Anonymous() {
+		return auth.ErrUnauthenticated
+	}
+	if st.user.MustChangePassword && !rt.pending {
+		if r.Method == http.MethodGet {
+			http.Redirect(w, r, "/account/password", http.StatusSeeOther)
+			return errRedirected
+		}
+		return auth.ErrForbidden
+	}
+	switch rt.access.kind {
+	case accessGlobal:
+		if !p.Can(rt.access.perm, "") {
+			return auth.ErrForbidden
+		}
+	case accessTenant:
+		t, err := s.opts.Tenants.ResolveTenant(r.Context(), chi.URLParam(r, "tenant"))
+		if err != nil {
+			return err // ErrNotFound for unknown and unreadable tenants alike
+		}
+		if !p.Can(rt.access.perm, t.ID) {
+			return auth.ErrForbidden
+		}
+		st.tenant = &t
+		s.rememberTenant(r, t)
+	}
+	return nil
+}
+
+// rememberTenant stores the tenant a signed-in user is looking at in the
+// session, so "/" brings them back to it.
+func (s *server) rememberTenant(r *http.Request, t store.Tenant) {
+	st := state(r)
+	if st.sess == nil || st.sess.TenantID == t.ID || r.Method != http.MethodGet {
+		return
+	}
+	st.sess.TenantID = t.ID
+	if err := s.opts.Store.Sessions().Update(r.Context(), st.sess); err != nil {
+		s.log.Warn("remember tenant", "err", err)
+	}
+}

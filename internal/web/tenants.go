@@ -1,0 +1,120 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/vigil-sec/vigil/internal/store"
+	"github.com/vigil-sec/vigil/internal/tenant"
+)
+
+type tenantsPage struct {
+	Base
+	List []store.Tenant
+}
+
+func (s *server) tenantList(w http.ResponseWriter, r *http.Request) error {
+	ts, err := s.opts.Tenants.ListTenants(r.Context())
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "tenants", &tenantsPage{List: ts})
+	return nil
+}
+
+// tenantFields is the tenant form as typed.
+type tenantFields struct {
+	Slug, Name, Industry, Description string
+	Disabled                          bool
+}
+
+type tenantFormPage struct {
+	Base
+	formState
+	Action  string
+	Editing bool
+	ID      string
+	Form    tenantFields
+}
+
+func tenantFormView(id string, f tenantFields) *tenantFormPage {
+	v := &tenantFormPage{Action: "/admin/tenants", Form: f}
+	if id != "" {
+		v.Action, v.Editing, v.ID = "/admin/tenants/"+id, true, id
+	}
+	return v
+}
+
+func (s *server) tenantNew(w http.ResponseWriter, r *http.Request) error {
+	s.render(w, r, http.StatusOK, "tenant_form", tenantFormView("", tenantFields{}))
+	return nil
+}
+
+func (s *server) tenantEdit(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.opts.Tenants.GetTenant(r.Context(), chi.URLParam(r, "tenantID"))
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "tenant_form", tenantFormView(t.ID, tenantFields{Slug: t.Slug, Name: t.Name,
+		Industry: t.Industry, Description: t.Description, Disabled: t.Disabled}))
+	return nil
+}
+
+var tenantFieldPrefixes = []fieldPrefix{
+	{"slug", "slug"}, {"a tenant with slug", "slug"}, {"name", "name"}, {"description", "description"},
+	{"industry", "industry"},
+}
+
+// saveTenant handles the create and edit forms (id "" creates).
+func (s *server) saveTenant(w http.ResponseWriter, r *http.Request, id string) error {
+	tag := state(r).locale
+	pf := r.PostForm
+	f := tenantFields{Slug: pf.Get("slug"), Name: pf.Get("name"), Industry: pf.Get("industry"),
+		Description: pf.Get("description"), Disabled: pf.Get("disabled") != ""}
+	v := tenantFormView(id, f)
+	if f.Slug == "" {
+		v.fieldError("slug", s.msgs.T(tag, "form.required"))
+	}
+	if f.Name == "" {
+		v.fieldError("name", s.msgs.T(tag, "form.required"))
+	}
+	status := http.StatusUnprocessableEntity
+	if !v.Invalid() {
+		in := tenant.TenantInput{Slug: f.Slug, Name: f.Name, Industry: f.Industry, Description: f.Description, Disabled: f.Disabled}
+		var err error
+		flash := "created"
+		if id == "" {
+			_, err = s.opts.Tenants.CreateTenant(r.Context(), in)
+		} else {
+			_, err = s.opts.Tenants.UpdateTenant(r.Context(), id, in)
+			flash = "saved"
+		}
+		if err == nil {
+			redirect(w, r, "/admin/tenants?ok="+flash)
+			return nil
+		}
+		var ok bool
+		if status, ok = formError(err, &v.formState, tenantFieldPrefixes...); !ok {
+			return err
+		}
+	}
+	s.render(w, r, status, "tenant_form", v)
+	return nil
+}
+
+func (s *server) tenantCreate(w http.ResponseWriter, r *http.Request) error {
+	return s.saveTenant(w, r, "")
+}
+
+func (s *server) tenantUpdate(w http.ResponseWriter, r *http.Request) error {
+	return s.saveTenant(w, r, chi.URLParam(r, "tenantID"))
+}
+
+func (s *server) tenantDelete(w http.ResponseWriter, r *http.Request) error {
+	if err := s.opts.Tenants.DeleteTenant(r.Context(), chi.URLParam(r, "tenantID")); err != nil {
+		return err
+	}
+	redirect(w, r, "/admin/tenants?ok=deleted")
+	return nil
+}

@@ -1,0 +1,89 @@
+// Package web serves Vigil's browser UI: server-rendered pages built with
+// html/template and htmx, with templates, static files and the en / zh-CN
+// message catalogues embedded in the binary. It owns browser sessions
+// (cookie, CSRF token, selected tenant), the strict Content-Security-Policy
+// of every page, and the route table in which each page declares the
+// permission it needs. It calls the domain services and never the store,
+// except to remember the tenant a session has selected.
+package web
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/vigil-sec/vigil/internal/asset"
+	"github.com/vigil-sec/vigil/internal/audit"
+	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/store"
+	"github.com/vigil-sec/vigil/internal/tenant"
+)
+
+// Options configures the UI handler.
+type Options struct {
+	Auth    *auth.Service
+	Tenants *tenant.Service
+	Assets  *asset.Service
+	Audit   *audit.Log
+	// Store is used only for sessions: to update the selected tenant and
+	// to read the signed-in user's profile.
+	Store  store.Store
+	Logger *slog.Logger
+	// SecureCookies marks every cookie Secure (set it behind HTTPS).
+	SecureCookies bool
+	// Version is shown in the page footer.
+	Version string
+}
+
+// server is the UI: its dependencies, compiled templates and routes.
+type server struct {
+	opts   Options
+	log    *slog.Logger
+	msgs   *catalog
+	views  *views
+	static *staticFiles
+	mux    *chi.Mux
+	routes []route
+	areas  []area
+}
+
+// New returns the UI handler. It parses and checks every template and
+// message catalogue; a broken template fails New.
+func New(opts Options) (http.Handler, error) {
+	s, err := newServer(opts)
+	if err != nil {
+		return nil, err
+	}
+	return s.mux, nil
+}
+
+func newServer(opts Options) (*server, error) {
+	if opts.Auth == nil || opts.Tenants == nil || opts.Assets == nil || opts.Audit == nil || opts.Store == nil {
+		return nil, errors.New("web: Auth, Tenants, Assets, Audit and Store are required")
+	}
+	s := &server{opts: opts, log: opts.Logger, areas: areas()}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	var err error
+	if s.msgs, err = loadCatalog(); err != nil {
+		return nil, err
+	}
+	if s.static, err = loadStatic(); err != nil {
+		return nil, err
+	}
+	if s.views, err = loadViews(s.msgs, s.static); err != nil {
+		return nil, err
+	}
+	if err := s.msgs.checkIDs(dynamicMessageIDs(s.areas)); err != nil {
+		return nil, err
+	}
+	s.mux = chi.NewRouter()
+	s.mux.Use(s.securityHeaders, s.loadSession, s.crossOrigin, s.checkCSRF)
+	s.mux.NotFound(s.wrap(route{access: access{kind: accessPublic}}, s.notFound))
+	s.mux.MethodNotAllowed(s.wrap(route{access: access{kind: accessPublic}}, s.methodNotAllowed))
+	s.register()
+	return s, nil
+}
