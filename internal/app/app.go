@@ -87,7 +87,7 @@ func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (sto
 // OpenBus opens the configured bus.
 func OpenBus(ctx context.Context, cfg config.Config, logger *slog.Logger) (bus.Bus, error) {
 	if cfg.Bus != "" {
-		b, err := jetstream.New(ctx, cfg.Bus, jetstream.Options{Logger: logger, StreamPrefix: "VIGIL"})
+		b, err := jetstream.New(ctx, cfg.Bus, jetstream.Options{Logger: logger, StreamPrefix: cfg.BusPrefix})
 		if err != nil {
 			return nil, fmt.Errorf("open nats bus: %w", err)
 		}

@@ -35,7 +35,11 @@ type Delivery interface {
 
 // Handler processes a delivery. Returning an error naks it with a short delay
 // unless the handler already acked or naked it; returning nil acks it unless
-// the handler already did.
+// the handler already did. A handler that panics is logged and its delivery
+// left unacknowledged, so it is redelivered after AckWait. Stopping a
+// subscription does not cancel the handler's context (cancelling the ctx
+// given to Consume does); Stop and Close must not be called from inside a
+// handler, since they wait for it.
 type Handler func(ctx context.Context, d Delivery) error
 
 // QueueConfig describes a durable work queue.
@@ -56,7 +60,9 @@ type QueueConfig struct {
 // ConsumeOptions tunes a queue consumer.
 type ConsumeOptions struct {
 	// Group is the durable consumer name; consumers sharing a Group split
-	// the work (each message goes to one of them).
+	// the work (each message goes to one of them). A queue has exactly one
+	// group: Consume with another Group fails while the first exists.
+	// Empty means "default".
 	Group string
 	// Concurrency is how many handlers run at once (default 1).
 	Concurrency int
@@ -89,6 +95,6 @@ type Bus interface {
 	// Ping checks the bus is reachable.
 	Ping(ctx context.Context) error
 	// Close stops every subscription, waits for in-flight handlers, and
-	// releases resources.
+	// releases resources. A second Close returns ErrClosed.
 	Close() error
 }

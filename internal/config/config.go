@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,8 +38,11 @@ type Config struct {
 	// DB is "" for SQLite in DataDir, or a postgres:// URL.
 	DB string `yaml:"db"`
 	// Bus is "" for the in-process bus, or a nats:// URL (JetStream).
-	Bus  string `yaml:"bus"`
-	Role string `yaml:"role"` // all, api, worker, ingest
+	Bus string `yaml:"bus"`
+	// BusPrefix names this deployment's JetStream streams, so several
+	// deployments can share one NATS server.
+	BusPrefix string `yaml:"bus_prefix"`
+	Role      string `yaml:"role"` // all, api, worker, ingest
 
 	LogLevel  string `yaml:"log_level"`  // debug, info, warn, error
 	LogFormat string `yaml:"log_format"` // text, json
@@ -63,12 +67,15 @@ type Config struct {
 	AdminPassword string `yaml:"-"`
 }
 
+var busPrefixRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+
 // Default returns the built-in defaults.
 func Default() Config {
 	return Config{
 		Addr:            "127.0.0.1:8080",
 		DataDir:         "./vigil-data",
 		Role:            RoleAll,
+		BusPrefix:       "VIGIL",
 		LogLevel:        "info",
 		LogFormat:       "text",
 		SessionTTL:      12 * time.Hour,
@@ -127,6 +134,7 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 	str("VIGIL_DB", &c.DB)
 	str("VIGIL_BUS", &c.Bus)
 	str("VIGIL_ROLE", &c.Role)
+	str("VIGIL_BUS_PREFIX", &c.BusPrefix)
 	str("VIGIL_LOG_LEVEL", &c.LogLevel)
 	str("VIGIL_LOG_FORMAT", &c.LogFormat)
 	str("VIGIL_BASE_URL", &c.BaseURL)
@@ -187,6 +195,9 @@ func (c *Config) Validate() error {
 		if err != nil || (u.Scheme != "nats" && u.Scheme != "tls") {
 			bad("bus must be a nats:// URL (or empty for the in-process bus)")
 		}
+	}
+	if !busPrefixRE.MatchString(c.BusPrefix) {
+		bad("bus_prefix %q must be 1-32 letters, digits, '-' or '_'", c.BusPrefix)
 	}
 	if !slices.Contains([]string{RoleAll, RoleAPI, RoleWorker, RoleIngest}, c.Role) {
 		bad("role %q must be one of all, api, worker, ingest", c.Role)
