@@ -105,6 +105,7 @@ func (s *server) switchLanguage(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	// #nosec G124 -- Secure follows the deployment (https base URL); HttpOnly and SameSite are set.
 	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: tag, Path: "/", HttpOnly: true,
 		Secure: s.opts.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int((365 * 24 * time.Hour).Seconds())})
 	redirect(w, r, localPath(r.PostForm.Get("next"), "/"))

@@ -128,7 +128,7 @@ func TestLogin(t *testing.T) {
 	if got := localPath("https://evil.example/", "/"); got != "/" {
 		t.Errorf("localPath kept %q", got)
 	}
-	for _, next := range []string{"//evil.example", "/\\evil.example", "https://evil.example", "javascript:alert(1)"} {
+	for _, next := range []string{"//evil.example", "/\\evil.example", "https://evil.example", "javascript:alert(1)", "/\t/evil.example", "/\n/x"} {
 		if got := localPath(next, "/"); got != "/" {
 			t.Errorf("localPath(%q) = %q", next, got)
 		}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/auth"
@@ -170,17 +171,20 @@ func (s *server) ensureLoginCSRF(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.loginCSRF = newToken()
+	// #nosec G124 -- Secure follows the deployment (https base URL); HttpOnly and SameSite are set.
 	http.SetCookie(w, &http.Cookie{Name: loginCSRFCookie, Value: st.loginCSRF, Path: "/",
 		HttpOnly: true, Secure: s.opts.SecureCookies, SameSite: http.SameSiteStrictMode,
 		MaxAge: int((12 * time.Hour).Seconds())})
 }
 
 func (s *server) setSessionCookie(w http.ResponseWriter, value string) {
+	// #nosec G124 -- Secure follows the deployment (https base URL); HttpOnly and SameSite are set.
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: value, Path: "/",
 		HttpOnly: true, Secure: s.opts.SecureCookies, SameSite: http.SameSiteLaxMode})
 }
 
 func (s *server) clearCookie(w http.ResponseWriter, name string) {
+	// #nosec G124 -- Secure follows the deployment (https base URL); HttpOnly and SameSite are set.
 	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: s.opts.SecureCookies, SameSite: http.SameSiteLaxMode})
 }
@@ -212,7 +216,7 @@ func clientIP(r *http.Request) string {
 // It keeps redirects after login or a language switch from leaving Vigil.
 func localPath(next, fallback string) string {
 	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
-		strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+		strings.HasPrefix(next, "/\\") || strings.IndexFunc(next, unicode.IsControl) >= 0 {
 		return fallback
 	}
 	u, err := url.Parse(next)
