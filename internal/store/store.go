@@ -2,6 +2,21 @@
 // interfaces that the sqlite and postgres drivers implement. Every tenant-owned
 // row is read and written through a method that takes the tenant ID, so the
 // tenant scope is enforced in one layer.
+//
+// Behaviour common to both drivers (the storetest suite checks it):
+//   - A reference to a missing parent row (unknown tenant or user) is
+//     ErrNotFound; a unique violation is ErrConflict.
+//   - Deleting a tenant deletes what it owns (memberships, tokens, contacts,
+//     subscriptions, assets, secrets); sessions lose it as their selection;
+//     audit entries stay. Deleting a user deletes their memberships, team
+//     memberships, sessions and the tokens they created. Deleting an asset
+//     clears it from contacts.
+//   - Usernames are unique and looked up case-insensitively.
+//   - Audit List is newest first; Actor matches actor ID or name, Action is
+//     exact, Since is inclusive and Until exclusive. Append fills a zero Time.
+//   - SecretStore.Put with the ID of another tenant's secret is ErrConflict.
+//   - Token and session lookups are by ID or hash, not by tenant: callers
+//     check the tenant of what they get.
 package store
 
 import (

@@ -64,7 +64,7 @@ func (x assets) filter(tenantID string, f store.AssetFilter) *where {
 	}
 	if f.Query != "" {
 		p := containsPattern(f.Query)
-		w.add(`(lower(name) LIKE ? ESCAPE '\' OR lower(address) LIKE ? ESCAPE '\')`, p, p)
+		w.add(`(lower(name) LIKE ? ESCAPE '!' OR lower(address) LIKE ? ESCAPE '!')`, p, p)
 	}
 	if f.MinImportance > 0 {
 		w.add("importance >= ?", f.MinImportance)

@@ -56,7 +56,7 @@ type Dialect struct {
 type Store struct {
 	db *sql.DB
 	d  *Dialect
-	// now is the clock; replaced in tests.
+	// now is the clock that stamps CreatedAt and UpdatedAt.
 	now func() time.Time
 }
 
@@ -463,8 +463,9 @@ func (w *where) String() string {
 	return " WHERE " + strings.Join(w.conds, " AND ")
 }
 
-// likeEscaper escapes LIKE wildcards; patterns use ESCAPE '\'.
-var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+// likeEscaper escapes LIKE wildcards; patterns use ESCAPE '!' (not a
+// backslash, whose meaning in a string literal depends on server settings).
+var likeEscaper = strings.NewReplacer(`!`, `!!`, `%`, `!%`, `_`, `!_`)
 
 // containsPattern is a LIKE pattern matching s anywhere, lower-cased for a
 // case-insensitive match against lower(column).

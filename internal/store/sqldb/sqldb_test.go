@@ -48,9 +48,10 @@ func TestPageBounds(t *testing.T) {
 func TestContainsPattern(t *testing.T) {
 	for in, want := range map[string]string{
 		"Web":     "%web%",
-		"100%":    `%100\%%`,
-		"a_b":     `%a\_b%`,
-		`c:\temp`: `%c:\\temp%`,
+		"100%":    `%100!%%`,
+		"a_b":     `%a!_b%`,
+		"wow!":    `%wow!!%`,
+		`c:\temp`: `%c:\temp%`,
 	} {
 		if got := containsPattern(in); got != want {
 			t.Errorf("containsPattern(%q) = %q, want %q", in, got, want)
@@ -80,8 +81,7 @@ func TestTimeRoundTrip(t *testing.T) {
 	if !(a < b) || len(a) != len(b) {
 		t.Errorf("text timestamps %q and %q do not sort", a, b)
 	}
-	var got time.Time
-	got = in
+	got := in
 	if err := (timeDest{&got}).Scan(nil); err != nil || !got.IsZero() {
 		t.Errorf("NULL scanned to %v, %v", got, err)
 	}

@@ -672,7 +672,7 @@ func testAssetFilters(t *testing.T, s store.Store) {
 	db := mk("host", "db", "10.0.0.2", 3, "prod", "web")
 	pct := mk("application", "100% uptime", "https://Status.Example.com", 2)
 	und := mk("application", "a_b", "", 1, "Prod")
-	plain := mk("application", "axb", "", 1)
+	plain := mk("application", "axb!", "", 1)
 
 	cases := []struct {
 		name string
@@ -689,6 +689,7 @@ func testAssetFilters(t *testing.T, s store.Store) {
 		{"query percent literal", store.AssetFilter{Query: "%"}, []string{pct}},
 		{"query underscore literal", store.AssetFilter{Query: "_"}, []string{und}},
 		{"query backslash literal", store.AssetFilter{Query: `\`}, nil},
+		{"query bang literal", store.AssetFilter{Query: "b!"}, []string{plain}},
 		{"min importance", store.AssetFilter{MinImportance: 3}, []string{db, web}},
 		{"combined", store.AssetFilter{Kind: "host", Tag: "prod", MinImportance: 4, Query: "web"}, []string{web}},
 		{"no match", store.AssetFilter{Kind: "ip"}, nil},
@@ -1144,13 +1145,13 @@ func testConcurrentWriters(t *testing.T, s store.Store) {
 	actions := map[string]bool{}
 	ok(t, s.Audit().Walk(ctx, 1, func(e store.AuditEntry) error {
 		if e.Seq != want {
-			return fmt.Errorf("Seq %d, want %d", e.Seq, want)
+			return fmt.Errorf("seq %d, want %d", e.Seq, want)
 		}
 		if e.PrevHash != prev {
-			return fmt.Errorf("Seq %d: PrevHash %q, want %q", e.Seq, e.PrevHash, prev)
+			return fmt.Errorf("seq %d: prev hash %q, want %q", e.Seq, e.PrevHash, prev)
 		}
 		if e.Hash != Chain(&e) {
-			return fmt.Errorf("Seq %d: Hash does not match the chain function", e.Seq)
+			return fmt.Errorf("seq %d: hash does not match the chain function", e.Seq)
 		}
 		actions[e.Action] = true
 		prev = e.Hash

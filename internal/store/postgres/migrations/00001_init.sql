@@ -1,6 +1,6 @@
 -- Vigil schema, PostgreSQL flavour. Keep the version numbers and the table
 -- and column names in step with the SQLite migrations. Timestamps are
--- TIMESTAMPTZ (microseconds); NULL means zero. Every text column uses the
+-- TIMESTAMPTZ (microseconds). NULL means zero. Every text column uses the
 -- "C" collation so ordering, comparison and lower() behave byte-wise as in
 -- SQLite, whatever the database's locale.
 
@@ -119,7 +119,7 @@ CREATE TABLE contacts (
     phone      TEXT COLLATE "C" NOT NULL DEFAULT '',
     email      TEXT COLLATE "C" NOT NULL DEFAULT '',
     im         TEXT COLLATE "C" NOT NULL DEFAULT '',
-    asset_id   TEXT COLLATE "C" NOT NULL DEFAULT '', -- '' for none; cleared when the asset is deleted
+    asset_id   TEXT COLLATE "C" NOT NULL DEFAULT '', -- '' for none, cleared when the asset is deleted
     product    TEXT COLLATE "C" NOT NULL DEFAULT '',
     notes      TEXT COLLATE "C" NOT NULL DEFAULT '',
     created_at TIMESTAMPTZ NOT NULL,
@@ -143,8 +143,8 @@ CREATE TABLE subscriptions (
     PRIMARY KEY (tenant_id, service)
 );
 
--- Platform-wide secrets have tenant_id ''; tenant secrets are deleted with
--- their tenant by the store.
+-- Platform-wide secrets have tenant_id '', so it is no foreign key: the
+-- store deletes a tenant's secrets with the tenant.
 CREATE TABLE secrets (
     id         TEXT COLLATE "C" PRIMARY KEY,
     tenant_id  TEXT COLLATE "C" NOT NULL DEFAULT '',
@@ -156,8 +156,8 @@ CREATE TABLE secrets (
 );
 CREATE INDEX secrets_tenant_name ON secrets (tenant_id, lower(name), id);
 
--- The audit chain. Rows are only ever inserted; tenant_id is not a foreign
--- key so entries outlive their tenant. detail is TEXT, not JSONB, because
+-- The audit chain. Rows are only ever inserted. tenant_id is not a foreign
+-- key, so entries outlive their tenant. detail is TEXT, not JSONB, because
 -- the hash covers its exact bytes.
 CREATE TABLE audit_log (
     seq        BIGINT PRIMARY KEY,

@@ -1,6 +1,6 @@
 -- Vigil schema, SQLite flavour. Keep the version numbers and the table and
 -- column names in step with the PostgreSQL migrations. Timestamps are
--- fixed-width RFC 3339 UTC text with microseconds; NULL means zero.
+-- fixed-width RFC 3339 UTC text with microseconds. NULL means zero.
 
 -- +goose Up
 CREATE TABLE tenants (
@@ -116,7 +116,7 @@ CREATE TABLE contacts (
     phone      TEXT NOT NULL DEFAULT '',
     email      TEXT NOT NULL DEFAULT '',
     im         TEXT NOT NULL DEFAULT '',
-    asset_id   TEXT NOT NULL DEFAULT '', -- '' for none; cleared when the asset is deleted
+    asset_id   TEXT NOT NULL DEFAULT '', -- '' for none, cleared when the asset is deleted
     product    TEXT NOT NULL DEFAULT '',
     notes      TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL,
@@ -140,8 +140,8 @@ CREATE TABLE subscriptions (
     PRIMARY KEY (tenant_id, service)
 );
 
--- Platform-wide secrets have tenant_id ''; tenant secrets are deleted with
--- their tenant by the store.
+-- Platform-wide secrets have tenant_id '', so it is no foreign key: the
+-- store deletes a tenant's secrets with the tenant.
 CREATE TABLE secrets (
     id         TEXT PRIMARY KEY,
     tenant_id  TEXT NOT NULL DEFAULT '',
@@ -153,8 +153,8 @@ CREATE TABLE secrets (
 );
 CREATE INDEX secrets_tenant_name ON secrets (tenant_id, lower(name), id);
 
--- The audit chain. Rows are only ever inserted; tenant_id is not a foreign
--- key so entries outlive their tenant.
+-- The audit chain. Rows are only ever inserted. tenant_id is not a foreign
+-- key, so entries outlive their tenant.
 CREATE TABLE audit_log (
     seq        INTEGER PRIMARY KEY,
     occurred_at TEXT NOT NULL,
