@@ -7,7 +7,10 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X github.com/vigil-sec/vigil/internal/app.Version=$(VERSION)
 GOBIN     ?= $(shell $(GO) env GOPATH)/bin
 
-.PHONY: all build install test test-short lint fmt fuzz bench screenshots clean
+STATICCHECK_VERSION ?= v0.8.2
+GOSEC_VERSION       ?= v2.30.0
+
+.PHONY: all build install test test-short lint tools fmt fuzz bench screenshots clean
 
 all: build
 
@@ -27,7 +30,14 @@ test:
 test-short:
 	$(GO) test -short -count=1 $(PKGS)
 
-lint:
+# Linters, installed from the Go module proxy at pinned versions.
+tools:
+	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	@test -x $(GOBIN)/gosec || $(GO) install github.com/securego/gosec/v2/cmd/gosec@$(GOSEC_VERSION)
+
+# govulncheck needs the Go vulnerability database, which these machines
+# cannot reach; run it where it is reachable.
+lint: tools
 	$(GO) vet $(PKGS)
 	test -z "$$(gofmt -l cmd internal)" || (gofmt -l cmd internal; exit 1)
 	$(GOBIN)/staticcheck $(PKGS)

@@ -10,7 +10,7 @@ import (
 // (tenant "" holds the platform secrets).
 type secrets struct{ s *Store }
 
-const secretCols = "id, tenant_id, name, kind, ciphertext, created_at, updated_at"
+const secretCols = "id, tenant_id, name, kind, ciphertext, created_at, updated_at" // #nosec G101 -- column names, not a credential
 
 // Put creates the secret or replaces the name, kind and ciphertext of the
 // tenant's secret with the same ID, setting the timestamps. An ID held by

@@ -11,7 +11,7 @@ import (
 // and a token without a creator a NULL user_id, so both can be foreign keys.
 type tokens struct{ s *Store }
 
-const tokenCols = "id, name, tenant_id, role, user_id, prefix, hash, created_at, expires_at, last_used_at, revoked"
+const tokenCols = "id, name, tenant_id, role, user_id, prefix, hash, created_at, expires_at, last_used_at, revoked" // #nosec G101 -- column names, not a credential
 
 func scanToken(r rowScanner) (store.APIToken, error) {
 	var t store.APIToken
