@@ -68,7 +68,7 @@ func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
 // OpenStore opens the configured store, running migrations.
 func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (store.Store, error) {
 	if cfg.DB != "" {
-		st, err := postgres.Open(ctx, cfg.DB, postgres.Options{Logger: logger})
+		st, err := postgres.Open(ctx, cfg.DB, postgres.Options{Logger: logger, CreateIfMissing: true})
 		if err != nil {
 			return nil, fmt.Errorf("open postgres store: %w", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -59,7 +60,11 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		stops = append(stops, stop)
 	}
 	if runIngest {
-		a.Logger.Info("ingest role: no ingest listeners are registered in this build yet")
+		level := slog.LevelDebug
+		if role == config.RoleIngest {
+			level = slog.LevelWarn
+		}
+		a.Logger.Log(ctx, level, "ingest role: no ingest listeners are registered in this build yet")
 	}
 	if !runHTTP {
 		if ready != nil {

@@ -37,6 +37,10 @@ var migrationFiles embed.FS
 type Options struct {
 	// Logger receives migration progress; nil discards it.
 	Logger *slog.Logger
+	// CreateIfMissing creates the database when the server says it does
+	// not exist (the role needs CREATEDB), connecting to the server's
+	// "postgres" database to do so.
+	CreateIfMissing bool
 }
 
 // Pool limits; the server's max_connections is shared by every node.
@@ -50,6 +54,7 @@ const (
 const (
 	uniqueViolation     = "23505"
 	foreignKeyViolation = "23503"
+	invalidCatalogName  = "3D000" // the database does not exist
 )
 
 // Open connects to the database at url (a postgres:// URL or a key=value
@@ -58,6 +63,11 @@ const (
 // database was migrated by a newer Vigil.
 func Open(ctx context.Context, url string, opts Options) (store.Store, error) {
 	db, err := openDB(ctx, url)
+	if err != nil && opts.CreateIfMissing && sqlState(err) == invalidCatalogName {
+		if db, err = createAndOpen(ctx, url, opts.Logger); err != nil {
+			return nil, err
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +81,27 @@ func Open(ctx context.Context, url string, opts Options) (store.Store, error) {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	return sqldb.New(db, dialect), nil
+}
+
+// createAndOpen creates the database that url names, through the server's
+// maintenance database, then opens it.
+func createAndOpen(ctx context.Context, url string, logger *slog.Logger) (*sql.DB, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse connection string: %w", err)
+	}
+	name := cfg.Database
+	server, err := withDatabase(url, "postgres")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := CreateDatabase(ctx, server, name); err != nil && sqlState(err) != "42P04" { // 42P04: created meanwhile
+		return nil, err
+	}
+	if logger != nil {
+		logger.Info("created PostgreSQL database", "database", name)
+	}
+	return openDB(ctx, url)
 }
 
 // openDB opens and checks a connection pool.

@@ -250,3 +250,31 @@ func TestDatabaseNames(t *testing.T) {
 		}
 	}
 }
+
+func TestCreateIfMissing(t *testing.T) {
+	server := testenv.RequirePostgres(t)
+	ctx := context.Background()
+	name := uniqueName()
+	dbURL, err := withDatabase(server, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropAtEnd(t, server, name)
+	if _, err := Open(ctx, dbURL, Options{}); sqlState(err) != invalidCatalogName {
+		t.Fatalf("without CreateIfMissing: %v", err)
+	}
+	st, err := Open(ctx, dbURL, Options{CreateIfMissing: true})
+	if err != nil {
+		t.Fatalf("with CreateIfMissing: %v", err)
+	}
+	if err := st.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_ = st.Close()
+	// A second open finds it.
+	st, err = Open(ctx, dbURL, Options{CreateIfMissing: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = st.Close()
+}
