@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -134,10 +135,19 @@ func (r Result) OK() bool { return len(r.Problems) == 0 }
 // maxProblems bounds the report of a badly damaged chain.
 const maxProblems = 100
 
+// errPastHead stops a walk at entries appended after it began.
+var errPastHead = errors.New("past the head")
+
 // Verify walks the whole chain and reports every entry whose sequence, link
-// or hash does not check out.
+// or hash does not check out, and whether the chain ends where the head
+// (kept apart from the entries) says it does, so entries cut off the end
+// are noticed too. Entries appended while it runs are not checked.
 func (l *Log) Verify(ctx context.Context) (Result, error) {
 	var res Result
+	headSeq, headHash, err := l.store.Head(ctx)
+	if err != nil {
+		return res, fmt.Errorf("audit verify: %w", err)
+	}
 	prev := ""
 	var want int64 = 1
 	add := func(seq int64, format string, args ...any) {
@@ -145,7 +155,10 @@ func (l *Log) Verify(ctx context.Context) (Result, error) {
 			res.Problems = append(res.Problems, Problem{Seq: seq, Reason: fmt.Sprintf(format, args...)})
 		}
 	}
-	err := l.store.Walk(ctx, 1, func(e store.AuditEntry) error {
+	err = l.store.Walk(ctx, 1, func(e store.AuditEntry) error {
+		if e.Seq > headSeq {
+			return errPastHead
+		}
 		res.Entries++
 		if e.Seq != want {
 			add(e.Seq, "sequence gap: expected %d", want)
@@ -160,10 +173,14 @@ func (l *Log) Verify(ctx context.Context) (Result, error) {
 		want = e.Seq + 1
 		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errPastHead) {
 		return res, fmt.Errorf("audit verify: %w", err)
 	}
 	res.LastHash = prev
+	if want-1 != headSeq || prev != headHash {
+		add(want, "chain head records %d entries ending in %s: entries at the end are missing or the head was altered",
+			headSeq, shortHash(headHash))
+	}
 	return res, nil
 }
 

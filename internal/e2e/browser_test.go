@@ -217,4 +217,28 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(`input[name="username"]`),
 	)
 	step(t, ctx, "protected page after sign-out", chromedp.Navigate(base+"/t/acme/assets"), chromedp.WaitVisible(`input[name="username"]`))
+
+	// Signed out, switch the login page to Chinese and sign in there: a
+	// wrong password first, then the right one.
+	step(t, ctx, "login page in Chinese",
+		chromedp.Click(`form.langswitch button[value="zh-CN"]`),
+		chromedp.WaitVisible(`html[lang="zh-CN"]`),
+		chromedp.SendKeys(`input[name="username"]`, "admin"),
+		chromedp.SendKeys(`input[name="password"]`, "not the password"),
+		chromedp.Click(`#login-form button[type="submit"]`),
+		chromedp.WaitVisible(`#login-form`),
+		chromedp.WaitVisible(`[role="alert"]`),
+	)
+	if body := text(t, ctx, "main"); !strings.Contains(body, "用户名或密码错误") {
+		t.Fatalf("wrong password in Chinese shows no Chinese error:\n%s", truncate(body, 1000))
+	}
+	screenshot(t, ctx, "screenshot-login-zh.png")
+	step(t, ctx, "sign in in Chinese",
+		chromedp.SetValue(`input[name="username"]`, "admin"),
+		chromedp.SendKeys(`input[name="password"]`, adminPassword),
+		chromedp.Click(`#login-form button[type="submit"]`),
+		// The language saved in the account (English, chosen above) wins
+		// over the anonymous choice on the login page.
+		chromedp.WaitVisible(`html[lang="en"] nav`),
+	)
 }

@@ -347,6 +347,9 @@ type AuditStore interface {
 	List(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
 	// Walk calls fn for every entry in Seq order starting at fromSeq.
 	Walk(ctx context.Context, fromSeq int64, fn func(AuditEntry) error) error
+	// Head returns the last Seq assigned and its Hash, kept apart from
+	// the entries so that cutting entries off the end is detected.
+	Head(ctx context.Context) (seq int64, hash string, err error)
 }
 
 // Secret is an encrypted credential (SSH key, SMTP password, webhook secret).

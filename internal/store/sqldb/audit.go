@@ -119,3 +119,11 @@ func (x audit) Walk(ctx context.Context, fromSeq int64, fn func(store.AuditEntry
 		next = batch[len(batch)-1].Seq + 1
 	}
 }
+
+// Head returns the chain head: the last Seq assigned and its Hash.
+func (x audit) Head(ctx context.Context) (int64, string, error) {
+	var seq int64
+	var hash string
+	err := x.s.conn().queryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&seq, &hash)
+	return seq, hash, x.s.wrap("audit head", err)
+}

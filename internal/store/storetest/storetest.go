@@ -888,7 +888,19 @@ func testAuditAppendOnly(t *testing.T, s store.Store) {
 	for i := range typ.NumMethod() {
 		names = append(names, typ.Method(i).Name)
 	}
-	same(t, "audit store methods", []string{"Append", "List", "Walk"}, names)
+	same(t, "audit store methods", []string{"Append", "Head", "List", "Walk"}, names)
+
+	// The head follows every append.
+	ctx := t.Context()
+	seq0, _, err := s.Audit().Head(ctx)
+	ok(t, err)
+	e := &store.AuditEntry{Action: "head.check"}
+	ok(t, s.Audit().Append(ctx, e, Chain))
+	seq, hash, err := s.Audit().Head(ctx)
+	ok(t, err)
+	if seq != seq0+1 || seq != e.Seq || hash != e.Hash {
+		t.Fatalf("head = %d %q after appending %d %q", seq, hash, e.Seq, e.Hash)
+	}
 }
 
 func testTenantIsolation(t *testing.T, s store.Store) {
