@@ -55,7 +55,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/bus"
-	"github.com/vigil-sec/vigil/internal/bus/internal/busutil"
+	"github.com/vigil-sec/vigil/internal/bus/internal/contract"
 )
 
 // DefaultEventBuffer is the per-subscriber event buffer when
@@ -108,7 +108,7 @@ func New(ctx context.Context, opts Options) (*Bus, error) {
 		return nil, errors.New("inproc: negative EventBuffer")
 	}
 	b := &Bus{
-		log:       busutil.Logger(opts.Logger),
+		log:       contract.Logger(opts.Logger),
 		evBuf:     opts.EventBuffer,
 		subs:      make(map[*subscriber]struct{}),
 		consumers: make(map[*consumer]struct{}),
@@ -156,10 +156,10 @@ func (b *Bus) DeadLetters(ctx context.Context, queue string) ([]DeadLetter, erro
 
 // Publish implements bus.Bus.
 func (b *Bus) Publish(_ context.Context, m bus.Message) error {
-	if err := busutil.ValidSubject(m.Subject); err != nil {
+	if err := contract.ValidSubject(m.Subject); err != nil {
 		return fmt.Errorf("inproc: publish: %w", err)
 	}
-	if err := busutil.ValidHeader(m.Header); err != nil {
+	if err := contract.ValidHeader(m.Header); err != nil {
 		return fmt.Errorf("inproc: publish %s: %w", m.Subject, err)
 	}
 	b.mu.RLock()
@@ -168,7 +168,7 @@ func (b *Bus) Publish(_ context.Context, m bus.Message) error {
 		return bus.ErrClosed
 	}
 	for s := range b.subs {
-		if busutil.Match(s.pattern, m.Subject) {
+		if contract.Match(s.pattern, m.Subject) {
 			s.offer(m)
 		}
 	}
@@ -178,7 +178,7 @@ func (b *Bus) Publish(_ context.Context, m bus.Message) error {
 // Subscribe implements bus.Bus. The subscription ends when Stop is called,
 // ctx is done, or the bus is closed; fn gets a context derived from ctx.
 func (b *Bus) Subscribe(ctx context.Context, subject string, fn func(context.Context, bus.Message)) (bus.Subscription, error) {
-	if err := busutil.ValidPattern(subject); err != nil {
+	if err := contract.ValidPattern(subject); err != nil {
 		return nil, fmt.Errorf("inproc: subscribe: %w", err)
 	}
 	if fn == nil {
@@ -220,7 +220,7 @@ type subscriber struct {
 // offer queues a copy of m without blocking; b.mu is held shared.
 func (s *subscriber) offer(m bus.Message) {
 	select {
-	case s.ch <- busutil.CloneMessage(m):
+	case s.ch <- contract.CloneMessage(m):
 	default:
 		n := s.dropped.Add(1)
 		s.b.dropped.Add(1)
@@ -243,7 +243,7 @@ func (s *subscriber) run(ctx context.Context) {
 				return
 			default:
 			}
-			busutil.Notify(ctx, s.b.log, s.pattern, s.fn, m)
+			contract.Notify(ctx, s.b.log, s.pattern, s.fn, m)
 		}
 	}
 }

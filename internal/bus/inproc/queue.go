@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/bus"
-	"github.com/vigil-sec/vigil/internal/bus/internal/busutil"
+	"github.com/vigil-sec/vigil/internal/bus/internal/contract"
 )
 
 // queueState is what this process knows of a queue beyond the store: its
@@ -109,7 +109,7 @@ func (b *Bus) addQueue(cfg bus.QueueConfig) *queueState {
 
 // EnsureQueue implements bus.Bus. MaxBytes 0 means unlimited.
 func (b *Bus) EnsureQueue(ctx context.Context, cfg bus.QueueConfig) error {
-	cfg, err := busutil.NormalizeQueue(cfg)
+	cfg, err := contract.NormalizeQueue(cfg)
 	if err != nil {
 		return fmt.Errorf("inproc: ensure queue: %w", err)
 	}
@@ -134,14 +134,14 @@ func (b *Bus) Enqueue(ctx context.Context, queue string, m bus.Message) error {
 		return wrap("enqueue", queue, err)
 	}
 	cfg := q.config()
-	subject, err := busutil.EnqueueSubject(cfg, m)
+	subject, err := contract.EnqueueSubject(cfg, m)
 	if err == nil {
-		err = busutil.ValidHeader(m.Header)
+		err = contract.ValidHeader(m.Header)
 	}
 	if err != nil {
 		return wrap("enqueue", queue, err)
 	}
-	m = busutil.CloneMessage(m)
+	m = contract.CloneMessage(m)
 	m.Subject = subject
 	if err := b.withStore(func(s store) error { return s.enqueue(ctx, cfg, m, time.Now()) }); err != nil {
 		return wrap("enqueue", queue, err)
@@ -154,7 +154,7 @@ func (b *Bus) Enqueue(ctx context.Context, queue string, m bus.Message) error {
 // consumer and cancels its handlers, while Stop lets running handlers
 // finish.
 func (b *Bus) Consume(ctx context.Context, queue string, opts bus.ConsumeOptions, fn bus.Handler) (bus.Subscription, error) {
-	opts, err := busutil.ConsumeOptions(opts)
+	opts, err := contract.ConsumeOptions(opts)
 	if err != nil {
 		return nil, fmt.Errorf("inproc: consume %s: %w", queue, err)
 	}
@@ -258,7 +258,7 @@ func (c *consumer) run() {
 				<-c.slots
 				c.handlers.Done()
 			}()
-			busutil.Dispatch(c.ctx, c.b.log, c.q.name, c.fn, d)
+			contract.Dispatch(c.ctx, c.b.log, c.q.name, c.fn, d)
 		}()
 	}
 }
@@ -338,10 +338,10 @@ type delivery struct {
 	id      int64
 	msg     bus.Message
 	attempt int
-	settle  busutil.Settle
+	settle  contract.Settle
 }
 
-var _ busutil.Delivery = (*delivery)(nil)
+var _ contract.Delivery = (*delivery)(nil)
 
 func (d *delivery) Message() bus.Message { return d.msg }
 func (d *delivery) Attempt() int         { return d.attempt }

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/bus"
-	"github.com/vigil-sec/vigil/internal/bus/internal/busutil"
+	"github.com/vigil-sec/vigil/internal/bus/internal/contract"
 )
 
 // errQueueFull is returned by store.enqueue when MaxBytes would be exceeded.
@@ -154,7 +154,7 @@ func (s *memStore) lease(_ context.Context, queue string, now, until time.Time) 
 	mm.deliveries++
 	mm.visibleAt = until
 	heap.Fix(&q.heap, mm.index)
-	return leased{id: mm.id, msg: busutil.CloneMessage(mm.msg), deliveries: mm.deliveries}, true, nil
+	return leased{id: mm.id, msg: contract.CloneMessage(mm.msg), deliveries: mm.deliveries}, true, nil
 }
 
 func (s *memStore) ack(_ context.Context, queue string, id int64) error {

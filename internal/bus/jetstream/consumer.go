@@ -13,7 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vigil-sec/vigil/internal/bus"
-	"github.com/vigil-sec/vigil/internal/bus/internal/busutil"
+	"github.com/vigil-sec/vigil/internal/bus/internal/contract"
 )
 
 const (
@@ -29,7 +29,7 @@ const (
 // consumer and cancels its handlers, while Stop lets running handlers
 // finish.
 func (b *Bus) Consume(ctx context.Context, queue string, opts bus.ConsumeOptions, fn bus.Handler) (bus.Subscription, error) {
-	opts, err := busutil.ConsumeOptions(opts)
+	opts, err := contract.ConsumeOptions(opts)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: consume %s: %w", queue, err)
 	}
@@ -213,7 +213,7 @@ func (c *consumer) handle(msg jetstream.Msg) {
 		}
 		return
 	}
-	busutil.Dispatch(c.ctx, c.b.log, c.queue, c.fn, d)
+	contract.Dispatch(c.ctx, c.b.log, c.queue, c.fn, d)
 }
 
 // delivery is a message pulled from the queue's stream.
@@ -222,10 +222,10 @@ type delivery struct {
 	msg     jetstream.Msg
 	m       bus.Message
 	attempt int
-	settle  busutil.Settle
+	settle  contract.Settle
 }
 
-var _ busutil.Delivery = (*delivery)(nil)
+var _ contract.Delivery = (*delivery)(nil)
 
 func (d *delivery) Message() bus.Message { return d.m }
 func (d *delivery) Attempt() int         { return d.attempt }

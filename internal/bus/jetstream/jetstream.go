@@ -45,7 +45,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vigil-sec/vigil/internal/bus"
-	"github.com/vigil-sec/vigil/internal/bus/internal/busutil"
+	"github.com/vigil-sec/vigil/internal/bus/internal/contract"
 )
 
 const (
@@ -93,11 +93,11 @@ var _ bus.Bus = (*Bus)(nil)
 // disconnected are buffered up to 8 MiB, and Enqueue fails until the server
 // is back.
 func New(ctx context.Context, url string, opts Options) (*Bus, error) {
-	if err := busutil.ValidPrefix(opts.StreamPrefix); err != nil {
+	if err := contract.ValidPrefix(opts.StreamPrefix); err != nil {
 		return nil, fmt.Errorf("jetstream: stream prefix: %w", err)
 	}
 	b := &Bus{
-		log:        busutil.Logger(opts.Logger),
+		log:        contract.Logger(opts.Logger),
 		prefix:     opts.StreamPrefix,
 		connClosed: make(chan struct{}),
 		subs:       make(map[bus.Subscription]struct{}),
@@ -152,10 +152,10 @@ func New(ctx context.Context, url string, opts Options) (*Bus, error) {
 
 // Publish implements bus.Bus.
 func (b *Bus) Publish(_ context.Context, m bus.Message) error {
-	if err := busutil.ValidSubject(m.Subject); err != nil {
+	if err := contract.ValidSubject(m.Subject); err != nil {
 		return fmt.Errorf("jetstream: publish: %w", err)
 	}
-	if err := busutil.ValidHeader(m.Header); err != nil {
+	if err := contract.ValidHeader(m.Header); err != nil {
 		return fmt.Errorf("jetstream: publish %s: %w", m.Subject, err)
 	}
 	if b.isClosed() {
@@ -171,7 +171,7 @@ func (b *Bus) Publish(_ context.Context, m bus.Message) error {
 // ctx is done, or the bus is closed; fn gets ctx and runs for one event at
 // a time.
 func (b *Bus) Subscribe(ctx context.Context, subject string, fn func(context.Context, bus.Message)) (bus.Subscription, error) {
-	if err := busutil.ValidPattern(subject); err != nil {
+	if err := contract.ValidPattern(subject); err != nil {
 		return nil, fmt.Errorf("jetstream: subscribe: %w", err)
 	}
 	if fn == nil {
@@ -228,7 +228,7 @@ func (s *subscription) deliver(msg *nats.Msg) {
 	s.inflight.Add(1)
 	s.mu.Unlock()
 	defer s.inflight.Done()
-	busutil.Notify(s.ctx, s.b.log, s.pattern, s.fn, fromNATS(msg, msg.Subject))
+	contract.Notify(s.ctx, s.b.log, s.pattern, s.fn, fromNATS(msg, msg.Subject))
 }
 
 // Stop implements bus.Subscription. It must not be called from the
@@ -247,7 +247,7 @@ func (s *subscription) Stop() error {
 
 // EnsureQueue implements bus.Bus.
 func (b *Bus) EnsureQueue(ctx context.Context, cfg bus.QueueConfig) error {
-	cfg, err := busutil.NormalizeQueue(cfg)
+	cfg, err := contract.NormalizeQueue(cfg)
 	if err != nil {
 		return fmt.Errorf("jetstream: ensure queue: %w", err)
 	}
@@ -294,9 +294,9 @@ func (b *Bus) Enqueue(ctx context.Context, queue string, m bus.Message) error {
 	if err != nil {
 		return fmt.Errorf("jetstream: enqueue %s: %w", queue, err)
 	}
-	subject, err := busutil.EnqueueSubject(cfg, m)
+	subject, err := contract.EnqueueSubject(cfg, m)
 	if err == nil {
-		err = busutil.ValidHeader(m.Header)
+		err = contract.ValidHeader(m.Header)
 	}
 	if err != nil {
 		return fmt.Errorf("jetstream: enqueue %s: %w", queue, err)
@@ -323,7 +323,7 @@ func (b *Bus) queueConfig(ctx context.Context, queue string, fresh bool) (bus.Qu
 			return cfg, nil
 		}
 	}
-	if err := busutil.ValidName(queue); err != nil {
+	if err := contract.ValidName(queue); err != nil {
 		return bus.QueueConfig{}, err
 	}
 	stream := b.stream(queue)
@@ -339,7 +339,7 @@ func (b *Bus) queueConfig(ctx context.Context, queue string, fresh bool) (bus.Qu
 		}
 	}
 	cfg.AckWait, cfg.MaxDeliver = decodeSettings(sc.Description)
-	if cfg, err = busutil.NormalizeQueue(cfg); err != nil {
+	if cfg, err = contract.NormalizeQueue(cfg); err != nil {
 		return cfg, fmt.Errorf("stream %s was not created by this driver: %w", stream, err)
 	}
 	b.mu.Lock()

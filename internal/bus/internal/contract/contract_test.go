@@ -1,4 +1,4 @@
-package busutil
+package contract
 
 import (
 	"context"

@@ -1,8 +1,8 @@
-// Package busutil holds what every bus driver must do identically: name and
+// Package contract holds what every bus driver must do identically: name and
 // subject validation, NATS-style subject matching, queue configuration
 // defaults, and the Handler contract (auto ack or nak, panic handling). The
 // drivers share it so that their semantics cannot drift apart.
-package busutil
+package contract
 
 import (
 	"context"
