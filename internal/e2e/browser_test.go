@@ -4,8 +4,6 @@ package e2e
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +12,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/vigil-sec/vigil/internal/app"
 	"github.com/vigil-sec/vigil/internal/config"
 	"github.com/vigil-sec/vigil/internal/testenv"
 )
@@ -29,31 +26,7 @@ func startServer(t *testing.T) string {
 	cfg.DataDir = t.TempDir()
 	cfg.AdminPassword = adminPassword
 	cfg.ShutdownTimeout = 5 * time.Second
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.Open(ctx, cfg, logger)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	if _, _, err := a.Bootstrap(ctx); err != nil {
-		t.Fatalf("bootstrap: %v", err)
-	}
-	addrc := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, func(addr string) { addrc <- addr }) }()
-	var addr string
-	select {
-	case addr = <-addrc:
-	case err := <-done:
-		t.Fatalf("serve: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		_ = a.Close()
-	})
+	_, addr := node(t, cfg, config.RoleAll)
 	return "http://" + addr
 }
 
