@@ -161,7 +161,8 @@ func (s *server) config(version string) huma.Config {
 		"caller may not read is reported as 404 Not Found, so its existence does not leak; " +
 		"a tenant the caller may read but lacks the permission for gives 403 Forbidden. " +
 		"PUT replaces every field of a resource: omitted optional fields are cleared. Unknown body " +
-		"fields and query parameters are rejected with 422. Errors are RFC 9457 problem documents."
+		"fields and query parameters are rejected with 422. Errors are RFC 9457 problem documents; " +
+		"a 422 names each field it refuses in `errors[].location` (e.g. `body.address`)."
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		bearerScheme: {Type: "http", Scheme: "bearer", BearerFormat: "vgl_ token",
 			Description: "An API token created under /tenants/{tenant}/tokens or /tokens."},

@@ -211,10 +211,27 @@ func (s *server) problem(ctx context.Context, err error) error {
 		s.log.ErrorContext(ctx, "api request failed", "err", err)
 	}
 	em := &huma.ErrorModel{Status: status, Title: http.StatusText(status), Detail: msg}
+	var fe *store.FieldError
+	if status == http.StatusUnprocessableEntity && errors.As(err, &fe) && fe.Field != "" {
+		em.Errors = append(em.Errors, &huma.ErrorDetail{Location: fieldLocation(fe.Field), Message: fe.Message})
+	}
 	if status == http.StatusUnauthorized {
 		return huma.ErrorWithHeaders(em, http.Header{"WWW-Authenticate": {`Bearer realm="vigil"`}})
 	}
 	return em
+}
+
+// pathFields are the domain input fields that operations take from the
+// path rather than the body.
+var pathFields = []string{"service"}
+
+// fieldLocation is where a domain input field is in a request, in huma's
+// notation: "body.address", "path.service".
+func fieldLocation(field string) string {
+	if slices.Contains(pathFields, field) {
+		return "path." + field
+	}
+	return "body." + field
 }
 
 // writeErr writes err, mapped by problem, from a middleware.

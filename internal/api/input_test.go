@@ -110,6 +110,51 @@ func TestInvalidFields(t *testing.T) {
 	h.wantProblem(http.StatusUnprocessableEntity, get, "/api/v1/tenants/acme/assets?kindd=host", h.adminA, nil)
 }
 
+// TestDomainFieldErrors checks a refusal by the domain services names the
+// field in the problem's errors, next to the message it always had.
+func TestDomainFieldErrors(t *testing.T) {
+	h := newHarness(t)
+	cases := []struct {
+		name, method, path string
+		body               any
+		location, message  string
+	}{
+		{"address for the kind", pst, "/api/v1/tenants/acme/assets", `{"kind":"ip","address":"not-an-ip"}`,
+			"body.address", `"not-an-ip" is not an IP address or CIDR`},
+		{"bad tag", pst, "/api/v1/tenants/acme/assets", `{"kind":"host","name":"x","tags":["no spaces"]}`,
+			"body.tags", `tag "no spaces" must be at most 64 letters, digits or . _ : / -`},
+		{"slug like an ID", pst, "/api/v1/tenants", `{"slug":"0b6f6c1e-3f1c-4d0e-9a43-5d6f0c2b9e11","name":"x"}`,
+			"body.slug", "slug must not look like an ID"},
+		{"asset of another tenant", pst, "/api/v1/tenants/acme/contacts",
+			ContactInput{Kind: "ops", Name: "Mallory", AssetID: h.env.AssetB.ID},
+			"body.asset_id", `asset "` + h.env.AssetB.ID + `" does not exist in this tenant`},
+		{"end before start", put, "/api/v1/tenants/acme/services/monitoring",
+			SubscriptionInput{StartsOn: "2025-12-31", EndsOn: "2025-01-01"},
+			"body.ends_on", "the end date is before the start date"},
+		{"unknown service", put, "/api/v1/tenants/acme/services/no-such-service", SubscriptionInput{},
+			"path.service", `unknown service "no-such-service"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := h.wantProblem(http.StatusUnprocessableEntity, c.method, c.path, h.admin, c.body)
+			if p.Detail != "invalid input: "+c.message {
+				t.Errorf("detail %q, want %q", p.Detail, "invalid input: "+c.message)
+			}
+			if len(p.Errors) != 1 || p.Errors[0].Location != c.location || p.Errors[0].Message != c.message {
+				t.Errorf("errors %+v, want one at %s saying %q", p.Errors, c.location, c.message)
+			}
+		})
+	}
+	// A refusal that is about no field in particular has no error detail.
+	var me struct {
+		UserID string `json:"user_id"`
+	}
+	h.want(http.StatusOK, get, "/api/v1/me", h.admin, nil, &me)
+	if p := h.wantProblem(http.StatusUnprocessableEntity, del, "/api/v1/users/"+me.UserID, h.admin, nil); len(p.Errors) != 0 {
+		t.Errorf("deleting oneself: %+v", p)
+	}
+}
+
 func TestUnknownTenantAndObjects(t *testing.T) {
 	h := newHarness(t)
 	for _, path := range []string{

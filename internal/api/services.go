@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -48,7 +47,7 @@ func parseDate(field, s string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%w: %s must be a date (YYYY-MM-DD)", store.ErrInvalid, field)
+		return time.Time{}, store.NewFieldError(field, store.CodeInvalidDate, nil, "%s must be a date (YYYY-MM-DD)", field)
 	}
 	return t, nil
 }

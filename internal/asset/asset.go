@@ -67,9 +67,22 @@ type Input struct {
 	Attributes  map[string]string
 }
 
-func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", store.ErrInvalid, fmt.Sprintf(format, args...))
+// args are the values a validation message needs.
+type args = map[string]any
+
+// invalid is a validation failure of field; the message is English.
+func invalid(field, code string, a args, format string, fa ...any) error {
+	return store.NewFieldError(field, code, a, format, fa...)
 }
+
+// Other limits on an asset's text, in characters.
+const (
+	maxNameLen        = 200
+	maxAddressLen     = 2048
+	maxOwnerLen       = 200
+	maxDescriptionLen = 4000
+	maxQueryLen       = 200
+)
 
 var (
 	hostnameRE = regexp.MustCompile(`^(?i)[a-z0-9_]([a-z0-9_-]{0,62}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,62}[a-z0-9_])?)*\.?$`)
@@ -83,10 +96,10 @@ func checkAddress(kind, addr string) error {
 		if kind == "application" || kind == "device" || kind == "host" {
 			return nil
 		}
-		return invalid("address is required for a %s asset", kind)
+		return invalid("address", store.CodeRequired, args{"kind": kind}, "address is required for a %s asset", kind)
 	}
-	if len(addr) > 2048 {
-		return invalid("address must be at most 2048 characters")
+	if len(addr) > maxAddressLen {
+		return invalid("address", store.CodeTooLong, args{"max": maxAddressLen}, "address must be at most %d characters", maxAddressLen)
 	}
 	isHost := func(s string) bool { return len(s) <= 253 && hostnameRE.MatchString(s) }
 	switch kind {
@@ -97,24 +110,24 @@ func checkAddress(kind, addr string) error {
 		if _, err := netip.ParsePrefix(addr); err == nil {
 			return nil
 		}
-		return invalid("%q is not an IP address or CIDR", addr)
+		return invalid("address", store.CodeInvalidIP, args{"value": addr}, "%q is not an IP address or CIDR", addr)
 	case "domain":
 		if !isHost(addr) || !strings.Contains(addr, ".") {
-			return invalid("%q is not a domain name", addr)
+			return invalid("address", store.CodeInvalidDomain, args{"value": addr}, "%q is not a domain name", addr)
 		}
 	case "url":
 		u, err := url.Parse(addr)
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			return invalid("%q is not an http(s) URL", addr)
+			return invalid("address", store.CodeInvalidURL, args{"value": addr}, "%q is not an http(s) URL", addr)
 		}
 	case "service":
 		h, p, err := net.SplitHostPort(addr)
 		if err != nil || p == "" || (h != "" && !isHost(h) && !validIP(h)) {
-			return invalid("%q is not host:port", addr)
+			return invalid("address", store.CodeInvalidHostPort, args{"value": addr}, "%q is not host:port", addr)
 		}
 	default: // host, device, application: an IP or a hostname
 		if !validIP(addr) && !isHost(addr) {
-			return invalid("%q is not an IP address or host name", addr)
+			return invalid("address", store.CodeInvalidHost, args{"value": addr}, "%q is not an IP address or host name", addr)
 		}
 	}
 	return nil
@@ -124,7 +137,8 @@ func validIP(s string) bool { _, err := netip.ParseAddr(s); return err == nil }
 
 func (in Input) apply(a *store.Asset) error {
 	if !slices.Contains(Kinds(), in.Kind) {
-		return invalid("kind must be one of %s", strings.Join(Kinds(), ", "))
+		return invalid("kind", store.CodeOneOf, args{"allowed": Kinds(), "value": in.Kind},
+			"kind must be one of %s", strings.Join(Kinds(), ", "))
 	}
 	a.Kind = in.Kind
 	name := strings.TrimSpace(in.Name)
@@ -132,8 +146,14 @@ func (in Input) apply(a *store.Asset) error {
 	if name == "" {
 		name = addr
 	}
-	if name == "" || utf8.RuneCountInString(name) > 200 || !utf8.ValidString(name) {
-		return invalid("name must be 1 to 200 characters")
+	const nameMsg = "name must be 1 to %d characters"
+	switch {
+	case name == "":
+		return invalid("name", store.CodeRequired, nil, nameMsg, maxNameLen)
+	case !utf8.ValidString(name):
+		return invalid("name", store.CodeInvalidUTF8, nil, nameMsg, maxNameLen)
+	case utf8.RuneCountInString(name) > maxNameLen:
+		return invalid("name", store.CodeTooLong, args{"max": maxNameLen}, nameMsg, maxNameLen)
 	}
 	a.Name = name
 	if err := checkAddress(a.Kind, addr); err != nil {
@@ -141,15 +161,15 @@ func (in Input) apply(a *store.Asset) error {
 	}
 	a.Address = addr
 	a.Owner = strings.TrimSpace(in.Owner)
-	if utf8.RuneCountInString(a.Owner) > 200 {
-		return invalid("owner must be at most 200 characters")
+	if utf8.RuneCountInString(a.Owner) > maxOwnerLen {
+		return invalid("owner", store.CodeTooLong, args{"max": maxOwnerLen}, "owner must be at most %d characters", maxOwnerLen)
 	}
 	a.Importance = in.Importance
 	if a.Importance == 0 {
 		a.Importance = 3
 	}
 	if a.Importance < 1 || a.Importance > 5 {
-		return invalid("importance must be 1 to 5")
+		return invalid("importance", store.CodeOutOfRange, args{"min": 1, "max": 5}, "importance must be 1 to 5")
 	}
 	tags := make([]string, 0, len(in.Tags))
 	for _, t := range in.Tags {
@@ -158,28 +178,31 @@ func (in Input) apply(a *store.Asset) error {
 			continue
 		}
 		if utf8.RuneCountInString(t) > MaxTagLen || !tagRE.MatchString(t) {
-			return invalid("tag %q must be at most %d letters, digits or . _ : / -", t, MaxTagLen)
+			return invalid("tags", store.CodeInvalidTag, args{"value": t, "max": MaxTagLen},
+				"tag %q must be at most %d letters, digits or . _ : / -", t, MaxTagLen)
 		}
 		if !slices.Contains(tags, t) {
 			tags = append(tags, t)
 		}
 	}
 	if len(tags) > MaxTags {
-		return invalid("at most %d tags", MaxTags)
+		return invalid("tags", store.CodeTooMany, args{"max": MaxTags}, "at most %d tags", MaxTags)
 	}
 	slices.Sort(tags)
 	a.Tags = tags
 	a.Description = strings.TrimSpace(in.Description)
-	if utf8.RuneCountInString(a.Description) > 4000 {
-		return invalid("description must be at most 4000 characters")
+	if utf8.RuneCountInString(a.Description) > maxDescriptionLen {
+		return invalid("description", store.CodeTooLong, args{"max": maxDescriptionLen},
+			"description must be at most %d characters", maxDescriptionLen)
 	}
 	if len(in.Attributes) > MaxAttributes {
-		return invalid("at most %d attributes", MaxAttributes)
+		return invalid("attributes", store.CodeTooMany, args{"max": MaxAttributes}, "at most %d attributes", MaxAttributes)
 	}
 	a.Attributes = make(map[string]string, len(in.Attributes))
 	for k, v := range in.Attributes {
 		if k == "" || len(k) > MaxTagLen || len(v) > MaxAttrLen {
-			return invalid("attribute names must be 1 to %d bytes and values at most %d", MaxTagLen, MaxAttrLen)
+			return invalid("attributes", store.CodeInvalidAttribute, args{"max_name": MaxTagLen, "max_value": MaxAttrLen},
+				"attribute names must be 1 to %d bytes and values at most %d", MaxTagLen, MaxAttrLen)
 		}
 		a.Attributes[k] = v
 	}
@@ -250,8 +273,8 @@ func (s *Service) List(ctx context.Context, tenantID string, f store.AssetFilter
 	if err := auth.Require(ctx, auth.PermAssetRead, tenantID); err != nil {
 		return nil, 0, err
 	}
-	if len(f.Query) > 200 {
-		return nil, 0, invalid("search text must be at most 200 characters")
+	if len(f.Query) > maxQueryLen {
+		return nil, 0, invalid("q", store.CodeTooLong, args{"max": maxQueryLen}, "search text must be at most %d characters", maxQueryLen)
 	}
 	list, err := s.store.List(ctx, tenantID, f)
 	if err != nil {

@@ -3,6 +3,7 @@ package asset_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -88,4 +89,86 @@ func FuzzAssetInput(f *testing.F) {
 			t.Fatalf("stored asset differs: %+v vs %+v (%v)", got, a, err)
 		}
 	})
+}
+
+// TestInputFieldErrors checks each refusal names the form/API field and a
+// stable code, and keeps its English message.
+func TestInputFieldErrors(t *testing.T) {
+	env := fixture.New(t)
+	ctx := env.AdminCtx(context.Background())
+	tooManyTags := make([]string, asset.MaxTags+1)
+	for i := range tooManyTags {
+		tooManyTags[i] = fmt.Sprintf("t%d", i)
+	}
+	tooManyAttrs := map[string]string{}
+	for i := range asset.MaxAttributes + 1 {
+		tooManyAttrs[fmt.Sprintf("k%d", i)] = "v"
+	}
+	cases := []struct {
+		name        string
+		in          asset.Input
+		field, code string
+		args        map[string]any
+		msg         string
+	}{
+		{"unknown kind", asset.Input{Kind: "toaster", Address: "192.0.2.1"}, "kind", store.CodeOneOf,
+			map[string]any{"value": "toaster"}, "kind must be one of " + strings.Join(asset.Kinds(), ", ")},
+		{"no name or address", asset.Input{Kind: "host"}, "name", store.CodeRequired, nil, "name must be 1 to 200 characters"},
+		{"name too long", asset.Input{Kind: "host", Name: strings.Repeat("名", 201)}, "name", store.CodeTooLong,
+			map[string]any{"max": 200}, "name must be 1 to 200 characters"},
+		{"address required", asset.Input{Kind: "domain", Name: "x"}, "address", store.CodeRequired,
+			map[string]any{"kind": "domain"}, "address is required for a domain asset"},
+		{"address too long", asset.Input{Kind: "url", Name: "x", Address: "https://example.com/" + strings.Repeat("a", 2048)},
+			"address", store.CodeTooLong, map[string]any{"max": 2048}, "address must be at most 2048 characters"},
+		{"bad IP", asset.Input{Kind: "ip", Address: "999.1.1.1"}, "address", store.CodeInvalidIP,
+			map[string]any{"value": "999.1.1.1"}, `"999.1.1.1" is not an IP address or CIDR`},
+		{"bad domain", asset.Input{Kind: "domain", Address: "not a domain"}, "address", store.CodeInvalidDomain,
+			map[string]any{"value": "not a domain"}, `"not a domain" is not a domain name`},
+		{"bad URL", asset.Input{Kind: "url", Address: "javascript:alert(1)"}, "address", store.CodeInvalidURL,
+			map[string]any{"value": "javascript:alert(1)"}, `"javascript:alert(1)" is not an http(s) URL`},
+		{"bad service", asset.Input{Kind: "service", Address: "example.com"}, "address", store.CodeInvalidHostPort,
+			map[string]any{"value": "example.com"}, `"example.com" is not host:port`},
+		{"bad host", asset.Input{Kind: "host", Address: "web 01"}, "address", store.CodeInvalidHost,
+			map[string]any{"value": "web 01"}, `"web 01" is not an IP address or host name`},
+		{"owner too long", asset.Input{Kind: "host", Name: "x", Owner: strings.Repeat("o", 201)}, "owner", store.CodeTooLong,
+			map[string]any{"max": 200}, "owner must be at most 200 characters"},
+		{"importance too high", asset.Input{Kind: "host", Name: "x", Importance: 6}, "importance", store.CodeOutOfRange,
+			map[string]any{"min": 1, "max": 5}, "importance must be 1 to 5"},
+		{"bad tag", asset.Input{Kind: "host", Name: "x", Tags: []string{"ok", "<script>"}}, "tags", store.CodeInvalidTag,
+			map[string]any{"value": "<script>", "max": asset.MaxTagLen}, `tag "<script>" must be at most 64 letters, digits or . _ : / -`},
+		{"too many tags", asset.Input{Kind: "host", Name: "x", Tags: tooManyTags}, "tags", store.CodeTooMany,
+			map[string]any{"max": asset.MaxTags}, "at most 32 tags"},
+		{"description too long", asset.Input{Kind: "host", Name: "x", Description: strings.Repeat("d", 4001)}, "description",
+			store.CodeTooLong, map[string]any{"max": 4000}, "description must be at most 4000 characters"},
+		{"too many attributes", asset.Input{Kind: "host", Name: "x", Attributes: tooManyAttrs}, "attributes", store.CodeTooMany,
+			map[string]any{"max": asset.MaxAttributes}, "at most 64 attributes"},
+		{"attribute value too long", asset.Input{Kind: "host", Name: "x", Attributes: map[string]string{"k": strings.Repeat("v", asset.MaxAttrLen+1)}},
+			"attributes", store.CodeInvalidAttribute, map[string]any{"max_name": asset.MaxTagLen, "max_value": asset.MaxAttrLen},
+			"attribute names must be 1 to 64 bytes and values at most 1024"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := env.Assets.Create(ctx, env.TenantA.ID, c.in)
+			var fe *store.FieldError
+			if !errors.As(err, &fe) || !errors.Is(err, store.ErrInvalid) {
+				t.Fatalf("want a *store.FieldError, got %T %v", err, err)
+			}
+			if fe.Field != c.field || fe.Code != c.code {
+				t.Errorf("field, code = %q, %q; want %q, %q", fe.Field, fe.Code, c.field, c.code)
+			}
+			for k, want := range c.args {
+				if got := fe.Args[k]; got != want {
+					t.Errorf("Args[%q] = %v, want %v", k, got, want)
+				}
+			}
+			if fe.Message != c.msg || err.Error() != "invalid input: "+c.msg {
+				t.Errorf("message %q (%q), want %q", fe.Message, err.Error(), c.msg)
+			}
+		})
+	}
+	_, _, err := env.Assets.List(ctx, env.TenantA.ID, store.AssetFilter{Query: strings.Repeat("q", 201)})
+	var fe *store.FieldError
+	if !errors.As(err, &fe) || fe.Field != "q" || fe.Code != store.CodeTooLong {
+		t.Errorf("long search: %v", err)
+	}
 }

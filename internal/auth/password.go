@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/vigil-sec/vigil/internal/store"
 )
 
 // argon2id parameters: the OWASP Password Storage Cheat Sheet's first
@@ -26,8 +28,17 @@ const (
 	MaxPasswordLen = 256
 )
 
-// ErrWeakPassword is returned for passwords that fail the policy.
+// ErrWeakPassword matches (with errors.Is) the error of a password that
+// fails the policy. That error is also a *store.FieldError of the field
+// "password" with code store.CodeWeakPassword, so it matches
+// store.ErrInvalid too.
 var ErrWeakPassword = fmt.Errorf("password must be %d to %d characters", MinPasswordLen, MaxPasswordLen)
+
+// weakPasswordError is the policy failure: a field error that also
+// matches ErrWeakPassword.
+type weakPasswordError struct{ *store.FieldError }
+
+func (e weakPasswordError) Unwrap() []error { return []error{e.FieldError, ErrWeakPassword} }
 
 // HashPassword returns an encoded argon2id hash of password.
 func HashPassword(password string) (string, error) {
@@ -48,7 +59,8 @@ func HashPassword(password string) (string, error) {
 func CheckPasswordPolicy(password string) error {
 	n := utf8.RuneCountInString(password)
 	if n < MinPasswordLen || len(password) > MaxPasswordLen {
-		return ErrWeakPassword
+		return weakPasswordError{&store.FieldError{Field: "password", Code: store.CodeWeakPassword,
+			Args: map[string]any{"min": MinPasswordLen, "max": MaxPasswordLen}, Message: ErrWeakPassword.Error()}}
 	}
 	return nil
 }

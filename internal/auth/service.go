@@ -213,18 +213,35 @@ type NewTokenInput struct {
 	TTL      time.Duration // 0 for no expiry
 }
 
-// CreateToken creates an API token and returns its secret, shown once.
-func (s *Service) CreateToken(ctx context.Context, in NewTokenInput) (string, store.APIToken, error) {
-	name := strings.TrimSpace(in.Name)
-	if name == "" || len(name) > 100 {
-		return "", store.APIToken{}, fmt.Errorf("%w: token name must be 1 to 100 characters", store.ErrInvalid)
+// maxTokenName bounds a token name, in bytes.
+const maxTokenName = 100
+
+// check validates what a user chose for a token.
+func (in NewTokenInput) check() error {
+	const msg = "token name must be 1 to %d characters"
+	switch name := strings.TrimSpace(in.Name); {
+	case name == "":
+		return store.NewFieldError("name", store.CodeRequired, nil, msg, maxTokenName)
+	case len(name) > maxTokenName:
+		return store.NewFieldError("name", store.CodeTooLong, map[string]any{"max": maxTokenName}, msg, maxTokenName)
 	}
 	if in.TenantID == "" && !ValidGlobalRole(in.Role) {
-		return "", store.APIToken{}, fmt.Errorf("%w: role %q cannot be held globally", store.ErrInvalid, in.Role)
+		return store.NewFieldError("role", store.CodeOneOf, map[string]any{"allowed": GlobalRoles(), "value": in.Role},
+			"role %q cannot be held globally", in.Role)
 	}
 	if in.TenantID != "" && !ValidRole(in.Role) {
-		return "", store.APIToken{}, fmt.Errorf("%w: unknown role %q", store.ErrInvalid, in.Role)
+		return store.NewFieldError("role", store.CodeOneOf, map[string]any{"allowed": Roles(), "value": in.Role},
+			"unknown role %q", in.Role)
 	}
+	return nil
+}
+
+// CreateToken creates an API token and returns its secret, shown once.
+func (s *Service) CreateToken(ctx context.Context, in NewTokenInput) (string, store.APIToken, error) {
+	if err := in.check(); err != nil {
+		return "", store.APIToken{}, err
+	}
+	name := strings.TrimSpace(in.Name)
 	raw, err := randomToken(30)
 	if err != nil {
 		return "", store.APIToken{}, err

@@ -46,20 +46,28 @@ type Input struct {
 // secret makes it undecryptable.
 func aad(tenantID, id string) []byte { return []byte(tenantID + "/" + id) }
 
-func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", store.ErrInvalid, fmt.Sprintf(format, args...))
-}
+// maxNameLen bounds a secret's name, in characters.
+const maxNameLen = 200
 
+// check validates a secret to store. Its errors never carry the value.
 func (in Input) check() error {
-	name := strings.TrimSpace(in.Name)
-	if name == "" || utf8.RuneCountInString(name) > 200 {
-		return invalid("name must be 1 to 200 characters")
+	const nameMsg = "name must be 1 to %d characters"
+	switch name := strings.TrimSpace(in.Name); {
+	case name == "":
+		return store.NewFieldError("name", store.CodeRequired, nil, nameMsg, maxNameLen)
+	case utf8.RuneCountInString(name) > maxNameLen:
+		return store.NewFieldError("name", store.CodeTooLong, map[string]any{"max": maxNameLen}, nameMsg, maxNameLen)
 	}
 	if !slices.Contains(Kinds(), in.Kind) {
-		return invalid("kind must be one of %s", strings.Join(Kinds(), ", "))
+		return store.NewFieldError("kind", store.CodeOneOf, map[string]any{"allowed": Kinds(), "value": in.Kind},
+			"kind must be one of %s", strings.Join(Kinds(), ", "))
 	}
-	if len(in.Value) == 0 || len(in.Value) > MaxValueSize {
-		return invalid("value must be 1 to %d bytes", MaxValueSize)
+	const valueMsg = "value must be 1 to %d bytes"
+	switch {
+	case len(in.Value) == 0:
+		return store.NewFieldError("value", store.CodeRequired, nil, valueMsg, MaxValueSize)
+	case len(in.Value) > MaxValueSize:
+		return store.NewFieldError("value", store.CodeTooLarge, map[string]any{"max": MaxValueSize}, valueMsg, MaxValueSize)
 	}
 	return nil
 }

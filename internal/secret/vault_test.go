@@ -59,3 +59,33 @@ func TestVault(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestVaultFieldErrors(t *testing.T) {
+	env := fixture.New(t)
+	box, err := secret.NewBox(bytes.Repeat([]byte{9}, secret.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := secret.NewVault(box, env.Store.Secrets(), env.Audit)
+	ctx := env.AdminCtx(context.Background())
+	big := bytes.Repeat([]byte("s"), secret.MaxValueSize+1)
+	for _, c := range []struct {
+		in          secret.Input
+		field, code string
+	}{
+		{secret.Input{Kind: "password", Value: []byte("v")}, "name", store.CodeRequired},
+		{secret.Input{Name: "x", Kind: "diary", Value: []byte("v")}, "kind", store.CodeOneOf},
+		{secret.Input{Name: "x", Kind: "password"}, "value", store.CodeRequired},
+		{secret.Input{Name: "x", Kind: "password", Value: big}, "value", store.CodeTooLarge},
+	} {
+		_, err := v.Create(ctx, env.TenantA.ID, c.in)
+		var fe *store.FieldError
+		if !errors.As(err, &fe) || fe.Field != c.field || fe.Code != c.code {
+			t.Errorf("%s: got %v, want field %q code %q", c.in.Name, err, c.field, c.code)
+			continue
+		}
+		if _, ok := fe.Args["value"]; ok && c.field == "value" {
+			t.Errorf("the secret value is carried in the error")
+		}
+	}
+}

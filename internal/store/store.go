@@ -22,6 +22,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -39,6 +40,76 @@ var (
 	// written for the user and safe to show.
 	ErrInvalid = errors.New("invalid input")
 )
+
+// FieldError is a validation failure of one input field. It matches
+// ErrInvalid with errors.Is and reads like the plain ErrInvalid errors
+// ("invalid input: name is required"), so code that only needs the class
+// of the error need not know about it; a surface that wants to show the
+// error next to a field, or in another language, finds it with errors.As.
+type FieldError struct {
+	// Field is the input field as the forms and the API name it ("slug",
+	// "address", "report_frequency"); "" when the error is about the
+	// input as a whole.
+	Field string
+	// Code is a stable machine code of the failure, one of FieldCodes.
+	Code string
+	// Args are the values the message needs, by name: "min", "max",
+	// "allowed" ([]string), "value" (what was given; never a secret).
+	Args map[string]any
+	// Message is the English explanation, written for the user.
+	Message string
+}
+
+// NewFieldError returns a FieldError whose message is fmt.Sprintf(format, a...).
+func NewFieldError(field, code string, args map[string]any, format string, a ...any) *FieldError {
+	return &FieldError{Field: field, Code: code, Args: args, Message: fmt.Sprintf(format, a...)}
+}
+
+func (e *FieldError) Error() string { return ErrInvalid.Error() + ": " + e.Message }
+
+// Unwrap makes a FieldError match ErrInvalid.
+func (e *FieldError) Unwrap() error { return ErrInvalid }
+
+// Codes of FieldError. Surfaces translate them; they never change meaning.
+const (
+	CodeRequired         = "required"          // empty
+	CodeTooShort         = "too_short"         // fewer than Args["min"] characters
+	CodeTooLong          = "too_long"          // more than Args["max"] characters
+	CodeTooLarge         = "too_large"         // more than Args["max"] bytes
+	CodeTooMany          = "too_many"          // more than Args["max"] items
+	CodeOneOf            = "one_of"            // not in Args["allowed"]
+	CodeOutOfRange       = "out_of_range"      // a number outside Args["min"] to Args["max"]
+	CodeInvalidUTF8      = "invalid_utf8"      // text that is not UTF-8
+	CodeInvalidSlug      = "invalid_slug"      // not a URL slug
+	CodeLooksLikeID      = "looks_like_id"     // a name that could be mistaken for an ID
+	CodeInvalidUsername  = "invalid_username"  // characters a username may not hold
+	CodeInvalidEmail     = "invalid_email"     // not an e-mail address
+	CodeInvalidIP        = "invalid_ip"        // not an IP address or CIDR
+	CodeInvalidDomain    = "invalid_domain"    // not a domain name
+	CodeInvalidURL       = "invalid_url"       // not an http(s) URL
+	CodeInvalidHostPort  = "invalid_hostport"  // not host:port
+	CodeInvalidHost      = "invalid_host"      // not an IP address or host name
+	CodeInvalidTag       = "invalid_tag"       // a tag too long or with other characters
+	CodeInvalidAttribute = "invalid_attribute" // an attribute name or value out of bounds
+	CodeInvalidDate      = "invalid_date"      // not a YYYY-MM-DD date
+	CodeWeakPassword     = "weak_password"     // outside the password policy
+	CodeWrongPassword    = "wrong_password"    // the current password does not match
+	CodeEndBeforeStart   = "end_before_start"  // an end date before the start date
+	CodeUnknownService   = "unknown_service"   // not a code of the service catalogue
+	CodeNotInTenant      = "not_in_tenant"     // a reference to an object of no or another tenant
+	CodeSelfChange       = "self_change"       // disabling oneself or changing one's own role
+	CodeSelfDelete       = "self_delete"       // deleting oneself
+)
+
+// FieldCodes lists every FieldError code.
+func FieldCodes() []string {
+	return []string{CodeRequired, CodeTooShort, CodeTooLong, CodeTooLarge, CodeTooMany, CodeOneOf,
+		CodeOutOfRange, CodeInvalidUTF8, CodeInvalidSlug, CodeLooksLikeID, CodeInvalidUsername,
+		CodeInvalidEmail, CodeInvalidIP, CodeInvalidDomain, CodeInvalidURL, CodeInvalidHostPort,
+		CodeInvalidHost, CodeInvalidTag, CodeInvalidAttribute, CodeInvalidDate, CodeWeakPassword,
+		CodeWrongPassword, CodeEndBeforeStart, CodeUnknownService, CodeNotInTenant, CodeSelfChange,
+		CodeSelfDelete}
+}
 
 // Store is the whole persistence layer. Each accessor returns the store of
 // one domain; all of them share the same database.

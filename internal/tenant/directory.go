@@ -25,14 +25,14 @@ func TeamKinds() []string {
 
 func (in TeamInput) apply(t *store.Team) error {
 	var err error
-	if t.Name, err = text("name", in.Name, 1, 200); err != nil {
+	if t.Name, err = text("name", "name", in.Name, 1, 200); err != nil {
 		return err
 	}
-	if err := oneOf("kind", in.Kind, TeamKinds()); err != nil {
+	if err := oneOf("kind", "kind", in.Kind, TeamKinds()); err != nil {
 		return err
 	}
 	t.Kind = in.Kind
-	t.Description, err = text("description", in.Description, 0, 2000)
+	t.Description, err = text("description", "description", in.Description, 0, 2000)
 	return err
 }
 
@@ -138,23 +138,23 @@ type ContactInput struct {
 
 func (in ContactInput) apply(c *store.Contact) error {
 	var err error
-	if err := oneOf("kind", in.Kind, ContactKinds()); err != nil {
+	if err := oneOf("kind", "kind", in.Kind, ContactKinds()); err != nil {
 		return err
 	}
 	c.Kind = in.Kind
 	fields := []struct {
-		name     string
-		in       string
-		out      *string
-		min, max int
+		field, label string
+		in           string
+		out          *string
+		min, max     int
 	}{
-		{"name", in.Name, &c.Name, 1, 200}, {"organisation", in.Org, &c.Org, 0, 200},
-		{"title", in.Title, &c.Title, 0, 200}, {"phone", in.Phone, &c.Phone, 0, 50},
-		{"IM handle", in.IM, &c.IM, 0, 200}, {"product", in.Product, &c.Product, 0, 200},
-		{"notes", in.Notes, &c.Notes, 0, 4000}, {"asset", in.AssetID, &c.AssetID, 0, 64},
+		{"name", "name", in.Name, &c.Name, 1, 200}, {"org", "organisation", in.Org, &c.Org, 0, 200},
+		{"title", "title", in.Title, &c.Title, 0, 200}, {"phone", "phone", in.Phone, &c.Phone, 0, 50},
+		{"im", "IM handle", in.IM, &c.IM, 0, 200}, {"product", "product", in.Product, &c.Product, 0, 200},
+		{"notes", "notes", in.Notes, &c.Notes, 0, 4000}, {"asset_id", "asset", in.AssetID, &c.AssetID, 0, 64},
 	}
 	for _, f := range fields {
-		if *f.out, err = text(f.name, f.in, f.min, f.max); err != nil {
+		if *f.out, err = text(f.field, f.label, f.in, f.min, f.max); err != nil {
 			return err
 		}
 	}
@@ -168,7 +168,7 @@ func (s *Service) checkAsset(ctx context.Context, tenantID, assetID string) erro
 		return nil
 	}
 	if _, err := s.store.Assets().Get(ctx, tenantID, assetID); err != nil {
-		return invalid("asset %q does not exist in this tenant", assetID)
+		return invalid("asset_id", store.CodeNotInTenant, args{"value": assetID}, "asset %q does not exist in this tenant", assetID)
 	}
 	return nil
 }
@@ -260,30 +260,36 @@ func (s *Service) PutSubscription(ctx context.Context, tenantID, code string, in
 	}
 	off, ok := Offer(code)
 	if !ok {
-		return store.Subscription{}, invalid("unknown service %q", code)
+		return store.Subscription{}, invalid("service", store.CodeUnknownService, args{"value": code}, "unknown service %q", code)
 	}
 	sub := store.Subscription{TenantID: tenantID, Service: off.Code, Enabled: in.Enabled,
 		ResponseMinutes: in.ResponseMinutes, NotifyMinutes: in.NotifyMinutes,
 		ReportFrequency: in.ReportFrequency, StartsOn: in.StartsOn.UTC(), EndsOn: in.EndsOn.UTC()}
 	var err error
-	if sub.Level, err = text("level", in.Level, 0, 50); err != nil {
+	if sub.Level, err = text("level", "level", in.Level, 0, 50); err != nil {
 		return store.Subscription{}, err
 	}
 	if sub.Level == "" {
 		sub.Level = "standard"
 	}
-	if sub.Notes, err = text("notes", in.Notes, 0, 4000); err != nil {
+	if sub.Notes, err = text("notes", "notes", in.Notes, 0, 4000); err != nil {
 		return store.Subscription{}, err
 	}
 	if sub.ReportFrequency == "" {
 		sub.ReportFrequency = off.DefaultReport
 	}
-	if err := oneOf("report frequency", sub.ReportFrequency, ReportFrequencies()); err != nil {
+	if err := oneOf("report_frequency", "report frequency", sub.ReportFrequency, ReportFrequencies()); err != nil {
 		return store.Subscription{}, err
 	}
 	const week = 7 * 24 * 60
-	if sub.ResponseMinutes < 0 || sub.ResponseMinutes > week || sub.NotifyMinutes < 0 || sub.NotifyMinutes > week {
-		return store.Subscription{}, invalid("response and notification times must be 0 to %d minutes", week)
+	for _, f := range []struct {
+		field string
+		n     int
+	}{{"response_minutes", sub.ResponseMinutes}, {"notify_minutes", sub.NotifyMinutes}} {
+		if f.n < 0 || f.n > week {
+			return store.Subscription{}, invalid(f.field, store.CodeOutOfRange, args{"min": 0, "max": week},
+				"response and notification times must be 0 to %d minutes", week)
+		}
 	}
 	if in.StartsOn.IsZero() {
 		sub.StartsOn = time.Time{}
@@ -292,7 +298,7 @@ func (s *Service) PutSubscription(ctx context.Context, tenantID, code string, in
 		sub.EndsOn = time.Time{}
 	}
 	if !sub.EndsOn.IsZero() && sub.EndsOn.Before(sub.StartsOn) {
-		return store.Subscription{}, invalid("the end date is before the start date")
+		return store.Subscription{}, invalid("ends_on", store.CodeEndBeforeStart, nil, "the end date is before the start date")
 	}
 	if err := s.store.Services().Put(ctx, &sub); err != nil {
 		return store.Subscription{}, fmt.Errorf("put subscription: %w", err)

@@ -60,19 +60,19 @@ func (in TenantInput) apply(t *store.Tenant) error {
 	var err error
 	slug := strings.ToLower(strings.TrimSpace(in.Slug))
 	if !slugRE.MatchString(slug) {
-		return invalid("slug must be 2-63 lowercase letters, digits or '-', starting with a letter or digit")
+		return invalid("slug", store.CodeInvalidSlug, nil, "slug must be 2-63 lowercase letters, digits or '-', starting with a letter or digit")
 	}
 	if _, err := uuid.Parse(slug); err == nil {
-		return invalid("slug must not look like an ID")
+		return invalid("slug", store.CodeLooksLikeID, nil, "slug must not look like an ID")
 	}
 	t.Slug = slug
-	if t.Name, err = text("name", in.Name, 1, 200); err != nil {
+	if t.Name, err = text("name", "name", in.Name, 1, 200); err != nil {
 		return err
 	}
-	if t.Description, err = text("description", in.Description, 0, 2000); err != nil {
+	if t.Description, err = text("description", "description", in.Description, 0, 2000); err != nil {
 		return err
 	}
-	if t.Industry, err = text("industry", in.Industry, 0, 100); err != nil {
+	if t.Industry, err = text("industry", "industry", in.Industry, 0, 100); err != nil {
 		return err
 	}
 	t.Disabled = in.Disabled
@@ -186,31 +186,43 @@ func (in UserInput) apply(u *store.User, creating bool) error {
 	if creating {
 		name := strings.TrimSpace(in.Username)
 		if !usernameRE.MatchString(name) {
-			return invalid("username must be 2-64 letters, digits, '.', '_', '-' or '@'")
+			return invalid("username", store.CodeInvalidUsername, nil, "username must be 2-64 letters, digits, '.', '_', '-' or '@'")
 		}
 		u.Username = name
 	}
-	if u.DisplayName, err = text("display name", in.DisplayName, 0, 200); err != nil {
+	if u.DisplayName, err = text("display_name", "display name", in.DisplayName, 0, 200); err != nil {
 		return err
 	}
 	if u.Email, err = optionalEmail(in.Email); err != nil {
 		return err
 	}
-	if in.Locale != "" && in.Locale != "en" && in.Locale != "zh-CN" {
-		return invalid("locale must be en or zh-CN")
+	if in.Locale != "" {
+		if err := checkLocale(in.Locale); err != nil {
+			return err
+		}
 	}
 	u.Locale = in.Locale
 	if in.GlobalRole != "" && !auth.ValidGlobalRole(in.GlobalRole) {
-		return invalid("global role must be one of %s", strings.Join(auth.GlobalRoles(), ", "))
+		return oneOf("global_role", "global role", in.GlobalRole, auth.GlobalRoles())
 	}
 	u.GlobalRole = in.GlobalRole
 	u.Disabled = in.Disabled
 	if in.Password != "" || creating {
 		h, err := auth.HashPassword(in.Password)
 		if err != nil {
-			return fmt.Errorf("%w: %w", store.ErrInvalid, err)
+			return err // the policy failure is a *store.FieldError
 		}
 		u.PasswordHash = h
+	}
+	return nil
+}
+
+// userLocales are the UI languages a user may choose.
+func userLocales() []string { return []string{"en", "zh-CN"} }
+
+func checkLocale(l string) error {
+	if !slices.Contains(userLocales(), l) {
+		return invalid("locale", store.CodeOneOf, args{"allowed": userLocales(), "value": l}, "locale must be en or zh-CN")
 	}
 	return nil
 }
@@ -244,7 +256,11 @@ func (s *Service) UpdateUser(ctx context.Context, id string, in UserInput) (stor
 		return store.User{}, fmt.Errorf("update user: %w", err)
 	}
 	if auth.FromContext(ctx).UserID == id && (in.Disabled || in.GlobalRole != u.GlobalRole) {
-		return store.User{}, invalid("you cannot disable yourself or change your own global role")
+		field := "global_role"
+		if in.Disabled {
+			field = "disabled"
+		}
+		return store.User{}, invalid(field, store.CodeSelfChange, nil, "you cannot disable yourself or change your own global role")
 	}
 	if err := in.apply(&u, false); err != nil {
 		return store.User{}, err
@@ -277,11 +293,11 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, current, next string) e
 		return fmt.Errorf("change password: %w", err)
 	}
 	if !auth.VerifyPassword(u.PasswordHash, current) {
-		return invalid("current password is wrong")
+		return invalid("current_password", store.CodeWrongPassword, nil, "current password is wrong")
 	}
 	h, err := auth.HashPassword(next)
 	if err != nil {
-		return fmt.Errorf("%w: %w", store.ErrInvalid, err)
+		return err // the policy failure is a *store.FieldError
 	}
 	u.PasswordHash, u.MustChangePassword = h, false
 	if err := s.store.Users().Update(ctx, &u); err != nil {
@@ -296,8 +312,8 @@ func (s *Service) SetOwnLocale(ctx context.Context, locale string) error {
 	if p.Anonymous() || p.TokenID != "" {
 		return auth.ErrUnauthenticated
 	}
-	if locale != "en" && locale != "zh-CN" {
-		return invalid("locale must be en or zh-CN")
+	if err := checkLocale(locale); err != nil {
+		return err
 	}
 	u, err := s.store.Users().Get(ctx, p.UserID)
 	if err != nil {
@@ -334,7 +350,7 @@ func (s *Service) DeleteUser(ctx context.Context, id string) error {
 		return err
 	}
 	if auth.FromContext(ctx).UserID == id {
-		return invalid("you cannot delete yourself")
+		return invalid("", store.CodeSelfDelete, nil, "you cannot delete yourself")
 	}
 	u, err := s.store.Users().Get(ctx, id)
 	if err != nil {
@@ -352,7 +368,7 @@ func (s *Service) SetMembership(ctx context.Context, userID, tenantID, role stri
 		return err
 	}
 	if !auth.ValidRole(role) {
-		return invalid("role must be one of %s", strings.Join(auth.Roles(), ", "))
+		return oneOf("role", "role", role, auth.Roles())
 	}
 	if _, err := s.store.Users().Get(ctx, userID); err != nil {
 		return fmt.Errorf("membership user: %w", err)

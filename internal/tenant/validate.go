@@ -1,7 +1,6 @@
 package tenant
 
 import (
-	"fmt"
 	"net/mail"
 	"regexp"
 	"strings"
@@ -15,49 +14,59 @@ var (
 	usernameRE = regexp.MustCompile(`^[A-Za-z0-9._@-]{2,64}$`)
 )
 
-func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", store.ErrInvalid, fmt.Sprintf(format, args...))
+// args are the values a validation message needs.
+type args = map[string]any
+
+// invalid is a validation failure of field; the message is English.
+func invalid(field, code string, a args, format string, fa ...any) error {
+	return store.NewFieldError(field, code, a, format, fa...)
 }
 
-// text trims s and checks its length in characters.
-func text(field, s string, min, max int) (string, error) {
+// text trims s and checks its length in characters. field is the input
+// name, label how the English message calls it.
+func text(field, label, s string, min, max int) (string, error) {
 	s = strings.TrimSpace(s)
 	n := utf8.RuneCountInString(s)
 	if !utf8.ValidString(s) {
-		return "", invalid("%s is not valid UTF-8", field)
+		return "", invalid(field, store.CodeInvalidUTF8, nil, "%s is not valid UTF-8", label)
 	}
 	if n < min {
 		if min == 1 {
-			return "", invalid("%s is required", field)
+			return "", invalid(field, store.CodeRequired, nil, "%s is required", label)
 		}
-		return "", invalid("%s must be at least %d characters", field, min)
+		return "", invalid(field, store.CodeTooShort, args{"min": min}, "%s must be at least %d characters", label, min)
 	}
 	if n > max {
-		return "", invalid("%s must be at most %d characters", field, max)
+		return "", invalid(field, store.CodeTooLong, args{"max": max}, "%s must be at most %d characters", label, max)
 	}
 	return s, nil
 }
+
+// maxEmailLen is the longest address SMTP carries.
+const maxEmailLen = 254
 
 func optionalEmail(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return "", nil
 	}
-	if len(s) > 254 {
-		return "", invalid("email is too long")
+	if len(s) > maxEmailLen {
+		return "", invalid("email", store.CodeTooLong, args{"max": maxEmailLen}, "email is too long")
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Address != s {
-		return "", invalid("email %q is not a valid address", s)
+		return "", invalid("email", store.CodeInvalidEmail, args{"value": s}, "email %q is not a valid address", s)
 	}
 	return s, nil
 }
 
-func oneOf(field, v string, allowed []string) error {
+// oneOf checks v is one of allowed; label names field in the message.
+func oneOf(field, label, v string, allowed []string) error {
 	for _, a := range allowed {
 		if v == a {
 			return nil
 		}
 	}
-	return invalid("%s must be one of %s", field, strings.Join(allowed, ", "))
+	return invalid(field, store.CodeOneOf, args{"allowed": allowed, "value": v},
+		"%s must be one of %s", label, strings.Join(allowed, ", "))
 }

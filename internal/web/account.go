@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -110,6 +109,9 @@ func (s *server) passwordForm(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// passwordFormFields are the fields of the change-password form.
+var passwordFormFields = []formField{{"current_password", "current"}, {"password", "new"}}
+
 func (s *server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	st := state(r)
 	T := func(id string, args ...any) string { return s.msgs.T(st.locale, id, args...) }
@@ -127,13 +129,11 @@ func (s *server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	}
 	if !f.Invalid() {
 		err := s.opts.Tenants.ChangeOwnPassword(r.Context(), current, next)
-		switch {
-		case err == nil:
+		if err == nil {
 			redirect(w, r, "/account?ok=password_changed")
 			return nil
-		case errors.Is(err, store.ErrInvalid):
-			f.fieldError("current", T("account.password.current_wrong"))
-		default:
+		}
+		if _, ok := s.formError(r, err, f, passwordFormFields); !ok {
 			return err
 		}
 	}

@@ -165,12 +165,8 @@ func (s *server) parseAssetForm(r *http.Request, v *assetFormPage) asset.Input {
 	return in
 }
 
-// assetFieldPrefixes place the asset service's messages on form fields.
-var assetFieldPrefixes = []fieldPrefix{
-	{"kind", "kind"}, {"name", "name"}, {"address", "address"}, {`"`, "address"}, {"owner", "owner"},
-	{"importance", "importance"}, {"tag", "tags"}, {"at most 32 tags", "tags"}, {"description", "description"},
-	{"at most 64 attributes", "attributes"}, {"attribute", "attributes"},
-}
+// assetFormFields are the fields of the asset form.
+var assetFormFields = fields("kind", "name", "address", "owner", "importance", "tags", "description", "attributes")
 
 func (s *server) assetCreate(w http.ResponseWriter, r *http.Request) error {
 	t := state(r).tenant
@@ -184,7 +180,7 @@ func (s *server) assetCreate(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 		var ok bool
-		if status, ok = formError(err, &v.formState, assetFieldPrefixes...); !ok {
+		if status, ok = s.formError(r, err, &v.formState, assetFormFields); !ok {
 			return err
 		}
 	}
@@ -205,7 +201,7 @@ func (s *server) assetUpdate(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 		var ok bool
-		if status, ok = formError(err, &v.formState, assetFieldPrefixes...); !ok {
+		if status, ok = s.formError(r, err, &v.formState, assetFormFields); !ok {
 			return err
 		}
 	}

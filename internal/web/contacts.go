@@ -117,10 +117,9 @@ func (s *server) contactEdit(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-var contactFieldPrefixes = []fieldPrefix{
-	{"kind", "kind"}, {"name", "name"}, {"organisation", "org"}, {"title", "title"}, {"phone", "phone"},
-	{"email", "email"}, {"IM handle", "im"}, {"product", "product"}, {"notes", "notes"}, {"asset", "asset"},
-}
+// contactFormFields are the fields of the contact form.
+var contactFormFields = append(fields("kind", "name", "org", "title", "phone", "email", "im", "product", "notes"),
+	formField{"asset_id", "asset"})
 
 // saveContact handles the create and edit forms (id "" creates).
 func (s *server) saveContact(w http.ResponseWriter, r *http.Request, id string) error {
@@ -156,7 +155,7 @@ func (s *server) saveContact(w http.ResponseWriter, r *http.Request, id string) 
 			return nil
 		}
 		var ok bool
-		if status, ok = formError(err, &v.formState, contactFieldPrefixes...); !ok {
+		if status, ok = s.formError(r, err, &v.formState, contactFormFields); !ok {
 			return err
 		}
 	}

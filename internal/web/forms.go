@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -31,27 +32,43 @@ func (f *formState) fieldError(field, msg string) {
 // Invalid reports whether the form has any message.
 func (f formState) Invalid() bool { return f.Error != "" || len(f.Errors) > 0 }
 
-// fieldPrefix attaches a domain validation message that starts with
-// prefix to a form field.
-type fieldPrefix struct{ prefix, field string }
+// formField is a field of a form: the domain input field whose errors
+// (store.FieldError.Field) it shows, and the form input's own name.
+type formField struct{ field, input string }
+
+// fields names form fields that are called like their domain fields.
+func fields(names ...string) []formField {
+	out := make([]formField, len(names))
+	for i, n := range names {
+		out[i] = formField{n, n}
+	}
+	return out
+}
 
 // formError takes the error of a form submission. Invalid input and
-// conflicts are shown on the form: it returns their status and true, and
-// places the safe message (from httpmw.Status) on the field it names, or
-// on the form. Other errors return false and go to fail.
-func formError(err error, f *formState, fields ...fieldPrefix) (int, bool) {
+// conflicts are shown on the form: it returns their status and true. A
+// *store.FieldError is shown in the user's language, next to its field if
+// the form shows that field (shown), else above the form like any other
+// message (the safe one of httpmw.Status). Other errors return false and
+// go to fail.
+func (s *server) formError(r *http.Request, err error, f *formState, shown []formField) (int, bool) {
 	status, msg := httpmw.Status(err)
 	if status != http.StatusUnprocessableEntity && status != http.StatusConflict {
 		return 0, false
 	}
-	short := strings.TrimPrefix(strings.TrimPrefix(msg, "invalid input: "), "conflict: ")
-	for _, fp := range fields {
-		if strings.HasPrefix(short, fp.prefix) {
-			f.fieldError(fp.field, short)
-			return status, true
+	var fe *store.FieldError
+	if errors.As(err, &fe) {
+		text := s.msgs.FieldError(state(r).locale, fe)
+		for _, ff := range shown {
+			if fe.Field != "" && ff.field == fe.Field {
+				f.fieldError(ff.input, text)
+				return status, true
+			}
 		}
+		f.Error = text
+		return status, true
 	}
-	f.Error = short
+	f.Error = strings.TrimPrefix(strings.TrimPrefix(msg, "invalid input: "), "conflict: ")
 	return status, true
 }
 

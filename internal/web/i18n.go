@@ -8,12 +8,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
 
 	"github.com/vigil-sec/vigil/internal/asset"
 	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/store"
 	"github.com/vigil-sec/vigil/internal/tenant"
 )
 
@@ -117,10 +119,6 @@ func (c *catalog) checkIDs(ids []string) error {
 // template ("Count", 3). An unknown ID is returned as is, so a mistake
 // shows up on the page instead of an empty string.
 func (c *catalog) T(tag, id string, args ...any) string {
-	l, ok := c.loc[tag]
-	if !ok {
-		l = c.loc[defaultLocale]
-	}
 	var data map[string]any
 	if len(args) > 1 {
 		data = make(map[string]any, len(args)/2)
@@ -128,6 +126,15 @@ func (c *catalog) T(tag, id string, args ...any) string {
 			k, _ := args[i].(string)
 			data[k] = args[i+1]
 		}
+	}
+	return c.Tdata(tag, id, data)
+}
+
+// Tdata is T with the template data as a map.
+func (c *catalog) Tdata(tag, id string, data map[string]any) string {
+	l, ok := c.loc[tag]
+	if !ok {
+		l = c.loc[defaultLocale]
 	}
 	s, err := l.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data})
 	if err != nil {
@@ -144,6 +151,42 @@ func (c *catalog) Tk(tag, prefix, key string) string {
 		return key
 	}
 	return c.T(tag, id)
+}
+
+// fieldErrorPrefix prefixes the message ID of a store.FieldError code.
+const fieldErrorPrefix = "err.field."
+
+// maxShownValue bounds, in characters, an input value quoted in a message.
+const maxShownValue = 60
+
+// FieldError translates a domain validation error by its code. Its Args
+// are the message's template data: lists are joined the way the language
+// writes them and long values shortened. A code without a message falls
+// back to the English message of the error.
+func (c *catalog) FieldError(tag string, fe *store.FieldError) string {
+	id := fieldErrorPrefix + fe.Code
+	if !c.has(id) {
+		return fe.Message
+	}
+	data := make(map[string]any, len(fe.Args))
+	for k, v := range fe.Args {
+		switch v := v.(type) {
+		case []string:
+			sep := ", "
+			if tag == "zh-CN" {
+				sep = "、"
+			}
+			data[k] = strings.Join(v, sep)
+		case string:
+			if utf8.RuneCountInString(v) > maxShownValue {
+				v = string([]rune(v)[:maxShownValue-1]) + "…"
+			}
+			data[k] = v
+		default:
+			data[k] = v
+		}
+	}
+	return c.Tdata(tag, id, data)
 }
 
 // pickLocale chooses the response language: the signed-in user's setting,
@@ -204,6 +247,9 @@ func dynamicMessageIDs(as []area) []string {
 	add("freq", tenant.ReportFrequencies())
 	add("flash", flashKeys())
 	add("upcoming", dashboardComing())
+	for _, code := range store.FieldCodes() {
+		ids = append(ids, fieldErrorPrefix+code)
+	}
 	for _, i := range importanceLevels() {
 		ids = append(ids, "importance."+strconv.Itoa(i))
 	}

@@ -114,11 +114,14 @@ func TestCreateTenantThroughForm(t *testing.T) {
 	}
 	r = admin.post("/admin/tenants", url.Values{"slug": {"Bad Slug!"}, "name": {"Initech"}})
 	wantStatus(t, r, http.StatusUnprocessableEntity)
-	if !strings.Contains(r.body, "slug must be") || !strings.Contains(r.body, `value="Initech"`) {
+	if !strings.Contains(r.body, "Use 2 to 63 lowercase letters") || !strings.Contains(r.body, `value="Initech"`) {
 		t.Errorf("bad slug not shown on the re-rendered form:\n%s", r.body)
 	}
 	r = admin.post("/admin/tenants", url.Values{"slug": {"acme"}, "name": {"Another Acme"}})
 	wantStatus(t, r, http.StatusConflict)
+	if !strings.Contains(r.body, "Another tenant already uses this slug.") {
+		t.Errorf("taken slug not shown:\n%s", r.body)
+	}
 
 	r = admin.post("/admin/tenants", url.Values{"slug": {"initech"}, "name": {"Initech 信息"}, "industry": {"Finance"}})
 	wantRedirect(t, r, "/admin/tenants")
@@ -230,7 +233,7 @@ func TestOtherForms(t *testing.T) {
 	// Contacts.
 	r := admin.post(tb+"/contacts", url.Values{"kind": {"security-owner"}, "name": {"李娜"}, "email": {"not an email"}})
 	wantStatus(t, r, http.StatusUnprocessableEntity)
-	if !strings.Contains(r.body, "is not a valid address") {
+	if !strings.Contains(r.body, "is not a valid email address") {
 		t.Errorf("bad email not shown:\n%s", r.body)
 	}
 	r = admin.post(tb+"/contacts", url.Values{"kind": {"security-owner"}, "name": {"李娜"}, "phone": {"+86 10 5555 0100"}, "asset": {ui.AssetA.ID}})

@@ -100,10 +100,8 @@ func (s *server) serviceEdit(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-var serviceFieldPrefixes = []fieldPrefix{
-	{"level", "level"}, {"notes", "notes"}, {"report frequency", "report"},
-	{"response and notification", "response_minutes"}, {"the end date", "ends_on"},
-}
+// serviceFormFields are the fields of the contracted service form.
+var serviceFormFields = fields("level", "report_frequency", "response_minutes", "notify_minutes", "starts_on", "ends_on", "notes")
 
 func (s *server) serviceUpdate(w http.ResponseWriter, r *http.Request) error {
 	t := state(r).tenant
@@ -144,7 +142,7 @@ func (s *server) serviceUpdate(w http.ResponseWriter, r *http.Request) error {
 			redirect(w, r, "/t/"+t.Slug+"/services?ok=saved")
 			return nil
 		}
-		if status, ok = formError(err, &v.formState, serviceFieldPrefixes...); !ok {
+		if status, ok = s.formError(r, err, &v.formState, serviceFormFields); !ok {
 			return err
 		}
 	}

@@ -32,7 +32,8 @@ func (s *server) teamList(w http.ResponseWriter, r *http.Request) error {
 // teamFields is the team form as typed.
 type teamFields struct{ Name, Kind, Description string }
 
-var teamFieldPrefixes = []fieldPrefix{{"name", "name"}, {"kind", "kind"}, {"description", "description"}}
+// teamFormFields are the fields of the team form.
+var teamFormFields = fields("name", "kind", "description")
 
 type teamFormPage struct {
 	Base
@@ -64,7 +65,7 @@ func (s *server) teamCreate(w http.ResponseWriter, r *http.Request) error {
 		redirect(w, r, "/admin/teams/"+t.ID+"?ok=created")
 		return nil
 	}
-	status, ok := formError(err, &v.formState, teamFieldPrefixes...)
+	status, ok := s.formError(r, err, &v.formState, teamFormFields)
 	if !ok {
 		return err
 	}
@@ -146,7 +147,7 @@ func (s *server) teamUpdate(w http.ResponseWriter, r *http.Request) error {
 		redirect(w, r, "/admin/teams/"+id+"?ok=saved")
 		return nil
 	}
-	status, ok := formError(err, &v.Edit, teamFieldPrefixes...)
+	status, ok := s.formError(r, err, &v.Edit, teamFormFields)
 	if !ok {
 		return err
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -61,10 +62,8 @@ func (s *server) tenantEdit(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-var tenantFieldPrefixes = []fieldPrefix{
-	{"slug", "slug"}, {"a tenant with slug", "slug"}, {"name", "name"}, {"description", "description"},
-	{"industry", "industry"},
-}
+// tenantFormFields are the fields of the tenant form.
+var tenantFormFields = fields("slug", "name", "industry", "description")
 
 // saveTenant handles the create and edit forms (id "" creates).
 func (s *server) saveTenant(w http.ResponseWriter, r *http.Request, id string) error {
@@ -95,7 +94,10 @@ func (s *server) saveTenant(w http.ResponseWriter, r *http.Request, id string) e
 			return nil
 		}
 		var ok bool
-		if status, ok = formError(err, &v.formState, tenantFieldPrefixes...); !ok {
+		if errors.Is(err, store.ErrConflict) { // the one unique key is the slug
+			status = http.StatusConflict
+			v.fieldError("slug", s.msgs.T(tag, "tenants.error.slug_taken"))
+		} else if status, ok = s.formError(r, err, &v.formState, tenantFormFields); !ok {
 			return err
 		}
 	}

@@ -86,7 +86,7 @@ func (s *server) tokenCreate(w http.ResponseWriter, r *http.Request) error {
 		if errors.Is(err, auth.ErrForbidden) {
 			fs.fieldError("role", s.msgs.T(tag, "tokens.error.role_too_strong"))
 		} else if err != nil {
-			if status, ok = formError(err, &fs, fieldPrefix{"token name", "name"}, fieldPrefix{"role", "role"}); !ok {
+			if status, ok = s.formError(r, err, &fs, fields("name", "role")); !ok {
 				return err
 			}
 		}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -33,10 +34,11 @@ type userFields struct {
 	Disabled                                                   bool
 }
 
-var userFieldPrefixes = []fieldPrefix{
-	{"username", "username"}, {"display name", "display_name"}, {"email", "email"}, {"locale", "locale"},
-	{"global role", "global_role"}, {"password", "password"}, {"you cannot", "disabled"},
-}
+// Fields of the new user form and of the user profile form.
+var (
+	userNewFields     = fields("username", "display_name", "email", "password", "global_role")
+	userProfileFields = fields("display_name", "email", "global_role", "disabled")
+)
 
 type userNewPage struct {
 	Base
@@ -73,7 +75,10 @@ func (s *server) userCreate(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 		var ok bool
-		if status, ok = formError(err, &v.formState, userFieldPrefixes...); !ok {
+		if errors.Is(err, store.ErrConflict) { // the one unique key is the username
+			status = http.StatusConflict
+			v.fieldError("username", s.msgs.T(tag, "users.error.username_taken"))
+		} else if status, ok = s.formError(r, err, &v.formState, userNewFields); !ok {
 			return err
 		}
 	}
@@ -166,7 +171,7 @@ func (s *server) userUpdate(w http.ResponseWriter, r *http.Request) error {
 		redirect(w, r, "/admin/users/"+id+"?ok=saved")
 		return nil
 	}
-	status, ok := formError(err, &v.Profile, userFieldPrefixes...)
+	status, ok := s.formError(r, err, &v.Profile, userProfileFields)
 	if !ok {
 		return err
 	}
@@ -196,7 +201,7 @@ func (s *server) userResetPassword(w http.ResponseWriter, r *http.Request) error
 		redirect(w, r, "/admin/users/"+id+"?ok=password_reset")
 		return nil
 	}
-	status, ok := formError(err, &v.Password, fieldPrefix{"password", "password"})
+	status, ok := s.formError(r, err, &v.Password, fields("password"))
 	if !ok {
 		return err
 	}
@@ -215,7 +220,7 @@ func (s *server) userDelete(w http.ResponseWriter, r *http.Request) error {
 	if verr != nil {
 		return err
 	}
-	status, ok := formError(err, &v.Profile)
+	status, ok := s.formError(r, err, &v.Profile, nil)
 	if !ok {
 		return err
 	}
@@ -234,7 +239,7 @@ func (s *server) membershipSet(w http.ResponseWriter, r *http.Request) error {
 	if verr != nil {
 		return verr
 	}
-	status, ok := formError(err, &v.Member, fieldPrefix{"role", "role"})
+	status, ok := s.formError(r, err, &v.Member, nil) // the form shows messages above its fields
 	if !ok {
 		return err
 	}
