@@ -130,10 +130,7 @@ func (s *server) listAssets(ctx context.Context, in *assetListIn) (*out[AssetLis
 	if err != nil {
 		return nil, err
 	}
-	l := AssetList{Items: make([]Asset, 0, len(as)), Total: total, Limit: in.Limit, Offset: in.Offset}
-	for _, a := range as {
-		l.Items = append(l.Items, assetDTO(a))
-	}
+	l := AssetList{Items: items(as, assetDTO), Total: total, Limit: in.Limit, Offset: in.Offset}
 	return reply(l)
 }
 

@@ -83,10 +83,7 @@ func (s *server) auditList(ctx context.Context, f store.AuditFilter) (*out[Audit
 	if err != nil {
 		return nil, err
 	}
-	l := AuditList{Items: make([]AuditEntry, 0, len(es)), Limit: f.Limit, Offset: f.Offset}
-	for _, e := range es {
-		l.Items = append(l.Items, auditDTO(e))
-	}
+	l := AuditList{Items: items(es, auditDTO), Limit: f.Limit, Offset: f.Offset}
 	return reply(l)
 }
 

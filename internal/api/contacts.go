@@ -114,10 +114,7 @@ func (s *server) listContacts(ctx context.Context, in *contactListIn) (*out[Cont
 	if err != nil {
 		return nil, err
 	}
-	l := ContactList{Items: make([]Contact, 0, len(cs))}
-	for _, c := range cs {
-		l.Items = append(l.Items, contactDTO(c))
-	}
+	l := ContactList{Items: items(cs, contactDTO)}
 	return reply(l)
 }
 

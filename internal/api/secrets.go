@@ -89,10 +89,7 @@ func (s *server) listSecrets(ctx context.Context, _ *struct{ TenantParam }) (*ou
 	if err != nil {
 		return nil, err
 	}
-	l := SecretList{Items: make([]Secret, 0, len(list))}
-	for _, x := range list {
-		l.Items = append(l.Items, secretDTO(x))
-	}
+	l := SecretList{Items: items(list, secretDTO)}
 	return reply(l)
 }
 

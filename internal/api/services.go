@@ -108,10 +108,7 @@ func (s *server) listSubscriptions(ctx context.Context, _ *TenantParam) (*out[Su
 	if err != nil {
 		return nil, err
 	}
-	l := SubscriptionList{Items: make([]Subscription, 0, len(subs))}
-	for _, sub := range subs {
-		l.Items = append(l.Items, subscriptionDTO(sub))
-	}
+	l := SubscriptionList{Items: items(subs, subscriptionDTO)}
 	return reply(l)
 }
 

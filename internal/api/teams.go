@@ -107,10 +107,7 @@ func (s *server) listTeams(ctx context.Context, _ *noInput) (*out[TeamList], err
 	if err != nil {
 		return nil, err
 	}
-	l := TeamList{Items: make([]Team, 0, len(ts))}
-	for _, t := range ts {
-		l.Items = append(l.Items, teamDTO(t))
-	}
+	l := TeamList{Items: items(ts, teamDTO)}
 	return reply(l)
 }
 

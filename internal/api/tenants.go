@@ -84,10 +84,7 @@ func (s *server) listTenants(ctx context.Context, _ *noInput) (*out[TenantList],
 	if err != nil {
 		return nil, err
 	}
-	l := TenantList{Items: make([]Tenant, 0, len(ts))}
-	for _, t := range ts {
-		l.Items = append(l.Items, tenantDTO(t))
-	}
+	l := TenantList{Items: items(ts, tenantDTO)}
 	return reply(l)
 }
 

@@ -107,10 +107,7 @@ func (s *server) tokenList(ctx context.Context, tenantID string) (*out[TokenList
 	if err != nil {
 		return nil, err
 	}
-	l := TokenList{Items: make([]Token, 0, len(ts))}
-	for _, t := range ts {
-		l.Items = append(l.Items, tokenDTO(t))
-	}
+	l := TokenList{Items: items(ts, tokenDTO)}
 	return reply(l)
 }
 

@@ -150,10 +150,7 @@ func (s *server) listUsers(ctx context.Context, _ *noInput) (*out[UserList], err
 	if err != nil {
 		return nil, err
 	}
-	l := UserList{Items: make([]User, 0, len(us))}
-	for _, u := range us {
-		l.Items = append(l.Items, userDTO(u))
-	}
+	l := UserList{Items: items(us, userDTO)}
 	return reply(l)
 }
 
