@@ -1,0 +1,243 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigil-sec/vigil/internal/detect"
+)
+
+// maxEventLine bounds one JSON line of detect's input.
+const maxEventLine = 1 << 20
+
+// minLoadRate is the share of rules --check requires to load.
+const minLoadRate = 99.0
+
+// newDetectCmd builds "vigil detect": run Sigma rules over JSON-lines
+// events offline, or check that a rule tree loads.
+func newDetectCmd() *cobra.Command {
+	var (
+		ruleDirs []string
+		check    bool
+	)
+	cmd := &cobra.Command{
+		Use:   "detect --rules DIR [--check] [FILE...]",
+		Short: "Run Sigma rules over JSON-lines events, or check a rule tree",
+		Long: `detect loads the Sigma rules under each --rules directory and reads events as
+JSON lines (one object per line) from each FILE, or standard input when no FILE
+is given or FILE is "-". It writes one JSON line per match: rule_id, rule_title,
+level, tags and the event. Malformed or oversized (> 1 MiB) lines are reported
+on standard error with their file and line, counted, and skipped.
+
+An event's logsource is taken from a top-level "logsource" object
+({"product":"linux","category":"process_creation"}) or derived from the Windows
+Channel and EventID; rules only see events of their logsource.
+
+With --check, detect prints every rule that cannot be loaded with its file and
+reason, then the counts, and exits 1 when fewer than 99% of the rules load.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(ruleDirs) == 0 {
+				return errors.New("detect: --rules DIR is required")
+			}
+			res, err := loadRuleDirs(ruleDirs)
+			if err != nil {
+				return err
+			}
+			if check {
+				if len(args) > 0 {
+					return errors.New("detect: --check takes no FILE")
+				}
+				return reportCheck(cmd.OutOrStdout(), res)
+			}
+			for _, e := range res.Errors {
+				fmt.Fprintf(cmd.ErrOrStderr(), "rule not loaded: %s\n", e)
+			}
+			return runDetect(cmd, detect.NewEngine(res.Rules), args)
+		},
+	}
+	cmd.Flags().StringArrayVar(&ruleDirs, "rules", nil, "directory of Sigma rules (repeatable)")
+	cmd.Flags().BoolVar(&check, "check", false, "load the rules, print every rejection and the counts, run no events")
+	return cmd
+}
+
+func loadRuleDirs(dirs []string) (*detect.LoadResult, error) {
+	all := &detect.LoadResult{}
+	for _, dir := range dirs {
+		if fi, err := os.Stat(dir); err != nil {
+			return nil, fmt.Errorf("detect: rules: %w", err)
+		} else if !fi.IsDir() {
+			return nil, fmt.Errorf("detect: rules: %s is not a directory", dir)
+		}
+		res, err := detect.LoadDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("detect: %w", err)
+		}
+		for _, r := range res.Rules {
+			r.Path = filepath.Join(dir, r.Path)
+		}
+		for _, e := range res.Errors {
+			e.Path = filepath.Join(dir, e.Path)
+		}
+		for i, p := range res.Correlations {
+			res.Correlations[i] = filepath.Join(dir, p)
+		}
+		all.Rules = append(all.Rules, res.Rules...)
+		all.Errors = append(all.Errors, res.Errors...)
+		all.Correlations = append(all.Correlations, res.Correlations...)
+	}
+	return all, nil
+}
+
+func reportCheck(w io.Writer, res *detect.LoadResult) error {
+	for _, e := range res.Errors {
+		fmt.Fprintf(w, "%s\n", e)
+	}
+	for _, p := range res.Correlations {
+		fmt.Fprintf(w, "%s: %s\n", p, detect.ErrCorrelation)
+	}
+	total := len(res.Rules) + len(res.Errors) + len(res.Correlations)
+	rate := 0.0
+	if total > 0 {
+		rate = 100 * float64(len(res.Rules)) / float64(total)
+	}
+	fmt.Fprintf(w, "loaded %d, rejected %d, correlation %d (not supported yet), total %d: %.2f%% loaded\n",
+		len(res.Rules), len(res.Errors), len(res.Correlations), total, rate)
+	if total == 0 || rate < minLoadRate {
+		return codeError{code: 1, err: fmt.Errorf("detect: %.2f%% of rules loaded, below %.0f%%", rate, minLoadRate)}
+	}
+	return nil
+}
+
+// match is one output line.
+type match struct {
+	RuleID    string         `json:"rule_id"`
+	RuleTitle string         `json:"rule_title"`
+	Level     string         `json:"level"`
+	Tags      []string       `json:"tags"`
+	Event     map[string]any `json:"event"`
+}
+
+type detectStats struct {
+	events, matches, malformed int
+}
+
+func runDetect(cmd *cobra.Command, eng *detect.Engine, files []string) error {
+	if len(files) == 0 {
+		files = []string{"-"}
+	}
+	out := bufio.NewWriter(cmd.OutOrStdout())
+	enc := json.NewEncoder(out)
+	stderr := cmd.ErrOrStderr()
+	var st detectStats
+	for _, name := range files {
+		var r io.Reader
+		if name == "-" {
+			r = cmd.InOrStdin()
+		} else {
+			f, err := os.Open(name) // #nosec G304 -- the operator names the files to scan
+			if err != nil {
+				return fmt.Errorf("detect: %w", err)
+			}
+			r = f
+			defer func() { _ = f.Close() }()
+		}
+		if err := detectStream(r, name, eng, enc, stderr, &st); err != nil {
+			_ = out.Flush()
+			return err
+		}
+	}
+	if err := out.Flush(); err != nil {
+		return fmt.Errorf("detect: write: %w", err)
+	}
+	fmt.Fprintf(stderr, "detect: %d events, %d matches, %d malformed lines\n", st.events, st.matches, st.malformed)
+	return nil
+}
+
+func detectStream(r io.Reader, name string, eng *detect.Engine, enc *json.Encoder, stderr io.Writer, st *detectStats) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var rules []*detect.Rule
+	for lineNo := 1; ; lineNo++ {
+		line, tooLong, err := readLine(br, maxEventLine)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("detect: read %s: %w", name, err)
+		}
+		atEOF := errors.Is(err, io.EOF)
+		switch {
+		case tooLong:
+			st.malformed++
+			fmt.Fprintf(stderr, "%s:%d: line longer than %d bytes, skipped\n", name, lineNo, maxEventLine)
+		case len(bytes.TrimSpace(line)) > 0:
+			ev, perr := parseEventLine(line)
+			if perr != nil {
+				st.malformed++
+				fmt.Fprintf(stderr, "%s:%d: %v, skipped\n", name, lineNo, perr)
+				break
+			}
+			st.events++
+			rules = eng.Match(ev, rules[:0])
+			for _, rule := range rules {
+				st.matches++
+				m := match{RuleID: rule.ID, RuleTitle: rule.Title, Level: rule.Level, Tags: rule.Tags, Event: ev.Raw}
+				if m.Tags == nil {
+					m.Tags = []string{}
+				}
+				if err := enc.Encode(m); err != nil {
+					return fmt.Errorf("detect: write: %w", err)
+				}
+			}
+		}
+		if atEOF {
+			return nil
+		}
+	}
+}
+
+func parseEventLine(line []byte) (*detect.Event, error) {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	if m == nil {
+		return nil, errors.New("not a JSON object")
+	}
+	if dec.More() {
+		return nil, errors.New("more than one JSON value on the line")
+	}
+	return detect.NewEvent(m), nil
+}
+
+// readLine returns the next line without its newline. A line longer than
+// limit is consumed and reported with tooLong set. err is io.EOF at the
+// end of input (line may still hold a final unterminated line).
+func readLine(br *bufio.Reader, limit int) (line []byte, tooLong bool, err error) {
+	var buf []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if !tooLong {
+			if len(buf)+len(chunk) > limit+1 {
+				tooLong, buf = true, nil
+			} else {
+				buf = append(buf, chunk...)
+			}
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		buf = bytes.TrimSuffix(buf, []byte("\n"))
+		buf = bytes.TrimSuffix(buf, []byte("\r"))
+		if len(buf) > limit {
+			tooLong, buf = true, nil
+		}
+		return buf, tooLong, err
+	}
+}

@@ -1,0 +1,34 @@
+// Package detect is Vigil's Sigma detection engine. It owns loading Sigma
+// rules (YAML, SigmaHQ layout, from a directory or an fs.FS) into a
+// compiled form and matching events against them.
+//
+// Loading: ParseRule compiles one rule — condition parsed into an
+// expression tree, regular expressions compiled, modifiers applied to the
+// values — once. Everything the engine cannot evaluate faithfully is a
+// load error naming the reason; nothing is silently ignored. Correlation
+// rules return ErrCorrelation and are counted apart by LoadFS.
+//
+// Supported: selections as maps (AND), lists of maps (OR) and keyword
+// lists; conditions with and, or, not, parentheses, "1 of", "any of",
+// "all of" over name patterns and "them" (which leaves out names starting
+// with "_"); a list of conditions means any of them; modifiers contains,
+// startswith, endswith, all, re with i, m and s, base64, base64offset,
+// utf16le, utf16be, utf16, wide, windash, cidr, lt, lte, gt, gte, exists,
+// cased and fieldref (alone or with contains/startswith/endswith);
+// wildcards * and ? with backslash escaping; null; numbers and booleans
+// compared by their text. Matching is case-insensitive unless cased is
+// given; re is case-sensitive unless i is given; the output of base64 and
+// base64offset is compared case-sensitively. Keywords match inside any
+// value of the event.
+//
+// Not supported (load errors): expand (needs pipeline placeholder values),
+// aggregations in conditions ("| count() ..."), regular expressions RE2
+// cannot run (look-around, back-references), multi-document rule files,
+// nested mappings, encoding modifiers on values with wildcards, more than
+// four word-leading dashes under windash.
+//
+// Events and logsource routing are described at NewEvent. An Engine
+// groups rules by logsource and runs, per event field, an Aho-Corasick
+// automaton over literals every match needs before evaluating a rule in
+// full; MatchNaive is the unindexed reference.
+package detect

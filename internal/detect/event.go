@@ -1,0 +1,336 @@
+package detect
+
+import (
+	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// LogSource is the product, category and service of a Sigma rule's
+// logsource block. An empty member means "any".
+type LogSource struct {
+	Product  string `json:"product,omitempty"`
+	Category string `json:"category,omitempty"`
+	Service  string `json:"service,omitempty"`
+}
+
+// EventSource is the logsource an event declares. An event may belong to
+// several categories (a Sysmon registry value set is both registry_set and
+// registry_event) and several services.
+type EventSource struct {
+	Product    string
+	Categories []string
+	Services   []string
+}
+
+// Event is one decoded log record prepared for matching: every leaf is
+// reachable by its dotted path (Event.EventData.Image) and by its leaf name
+// (Image); see NewEvent.
+type Event struct {
+	Raw    map[string]any
+	Source EventSource
+
+	fields map[string]*value
+	leaves []*value
+}
+
+// value is one field of an event with its string forms computed once.
+type value struct {
+	raw   any
+	s     string
+	lower string
+	null  bool
+	elems []*value // set when raw is a JSON array
+}
+
+func newValue(raw any) *value {
+	v := &value{raw: raw}
+	switch x := raw.(type) {
+	case nil:
+		v.null = true
+	case string:
+		v.s = x
+	case json.Number:
+		v.s = x.String()
+	case float64:
+		v.s = strconv.FormatFloat(x, 'f', -1, 64)
+	case int:
+		v.s = strconv.Itoa(x)
+	case int64:
+		v.s = strconv.FormatInt(x, 10)
+	case bool:
+		v.s = strconv.FormatBool(x)
+	case []any:
+		v.elems = make([]*value, 0, len(x))
+		for _, e := range x {
+			if _, isMap := e.(map[string]any); isMap {
+				continue
+			}
+			v.elems = append(v.elems, newValue(e))
+		}
+		return v
+	default:
+		b, _ := json.Marshal(x)
+		v.s = string(b)
+	}
+	v.lower = strings.ToLower(v.s)
+	return v
+}
+
+// NewEvent prepares a decoded JSON object for matching.
+//
+// Field names: every leaf is stored under its full dotted path and, unless
+// another leaf already took it, under its own name, so Sigma's flat field
+// names (Image, CommandLine, EventID) find the values of the Windows event
+// JSON shape {"Event":{"System":{...},"EventData":{...}}}. Windows XML
+// attributes ("#attributes") are skipped in paths, and an attribute is
+// also reachable as Parent_Attr (Provider_Name). A leaf name with spaces
+// ("Source Name", as rendered Defender events have) is also reachable
+// without them (SourceName). Field names are case-sensitive, as in Sigma.
+// Keys are visited in sorted order so the result is deterministic.
+//
+// Logsource: the event's Source is taken from a top-level "logsource"
+// object ({"product":..,"category":..,"service":..}, category and service
+// may be lists) when present; otherwise it is derived from the Windows
+// channel and event id (see DeriveSource). An event with no logsource is
+// only seen by rules that have no logsource constraint at all.
+func NewEvent(raw map[string]any) *Event {
+	ev := &Event{Raw: raw, fields: make(map[string]*value, 64)}
+	ev.walk(raw, "", "")
+	ev.Source = DeriveSource(ev)
+	return ev
+}
+
+func (ev *Event) walk(m map[string]any, prefix, parent string) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	type attr struct {
+		name string
+		v    *value
+	}
+	var attrs []attr
+	for _, k := range keys {
+		child := m[k]
+		if k == "#attributes" {
+			if am, ok := child.(map[string]any); ok {
+				for _, ak := range sortedKeys(am) {
+					v := newValue(am[ak])
+					ev.setPath(join(prefix, ak), v)
+					ev.leaves = append(ev.leaves, v)
+					if parent != "" {
+						ev.setLeaf(parent+"_"+ak, v)
+					}
+					attrs = append(attrs, attr{ak, v})
+				}
+			}
+			continue
+		}
+		if cm, ok := child.(map[string]any); ok {
+			ev.walk(cm, join(prefix, k), k)
+			continue
+		}
+		v := newValue(child)
+		ev.setPath(join(prefix, k), v)
+		ev.leaves = append(ev.leaves, v)
+		ev.setLeaf(k, v)
+		if strings.Contains(k, " ") {
+			// Rendered Windows events name some data "Source Name"
+			// where Sigma (following the XML) says SourceName.
+			ev.setLeaf(strings.ReplaceAll(k, " ", ""), v)
+		}
+	}
+	// Attribute names are the weakest aliases: any element leaf wins.
+	for _, a := range attrs {
+		ev.setLeaf(a.name, a.v)
+	}
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func join(prefix, k string) string {
+	if prefix == "" {
+		return k
+	}
+	return prefix + "." + k
+}
+
+func (ev *Event) setPath(p string, v *value) { ev.fields[p] = v }
+
+func (ev *Event) setLeaf(k string, v *value) {
+	if _, ok := ev.fields[k]; !ok {
+		ev.fields[k] = v
+	}
+}
+
+// lookup finds a field by dotted path or leaf name.
+func (ev *Event) lookup(name string) *value { return ev.fields[name] }
+
+// Field returns the value of a field by dotted path or leaf name.
+func (ev *Event) Field(name string) (any, bool) {
+	v := ev.lookup(name)
+	if v == nil {
+		return nil, false
+	}
+	return v.raw, true
+}
+
+// DeriveSource works out an event's logsource: an explicit top-level
+// "logsource" object wins; otherwise Windows events are recognised by their
+// Channel (service, see windowsServices) and, for Sysmon and PowerShell
+// channels, by EventID (category, see sysmonCategories and psCategories).
+func DeriveSource(ev *Event) EventSource {
+	if ls, ok := ev.Raw["logsource"].(map[string]any); ok {
+		var s EventSource
+		s.Product, _ = ls["product"].(string)
+		s.Categories = stringList(ls["category"])
+		s.Services = stringList(ls["service"])
+		return s
+	}
+	ch := ev.lookup("Channel")
+	if ch == nil || ch.s == "" {
+		return EventSource{}
+	}
+	s := EventSource{Product: "windows"}
+	channel := ch.lower
+	if svc, ok := channelServices[channel]; ok {
+		s.Services = svc
+	}
+	id := ""
+	if v := ev.lookup("EventID"); v != nil {
+		id = v.s
+	}
+	switch channel {
+	case "microsoft-windows-sysmon/operational":
+		s.Categories = sysmonCategories[id]
+	case "microsoft-windows-powershell/operational", "windows powershell", "powershellcore/operational":
+		s.Categories = psCategories[id]
+	}
+	return s
+}
+
+func stringList(x any) []string {
+	switch v := x.(type) {
+	case string:
+		if v == "" {
+			return nil
+		}
+		return []string{v}
+	case []any:
+		var out []string
+		for _, e := range v {
+			if s, ok := e.(string); ok && s != "" && !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// windowsServices maps Sigma's Windows service names to event log channels.
+var windowsServices = map[string][]string{
+	"security":                             {"Security"},
+	"system":                               {"System"},
+	"application":                          {"Application"},
+	"sysmon":                               {"Microsoft-Windows-Sysmon/Operational"},
+	"powershell":                           {"Microsoft-Windows-PowerShell/Operational", "PowerShellCore/Operational"},
+	"powershell-classic":                   {"Windows PowerShell"},
+	"windefend":                            {"Microsoft-Windows-Windows Defender/Operational"},
+	"appxdeployment-server":                {"Microsoft-Windows-AppXDeploymentServer/Operational"},
+	"appxpackaging-om":                     {"Microsoft-Windows-AppxPackaging/Operational"},
+	"appmodel-runtime":                     {"Microsoft-Windows-AppModel-Runtime/Admin"},
+	"codeintegrity-operational":            {"Microsoft-Windows-CodeIntegrity/Operational"},
+	"firewall-as":                          {"Microsoft-Windows-Windows Firewall With Advanced Security/Firewall"},
+	"msexchange-management":                {"MSExchange Management"},
+	"bits-client":                          {"Microsoft-Windows-Bits-Client/Operational"},
+	"dns-client":                           {"Microsoft-Windows-DNS Client Events/Operational"},
+	"dns-server":                           {"DNS Server"},
+	"dns-server-analytic":                  {"Microsoft-Windows-DNS-Server/Analytical"},
+	"taskscheduler":                        {"Microsoft-Windows-TaskScheduler/Operational"},
+	"iis-configuration":                    {"Microsoft-IIS-Configuration/Operational"},
+	"ntlm":                                 {"Microsoft-Windows-NTLM/Operational"},
+	"security-mitigations":                 {"Microsoft-Windows-Security-Mitigations/Kernel Mode", "Microsoft-Windows-Security-Mitigations/User Mode"},
+	"wmi":                                  {"Microsoft-Windows-WMI-Activity/Operational"},
+	"applocker":                            {"Microsoft-Windows-AppLocker/MSI and Script", "Microsoft-Windows-AppLocker/EXE and DLL", "Microsoft-Windows-AppLocker/Packaged app-Deployment", "Microsoft-Windows-AppLocker/Packaged app-Execution"},
+	"smbclient-connectivity":               {"Microsoft-Windows-SmbClient/Connectivity"},
+	"smbclient-security":                   {"Microsoft-Windows-SmbClient/Security"},
+	"smbserver-connectivity":               {"Microsoft-Windows-SMBServer/Connectivity"},
+	"printservice-admin":                   {"Microsoft-Windows-PrintService/Admin"},
+	"printservice-operational":             {"Microsoft-Windows-PrintService/Operational"},
+	"microsoft-servicebus-client":          {"Microsoft-ServiceBus-Client"},
+	"terminalservices-localsessionmanager": {"Microsoft-Windows-TerminalServices-LocalSessionManager/Operational"},
+	"shell-core":                           {"Microsoft-Windows-Shell-Core/Operational"},
+	"certificateservicesclient-lifecycle-system": {"Microsoft-Windows-CertificateServicesClient-Lifecycle-System/Operational"},
+	"driver-framework":                           {"Microsoft-Windows-DriverFrameworks-UserMode/Operational"},
+	"ldap":                                       {"Microsoft-Windows-LDAP-Client/Debug"},
+	"diagnosis-scripted":                         {"Microsoft-Windows-Diagnosis-Scripted/Operational"},
+	"lsa-server":                                 {"Microsoft-Windows-LSA/Operational"},
+	"openssh":                                    {"OpenSSH/Operational"},
+	"capi2":                                      {"Microsoft-Windows-CAPI2/Operational"},
+}
+
+// channelServices is windowsServices inverted, keyed by lower-case channel.
+var channelServices = func() map[string][]string {
+	m := make(map[string][]string)
+	for svc, chans := range windowsServices {
+		for _, c := range chans {
+			lc := strings.ToLower(c)
+			m[lc] = append(m[lc], svc)
+		}
+	}
+	return m
+}()
+
+// sysmonCategories maps Sysmon event ids to Sigma categories.
+var sysmonCategories = map[string][]string{
+	"1":   {"process_creation"},
+	"2":   {"file_change"},
+	"3":   {"network_connection"},
+	"4":   {"sysmon_status"},
+	"5":   {"process_termination"},
+	"6":   {"driver_load"},
+	"7":   {"image_load"},
+	"8":   {"create_remote_thread"},
+	"9":   {"raw_access_thread"},
+	"10":  {"process_access"},
+	"11":  {"file_event"},
+	"12":  {"registry_add", "registry_delete", "registry_event"},
+	"13":  {"registry_set", "registry_event"},
+	"14":  {"registry_rename", "registry_event"},
+	"15":  {"create_stream_hash"},
+	"16":  {"sysmon_status"},
+	"17":  {"pipe_created"},
+	"18":  {"pipe_created"},
+	"19":  {"wmi_event"},
+	"20":  {"wmi_event"},
+	"21":  {"wmi_event"},
+	"22":  {"dns_query"},
+	"23":  {"file_delete"},
+	"24":  {"clipboard_capture"},
+	"25":  {"process_tampering"},
+	"26":  {"file_delete_detected", "file_delete"},
+	"27":  {"file_block_executable"},
+	"28":  {"file_block_shredding"},
+	"29":  {"file_executable_detected"},
+	"255": {"sysmon_error"},
+}
+
+// psCategories maps PowerShell event ids to Sigma categories.
+var psCategories = map[string][]string{
+	"4103": {"ps_module"},
+	"4104": {"ps_script"},
+	"400":  {"ps_classic_start"},
+	"600":  {"ps_classic_provider_start"},
+	"800":  {"ps_classic_script"},
+}
