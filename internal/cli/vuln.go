@@ -16,7 +16,7 @@ func newVulnCmd() *cobra.Command {
 		SilenceUsage: true,
 		Short:        "Work with vulnerability findings and scanner output",
 	}
-	cmd.AddCommand(newVulnParseCmd())
+	cmd.AddCommand(newVulnParseCmd(), newVulnEnrichCmd())
 	return cmd
 }
 
