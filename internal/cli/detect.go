@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -41,8 +42,20 @@ An event's logsource is taken from a top-level "logsource" object
 ({"product":"linux","category":"process_creation"}) or derived from the Windows
 Channel and EventID; rules only see events of their logsource.
 
+Sigma correlation rules in the rule tree are evaluated over the matches in input
+order (files in the order given, lines in file order). Each correlation alert is
+a JSON line with "correlation": true, rule_id, rule_title, level, type, group
+(the group-by values), rules (the referenced rules that contributed), count,
+values (value_count), value (value_sum, value_avg), first and last. An event's
+time is taken from @timestamp, timestamp, UtcTime, TimeCreated, EventTime or
+time (see detect.EventTime); an event without one takes the time of the event
+before it, and an event earlier than one before it is taken at that later time.
+Matches of rules referenced only by correlations without "generate: true" are
+not written on their own. Correlation state is kept in memory for the run only.
+
 With --check, detect prints every rule that cannot be loaded with its file and
-reason, then the counts, and exits 1 when fewer than 99% of the rules load.`,
+reason (correlation rules included: unknown references, cycles, unsupported
+types), then the counts, and exits 1 when fewer than 99% of the rules load.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(ruleDirs) == 0 {
 				return errors.New("detect: --rules DIR is required")
@@ -60,7 +73,8 @@ reason, then the counts, and exits 1 when fewer than 99% of the rules load.`,
 			for _, e := range res.Errors {
 				fmt.Fprintf(cmd.ErrOrStderr(), "rule not loaded: %s\n", e)
 			}
-			return runDetect(cmd, detect.NewEngine(res.Rules), args)
+			corr := detect.NewCorrelator(res.Correlations, detect.CorrelatorOptions{})
+			return runDetect(cmd, detect.NewEngine(res.Rules), corr, args)
 		},
 	}
 	cmd.Flags().StringArrayVar(&ruleDirs, "rules", nil, "directory of Sigma rules (repeatable)")
@@ -86,13 +100,15 @@ func loadRuleDirs(dirs []string) (*detect.LoadResult, error) {
 		for _, e := range res.Errors {
 			e.Path = filepath.Join(dir, e.Path)
 		}
-		for i, p := range res.Correlations {
-			res.Correlations[i] = filepath.Join(dir, p)
+		for _, c := range res.Correlations {
+			c.Path = filepath.Join(dir, c.Path)
 		}
 		all.Rules = append(all.Rules, res.Rules...)
 		all.Errors = append(all.Errors, res.Errors...)
 		all.Correlations = append(all.Correlations, res.Correlations...)
 	}
+	// References may cross directories: resolve the merged set.
+	all.Resolve()
 	return all, nil
 }
 
@@ -100,15 +116,12 @@ func reportCheck(w io.Writer, res *detect.LoadResult) error {
 	for _, e := range res.Errors {
 		fmt.Fprintf(w, "%s\n", e)
 	}
-	for _, p := range res.Correlations {
-		fmt.Fprintf(w, "%s: %s\n", p, detect.ErrCorrelation)
-	}
 	total := len(res.Rules) + len(res.Errors) + len(res.Correlations)
 	rate := 0.0
 	if total > 0 {
-		rate = 100 * float64(len(res.Rules)) / float64(total)
+		rate = 100 * float64(len(res.Rules)+len(res.Correlations)) / float64(total)
 	}
-	fmt.Fprintf(w, "loaded %d, rejected %d, correlation %d (not supported yet), total %d: %.2f%% loaded\n",
+	fmt.Fprintf(w, "loaded %d, rejected %d, correlation %d loaded, total %d: %.2f%% loaded\n",
 		len(res.Rules), len(res.Errors), len(res.Correlations), total, rate)
 	if total == 0 || rate < minLoadRate {
 		return codeError{code: 1, err: fmt.Errorf("detect: %.2f%% of rules loaded, below %.0f%%", rate, minLoadRate)}
@@ -125,11 +138,19 @@ type match struct {
 	Event     map[string]any `json:"event"`
 }
 
-type detectStats struct {
-	events, matches, malformed int
+// corrMatch is one output line of a correlation alert.
+type corrMatch struct {
+	Correlation bool `json:"correlation"`
+	*detect.CorrelationAlert
 }
 
-func runDetect(cmd *cobra.Command, eng *detect.Engine, files []string) error {
+type detectStats struct {
+	events, matches, malformed, alerts int
+	// clock is the time of the latest event, for events without one.
+	clock time.Time
+}
+
+func runDetect(cmd *cobra.Command, eng *detect.Engine, corr *detect.Correlator, files []string) error {
 	if len(files) == 0 {
 		files = []string{"-"}
 	}
@@ -149,7 +170,7 @@ func runDetect(cmd *cobra.Command, eng *detect.Engine, files []string) error {
 			r = f
 			defer func() { _ = f.Close() }()
 		}
-		if err := detectStream(r, name, eng, enc, stderr, &st); err != nil {
+		if err := detectStream(r, name, eng, corr, enc, stderr, &st); err != nil {
 			_ = out.Flush()
 			return err
 		}
@@ -157,11 +178,15 @@ func runDetect(cmd *cobra.Command, eng *detect.Engine, files []string) error {
 	if err := out.Flush(); err != nil {
 		return fmt.Errorf("detect: write: %w", err)
 	}
-	fmt.Fprintf(stderr, "detect: %d events, %d matches, %d malformed lines\n", st.events, st.matches, st.malformed)
+	fmt.Fprintf(stderr, "detect: %d events, %d matches, %d correlation alerts, %d malformed lines\n", st.events, st.matches, st.alerts, st.malformed)
+	if cs := corr.Stats(); cs.DroppedMatches+cs.DroppedEntries+cs.LateEvents+cs.NonNumeric > 0 {
+		fmt.Fprintf(stderr, "detect: correlation: %d matches dropped (group limit), %d evicted (entry limit), %d late events, %d non-numeric values\n",
+			cs.DroppedMatches, cs.DroppedEntries, cs.LateEvents, cs.NonNumeric)
+	}
 	return nil
 }
 
-func detectStream(r io.Reader, name string, eng *detect.Engine, enc *json.Encoder, stderr io.Writer, st *detectStats) error {
+func detectStream(r io.Reader, name string, eng *detect.Engine, corr *detect.Correlator, enc *json.Encoder, stderr io.Writer, st *detectStats) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var rules []*detect.Rule
 	for lineNo := 1; ; lineNo++ {
@@ -184,12 +209,33 @@ func detectStream(r io.Reader, name string, eng *detect.Engine, enc *json.Encode
 			st.events++
 			rules = eng.Match(ev, rules[:0])
 			for _, rule := range rules {
+				if !corr.Standalone(rule) {
+					continue
+				}
 				st.matches++
 				m := match{RuleID: rule.ID, RuleTitle: rule.Title, Level: rule.Level, Tags: rule.Tags, Event: ev.Raw}
 				if m.Tags == nil {
 					m.Tags = []string{}
 				}
 				if err := enc.Encode(m); err != nil {
+					return fmt.Errorf("detect: write: %w", err)
+				}
+			}
+			if len(corr.Correlations()) == 0 {
+				break
+			}
+			if t, ok := detect.EventTime(ev); ok {
+				st.clock = t
+			}
+			for _, a := range corr.Process(ev, st.clock, rules) {
+				if !corr.Standalone(a.Correlation()) {
+					continue
+				}
+				st.alerts++
+				if a.Tags == nil {
+					a.Tags = []string{}
+				}
+				if err := enc.Encode(corrMatch{Correlation: true, CorrelationAlert: a}); err != nil {
 					return fmt.Errorf("detect: write: %w", err)
 				}
 			}

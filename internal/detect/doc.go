@@ -5,8 +5,9 @@
 // Loading: ParseRule compiles one rule — condition parsed into an
 // expression tree, regular expressions compiled, modifiers applied to the
 // values — once. Everything the engine cannot evaluate faithfully is a
-// load error naming the reason; nothing is silently ignored. Correlation
-// rules return ErrCorrelation and are counted apart by LoadFS.
+// load error naming the reason; nothing is silently ignored. ParseRule
+// returns ErrCorrelation for a correlation rule, which ParseCorrelation
+// compiles instead; LoadFS does both.
 //
 // Supported: selections as maps (AND), lists of maps (OR) and keyword
 // lists; conditions with and, or, not, parentheses, "1 of", "any of",
@@ -26,6 +27,21 @@
 // cannot run (look-around, back-references), multi-document rule files,
 // nested mappings, encoding modifiers on values with wildcards, more than
 // four word-leading dashes under windash.
+//
+// Correlation rules (Sigma correlation specification 2.x): types
+// event_count, value_count, temporal, temporal_ordered, value_sum and
+// value_avg; rules referenced by id or name; group-by (optional), aliases,
+// timespan with s, m, h or d; conditions gt, gte, lt, lte, eq and neq,
+// several meaning all of them; field for value_count, value_sum and
+// value_avg; generate; chained correlations (a correlation referring to
+// another sees the group-by values of its alerts). References are bound
+// after the whole set is loaded (LoadResult.Resolve); unknown or ambiguous
+// references, cycles and chains grouping by values the referenced
+// correlation does not produce are load errors. Not supported (load
+// errors): value_percentile, value_median, a condition on
+// temporal_ordered. A Correlator evaluates resolved correlations over
+// time-ordered matches with bounded in-memory state; see Correlator and
+// EventTime. Correlation state does not survive a restart.
 //
 // Events and logsource routing are described at NewEvent. An Engine
 // groups rules by logsource and runs, per event field, an Aho-Corasick

@@ -13,13 +13,15 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// ErrCorrelation marks a Sigma correlation rule, which this engine does
-// not evaluate yet.
-var ErrCorrelation = errors.New("correlation rules not supported yet")
+// ErrCorrelation marks a Sigma correlation rule given to ParseRule; such
+// rules are compiled by ParseCorrelation.
+var ErrCorrelation = errors.New("correlation rule (see ParseCorrelation)")
 
 // Rule is a compiled Sigma detection rule.
 type Rule struct {
-	ID          string
+	ID string
+	// Name is the optional Sigma name correlation rules may refer to.
+	Name        string
 	Title       string
 	Status      string
 	Level       string
@@ -50,11 +52,21 @@ func (e *LoadError) Unwrap() error { return e.Reason }
 // LoadResult is the outcome of loading a rule tree.
 type LoadResult struct {
 	Rules []*Rule
-	// Errors holds one entry per rejected file, correlation rules
-	// excluded.
+	// Correlations are the correlation rules that parsed. Their
+	// references are bound by Resolve.
+	Correlations []*Correlation
+	// Errors holds one entry per rejected file, detection or correlation.
 	Errors []*LoadError
-	// Correlations lists the paths of correlation rules, counted apart.
-	Correlations []string
+}
+
+// Resolve binds the references of the correlations to the loaded rules
+// and moves every correlation that does not resolve to Errors (see
+// ResolveCorrelations). LoadFS does not call it, so that several trees
+// can be merged first; call it once on the merged result.
+func (res *LoadResult) Resolve() {
+	ok, errs := ResolveCorrelations(res.Rules, res.Correlations)
+	res.Correlations = ok
+	res.Errors = append(res.Errors, errs...)
 }
 
 // maxRuleSize bounds one rule file.
@@ -66,8 +78,10 @@ func LoadDir(dir string) (*LoadResult, error) {
 }
 
 // LoadFS loads every .yml and .yaml file under root in fsys, in lexical
-// order. A file that fails to parse is recorded in Errors; only a failure
-// to walk the tree is returned as an error.
+// order: detection rules into Rules, correlation rules into Correlations
+// (unresolved; see LoadResult.Resolve). A file that fails to parse is
+// recorded in Errors; only a failure to walk the tree is returned as an
+// error.
 func LoadFS(fsys fs.FS, root string) (*LoadResult, error) {
 	res := &LoadResult{}
 	err := fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
@@ -88,8 +102,12 @@ func LoadFS(fsys fs.FS, root string) (*LoadResult, error) {
 			}
 		}
 		if errors.Is(err, ErrCorrelation) {
-			res.Correlations = append(res.Correlations, p)
-			return nil
+			var c *Correlation
+			if c, err = ParseCorrelation(data); err == nil {
+				c.Path = p
+				res.Correlations = append(res.Correlations, c)
+				return nil
+			}
 		}
 		res.Errors = append(res.Errors, &LoadError{Path: p, Reason: err})
 		return nil
@@ -127,26 +145,16 @@ func ParseRule(data []byte) (r *Rule, err error) {
 			r, err = nil, fmt.Errorf("internal error parsing rule: %v", p)
 		}
 	}()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc map[string]any
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("empty rule file")
-		}
-		return nil, fmt.Errorf("yaml: %w", err)
-	}
-	var extra any
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("multi-document rule files (rule collections) are not supported")
-	}
-	if doc == nil {
-		return nil, fmt.Errorf("empty rule file")
+	doc, err := decodeDoc(data)
+	if err != nil {
+		return nil, err
 	}
 	if _, ok := doc["correlation"]; ok {
 		return nil, ErrCorrelation
 	}
 	r = &Rule{}
 	r.ID, _ = doc["id"].(string)
+	r.Name, _ = doc["name"].(string)
 	r.Title, _ = doc["title"].(string)
 	r.Status, _ = doc["status"].(string)
 	r.Level, _ = doc["level"].(string)
@@ -176,6 +184,26 @@ func ParseRule(data []byte) (r *Rule, err error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// decodeDoc reads the single YAML document of a rule file.
+func decodeDoc(data []byte) (map[string]any, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc map[string]any
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("empty rule file")
+		}
+		return nil, fmt.Errorf("yaml: %w", err)
+	}
+	var extra any
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("multi-document rule files (rule collections) are not supported")
+	}
+	if doc == nil {
+		return nil, fmt.Errorf("empty rule file")
+	}
+	return doc, nil
 }
 
 func (r *Rule) compileDetection(det map[string]any) error {

@@ -213,7 +213,7 @@ func TestLoadFS(t *testing.T) {
 	fsys := fstest.MapFS{
 		"rules/a.yml":      {Data: []byte(ruleWith("  sel:\n    A: x\n  condition: sel\n"))},
 		"rules/sub/b.yaml": {Data: []byte(ruleWith("  sel:\n    A|bogus: x\n  condition: sel\n"))},
-		"rules/c.yml":      {Data: []byte("title: c\ncorrelation:\n  type: event_count\n  rules: [a]\n")},
+		"rules/c.yml":      {Data: []byte("title: c\ncorrelation:\n  type: event_count\n  rules: [00000000-0000-0000-0000-000000000001]\n  timespan: 1m\n  condition: {gte: 2}\n")},
 		"rules/readme.md":  {Data: []byte("not a rule")},
 	}
 	res, err := LoadFS(fsys, "rules")
@@ -228,6 +228,10 @@ func TestLoadFS(t *testing.T) {
 	}
 	if len(res.Correlations) != 1 {
 		t.Errorf("correlations = %v", res.Correlations)
+	}
+	res.Resolve()
+	if len(res.Correlations) != 1 || len(res.Errors) != 1 {
+		t.Errorf("after Resolve: correlations = %v, errors = %v", res.Correlations, res.Errors)
 	}
 	if _, err := ParseRule(fsys["rules/c.yml"].Data); !errors.Is(err, ErrCorrelation) {
 		t.Errorf("correlation rule: %v", err)
