@@ -72,7 +72,7 @@ Configuration comes from vigil.yaml (--config), VIGIL_* environment variables an
 	pf.String("log-format", "text", "log format: text or json (env VIGIL_LOG_FORMAT)")
 
 	root.AddCommand(newServeCmd(g), newMigrateCmd(g), newBackupCmd(g), newRestoreCmd(g),
-		newAuditCmd(g), newUserCmd(g), newConfigCmd(g), newOpenAPICmd(g), newVersionCmd(), newVulnCmd(), newDetectCmd(), newPolicyCmd())
+		newAuditCmd(g), newUserCmd(g), newConfigCmd(g), newOpenAPICmd(g), newVersionCmd(), newVulnCmd(), newDetectCmd(), newPolicyCmd(), newDiscoverCmd(), newBaselineCmd())
 	return root
 }
 

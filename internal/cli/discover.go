@@ -1,0 +1,102 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigil-sec/vigil/internal/asset/discovery"
+)
+
+// newDiscoverCmd builds "vigil discover": a TCP connect scan of targets
+// inside an explicit scope, with service fingerprints of open ports.
+func newDiscoverCmd() *cobra.Command {
+	var (
+		ports       string
+		rate        float64
+		concurrency int
+		timeout     time.Duration
+		exclude     []string
+		scope       []string
+		noFP        bool
+	)
+	cmd := &cobra.Command{
+		Use:   "discover TARGET... [-p PORTS] [--rate N] [--concurrency N] [--timeout D] [--exclude X] [--scope CIDR,...]",
+		Short: "Scan targets for open TCP ports and identify their services",
+		Long: `discover connect-scans every port of every TARGET and prints one JSON line per
+open port with what it learned of the service (banner, HTTP status and Server
+header, TLS certificate), then a summary on standard error.
+
+A TARGET is an address, a CIDR prefix, a range (192.0.2.1-20 or
+192.0.2.1-192.0.2.20) or a host name. Every target must lie inside --scope;
+without --scope only loopback (127.0.0.0/8, ::1) may be scanned. Scan only
+networks you are authorised to test.
+
+PORTS is a list like 22,80,443, ranges like 1-1024, "-" for all ports, or
+top:N for the first N of Vigil's built-in list of common ports.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			sc, err := discovery.ParseScope(scope)
+			if err != nil {
+				return fmt.Errorf("discover: %w", err)
+			}
+			sc = sc.Add(discovery.LoopbackPrefixes()...)
+			portList, err := discovery.ParsePorts(ports)
+			if err != nil {
+				return fmt.Errorf("discover: %w", err)
+			}
+			targets, err := discovery.ParseTargets(ctx, args, discovery.TargetOptions{
+				Scope:    sc,
+				Exclude:  exclude,
+				Resolver: net.DefaultResolver,
+			})
+			if err != nil {
+				if errors.Is(err, discovery.ErrOutOfScope) && len(scope) == 0 {
+					return fmt.Errorf("discover: %w (without --scope only loopback may be scanned)", err)
+				}
+				return fmt.Errorf("discover: %w", err)
+			}
+			s, err := discovery.New(discovery.Options{
+				Scope:       sc,
+				Rate:        rate,
+				Concurrency: concurrency,
+				Timeout:     timeout,
+				Fingerprint: !noFP,
+			})
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			var werr error
+			sum, err := s.Scan(ctx, targets, portList, func(r discovery.Result) {
+				if r.State != discovery.Open || werr != nil {
+					return
+				}
+				werr = enc.Encode(r)
+			})
+			fmt.Fprintf(cmd.ErrOrStderr(), "discover: %d hosts, %d ports probed: %d open, %d closed, %d filtered in %s\n",
+				sum.Hosts, sum.Probed, sum.Open, sum.Closed, sum.Filtered, sum.Elapsed.Round(time.Millisecond))
+			if err != nil {
+				return fmt.Errorf("discover: %w", err)
+			}
+			return werr
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&ports, "ports", "p", "top:100", "ports: 22,80,443, 1-1024, - for all, top:N")
+	f.Float64Var(&rate, "rate", discovery.DefaultRate, "connection attempts per second")
+	f.IntVar(&concurrency, "concurrency", discovery.DefaultConcurrency, "connections in flight at most")
+	f.DurationVar(&timeout, "timeout", discovery.DefaultTimeout, "timeout of each connection attempt and fingerprint step")
+	f.StringSliceVar(&exclude, "exclude", nil, "addresses, prefixes, ranges or host names not to scan")
+	f.StringSliceVar(&scope, "scope", nil, "CIDR prefixes the scan may touch (loopback is always allowed)")
+	f.BoolVar(&noFP, "no-fingerprint", false, "only report port states; do not identify services")
+	return cmd
+}
+
+// The lead wires newDiscoverCmd into NewRoot; until then this keeps the
+// unused-code check quiet.
