@@ -110,23 +110,12 @@ func ParseCorrelation(data []byte) (c *Correlation, err error) {
 	if _, ok := doc["detection"]; ok {
 		return nil, errors.New("a correlation rule must not have a detection section")
 	}
-	c = &Correlation{}
-	c.ID, _ = doc["id"].(string)
-	c.Name, _ = doc["name"].(string)
-	c.Title, _ = doc["title"].(string)
-	c.Status, _ = doc["status"].(string)
-	c.Level, _ = doc["level"].(string)
-	c.Description, _ = doc["description"].(string)
-	if c.Title == "" {
-		return nil, errors.New("rule has no title")
+	h, err := readHeader(doc)
+	if err != nil {
+		return nil, err
 	}
-	if tags, ok := doc["tags"].([]any); ok {
-		for _, t := range tags {
-			if s, ok := t.(string); ok {
-				c.Tags = append(c.Tags, s)
-			}
-		}
-	}
+	c = &Correlation{ID: h.id, Name: h.name, Title: h.title, Status: h.status, Level: h.level,
+		Description: h.description, Tags: h.tags}
 	for _, k := range sortedKeys(corr) {
 		switch k {
 		case "type", "rules", "group-by", "timespan", "timeframe", "condition", "aliases", "generate":

@@ -152,23 +152,12 @@ func ParseRule(data []byte) (r *Rule, err error) {
 	if _, ok := doc["correlation"]; ok {
 		return nil, ErrCorrelation
 	}
-	r = &Rule{}
-	r.ID, _ = doc["id"].(string)
-	r.Name, _ = doc["name"].(string)
-	r.Title, _ = doc["title"].(string)
-	r.Status, _ = doc["status"].(string)
-	r.Level, _ = doc["level"].(string)
-	r.Description, _ = doc["description"].(string)
-	if r.Title == "" {
-		return nil, fmt.Errorf("rule has no title")
+	h, err := readHeader(doc)
+	if err != nil {
+		return nil, err
 	}
-	if tags, ok := doc["tags"].([]any); ok {
-		for _, t := range tags {
-			if s, ok := t.(string); ok {
-				r.Tags = append(r.Tags, s)
-			}
-		}
-	}
+	r = &Rule{ID: h.id, Name: h.name, Title: h.title, Status: h.status, Level: h.level,
+		Description: h.description, Tags: h.tags}
 	if ls, ok := doc["logsource"].(map[string]any); ok {
 		r.LogSource.Product, _ = ls["product"].(string)
 		r.LogSource.Category, _ = ls["category"].(string)
@@ -327,4 +316,33 @@ func compileMap(m map[string]any) ([]*fieldItem, error) {
 		items = append(items, it)
 	}
 	return items, nil
+}
+
+// header is what every Sigma document, rule or correlation, says of itself.
+type header struct {
+	id, name, title, status, level, description string
+	tags                                        []string
+}
+
+// readHeader reads the common attributes of a Sigma document; a title is
+// required.
+func readHeader(doc map[string]any) (header, error) {
+	var h header
+	h.id, _ = doc["id"].(string)
+	h.name, _ = doc["name"].(string)
+	h.title, _ = doc["title"].(string)
+	h.status, _ = doc["status"].(string)
+	h.level, _ = doc["level"].(string)
+	h.description, _ = doc["description"].(string)
+	if h.title == "" {
+		return header{}, errors.New("rule has no title")
+	}
+	if tags, ok := doc["tags"].([]any); ok {
+		for _, t := range tags {
+			if s, ok := t.(string); ok {
+				h.tags = append(h.tags, s)
+			}
+		}
+	}
+	return h, nil
 }
