@@ -71,8 +71,16 @@ Configuration comes from vigil.yaml (--config), VIGIL_* environment variables an
 	pf.String("log-level", "info", "log level: debug, info, warn, error (env VIGIL_LOG_LEVEL)")
 	pf.String("log-format", "text", "log format: text or json (env VIGIL_LOG_FORMAT)")
 
-	root.AddCommand(newServeCmd(g), newMigrateCmd(g), newBackupCmd(g), newRestoreCmd(g),
-		newAuditCmd(g), newUserCmd(g), newConfigCmd(g), newOpenAPICmd(g), newVersionCmd(), newVulnCmd(), newDetectCmd(), newPolicyCmd(), newDiscoverCmd(), newBaselineCmd())
+	root.AddCommand(
+		newServeCmd(g), newMigrateCmd(g), newBackupCmd(g), newRestoreCmd(g),
+		newAuditCmd(g), newUserCmd(g), newConfigCmd(g), newOpenAPICmd(g), newVersionCmd(),
+		// Offline engines, one per line.
+		newVulnCmd(),
+		newDetectCmd(),
+		newPolicyCmd(),
+		newDiscoverCmd(),
+		newBaselineCmd(),
+	)
 	return root
 }
 
