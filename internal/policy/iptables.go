@@ -42,7 +42,7 @@ func ParseIptablesSave(r io.Reader, fam Family) (*RuleSet, error) {
 	if fam != IPv4 && fam != IPv6 {
 		return nil, fmt.Errorf("policy: unknown family %d", fam)
 	}
-	rs := &RuleSet{Family: fam, byName: map[string]*Chain{}, spaces: map[*Rule]box{}}
+	rs := &RuleSet{Family: fam, Format: "iptables-save", byName: map[string]*Chain{}, spaces: map[*Rule]box{}}
 	sc := bufio.NewScanner(io.LimitReader(r, MaxInputBytes+1))
 	sc.Buffer(make([]byte, 64*1024), maxLine)
 	var (
@@ -150,20 +150,7 @@ func ParseIptablesSave(r io.Reader, fam Family) (*RuleSet, error) {
 	if !sawFilter || !committed {
 		return nil, &ParseError{Line: lineNo, Msg: "no *filter table"}
 	}
-	for _, c := range rs.Chains {
-		for _, r := range c.Rules {
-			if r.Action == Jump {
-				t := rs.byName[r.Target]
-				if t == nil {
-					return nil, &ParseError{Line: r.Line, Msg: fmt.Sprintf("jump to unknown chain %q", r.Target)}
-				}
-				if t.Builtin() {
-					return nil, &ParseError{Line: r.Line, Msg: fmt.Sprintf("jump to built-in chain %q", r.Target)}
-				}
-			}
-		}
-	}
-	if err := rs.checkLoops(); err != nil {
+	if err := rs.Finish(); err != nil {
 		return nil, err
 	}
 	return rs, nil

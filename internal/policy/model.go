@@ -60,10 +60,13 @@ type PortMatch struct {
 	Negate bool
 }
 
-// IfaceMatch is an interface condition; a Name ending in "+" matches every
-// interface with that prefix.
+// IfaceMatch is an interface (or zone) condition; a Name ending in "+"
+// matches every interface with that prefix. Alt lists further names: the
+// condition holds when the interface matches Name or any of Alt (vendor
+// policies name several zones in one rule).
 type IfaceMatch struct {
 	Name   string
+	Alt    []string
 	Negate bool
 }
 
@@ -112,23 +115,44 @@ type ProtoMatch struct {
 	Negate bool
 }
 
+// Logging says whether a device logs the packets a rule matches.
+type Logging int8
+
+// Logging states; LogUnknown where the format does not say.
+const (
+	LogUnknown Logging = iota
+	LogOff
+	LogOn
+)
+
 // Rule is one rule of a chain. Every condition list is a conjunction: a
 // packet matches when it meets all of them.
+//
+// A vendor rule whose match space is not one product (services of several
+// protocols, say "tcp/80 or udp/53") becomes several consecutive Rules with
+// the same ID, Line and Text and Part numbered from 1; first-match semantics
+// are unchanged by the split.
 type Rule struct {
 	Chain   string
 	Line    int    // line number in the source file
 	Text    string // the rule as written
-	Action  Action
-	Target  string // the jump target chain, or the target name
-	Proto   ProtoMatch
-	Src     []AddrMatch
-	Dst     []AddrMatch
-	SrcPort []PortMatch
-	DstPort []PortMatch
-	In      *IfaceMatch
-	Out     *IfaceMatch
-	State   []StateMatch
-	Comment string
+	ID      string // the vendor's rule name or number, when it has one
+	Part    int    // 1.. when one vendor rule was split; 0 otherwise
+	Logging Logging
+	// Profiles are the security profiles (IPS, AV, URL filter, WAF…) the
+	// device applies to traffic the rule accepts, as "kind:name".
+	Profiles []string
+	Action   Action
+	Target   string // the jump target chain, or the target name
+	Proto    ProtoMatch
+	Src      []AddrMatch
+	Dst      []AddrMatch
+	SrcPort  []PortMatch
+	DstPort  []PortMatch
+	In       *IfaceMatch
+	Out      *IfaceMatch
+	State    []StateMatch
+	Comment  string
 }
 
 // Chain is an ordered list of rules. Built-in chains have a Policy.
@@ -148,11 +172,34 @@ type Skipped struct {
 	Reason string
 }
 
-// RuleSet is a parsed filter table.
+// Observation is something a parser saw in a device configuration that is
+// not a filter rule but matters to the policy review: an IPS profile in
+// detect-only mode, administration allowed from an untrusted zone, a rule
+// left disabled.
+type Observation struct {
+	Line     int    `json:"line"`
+	Kind     string `json:"kind"`
+	Severity string `json:"severity"` // info, low, medium, high
+	Reason   string `json:"reason"`
+}
+
+// RuleSet is a parsed filter table, or a vendor device's security policy
+// mapped onto chains: one chain per ACL or policy list, each with the
+// device's implicit final action as its policy.
 type RuleSet struct {
-	Family  Family
-	Chains  []*Chain // in order of declaration
-	Skipped []Skipped
+	Family   Family
+	Format   string   // the parser that built it, e.g. "iptables-save"
+	Hostname string   // the device's name when the configuration gives one
+	Chains   []*Chain // in order of declaration
+	Skipped  []Skipped
+	// Observations are the parser's notes on protection and audit settings.
+	Observations []Observation
+	// HasProfiles is set by formats that can attach security profiles to
+	// rules, so a rule without any is worth a finding.
+	HasProfiles bool
+	// Names maps the short interface keys made by IfaceKey back to the
+	// zone or interface names they stand for.
+	Names map[string]string
 
 	byName map[string]*Chain
 	spaces map[*Rule]box

@@ -74,24 +74,32 @@ func ifaceSet(m *IfaceMatch, all set) (set, error) {
 	if m == nil {
 		return all, nil
 	}
-	name := m.Name
 	var s set
-	if prefix, ok := strings.CutSuffix(name, "+"); ok {
-		if len(prefix) > maxIfaceLen {
-			return nil, fmt.Errorf("interface %q longer than %d bytes", name, maxIfaceLen)
+	for _, name := range append([]string{m.Name}, m.Alt...) {
+		one, err := ifaceOne(name)
+		if err != nil {
+			return nil, err
 		}
-		s = single(ifaceKey(prefix, 0), ifaceKey(prefix, 0xff))
-	} else {
-		if name == "" || len(name) > maxIfaceLen {
-			return nil, fmt.Errorf("bad interface name %q", name)
-		}
-		k := ifaceKey(name, 0)
-		s = single(k, k)
+		s = union(s, one)
 	}
 	if m.Negate {
 		return subtract(all, s), nil
 	}
 	return s, nil
+}
+
+func ifaceOne(name string) (set, error) {
+	if prefix, ok := strings.CutSuffix(name, "+"); ok {
+		if len(prefix) > maxIfaceLen {
+			return nil, fmt.Errorf("interface %q longer than %d bytes", name, maxIfaceLen)
+		}
+		return single(ifaceKey(prefix, 0), ifaceKey(prefix, 0xff)), nil
+	}
+	if name == "" || len(name) > maxIfaceLen {
+		return nil, fmt.Errorf("bad interface name %q", name)
+	}
+	k := ifaceKey(name, 0)
+	return single(k, k), nil
 }
 
 func addrSet(m AddrMatch, fam Family, all set) (set, error) {
