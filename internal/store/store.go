@@ -124,6 +124,8 @@ type Store interface {
 	Assets() AssetStore
 	Audit() AuditStore
 	Secrets() SecretStore
+	PolicyReviews() PolicyReviewStore
+	Reports() ReportStore
 
 	// Driver names the driver: "sqlite" or "postgres".
 	Driver() string
@@ -439,5 +441,76 @@ type SecretStore interface {
 	Put(ctx context.Context, s *Secret) error // create or replace by ID
 	Get(ctx context.Context, tenantID, id string) (Secret, error)
 	List(ctx context.Context, tenantID string) ([]Secret, error) // Ciphertext left empty
+	Delete(ctx context.Context, tenantID, id string) error
+}
+
+// PolicyReview is one analysed firewall or ACL configuration of a tenant:
+// the configuration as uploaded and the analysis computed from it.
+type PolicyReview struct {
+	ID           string
+	TenantID     string
+	AssetID      string // the device it came from ("" for none)
+	Name         string
+	Format       string // a policy parser format, e.g. "iptables-save"
+	Family       int    // 4 or 6
+	Config       []byte // the configuration as uploaded
+	ConfigSHA256 string
+	Result       []byte // the analysis as JSON
+	Findings     int    // number of findings in Result
+	Rules        int    // number of rules parsed
+	Accepted     bool   // the proposal was accepted for the work plan
+	AcceptedBy   string // user ID
+	AcceptedAt   time.Time
+	CreatedBy    string // user ID
+	CreatedAt    time.Time
+}
+
+// PolicyReviewFilter narrows a policy review list.
+type PolicyReviewFilter struct {
+	AssetID string
+	Page
+}
+
+// PolicyReviewStore persists policy reviews. List leaves Config and Result
+// empty.
+type PolicyReviewStore interface {
+	Create(ctx context.Context, r *PolicyReview) error
+	Get(ctx context.Context, tenantID, id string) (PolicyReview, error)
+	List(ctx context.Context, tenantID string, f PolicyReviewFilter) ([]PolicyReview, error)
+	Count(ctx context.Context, tenantID string, f PolicyReviewFilter) (int, error)
+	// Accept marks the review's proposal accepted by a user.
+	Accept(ctx context.Context, tenantID, id, userID string, at time.Time) error
+	Delete(ctx context.Context, tenantID, id string) error
+}
+
+// Report is one generated deliverable, archived as rendered.
+type Report struct {
+	ID        string
+	TenantID  string
+	Service   string // catalogue key of the service it belongs to
+	Kind      string // e.g. "policy-review"
+	SourceID  string // the object it reports on
+	Title     string
+	Format    string // html, pdf, xlsx
+	Lang      string
+	Content   []byte
+	SHA256    string
+	Size      int64
+	CreatedBy string // user ID
+	CreatedAt time.Time
+}
+
+// ReportFilter narrows a report list.
+type ReportFilter struct {
+	Service  string
+	SourceID string
+	Page
+}
+
+// ReportStore archives generated reports. List leaves Content empty.
+type ReportStore interface {
+	Create(ctx context.Context, r *Report) error
+	Get(ctx context.Context, tenantID, id string) (Report, error)
+	List(ctx context.Context, tenantID string, f ReportFilter) ([]Report, error)
 	Delete(ctx context.Context, tenantID, id string) error
 }

@@ -126,6 +126,12 @@ func (s *Store) Audit() store.AuditStore { return audit{s} }
 // Secrets returns the secret store.
 func (s *Store) Secrets() store.SecretStore { return secrets{s} }
 
+// PolicyReviews returns the policy review store.
+func (s *Store) PolicyReviews() store.PolicyReviewStore { return policyReviews{s} }
+
+// Reports returns the report archive.
+func (s *Store) Reports() store.ReportStore { return reports{s} }
+
 // ---- query plumbing ----
 
 // querier is what *sql.DB and *sql.Tx have in common.

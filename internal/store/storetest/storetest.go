@@ -42,6 +42,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"AssetFilters", testAssetFilters},
 		{"AssetPaging", testAssetPaging},
 		{"Secrets", testSecrets},
+		{"PolicyReviews", testPolicyReviews},
+		{"Reports", testReports},
 		{"Audit", testAudit},
 		{"AuditAppendOnly", testAuditAppendOnly},
 		{"TenantIsolation", testTenantIsolation},
