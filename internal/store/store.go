@@ -99,6 +99,7 @@ const (
 	CodeNotInTenant      = "not_in_tenant"     // a reference to an object of no or another tenant
 	CodeSelfChange       = "self_change"       // disabling oneself or changing one's own role
 	CodeSelfDelete       = "self_delete"       // deleting oneself
+	CodeInvalidConfig    = "invalid_config"    // a device configuration a parser refused; args: reason
 )
 
 // FieldCodes lists every FieldError code.
@@ -108,7 +109,7 @@ func FieldCodes() []string {
 		CodeInvalidEmail, CodeInvalidIP, CodeInvalidDomain, CodeInvalidURL, CodeInvalidHostPort,
 		CodeInvalidHost, CodeInvalidTag, CodeInvalidAttribute, CodeInvalidDate, CodeWeakPassword,
 		CodeWrongPassword, CodeEndBeforeStart, CodeUnknownService, CodeNotInTenant, CodeSelfChange,
-		CodeSelfDelete}
+		CodeSelfDelete, CodeInvalidConfig}
 }
 
 // Store is the whole persistence layer. Each accessor returns the store of
