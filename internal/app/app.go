@@ -23,6 +23,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/bus/inproc"
 	"github.com/vigil-sec/vigil/internal/bus/jetstream"
 	"github.com/vigil-sec/vigil/internal/config"
+	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/secret"
 	"github.com/vigil-sec/vigil/internal/store"
 	"github.com/vigil-sec/vigil/internal/store/postgres"
@@ -50,6 +51,7 @@ type App struct {
 	Auth     *auth.Service
 	Tenants  *tenant.Service
 	Assets   *asset.Service
+	Reviews  *policyreview.Service
 	Secrets  *secret.Vault
 	Registry *prometheus.Registry
 }
@@ -143,6 +145,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Auth = auth.NewService(a.Store, auth.Options{Logger: logger, SessionTTL: cfg.SessionTTL})
 	a.Tenants = tenant.NewService(a.Store, a.Audit, a.Auth, tenant.Options{Logger: logger})
 	a.Assets = asset.NewService(a.Store.Assets(), a.Audit, asset.Options{Logger: logger})
+	a.Reviews = policyreview.NewService(a.Store, a.Audit, policyreview.Options{Logger: logger})
 	a.Secrets = secret.NewVault(a.Box, a.Store.Secrets(), a.Audit)
 	return a, nil
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"net/netip"
@@ -82,6 +83,25 @@ func Recover(logger *slog.Logger) func(http.Handler) http.Handler {
 				}
 			}()
 			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// DefaultMaxUpload is the body limit of multipart uploads (configuration
+// files, logs, scanner reports) unless the server sets its own.
+const DefaultMaxUpload = 32 << 20
+
+// LimitBodyUpload caps multipart/form-data request bodies at upload bytes
+// and every other body at form bytes.
+func LimitBodyUpload(form, upload int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		small, large := LimitBody(form)(next), LimitBody(upload)(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil && mt == "multipart/form-data" {
+				large.ServeHTTP(w, r)
+				return
+			}
+			small.ServeHTTP(w, r)
 		})
 	}
 }

@@ -26,8 +26,10 @@ type Options struct {
 	// Ready reports whether the node can serve (database and bus reachable).
 	Ready func(ctx context.Context) error
 	// Registry provides /metrics; HTTP metrics are registered on it.
-	Registry       *prometheus.Registry
-	MaxBodyBytes   int64
+	Registry     *prometheus.Registry
+	MaxBodyBytes int64
+	// MaxUploadBytes bounds multipart uploads to the UI (0: the default).
+	MaxUploadBytes int64
 	TrustedProxies []netip.Prefix
 }
 
@@ -75,7 +77,11 @@ func New(opts Options) http.Handler {
 		mux.Handle("/api/", observe("api", opts.API))
 	}
 	if opts.UI != nil {
-		mux.Handle("/", observe("ui", httpmw.LimitBody(limit)(opts.UI)))
+		upload := opts.MaxUploadBytes
+		if upload <= 0 {
+			upload = max(httpmw.DefaultMaxUpload, limit)
+		}
+		mux.Handle("/", observe("ui", httpmw.LimitBodyUpload(limit, upload)(opts.UI)))
 	}
 	var h http.Handler = mux
 	h = httpmw.SecurityHeaders(h)

@@ -33,8 +33,12 @@ func areas() []area {
 		{Key: "reports", Group: "secops", Path: "/reports", Perm: auth.PermReportRead},
 	}
 	for _, o := range tenant.Catalogue() {
-		as = append(as, area{Key: o.Code, Group: o.Area, Path: "/" + o.Area + "/" + o.Code,
-			Perm: auth.PermTenantRead, Service: o.Code})
+		a := area{Key: o.Code, Group: o.Area, Path: "/" + o.Area + "/" + o.Code,
+			Perm: auth.PermTenantRead, Service: o.Code}
+		if o.Code == "policy-optimisation" {
+			a.Perm = auth.PermAssessRead // the review pages need it
+		}
+		as = append(as, a)
 	}
 	return as
 }

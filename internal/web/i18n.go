@@ -247,6 +247,8 @@ func dynamicMessageIDs(as []area) []string {
 	add("freq", tenant.ReportFrequencies())
 	add("flash", flashKeys())
 	add("upcoming", dashboardComing())
+	add("finding", policyFindingKinds())
+	add("finding_about", policyFindingKinds())
 	for _, code := range store.FieldCodes() {
 		ids = append(ids, fieldErrorPrefix+code)
 	}

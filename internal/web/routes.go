@@ -132,7 +132,17 @@ func (s *server) register() {
 	s.handle(post, t+"/tokens", inTenant(auth.PermTokenAdmin), s.tokenCreate)
 	s.handle(post, t+"/tokens/{token}/revoke", inTenant(auth.PermTokenAdmin), s.tokenRevoke)
 	s.handle(get, t+"/audit", inTenant(auth.PermAuditRead), s.auditTenant)
+	pol := t + "/operations/policy-optimisation"
+	s.handle(get, pol, inTenant(auth.PermAssessRead), s.reviewList)
+	s.handle(post, pol, inTenant(auth.PermAssessWrite), s.reviewCreate)
+	s.handle(get, pol+"/{review}", inTenant(auth.PermAssessRead), s.reviewView)
+	s.handle(get, pol+"/{review}/config", inTenant(auth.PermAssessRead), s.reviewConfig)
+	s.handle(post, pol+"/{review}/accept", inTenant(auth.PermAssessWrite), s.reviewAccept)
+	s.handle(post, pol+"/{review}/delete", inTenant(auth.PermAssessWrite), s.reviewDelete)
 	for _, a := range s.areas {
+		if t+a.Path == pol {
+			continue // built above
+		}
 		s.handle(get, t+a.Path, inTenant(a.Perm), s.comingSoon(a))
 	}
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/store"
 	"github.com/vigil-sec/vigil/internal/tenant"
 )
@@ -70,9 +72,17 @@ func TestEveryRouteIsProtected(t *testing.T) {
 	if _, err := ui.Tenants.PutSubscription(ctx, ui.TenantA.ID, "mlps", tenant.SubscriptionInput{Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
+	rules, err := os.ReadFile("../policy/testdata/host.rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	review, err := ui.Reviews.Create(ctx, ui.TenantA.ID, policyreview.Input{Name: "edge", Format: "iptables-save", Config: rules})
+	if err != nil {
+		t.Fatal(err)
+	}
 	params := map[string]string{
 		"tenant": ui.TenantA.Slug, "tenantID": ui.TenantA.ID, "asset": ui.AssetA.ID, "contact": contact.ID,
-		"service": "mlps", "token": token.ID, "user": ui.AnalystA.ID, "team": team.ID,
+		"service": "mlps", "token": token.ID, "user": ui.AnalystA.ID, "team": team.ID, "review": review.ID,
 	}
 	fill := func(pattern string) string {
 		return paramRE.ReplaceAllStringFunc(pattern, func(m string) string {

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -128,6 +129,11 @@ func (s *server) crossOrigin(next http.Handler) http.Handler {
 	return cop.Handler(next)
 }
 
+// multipartMemory is how much of a multipart form is kept in memory; the
+// rest of an upload is spooled to temporary files, removed after the
+// request.
+const multipartMemory = 8 << 20
+
 // checkCSRF requires the CSRF token on every state-changing request: the
 // session's token when signed in, else the double-submit token of the
 // login cookie. The token comes in the csrf form field or the
@@ -143,7 +149,16 @@ func (s *server) checkCSRF(next http.Handler) http.Handler {
 		want := st.csrfToken()
 		// Handlers read r.PostForm, so the form is parsed here for every
 		// state-changing request.
-		if err := r.ParseForm(); err != nil {
+		parse := r.ParseForm
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil && mt == "multipart/form-data" {
+			parse = func() error { return r.ParseMultipartForm(multipartMemory) }
+			defer func() {
+				if r.MultipartForm != nil {
+					_ = r.MultipartForm.RemoveAll()
+				}
+			}()
+		}
+		if err := parse(); err != nil {
 			var mbe *http.MaxBytesError
 			if !errors.As(err, &mbe) {
 				err = fmt.Errorf("%w: the form could not be read", store.ErrInvalid)

@@ -52,7 +52,7 @@ func pagePrototypes() map[string]page {
 		"tenants": &tenantsPage{}, "tenant_form": &tenantFormPage{},
 		"users": &usersPage{}, "user_new": &userNewPage{}, "user": &userPage{},
 		"teams": &teamsPage{}, "team_form": &teamFormPage{}, "team": &teamPage{},
-		"coming": &comingPage{},
+		"coming": &comingPage{}, "reviews": &reviewsPage{}, "review": &reviewPage{},
 	}
 }
 
@@ -225,7 +225,7 @@ type tenantOption struct {
 // flashKeys are the confirmations a redirect may ask for with ?ok=KEY.
 func flashKeys() []string {
 	return []string{"created", "saved", "deleted", "revoked", "password_changed", "password_reset",
-		"member_added", "member_removed"}
+		"member_added", "member_removed", "accepted"}
 }
 
 // render fills the view model's Base and writes the page with status. A

@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/asset"
 	"github.com/vigil-sec/vigil/internal/audit"
 	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/store"
 	"github.com/vigil-sec/vigil/internal/tenant"
 )
@@ -26,6 +27,7 @@ type Options struct {
 	Auth    *auth.Service
 	Tenants *tenant.Service
 	Assets  *asset.Service
+	Reviews *policyreview.Service
 	Audit   *audit.Log
 	// Store is used only for sessions: to update the selected tenant and
 	// to read the signed-in user's profile.
