@@ -22,6 +22,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/audit"
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/httpmw"
+	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/secret"
 	"github.com/vigil-sec/vigil/internal/tenant"
 )
@@ -37,6 +38,7 @@ type Options struct {
 	Auth    *auth.Service
 	Tenants *tenant.Service
 	Assets  *asset.Service
+	Reviews *policyreview.Service
 	Audit   *audit.Log
 	Secrets *secret.Vault
 	Logger  *slog.Logger
@@ -130,6 +132,7 @@ func newServer(opts Options) (s *server, err error) {
 	s.registerContacts()
 	s.registerServices()
 	s.registerAssets()
+	s.registerPolicyReviews()
 	s.registerTokens()
 	s.registerSecrets()
 	s.registerAudit()

@@ -104,7 +104,9 @@ func register[I, O any](s *server, r rule, op huma.Operation, h func(context.Con
 	s.rules[key] = r
 	op.Metadata = map[string]any{ruleKey: r}
 	op.Extensions = map[string]any{permExtension: r.extension()}
-	op.MaxBodyBytes = s.maxBody
+	if op.MaxBodyBytes == 0 {
+		op.MaxBodyBytes = s.maxBody // an operation that takes uploads sets its own
+	}
 	op.Errors = append(op.Errors, http.StatusUnauthorized, http.StatusForbidden)
 	if strings.Contains(op.Path, "{") {
 		op.Errors = append(op.Errors, http.StatusNotFound)

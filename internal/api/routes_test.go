@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/secret"
 	"github.com/vigil-sec/vigil/internal/tenant"
 )
@@ -80,7 +82,16 @@ func TestEveryRouteIsProtected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rules, err := os.ReadFile("../policy/testdata/host.rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev, err := env.Reviews.Create(actx, env.TenantA.ID, policyreview.Input{Name: "edge", Format: "iptables-save", Config: rules})
+	if err != nil {
+		t.Fatal(err)
+	}
 	samples := map[string]string{
+		"review":  rev.ID,
 		"tenant":  env.TenantA.Slug,
 		"asset":   env.AssetA.ID,
 		"user":    env.AnalystA.ID,
@@ -91,7 +102,7 @@ func TestEveryRouteIsProtected(t *testing.T) {
 		"secret":  sec.ID,
 	}
 	// Strings from tenant A that must never reach a tenant-B caller.
-	secretsOfA := []string{env.TenantA.ID, env.TenantA.Slug, env.AssetA.ID, contact.ID, tokA.ID, sec.ID}
+	secretsOfA := []string{env.TenantA.ID, env.TenantA.Slug, env.AssetA.ID, contact.ID, tokA.ID, sec.ID, rev.ID}
 
 	routes := walk(t, h.srv)
 	seen := map[string]bool{}
