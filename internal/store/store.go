@@ -127,6 +127,7 @@ type Store interface {
 	Secrets() SecretStore
 	PolicyReviews() PolicyReviewStore
 	Reports() ReportStore
+	Vulns() VulnStore
 
 	// Driver names the driver: "sqlite" or "postgres".
 	Driver() string
@@ -514,4 +515,149 @@ type ReportStore interface {
 	Get(ctx context.Context, tenantID, id string) (Report, error)
 	List(ctx context.Context, tenantID string, f ReportFilter) ([]Report, error)
 	Delete(ctx context.Context, tenantID, id string) error
+}
+
+// VulnFinding is one vulnerability of a tenant, tracked through its
+// lifecycle. Fingerprint is unique per tenant: reimports update it.
+type VulnFinding struct {
+	ID          string
+	TenantID    string
+	Fingerprint string
+	AssetID     string // the inventory asset it was matched to, or ""
+	// AssetKey names what it was found on (IP, host, target or URL host):
+	// a full rescan of a key marks that key's absent findings fixed.
+	AssetKey       string
+	Scanner        string
+	RuleID         string
+	Title          string
+	Description    string
+	Severity       string // critical, high, medium, low, info
+	Layer          string // network, os, application, configuration
+	Host           string
+	IP             string
+	Port           int
+	Protocol       string
+	URL            string
+	Target         string
+	Package        string
+	Version        string
+	CVEs           []string
+	CWEs           []string
+	References     []string
+	CVSSVector     string
+	CVSSScore      *float64
+	CVSS4Vector    string
+	FixedIn        string
+	Remediation    string
+	Evidence       string
+	KEV            bool
+	EPSS           *float64
+	Priority       float64
+	PriorityReason string
+	State          string
+	StateNote      string
+	StateBy        string // user ID
+	StateAt        time.Time
+	Assignee       string // user ID
+	Control        string // the compensating control of a mitigated finding
+	ExpiresAt      time.Time
+	DueAt          time.Time
+	FirstSeen      time.Time
+	LastSeen       time.Time
+	Occurrences    int
+	ScanID         string // the last import that saw it
+	UpdatedAt      time.Time
+}
+
+// VulnFilter narrows a finding list. States empty means every state.
+type VulnFilter struct {
+	States   []string
+	Severity string
+	KEV      bool
+	// Overdue keeps findings in one of OpenStates past their due date at Now.
+	Overdue    bool
+	OpenStates []string
+	Now        time.Time
+	AssetID    string
+	Scanner    string
+	Query      string // substring of title, asset key, rule ID or CVE list
+	Page
+}
+
+// VulnScan is one import of scanner output.
+type VulnScan struct {
+	ID        string
+	TenantID  string
+	Scanner   string
+	Format    string
+	Filename  string
+	SHA256    string
+	Full      bool // a full rescan of the asset keys it covers
+	Total     int
+	Added     int
+	Updated   int
+	Reopened  int
+	Absent    int // open findings of the covered keys it no longer saw
+	CreatedBy string
+	CreatedAt time.Time
+}
+
+// VulnImport is one import to apply.
+type VulnImport struct {
+	Scan     *VulnScan
+	Findings []VulnFinding // with fingerprint, asset key, due date and priority set
+	// ReopenStates are the states a finding seen again leaves for
+	// "reopened"; AbsentStates those a full rescan's absent finding leaves
+	// for AbsentTo.
+	ReopenStates []string
+	AbsentStates []string
+	AbsentTo     string
+	Initial      string // the state of a new finding
+	Reopened     string
+	At           time.Time
+}
+
+// VulnEvent is one entry of a finding's timeline.
+type VulnEvent struct {
+	ID        string
+	TenantID  string
+	FindingID string
+	At        time.Time
+	ActorID   string
+	Kind      string // imported, seen, reopened, absent, state, assign
+	From      string
+	To        string
+	Note      string
+}
+
+// VulnChange is a state change of one finding, applied only if the
+// finding is still in From.
+type VulnChange struct {
+	From      string
+	To        string
+	Note      string
+	ActorID   string
+	At        time.Time
+	Assignee  *string // nil leaves it
+	Control   *string
+	ExpiresAt *time.Time
+}
+
+// VulnStore persists the vulnerability lifecycle.
+type VulnStore interface {
+	// Import applies one scan in one transaction: new findings are added,
+	// known ones updated (and reopened from ReopenStates), and for a full
+	// scan the covered keys' findings it did not see move to AbsentTo. It
+	// fills the scan's counters and stores it.
+	Import(ctx context.Context, in VulnImport) error
+	Get(ctx context.Context, tenantID, id string) (VulnFinding, error)
+	List(ctx context.Context, tenantID string, f VulnFilter) ([]VulnFinding, error)
+	Count(ctx context.Context, tenantID string, f VulnFilter) (int, error)
+	// Change applies c and records the event; a finding no longer in
+	// c.From gives ErrConflict.
+	Change(ctx context.Context, tenantID, id string, c VulnChange) error
+	Events(ctx context.Context, tenantID, findingID string) ([]VulnEvent, error)
+	Scans(ctx context.Context, tenantID string, p Page) ([]VulnScan, error)
+	// CountBy counts a tenant's findings by state and severity.
+	CountBy(ctx context.Context, tenantID string) (map[[2]string]int, error)
 }

@@ -132,6 +132,9 @@ func (s *Store) PolicyReviews() store.PolicyReviewStore { return policyReviews{s
 // Reports returns the report archive.
 func (s *Store) Reports() store.ReportStore { return reports{s} }
 
+// Vulns returns the vulnerability lifecycle store.
+func (s *Store) Vulns() store.VulnStore { return vulns{s} }
+
 // ---- query plumbing ----
 
 // querier is what *sql.DB and *sql.Tx have in common.

@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Secrets", testSecrets},
 		{"PolicyReviews", testPolicyReviews},
 		{"Reports", testReports},
+		{"Vulns", testVulns},
 		{"Audit", testAudit},
 		{"AuditAppendOnly", testAuditAppendOnly},
 		{"TenantIsolation", testTenantIsolation},
