@@ -34,6 +34,7 @@ const (
 	PermAssessRead    Perm = "assessment.read"
 	PermAssessWrite   Perm = "assessment.write"
 	PermReportRead    Perm = "report.read"
+	PermVulnWrite     Perm = "vuln.write" // import findings, move them through their lifecycle
 )
 
 // Role names.
@@ -63,14 +64,14 @@ func rolePerms(role string) []Perm {
 	case RoleAdmin:
 		return with(readAll, PermTenantAdmin, PermUserAdmin, PermAssetWrite, PermContactWrite,
 			PermServiceWrite, PermTokenAdmin, PermAuditRead, PermSecretWrite, PermEventTriage,
-			PermIncidentWrite, PermAssessWrite)
+			PermIncidentWrite, PermAssessWrite, PermVulnWrite)
 	case RoleExpert:
 		return with(readAll, PermAssetWrite, PermContactWrite, PermEventTriage, PermIncidentWrite,
-			PermAssessWrite, PermSecretWrite)
+			PermAssessWrite, PermSecretWrite, PermVulnWrite)
 	case RoleAnalyst:
-		return with(readAll, PermEventTriage, PermIncidentWrite)
+		return with(readAll, PermEventTriage, PermIncidentWrite, PermVulnWrite)
 	case RoleOperator:
-		return with(readAll, PermAssetWrite, PermContactWrite, PermSecretWrite)
+		return with(readAll, PermAssetWrite, PermContactWrite, PermSecretWrite, PermVulnWrite)
 	case RoleAuditor:
 		return with(readAll, PermAuditRead)
 	case RoleCustomer:

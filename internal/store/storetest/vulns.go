@@ -110,7 +110,7 @@ func testVulns(t *testing.T, s store.Store) {
 	same(t, "states", 2, count(store.VulnFilter{States: []string{"reopened", "mitigated"}}))
 	same(t, "query by CVE", 3, count(store.VulnFilter{Query: "cve-2021-44228"}))
 	same(t, "query by title", 1, count(store.VulnFilter{Query: "tls"}))
-	same(t, "overdue (open, due before now)", 2, count(store.VulnFilter{Overdue: true, OpenStates: openStates, Now: at(60*24*8)}))
+	same(t, "overdue (open, due before now)", 2, count(store.VulnFilter{Overdue: true, OpenStates: openStates, Now: at(60 * 24 * 8)}))
 	same(t, "not yet due", 0, count(store.VulnFilter{Overdue: true, OpenStates: openStates, Now: at(60)}))
 	same(t, "kev", 0, count(store.VulnFilter{KEV: true}))
 	page, err := vs.List(ctx, a.ID, store.VulnFilter{Page: store.Page{Limit: 1, Offset: 2}})
