@@ -25,6 +25,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/secret"
 	"github.com/vigil-sec/vigil/internal/tenant"
+	"github.com/vigil-sec/vigil/internal/vuln/lifecycle"
 )
 
 // basePath prefixes every route; the server mounts the handler at /api/.
@@ -39,6 +40,7 @@ type Options struct {
 	Tenants *tenant.Service
 	Assets  *asset.Service
 	Reviews *policyreview.Service
+	Vulns   *lifecycle.Service
 	Audit   *audit.Log
 	Secrets *secret.Vault
 	Logger  *slog.Logger

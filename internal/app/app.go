@@ -29,6 +29,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/store/postgres"
 	"github.com/vigil-sec/vigil/internal/store/sqlite"
 	"github.com/vigil-sec/vigil/internal/tenant"
+	"github.com/vigil-sec/vigil/internal/vuln/lifecycle"
 )
 
 // DBFile and BusFile are the embedded default's files in the data dir.
@@ -52,6 +53,7 @@ type App struct {
 	Tenants  *tenant.Service
 	Assets   *asset.Service
 	Reviews  *policyreview.Service
+	Vulns    *lifecycle.Service
 	Secrets  *secret.Vault
 	Registry *prometheus.Registry
 }
@@ -146,6 +148,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Tenants = tenant.NewService(a.Store, a.Audit, a.Auth, tenant.Options{Logger: logger})
 	a.Assets = asset.NewService(a.Store.Assets(), a.Audit, asset.Options{Logger: logger})
 	a.Reviews = policyreview.NewService(a.Store, a.Audit, policyreview.Options{Logger: logger})
+	a.Vulns = lifecycle.NewService(a.Store, a.Audit, lifecycle.Options{Logger: logger})
 	a.Secrets = secret.NewVault(a.Box, a.Store.Secrets(), a.Audit)
 	return a, nil
 }

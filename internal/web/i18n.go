@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/store"
 	"github.com/vigil-sec/vigil/internal/tenant"
+	"github.com/vigil-sec/vigil/internal/vuln/lifecycle"
 )
 
 //go:embed locales/*.json
@@ -249,6 +250,10 @@ func dynamicMessageIDs(as []area) []string {
 	add("upcoming", dashboardComing())
 	add("finding", policyFindingKinds())
 	add("finding_about", policyFindingKinds())
+	add("vstate", lifecycle.States())
+	add("severity", severities())
+	add("layer", []string{"network", "os", "application", "configuration"})
+	add("vevent", []string{"imported", "seen", "reopened", "absent", "state", "assign"})
 	for _, code := range store.FieldCodes() {
 		ids = append(ids, fieldErrorPrefix+code)
 	}

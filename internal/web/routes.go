@@ -132,6 +132,12 @@ func (s *server) register() {
 	s.handle(post, t+"/tokens", inTenant(auth.PermTokenAdmin), s.tokenCreate)
 	s.handle(post, t+"/tokens/{token}/revoke", inTenant(auth.PermTokenAdmin), s.tokenRevoke)
 	s.handle(get, t+"/audit", inTenant(auth.PermAuditRead), s.auditTenant)
+	vul := t + "/vulnerabilities"
+	s.handle(get, vul, inTenant(auth.PermAssetRead), s.vulnList)
+	s.handle(post, vul+"/import", inTenant(auth.PermVulnWrite), s.vulnImport)
+	s.handle(post, vul+"/bulk", inTenant(auth.PermVulnWrite), s.vulnBulk)
+	s.handle(get, vul+"/{vuln}", inTenant(auth.PermAssetRead), s.vulnView)
+	s.handle(post, vul+"/{vuln}/state", inTenant(auth.PermVulnWrite), s.vulnChange)
 	pol := t + "/operations/policy-optimisation"
 	s.handle(get, pol, inTenant(auth.PermAssessRead), s.reviewList)
 	s.handle(post, pol, inTenant(auth.PermAssessWrite), s.reviewCreate)
@@ -140,7 +146,7 @@ func (s *server) register() {
 	s.handle(post, pol+"/{review}/accept", inTenant(auth.PermAssessWrite), s.reviewAccept)
 	s.handle(post, pol+"/{review}/delete", inTenant(auth.PermAssessWrite), s.reviewDelete)
 	for _, a := range s.areas {
-		if t+a.Path == pol {
+		if t+a.Path == pol || t+a.Path == vul {
 			continue // built above
 		}
 		s.handle(get, t+a.Path, inTenant(a.Perm), s.comingSoon(a))

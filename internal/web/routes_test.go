@@ -13,6 +13,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/store"
 	"github.com/vigil-sec/vigil/internal/tenant"
+	"github.com/vigil-sec/vigil/internal/vuln/lifecycle"
 )
 
 // publicRoutes is the allow-list of routes served without a session.
@@ -80,9 +81,20 @@ func TestEveryRouteIsProtected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	scan, err := os.ReadFile("../vuln/testdata/golden/nuclei-jsonl.in")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ui.Vulns.Import(ctx, ui.TenantA.ID, lifecycle.ImportInput{Filename: "n.jsonl", Data: scan}); err != nil {
+		t.Fatal(err)
+	}
+	vulns, _, err := ui.Vulns.List(ctx, ui.TenantA.ID, lifecycle.Filter{})
+	if err != nil || len(vulns) == 0 {
+		t.Fatalf("no finding imported: %v", err)
+	}
 	params := map[string]string{
 		"tenant": ui.TenantA.Slug, "tenantID": ui.TenantA.ID, "asset": ui.AssetA.ID, "contact": contact.ID,
-		"service": "mlps", "token": token.ID, "user": ui.AnalystA.ID, "team": team.ID, "review": review.ID,
+		"service": "mlps", "token": token.ID, "user": ui.AnalystA.ID, "team": team.ID, "review": review.ID, "vuln": vulns[0].ID,
 	}
 	fill := func(pattern string) string {
 		return paramRE.ReplaceAllStringFunc(pattern, func(m string) string {

@@ -20,6 +20,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/store"
 	"github.com/vigil-sec/vigil/internal/tenant"
+	"github.com/vigil-sec/vigil/internal/vuln/lifecycle"
 )
 
 // Options configures the UI handler.
@@ -28,6 +29,7 @@ type Options struct {
 	Tenants *tenant.Service
 	Assets  *asset.Service
 	Reviews *policyreview.Service
+	Vulns   *lifecycle.Service
 	Audit   *audit.Log
 	// Store is used only for sessions: to update the selected tenant and
 	// to read the signed-in user's profile.

@@ -335,17 +335,12 @@ func (s *Service) change(ctx context.Context, tenantID string, f store.VulnFindi
 		if in.Assignee == "" {
 			return store.VulnChange{}, invalid("assignee", store.CodeRequired, nil, "choose who fixes it")
 		}
-		ms, err := s.store.Users().Memberships(ctx, in.Assignee)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		ok, err := s.canAssign(ctx, tenantID, in.Assignee)
+		if err != nil {
 			return store.VulnChange{}, err
 		}
-		u, uerr := s.store.Users().Get(ctx, in.Assignee)
-		member := uerr == nil && u.GlobalRole != ""
-		for _, m := range ms {
-			member = member || m.TenantID == tenantID
-		}
-		if !member {
-			return store.VulnChange{}, invalid("assignee", store.CodeNotInTenant, nil, "the assignee is not a user of this tenant")
+		if !ok {
+			return store.VulnChange{}, invalid("assignee", store.CodeNotInTenant, nil, "the assignee is not a user of this tenant who may work on findings")
 		}
 		c.Assignee = &in.Assignee
 	}
@@ -500,4 +495,62 @@ func ReadAll(r io.Reader) ([]byte, error) {
 		return nil, invalid("file", store.CodeTooLarge, map[string]any{"max": MaxImportBytes}, "the scan file must be at most %d bytes", MaxImportBytes)
 	}
 	return b, nil
+}
+
+// Assignees lists who may be assigned a tenant's findings: the tenant's
+// members and the platform staff whose role may fix or track them.
+func (s *Service) Assignees(ctx context.Context, tenantID string) ([]store.User, error) {
+	if err := auth.Require(ctx, auth.PermVulnWrite, tenantID); err != nil {
+		return nil, err
+	}
+	ms, err := s.store.Users().TenantMembers(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	member := map[string]bool{}
+	for _, m := range ms {
+		if auth.RoleHas(m.Role, auth.PermVulnWrite) {
+			member[m.UserID] = true
+		}
+	}
+	users, err := s.store.Users().List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.User
+	for _, u := range users {
+		if !u.Disabled && (member[u.ID] || (u.GlobalRole != "" && auth.RoleHas(u.GlobalRole, auth.PermVulnWrite))) {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+// canAssign reports whether a user may be assigned a tenant's findings:
+// enabled, and a platform staff member or a member of the tenant whose
+// role may work on findings.
+func (s *Service) canAssign(ctx context.Context, tenantID, userID string) (bool, error) {
+	u, err := s.store.Users().Get(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if u.Disabled {
+		return false, nil
+	}
+	if u.GlobalRole != "" && auth.RoleHas(u.GlobalRole, auth.PermVulnWrite) {
+		return true, nil
+	}
+	ms, err := s.store.Users().Memberships(ctx, userID)
+	if err != nil {
+		return false, err
+	}
+	for _, m := range ms {
+		if m.TenantID == tenantID && auth.RoleHas(m.Role, auth.PermVulnWrite) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
