@@ -135,6 +135,7 @@ func newServer(opts Options) (s *server, err error) {
 	s.registerServices()
 	s.registerAssets()
 	s.registerPolicyReviews()
+	s.registerVulns()
 	s.registerTokens()
 	s.registerSecrets()
 	s.registerAudit()

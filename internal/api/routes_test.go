@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/secret"
 	"github.com/vigil-sec/vigil/internal/tenant"
+	"github.com/vigil-sec/vigil/internal/vuln/lifecycle"
 )
 
 // publicRoutes are the only routes served without a token.
@@ -90,7 +91,19 @@ func TestEveryRouteIsProtected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	scan, err := os.ReadFile("../vuln/testdata/golden/nuclei-jsonl.in")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Vulns.Import(actx, env.TenantA.ID, lifecycle.ImportInput{Data: scan}); err != nil {
+		t.Fatal(err)
+	}
+	vl, _, err := env.Vulns.List(actx, env.TenantA.ID, lifecycle.Filter{})
+	if err != nil || len(vl) == 0 {
+		t.Fatal("no finding imported", err)
+	}
 	samples := map[string]string{
+		"vuln":    vl[0].ID,
 		"review":  rev.ID,
 		"tenant":  env.TenantA.Slug,
 		"asset":   env.AssetA.ID,
@@ -102,7 +115,7 @@ func TestEveryRouteIsProtected(t *testing.T) {
 		"secret":  sec.ID,
 	}
 	// Strings from tenant A that must never reach a tenant-B caller.
-	secretsOfA := []string{env.TenantA.ID, env.TenantA.Slug, env.AssetA.ID, contact.ID, tokA.ID, sec.ID, rev.ID}
+	secretsOfA := []string{env.TenantA.ID, env.TenantA.Slug, env.AssetA.ID, contact.ID, tokA.ID, sec.ID, rev.ID, vl[0].ID}
 
 	routes := walk(t, h.srv)
 	seen := map[string]bool{}
