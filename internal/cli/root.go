@@ -75,7 +75,7 @@ Configuration comes from vigil.yaml (--config), VIGIL_* environment variables an
 		newServeCmd(g), newMigrateCmd(g), newBackupCmd(g), newRestoreCmd(g),
 		newAuditCmd(g), newUserCmd(g), newConfigCmd(g), newOpenAPICmd(g), newVersionCmd(),
 		// Offline engines, one per line.
-		newVulnCmd(),
+		newVulnCmd(g),
 		newDetectCmd(),
 		newPolicyCmd(),
 		newDiscoverCmd(),

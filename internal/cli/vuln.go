@@ -10,13 +10,13 @@ import (
 
 // newVulnCmd builds "vigil vuln", the vulnerability commands. Its parse
 // subcommand works offline on a scan file.
-func newVulnCmd() *cobra.Command {
+func newVulnCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:          "vuln",
 		SilenceUsage: true,
 		Short:        "Work with vulnerability findings and scanner output",
 	}
-	cmd.AddCommand(newVulnParseCmd(), newVulnEnrichCmd())
+	cmd.AddCommand(newVulnParseCmd(), newVulnEnrichCmd(), newVulnImportCmd(g))
 	return cmd
 }
 
