@@ -52,6 +52,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		}
 	}()
 
+	stops = append(stops, a.startFeedRefresh(ctx))
 	if runWorker {
 		stop, err := a.startWorkers(ctx)
 		if err != nil {
@@ -116,6 +117,7 @@ const JobsQueue = "vigil-jobs"
 // Job kinds run by workers.
 const (
 	JobSessionCleanup = "jobs.sessions.cleanup"
+	JobVulnExpire     = "jobs.vulns.expire"
 )
 
 // startWorkers consumes the jobs queue and schedules housekeeping. The
@@ -133,6 +135,7 @@ func (a *App) startWorkers(ctx context.Context) (func() error, error) {
 			}
 			return err
 		},
+		JobVulnExpire: func(ctx context.Context, _ []byte) error { return a.expireDecisions(ctx) },
 	}
 	sub, err := a.Bus.Consume(ctx, JobsQueue, bus.ConsumeOptions{Group: "workers", Concurrency: 2},
 		func(ctx context.Context, d bus.Delivery) error {
@@ -155,8 +158,10 @@ func (a *App) startWorkers(ctx context.Context) (func() error, error) {
 		t := time.NewTicker(10 * time.Minute)
 		defer t.Stop()
 		for {
-			if err := a.Bus.Enqueue(sctx, JobsQueue, bus.Message{Subject: JobSessionCleanup}); err != nil && sctx.Err() == nil {
-				a.Logger.Warn("schedule session cleanup", "err", err)
+			for _, job := range []string{JobSessionCleanup, JobVulnExpire} {
+				if err := a.Bus.Enqueue(sctx, JobsQueue, bus.Message{Subject: job}); err != nil && sctx.Err() == nil {
+					a.Logger.Warn("schedule job", "job", job, "err", err)
+				}
 			}
 			select {
 			case <-sctx.Done():

@@ -59,6 +59,14 @@ type Config struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	MaxBodyBytes    int64         `yaml:"max_body_bytes"`
 
+	// KEVSource and EPSSSource are where the CISA KEV catalogue (JSON) and
+	// the FIRST EPSS scores (CSV, optionally gzip) come from: a file path
+	// or an http(s) URL; empty disables that input of the priority. Every
+	// node reloads them each FeedRefresh.
+	KEVSource   string        `yaml:"kev_source"`
+	EPSSSource  string        `yaml:"epss_source"`
+	FeedRefresh time.Duration `yaml:"feed_refresh"`
+
 	// SecretKey (base64, 32 bytes) encrypts secrets at rest; default a key
 	// file in DataDir. Only from the environment (VIGIL_SECRET_KEY).
 	SecretKey string `yaml:"-"`
@@ -81,6 +89,7 @@ func Default() Config {
 		SessionTTL:      12 * time.Hour,
 		ShutdownTimeout: 30 * time.Second,
 		MaxBodyBytes:    1 << 20,
+		FeedRefresh:     24 * time.Hour,
 	}
 }
 
@@ -140,6 +149,9 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 	str("VIGIL_BASE_URL", &c.BaseURL)
 	str("VIGIL_SECRET_KEY", &c.SecretKey)
 	str("VIGIL_ADMIN_PASSWORD", &c.AdminPassword)
+	str("VIGIL_KEV_SOURCE", &c.KEVSource)
+	str("VIGIL_EPSS_SOURCE", &c.EPSSSource)
+	dur("VIGIL_FEED_REFRESH", &c.FeedRefresh)
 	dur("VIGIL_SESSION_TTL", &c.SessionTTL)
 	dur("VIGIL_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	if v, ok := lookup("VIGIL_SECURE_COOKIES"); ok {
@@ -227,6 +239,16 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout < time.Second || c.ShutdownTimeout > 10*time.Minute {
 		bad("shutdown_timeout must be between 1s and 10m")
+	}
+	for name, src := range map[string]string{"kev_source": c.KEVSource, "epss_source": c.EPSSSource} {
+		if strings.Contains(src, "://") {
+			if u, err := url.Parse(src); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				bad("%s %q must be a file path or an http(s) URL", name, src)
+			}
+		}
+	}
+	if c.FeedRefresh < time.Minute || c.FeedRefresh > 30*24*time.Hour {
+		bad("feed_refresh must be between 1m and 720h")
 	}
 	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 1<<30 {
 		bad("max_body_bytes must be between 1024 and 1073741824")

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -44,8 +45,8 @@ type Service struct {
 	store    store.Store
 	audit    *audit.Log
 	registry *vuln.Registry
-	kev      *enrich.KEV
-	epss     *enrich.EPSS
+	kev      atomic.Pointer[enrich.KEV]
+	epss     atomic.Pointer[enrich.EPSS]
 	sla      map[string]int
 	logger   *slog.Logger
 	now      func() time.Time
@@ -76,8 +77,20 @@ func NewService(s store.Store, a *audit.Log, opts Options) *Service {
 	for k, v := range opts.SLA {
 		sla[k] = v
 	}
-	return &Service{store: s, audit: a, registry: vuln.DefaultRegistry(), kev: opts.KEV, epss: opts.EPSS, sla: sla,
-		logger: l, now: now}
+	svc := &Service{store: s, audit: a, registry: vuln.DefaultRegistry(), sla: sla, logger: l, now: now}
+	svc.SetFeeds(opts.KEV, opts.EPSS)
+	return svc
+}
+
+// SetFeeds replaces the KEV catalogue and EPSS scores used for the
+// priority of findings imported from now on; nil keeps the current one.
+func (s *Service) SetFeeds(kev *enrich.KEV, epss *enrich.EPSS) {
+	if kev != nil {
+		s.kev.Store(kev)
+	}
+	if epss != nil {
+		s.epss.Store(epss)
+	}
 }
 
 // Formats lists the scanner formats an import accepts.
@@ -251,7 +264,7 @@ func (s *Service) row(f vuln.Finding, assets map[string]store.Asset, now time.Ti
 			break
 		}
 	}
-	en := enrich.Enricher{KEV: s.kev, EPSS: s.epss, Importance: importance, InternetFacing: internet}
+	en := enrich.Enricher{KEV: s.kev.Load(), EPSS: s.epss.Load(), Importance: importance, InternetFacing: internet}
 	e := en.Enrich(f)
 	r.KEV = e.KEV != nil
 	if e.EPSS != nil {

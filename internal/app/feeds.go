@@ -1,0 +1,127 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/vuln/enrich"
+)
+
+// feedTimeout bounds one download of a threat feed.
+const feedTimeout = 2 * time.Minute
+
+// openSource opens a feed: an http(s) URL or a file path.
+func openSource(ctx context.Context, src string) (io.ReadCloser, error) {
+	if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("User-Agent", "vigil/"+Version)
+		resp, err := (&http.Client{Timeout: feedTimeout}).Do(req) // #nosec G107 -- the administrator configures the feed URL
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusOK {
+			_ = resp.Body.Close()
+			return nil, fmt.Errorf("%s: HTTP %d", src, resp.StatusCode)
+		}
+		return resp.Body, nil
+	}
+	return os.Open(src) // #nosec G304 -- the administrator configures the feed file
+}
+
+// LoadFeeds loads the configured KEV and EPSS feeds into the vulnerability
+// service. A feed that fails keeps the previous one and is reported.
+func (a *App) LoadFeeds(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, feedTimeout)
+	defer cancel()
+	var errs []error
+	var kev *enrich.KEV
+	var epss *enrich.EPSS
+	if src := a.Config.KEVSource; src != "" {
+		r, err := openSource(ctx, src)
+		if err == nil {
+			kev, err = enrich.LoadKEV(r, enrich.Options{})
+			_ = r.Close()
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("kev_source: %w", err))
+		} else {
+			a.Logger.Info("KEV catalogue loaded", "entries", kev.Len(), "source", src)
+		}
+	}
+	if src := a.Config.EPSSSource; src != "" {
+		r, err := openSource(ctx, src)
+		if err == nil {
+			epss, err = enrich.LoadEPSS(r, enrich.Options{})
+			_ = r.Close()
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("epss_source: %w", err))
+		} else {
+			a.Logger.Info("EPSS scores loaded", "scores", epss.Len(), "source", src)
+		}
+	}
+	a.Vulns.SetFeeds(kev, epss)
+	if len(errs) > 0 {
+		return fmt.Errorf("feeds: %v", errs)
+	}
+	return nil
+}
+
+// startFeedRefresh loads the feeds now and every FeedRefresh until ctx
+// ends; every node keeps its own copy.
+func (a *App) startFeedRefresh(ctx context.Context) func() error {
+	if a.Config.KEVSource == "" && a.Config.EPSSSource == "" {
+		return func() error { return nil }
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(a.Config.FeedRefresh)
+		defer t.Stop()
+		for {
+			if err := a.LoadFeeds(ctx); err != nil && ctx.Err() == nil {
+				a.Logger.Warn("threat feeds not refreshed", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() error { cancel(); wg.Wait(); return nil }
+}
+
+// expireDecisions reopens every tenant's risk acceptances and mitigations
+// whose expiry has passed.
+func (a *App) expireDecisions(ctx context.Context) error {
+	ts, err := a.Store.Tenants().List(ctx)
+	if err != nil {
+		return err
+	}
+	ctx = auth.WithPrincipal(ctx, &auth.Principal{Username: "system", UserID: "system", GlobalRole: auth.RoleAdmin})
+	total := 0
+	for _, t := range ts {
+		n, err := a.Vulns.Expire(ctx, t.ID)
+		if err != nil {
+			return fmt.Errorf("tenant %s: %w", t.Slug, err)
+		}
+		total += n
+	}
+	if total > 0 {
+		a.Logger.Info("expired vulnerability decisions reopened", "count", total)
+	}
+	return nil
+}
