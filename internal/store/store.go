@@ -128,6 +128,7 @@ type Store interface {
 	PolicyReviews() PolicyReviewStore
 	Reports() ReportStore
 	Vulns() VulnStore
+	DiscoveryRuns() DiscoveryRunStore
 
 	// Driver names the driver: "sqlite" or "postgres".
 	Driver() string
@@ -660,4 +661,30 @@ type VulnStore interface {
 	Scans(ctx context.Context, tenantID string, p Page) ([]VulnScan, error)
 	// CountBy counts a tenant's findings by state and severity.
 	CountBy(ctx context.Context, tenantID string) (map[[2]string]int, error)
+}
+
+// DiscoveryRun is one asset discovery scan of a tenant's address space.
+type DiscoveryRun struct {
+	ID         string
+	TenantID   string
+	Targets    string // as given
+	Ports      string // port spec as given
+	Status     string // pending, running, done, failed
+	Error      string
+	Result     []byte // the findings as JSON
+	CreatedBy  string
+	CreatedAt  time.Time
+	FinishedAt time.Time
+}
+
+// DiscoveryRunStore persists discovery runs. List leaves Result empty.
+type DiscoveryRunStore interface {
+	Create(ctx context.Context, r *DiscoveryRun) error
+	Get(ctx context.Context, tenantID, id string) (DiscoveryRun, error)
+	List(ctx context.Context, tenantID string, p Page) ([]DiscoveryRun, error)
+	// Finish records the outcome of a run.
+	Finish(ctx context.Context, tenantID, id, status, errText string, result []byte, at time.Time) error
+	// Start moves a pending run to running; a run not pending gives
+	// ErrConflict, so a redelivered job does not scan twice.
+	Start(ctx context.Context, tenantID, id string) error
 }

@@ -135,6 +135,9 @@ func (s *Store) Reports() store.ReportStore { return reports{s} }
 // Vulns returns the vulnerability lifecycle store.
 func (s *Store) Vulns() store.VulnStore { return vulns{s} }
 
+// DiscoveryRuns returns the discovery run store.
+func (s *Store) DiscoveryRuns() store.DiscoveryRunStore { return discoveryRuns{s} }
+
 // ---- query plumbing ----
 
 // querier is what *sql.DB and *sql.Tx have in common.

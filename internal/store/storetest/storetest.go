@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"PolicyReviews", testPolicyReviews},
 		{"Reports", testReports},
 		{"Vulns", testVulns},
+		{"DiscoveryRuns", testDiscoveryRuns},
 		{"Audit", testAudit},
 		{"AuditAppendOnly", testAuditAppendOnly},
 		{"TenantIsolation", testTenantIsolation},
