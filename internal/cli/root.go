@@ -80,6 +80,7 @@ Configuration comes from vigil.yaml (--config), VIGIL_* environment variables an
 		newPolicyCmd(),
 		newDiscoverCmd(),
 		newBaselineCmd(),
+		newReportCmd(),
 	)
 	return root
 }
