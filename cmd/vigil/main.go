@@ -5,6 +5,9 @@ package main
 import (
 	"context"
 	"os"
+	// Time zones for quiet hours and shift schedules on hosts without a
+	// zoneinfo database.
+	_ "time/tzdata"
 
 	"github.com/vigil-sec/vigil/internal/cli"
 )

@@ -81,6 +81,8 @@ Configuration comes from vigil.yaml (--config), VIGIL_* environment variables an
 		newDiscoverCmd(),
 		newBaselineCmd(),
 		newReportCmd(),
+		newLogsCmd(),
+		newNotifyCmd(),
 	)
 	return root
 }
