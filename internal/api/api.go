@@ -18,9 +18,11 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 	"github.com/go-chi/chi/v5"
 
+	"github.com/vigil-sec/vigil/internal/archive"
 	"github.com/vigil-sec/vigil/internal/asset"
 	"github.com/vigil-sec/vigil/internal/audit"
 	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/exposure"
 	"github.com/vigil-sec/vigil/internal/httpmw"
 	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/secret"
@@ -36,14 +38,16 @@ const specPath = basePath + "/openapi.json"
 
 // Options configures the API handler.
 type Options struct {
-	Auth    *auth.Service
-	Tenants *tenant.Service
-	Assets  *asset.Service
-	Reviews *policyreview.Service
-	Vulns   *lifecycle.Service
-	Audit   *audit.Log
-	Secrets *secret.Vault
-	Logger  *slog.Logger
+	Auth     *auth.Service
+	Tenants  *tenant.Service
+	Assets   *asset.Service
+	Reviews  *policyreview.Service
+	Vulns    *lifecycle.Service
+	Archive  *archive.Service
+	Exposure *exposure.Service
+	Audit    *audit.Log
+	Secrets  *secret.Vault
+	Logger   *slog.Logger
 	// Version is reported by GET /api/v1/version and in the OpenAPI info.
 	Version string
 	// MaxBodyBytes limits request bodies (default httpmw.DefaultMaxBody).
@@ -136,6 +140,8 @@ func newServer(opts Options) (s *server, err error) {
 	s.registerAssets()
 	s.registerPolicyReviews()
 	s.registerVulns()
+	s.registerDiscovery()
+	s.registerReports()
 	s.registerTokens()
 	s.registerSecrets()
 	s.registerAudit()

@@ -15,6 +15,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/secret"
+	"github.com/vigil-sec/vigil/internal/store"
 	"github.com/vigil-sec/vigil/internal/tenant"
 	"github.com/vigil-sec/vigil/internal/vuln/lifecycle"
 )
@@ -102,7 +103,12 @@ func TestEveryRouteIsProtected(t *testing.T) {
 	if err != nil || len(vl) == 0 {
 		t.Fatal("no finding imported", err)
 	}
+	drun := store.DiscoveryRun{TenantID: env.TenantA.ID, Targets: "127.0.0.1", Ports: "1", Status: "done"}
+	if err := env.Store.DiscoveryRuns().Create(actx, &drun); err != nil {
+		t.Fatal(err)
+	}
 	samples := map[string]string{
+		"run":     drun.ID,
 		"vuln":    vl[0].ID,
 		"review":  rev.ID,
 		"tenant":  env.TenantA.Slug,
@@ -115,7 +121,7 @@ func TestEveryRouteIsProtected(t *testing.T) {
 		"secret":  sec.ID,
 	}
 	// Strings from tenant A that must never reach a tenant-B caller.
-	secretsOfA := []string{env.TenantA.ID, env.TenantA.Slug, env.AssetA.ID, contact.ID, tokA.ID, sec.ID, rev.ID, vl[0].ID}
+	secretsOfA := []string{env.TenantA.ID, env.TenantA.Slug, env.AssetA.ID, contact.ID, tokA.ID, sec.ID, rev.ID, vl[0].ID, drun.ID}
 
 	routes := walk(t, h.srv)
 	seen := map[string]bool{}

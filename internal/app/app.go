@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/vigil-sec/vigil/internal/archive"
 	"github.com/vigil-sec/vigil/internal/asset"
 	"github.com/vigil-sec/vigil/internal/audit"
 	"github.com/vigil-sec/vigil/internal/auth"
@@ -23,6 +24,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/bus/inproc"
 	"github.com/vigil-sec/vigil/internal/bus/jetstream"
 	"github.com/vigil-sec/vigil/internal/config"
+	"github.com/vigil-sec/vigil/internal/exposure"
 	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/secret"
 	"github.com/vigil-sec/vigil/internal/store"
@@ -54,6 +56,8 @@ type App struct {
 	Assets   *asset.Service
 	Reviews  *policyreview.Service
 	Vulns    *lifecycle.Service
+	Archive  *archive.Service
+	Exposure *exposure.Service
 	Secrets  *secret.Vault
 	Registry *prometheus.Registry
 }
@@ -149,6 +153,8 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Assets = asset.NewService(a.Store.Assets(), a.Audit, asset.Options{Logger: logger})
 	a.Reviews = policyreview.NewService(a.Store, a.Audit, policyreview.Options{Logger: logger})
 	a.Vulns = lifecycle.NewService(a.Store, a.Audit, lifecycle.Options{Logger: logger})
+	a.Archive = archive.NewService(a.Store.Reports(), a.Audit, archive.Options{Logger: logger, BrowserPath: cfg.Chromium})
+	a.Exposure = exposure.NewService(a.Store, a.Audit, exposure.Options{Logger: logger, Enqueue: a.enqueueDiscovery})
 	a.Secrets = secret.NewVault(a.Box, a.Store.Secrets(), a.Audit)
 	return a, nil
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/bus"
 	"github.com/vigil-sec/vigil/internal/vuln/enrich"
 )
 
@@ -124,4 +126,31 @@ func (a *App) expireDecisions(ctx context.Context) error {
 		a.Logger.Info("expired vulnerability decisions reopened", "count", total)
 	}
 	return nil
+}
+
+// discoveryJob is the payload of a discovery run job.
+type discoveryJob struct {
+	Tenant string `json:"tenant"`
+	Run    string `json:"run"`
+}
+
+// enqueueDiscovery hands a discovery run to the workers.
+func (a *App) enqueueDiscovery(ctx context.Context, tenantID, runID string) error {
+	b, err := json.Marshal(discoveryJob{Tenant: tenantID, Run: runID})
+	if err != nil {
+		return err
+	}
+	return a.Bus.Enqueue(ctx, JobsQueue, bus.Message{Subject: JobDiscoveryRun, Data: b})
+}
+
+// runDiscovery runs one queued discovery run; a redelivered job finds the
+// run started and does nothing.
+func (a *App) runDiscovery(ctx context.Context, data []byte) error {
+	var j discoveryJob
+	if err := json.Unmarshal(data, &j); err != nil || j.Tenant == "" || j.Run == "" {
+		a.Logger.Warn("malformed discovery job dropped", "err", err)
+		return nil
+	}
+	ctx = auth.WithPrincipal(ctx, &auth.Principal{Username: "system", UserID: "system", GlobalRole: auth.RoleAdmin})
+	return a.Exposure.Run(ctx, j.Tenant, j.Run)
 }

@@ -19,12 +19,12 @@ import (
 
 // Handler builds the composed HTTP handler of this node.
 func (a *App) Handler() (http.Handler, error) {
-	apiH, err := api.New(api.Options{Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, Audit: a.Audit,
+	apiH, err := api.New(api.Options{Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, Archive: a.Archive, Exposure: a.Exposure, Audit: a.Audit,
 		Secrets: a.Secrets, Logger: a.Logger, Version: Version, MaxBodyBytes: a.Config.MaxBodyBytes})
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	uiH, err := web.New(web.Options{Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, Audit: a.Audit,
+	uiH, err := web.New(web.Options{Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, Archive: a.Archive, Exposure: a.Exposure, Audit: a.Audit,
 		Store: a.Store, Logger: a.Logger, SecureCookies: a.Config.CookieSecure(), Version: Version})
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
@@ -118,6 +118,7 @@ const JobsQueue = "vigil-jobs"
 const (
 	JobSessionCleanup = "jobs.sessions.cleanup"
 	JobVulnExpire     = "jobs.vulns.expire"
+	JobDiscoveryRun   = "jobs.discovery.run"
 )
 
 // startWorkers consumes the jobs queue and schedules housekeeping. The
@@ -135,7 +136,8 @@ func (a *App) startWorkers(ctx context.Context) (func() error, error) {
 			}
 			return err
 		},
-		JobVulnExpire: func(ctx context.Context, _ []byte) error { return a.expireDecisions(ctx) },
+		JobVulnExpire:   func(ctx context.Context, _ []byte) error { return a.expireDecisions(ctx) },
+		JobDiscoveryRun: a.runDiscovery,
 	}
 	sub, err := a.Bus.Consume(ctx, JobsQueue, bus.ConsumeOptions{Group: "workers", Concurrency: 2},
 		func(ctx context.Context, d bus.Delivery) error {

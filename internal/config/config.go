@@ -63,6 +63,10 @@ type Config struct {
 	// the FIRST EPSS scores (CSV, optionally gzip) come from: a file path
 	// or an http(s) URL; empty disables that input of the priority. Every
 	// node reloads them each FeedRefresh.
+	// Chromium is the browser binary for PDF reports; empty looks up
+	// chromium, chromium-browser and google-chrome on PATH.
+	Chromium string `yaml:"chromium"`
+
 	KEVSource   string        `yaml:"kev_source"`
 	EPSSSource  string        `yaml:"epss_source"`
 	FeedRefresh time.Duration `yaml:"feed_refresh"`
@@ -150,6 +154,7 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 	str("VIGIL_SECRET_KEY", &c.SecretKey)
 	str("VIGIL_ADMIN_PASSWORD", &c.AdminPassword)
 	str("VIGIL_KEV_SOURCE", &c.KEVSource)
+	str("VIGIL_CHROMIUM", &c.Chromium)
 	str("VIGIL_EPSS_SOURCE", &c.EPSSSource)
 	dur("VIGIL_FEED_REFRESH", &c.FeedRefresh)
 	dur("VIGIL_SESSION_TTL", &c.SessionTTL)

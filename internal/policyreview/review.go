@@ -88,7 +88,22 @@ type Result struct {
 	Findings     []policy.Finding     `json:"findings"`
 	ByKind       map[string]int       `json:"by_kind"`
 	Observations []policy.Observation `json:"observations,omitempty"`
+	Proposal     *Proposal            `json:"proposal,omitempty"`
 	AnalysedAt   time.Time            `json:"analysed_at"`
+}
+
+// Proposal is the optimised rule set proposed for a configuration: the
+// changes, the rule counts before and after, and whether the exact
+// comparison found both decide every packet the same.
+type Proposal struct {
+	Changes     []policy.ProposedChange `json:"changes"`
+	RulesBefore map[string]int          `json:"rules_before"`
+	RulesAfter  map[string]int          `json:"rules_after"`
+	Equivalent  bool                    `json:"equivalent"`
+	Plan        []string                `json:"plan,omitempty"`
+	// Optimised is the proposed configuration text, for formats Vigil can
+	// write back (iptables-save).
+	Optimised string `json:"optimised,omitempty"`
 }
 
 func invalid(field, code string, a map[string]any, format string, fa ...any) error {
@@ -128,6 +143,9 @@ func (in *Input) check() error {
 // Analyse parses and analyses a configuration without storing it: the
 // offline core shared by Create and the CLI.
 func Analyse(ctx context.Context, format string, family int, config []byte, logger *slog.Logger) (Result, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	rs, err := policy.Parse(format, bytes.NewReader(config), policy.Family(family))
 	if err != nil {
 		return Result{}, err
@@ -148,6 +166,28 @@ func Analyse(ctx context.Context, format string, family int, config []byte, logg
 	}
 	for _, f := range findings {
 		res.ByKind[f.Kind]++
+	}
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	p, err := policy.Propose(ctx, rs, policy.ProposeOptions{Logger: logger})
+	if err != nil {
+		// The findings stand without a proposal; say why in the log.
+		if ctx.Err() != nil {
+			return Result{}, ctx.Err()
+		}
+		logger.Warn("policy review: no optimisation proposal", "err", err)
+		return res, nil
+	}
+	res.Proposal = &Proposal{Changes: p.Changes, RulesBefore: p.RulesBefore, RulesAfter: p.RulesAfter,
+		Equivalent: p.Proof != nil && p.Proof.Equivalent, Plan: p.Plan()}
+	if res.Proposal.Changes == nil {
+		res.Proposal.Changes = []policy.ProposedChange{}
+	}
+	if rs.Format == "iptables-save" && len(p.Changes) > 0 {
+		if text, err := p.RenderIptablesSave(config); err == nil {
+			res.Proposal.Optimised = string(text)
+		}
 	}
 	return res, nil
 }

@@ -130,3 +130,60 @@ func TestTenantAndRole(t *testing.T) {
 		t.Fatalf("analyst accept: %v", err)
 	}
 }
+
+func TestProposalAndReport(t *testing.T) {
+	e := fixture.New(t)
+	ctx := e.AdminCtx(t.Context())
+	r, err := e.Reviews.Create(ctx, e.TenantA.ID, policyreview.Input{Name: "router", Format: "iptables-save", Config: routerRules(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, res, err := e.Reviews.Get(ctx, e.TenantA.ID, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := res.Proposal
+	if p == nil || !p.Equivalent || len(p.Changes) == 0 || p.Optimised == "" {
+		t.Fatalf("proposal %+v", p)
+	}
+	before, after := 0, 0
+	for _, n := range p.RulesBefore {
+		before += n
+	}
+	for _, n := range p.RulesAfter {
+		after += n
+	}
+	if before != res.Rules || after != before-len(p.Changes) {
+		t.Fatalf("rules %d → %d with %d changes (parsed %d)", before, after, len(p.Changes), res.Rules)
+	}
+	// The optimised text parses and is analysed again without any
+	// shadowed or redundant rule left.
+	again, err := policyreview.Analyse(t.Context(), "iptables-save", 4, []byte(p.Optimised), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.ByKind["shadowed"] != 0 || again.ByKind["redundant"] != 0 || again.Rules != after {
+		t.Fatalf("optimised set still has %v, %d rules", again.ByKind, again.Rules)
+	}
+	for _, lang := range []string{"en", "zh-CN"} {
+		doc, _, err := e.Reviews.ReportDocument(ctx, e.TenantA, r.ID, lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := doc.Validate(); err != nil {
+			t.Fatalf("%s: %v", lang, err)
+		}
+		if doc.Summary[0].Value == doc.Summary[1].Value {
+			t.Fatalf("%s: before and after are the same: %+v", lang, doc.Summary)
+		}
+	}
+}
+
+func routerRules(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../policy/testdata/router.rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

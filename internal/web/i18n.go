@@ -251,6 +251,8 @@ func dynamicMessageIDs(as []area) []string {
 	add("finding", policyFindingKinds())
 	add("finding_about", policyFindingKinds())
 	add("vstate", lifecycle.States())
+	add("report_kind", []string{"vulnerabilities", "policy-review", "exposure"})
+	add("run_status", []string{"pending", "running", "done", "failed"})
 	add("severity", severities())
 	add("layer", []string{"network", "os", "application", "configuration"})
 	add("vevent", []string{"imported", "seen", "reopened", "absent", "state", "assign"})

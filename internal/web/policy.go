@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/vigil-sec/vigil/internal/archive"
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/policy"
 	"github.com/vigil-sec/vigil/internal/policyreview"
@@ -263,4 +264,43 @@ func (s *server) reviewDelete(w http.ResponseWriter, r *http.Request) error {
 	}
 	redirect(w, r, policyBase(t)+"?ok=deleted")
 	return nil
+}
+
+// reviewReport generates the review's before/after report and archives it.
+func (s *server) reviewReport(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	t := state(r).tenant
+	format, lang, err := reportRequest(r)
+	if err != nil {
+		return err
+	}
+	doc, rev, err := s.opts.Reviews.ReportDocument(ctx, *t, chi.URLParam(r, "review"), lang)
+	if err != nil {
+		return err
+	}
+	rep, err := s.opts.Archive.Generate(ctx, archive.Request{TenantID: t.ID, Service: "policy-optimisation",
+		Kind: "policy-review", SourceID: rev.ID, Format: format, Doc: doc})
+	if err != nil {
+		return err
+	}
+	redirect(w, r, "/t/"+t.Slug+"/reports?ok=generated&report="+rep.ID)
+	return nil
+}
+
+// reviewOptimised downloads the proposed configuration, for formats Vigil
+// writes back.
+func (s *server) reviewOptimised(w http.ResponseWriter, r *http.Request) error {
+	t := state(r).tenant
+	rev, res, err := s.opts.Reviews.Get(r.Context(), t.ID, chi.URLParam(r, "review"))
+	if err != nil {
+		return err
+	}
+	if res.Proposal == nil || res.Proposal.Optimised == "" {
+		return store.ErrNotFound
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="optimised-`+rev.ID+`.txt"`)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, err = w.Write([]byte(res.Proposal.Optimised))
+	return err
 }

@@ -138,6 +138,16 @@ func (s *server) register() {
 	s.handle(post, vul+"/bulk", inTenant(auth.PermVulnWrite), s.vulnBulk)
 	s.handle(get, vul+"/{vuln}", inTenant(auth.PermAssetRead), s.vulnView)
 	s.handle(post, vul+"/{vuln}/state", inTenant(auth.PermVulnWrite), s.vulnChange)
+	s.handle(post, vul+"/report", inTenant(auth.PermReportRead), s.vulnReport)
+	s.handle(get, t+"/operations/vuln-lifecycle", inTenant(auth.PermAssetRead), s.vulnServiceRedirect)
+	rep := t + "/reports"
+	s.handle(get, rep, inTenant(auth.PermReportRead), s.reportList)
+	s.handle(get, rep+"/{report}", inTenant(auth.PermReportRead), s.reportDownload)
+	disc := t + "/operations/asset-discovery"
+	s.handle(get, disc, inTenant(auth.PermAssetRead), s.discoveryList)
+	s.handle(post, disc, inTenant(auth.PermAssetWrite), s.discoveryStart)
+	s.handle(get, disc+"/{run}", inTenant(auth.PermAssetRead), s.discoveryRun)
+	s.handle(post, disc+"/{run}/report", inTenant(auth.PermReportRead), s.discoveryReport)
 	pol := t + "/operations/policy-optimisation"
 	s.handle(get, pol, inTenant(auth.PermAssessRead), s.reviewList)
 	s.handle(post, pol, inTenant(auth.PermAssessWrite), s.reviewCreate)
@@ -145,8 +155,10 @@ func (s *server) register() {
 	s.handle(get, pol+"/{review}/config", inTenant(auth.PermAssessRead), s.reviewConfig)
 	s.handle(post, pol+"/{review}/accept", inTenant(auth.PermAssessWrite), s.reviewAccept)
 	s.handle(post, pol+"/{review}/delete", inTenant(auth.PermAssessWrite), s.reviewDelete)
+	s.handle(post, pol+"/{review}/report", inTenant(auth.PermAssessRead), s.reviewReport)
+	s.handle(get, pol+"/{review}/optimised", inTenant(auth.PermAssessRead), s.reviewOptimised)
 	for _, a := range s.areas {
-		if t+a.Path == pol || t+a.Path == vul {
+		if t+a.Path == pol || t+a.Path == disc || t+a.Path == vul || t+a.Path == rep || a.Key == "vuln-lifecycle" {
 			continue // built above
 		}
 		s.handle(get, t+a.Path, inTenant(a.Perm), s.comingSoon(a))

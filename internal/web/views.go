@@ -53,7 +53,7 @@ func pagePrototypes() map[string]page {
 		"users": &usersPage{}, "user_new": &userNewPage{}, "user": &userPage{},
 		"teams": &teamsPage{}, "team_form": &teamFormPage{}, "team": &teamPage{},
 		"coming": &comingPage{}, "reviews": &reviewsPage{}, "review": &reviewPage{},
-		"vulns": &vulnsPage{}, "vuln": &vulnPage{},
+		"vulns": &vulnsPage{}, "vuln": &vulnPage{}, "reports": &reportsPage{}, "discovery": &discoveryPage{}, "discovery_run": &discoveryRunPage{},
 	}
 }
 
@@ -226,7 +226,7 @@ type tenantOption struct {
 // flashKeys are the confirmations a redirect may ask for with ?ok=KEY.
 func flashKeys() []string {
 	return []string{"created", "saved", "deleted", "revoked", "password_changed", "password_reset",
-		"member_added", "member_removed", "accepted", "imported"}
+		"member_added", "member_removed", "accepted", "imported", "generated", "started"}
 }
 
 // render fills the view model's Base and writes the page with status. A

@@ -14,9 +14,11 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/vigil-sec/vigil/internal/archive"
 	"github.com/vigil-sec/vigil/internal/asset"
 	"github.com/vigil-sec/vigil/internal/audit"
 	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/exposure"
 	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/store"
 	"github.com/vigil-sec/vigil/internal/tenant"
@@ -25,12 +27,14 @@ import (
 
 // Options configures the UI handler.
 type Options struct {
-	Auth    *auth.Service
-	Tenants *tenant.Service
-	Assets  *asset.Service
-	Reviews *policyreview.Service
-	Vulns   *lifecycle.Service
-	Audit   *audit.Log
+	Auth     *auth.Service
+	Tenants  *tenant.Service
+	Assets   *asset.Service
+	Reviews  *policyreview.Service
+	Vulns    *lifecycle.Service
+	Archive  *archive.Service
+	Exposure *exposure.Service
+	Audit    *audit.Log
 	// Store is used only for sessions: to update the selected tenant and
 	// to read the signed-in user's profile.
 	Store  store.Store

@@ -1,0 +1,112 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/vigil-sec/vigil/internal/archive"
+	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/exposure"
+	"github.com/vigil-sec/vigil/internal/store"
+)
+
+func discoveryBase(t *store.Tenant) string { return "/t/" + t.Slug + "/operations/asset-discovery" }
+
+type discoveryPage struct {
+	Base
+	formState
+	URL      string
+	Runs     []store.DiscoveryRun
+	Scope    []string
+	Targets  string
+	Ports    string
+	CanWrite bool
+}
+
+func (s *server) discoveryView(r *http.Request, targets, ports string) (*discoveryPage, error) {
+	ctx := r.Context()
+	t := state(r).tenant
+	v := &discoveryPage{URL: discoveryBase(t), Targets: targets, Ports: ports,
+		CanWrite: auth.FromContext(ctx).Can(auth.PermAssetWrite, t.ID)}
+	runs, err := s.opts.Exposure.List(ctx, t.ID, store.Page{Limit: 50})
+	if err != nil {
+		return nil, err
+	}
+	v.Runs = runs
+	if _, v.Scope, err = s.opts.Exposure.Scope(ctx, t.ID); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// discoveryList shows the declared scope, the run form and past runs.
+func (s *server) discoveryList(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.discoveryView(r, "", exposure.DefaultPorts)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "discovery", v)
+	return nil
+}
+
+// discoveryStart starts a run inside the tenant's declared scope.
+func (s *server) discoveryStart(w http.ResponseWriter, r *http.Request) error {
+	t := state(r).tenant
+	v, err := s.discoveryView(r, r.PostFormValue("targets"), r.PostFormValue("ports"))
+	if err != nil {
+		return err
+	}
+	run, err := s.opts.Exposure.Start(r.Context(), t.ID, exposure.Input{Targets: v.Targets, Ports: v.Ports})
+	if err == nil {
+		redirect(w, r, v.URL+"/"+run.ID+"?ok=started")
+		return nil
+	}
+	status, ok := s.formError(r, err, &v.formState, []formField{{"targets", "targets"}, {"ports", "ports"}})
+	if !ok {
+		return err
+	}
+	s.render(w, r, status, "discovery", v)
+	return nil
+}
+
+type discoveryRunPage struct {
+	Base
+	URL    string
+	Run    store.DiscoveryRun
+	Result exposure.RunResult
+	Done   bool
+}
+
+func (s *server) discoveryRun(w http.ResponseWriter, r *http.Request) error {
+	t := state(r).tenant
+	run, res, err := s.opts.Exposure.Get(r.Context(), t.ID, chi.URLParam(r, "run"))
+	if err != nil {
+		return err
+	}
+	v := &discoveryRunPage{URL: discoveryBase(t) + "/" + run.ID, Run: run, Result: res, Done: run.Status == exposure.StatusDone}
+	s.render(w, r, http.StatusOK, "discovery_run", v)
+	return nil
+}
+
+// discoveryReport generates the exposure report of a finished run.
+func (s *server) discoveryReport(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	t := state(r).tenant
+	format, lang, err := reportRequest(r)
+	if err != nil {
+		return err
+	}
+	id := chi.URLParam(r, "run")
+	doc, err := s.opts.Exposure.ReportDocument(ctx, *t, id, lang)
+	if err != nil {
+		return err
+	}
+	rep, err := s.opts.Archive.Generate(ctx, archive.Request{TenantID: t.ID, Service: "asset-discovery", Kind: "exposure",
+		SourceID: id, Format: format, Doc: doc})
+	if err != nil {
+		return err
+	}
+	redirect(w, r, "/t/"+t.Slug+"/reports?ok=generated&report="+rep.ID)
+	return nil
+}
