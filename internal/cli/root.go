@@ -83,6 +83,7 @@ Configuration comes from vigil.yaml (--config), VIGIL_* environment variables an
 		newReportCmd(),
 		newLogsCmd(),
 		newNotifyCmd(),
+		newIntelCmd(),
 	)
 	return root
 }

@@ -1,0 +1,277 @@
+package intel
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"net/netip"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// cpuSeconds is the user+system CPU time of the process so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
+// The matcher benchmark builds N mixed indicators (N from
+// VIGIL_INTEL_BENCH_N, default 10,000,000) once, then measures Match on
+// single-field events, half of them hits. It reports load time, Go heap and
+// process RSS after the load, and lookups/s on one goroutine (one core).
+// The peer in the same run is a naive matcher: one map[string] of
+// "type|value" keys for every non-CIDR indicator and a linear scan over
+// NaiveCIDRs prefixes (10,000, not the full CIDR share, so that it
+// finishes). Run it with:
+//
+//	go test ./internal/intel/ -run '^$' -bench BenchmarkMatcher -benchtime 2000000x
+//	VIGIL_INTEL_BENCH_N=1000000 go test ./internal/intel/ -run '^$' -bench BenchmarkMatcher
+
+const benchNaiveCIDRs = 10_000
+
+func splitmix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// benchValue returns the deterministic i-th benchmark indicator.
+func benchValue(i uint64) (Type, string) {
+	h := splitmix(i)
+	var buf [32]byte
+	for k := 0; k < 4; k++ {
+		binary.LittleEndian.PutUint64(buf[k*8:], splitmix(h+uint64(k)))
+	}
+	switch b := i % 20; {
+	case b < 6: // 30% IPv4
+		return TypeIPv4, netip.AddrFrom4([4]byte{1 + buf[0]%222, buf[1], buf[2], buf[3]}).String()
+	case b < 7: // 5% IPv6
+		var a [16]byte
+		copy(a[:], buf[:16])
+		a[0], a[1], a[2], a[3] = 0x20, 0x01, 0x0d, 0xb8
+		return TypeIPv6, netip.AddrFrom16(a).String()
+	case b < 9: // 10% CIDR
+		bits := 16 + int(buf[4]%13)
+		return TypeCIDR, netip.PrefixFrom(netip.AddrFrom4([4]byte{1 + buf[0]%222, buf[1], buf[2], buf[3]}), bits).Masked().String()
+	case b < 13: // 20% domains
+		return TypeDomain, benchDomain(h)
+	case b < 14: // 5% URLs
+		return TypeURL, "http://" + benchDomain(h) + "/p/" + strconv.FormatUint(h>>20, 36)
+	case b < 16: // 10% MD5
+		return TypeMD5, hex.EncodeToString(buf[:16])
+	case b < 17: // 5% SHA-1
+		return TypeSHA1, hex.EncodeToString(buf[:20])
+	default: // 15% SHA-256
+		return TypeSHA256, hex.EncodeToString(buf[:32])
+	}
+}
+
+var benchTLDs = []string{"com", "net", "org", "info", "xyz", "top", "ru", "cn"}
+
+func benchDomain(h uint64) string {
+	return strconv.FormatUint(h, 36) + ".example." + benchTLDs[h%uint64(len(benchTLDs))]
+}
+
+func benchEventFor(t Type, v string) Event {
+	switch t {
+	case TypeIPv4, TypeIPv6:
+		return Event{"destination.ip": v}
+	case TypeCIDR:
+		p := netip.MustParsePrefix(v)
+		return Event{"destination.ip": p.Addr().Next().String()}
+	case TypeDomain:
+		return Event{"dns.question.name": "www." + v}
+	case TypeURL:
+		return Event{"url.full": v}
+	}
+	return Event{"file.hash." + string(t): v}
+}
+
+func vmRSSMiB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
+			return kb / 1024
+		}
+	}
+	return -1
+}
+
+func heapMiB() float64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return float64(ms.HeapAlloc) / (1 << 20)
+}
+
+func BenchmarkMatcher(b *testing.B) {
+	n := uint64(10_000_000)
+	if s := os.Getenv("VIGIL_INTEL_BENCH_N"); s != "" {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil || v == 0 {
+			b.Fatalf("VIGIL_INTEL_BENCH_N=%q", s)
+		}
+		n = v
+	}
+	heap0, rss0 := heapMiB(), vmRSSMiB()
+	start := time.Now()
+	m := NewMatcher(MatcherOptions{})
+	for i := range n {
+		t, v := benchValue(i)
+		if err := m.Add(Indicator{Type: t, Value: v, Confidence: 70, Source: "bench"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	load := time.Since(start)
+	heap1, rss1 := heapMiB(), vmRSSMiB()
+	b.Logf("matcher: %d indicators loaded in %s; Go heap %.0f MiB (+%.0f), VmRSS %.0f MiB (+%.0f)", n, load.Round(time.Millisecond), heap1, heap1-heap0, rss1, rss1-rss0)
+
+	const nev = 1 << 16
+	events := make([]Event, nev)
+	for j := range events {
+		i := splitmix(uint64(j)) % n
+		if j%2 == 1 {
+			i = n + uint64(j) // not loaded: a miss (a random address may still fall in a CIDR)
+		}
+		events[j] = benchEventFor(benchValue(i))
+	}
+	hits := 0
+	for _, ev := range events {
+		if len(m.Match(ev)) > 0 {
+			hits++
+		}
+	}
+	b.Logf("query set: %d single-field events, %d hit", nev, hits)
+
+	b.Run("matcher", func(b *testing.B) {
+		i := 0
+		cpu0 := cpuSeconds()
+		for b.Loop() {
+			m.Match(events[i&(nev-1)])
+			i++
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lookups/s")
+		b.ReportMetric(float64(b.N)/(cpuSeconds()-cpu0), "lookups/cpu-s")
+		b.ReportMetric(load.Seconds(), "load-s")
+		b.ReportMetric(heap1-heap0, "heap-MiB")
+		b.ReportMetric(rss1, "rss-MiB")
+	})
+
+	// Naive peer: map of "type|value" strings plus a linear CIDR scan.
+	start = time.Now()
+	naive := make(map[string]int32)
+	var cidrs []netip.Prefix
+	for i := range n {
+		t, v := benchValue(i)
+		if t == TypeCIDR {
+			if len(cidrs) < benchNaiveCIDRs {
+				cidrs = append(cidrs, netip.MustParsePrefix(v))
+			}
+			continue
+		}
+		naive[string(t)+"|"+v] = int32(i % (1 << 31)) // #nosec G115 -- bounded
+	}
+	naiveLoad := time.Since(start)
+	b.Logf("naive: map of %d strings + %d CIDRs scanned linearly (of %d CIDR indicators) built in %s", len(naive), len(cidrs), n/10, naiveLoad.Round(time.Millisecond))
+	b.Run("naive", func(b *testing.B) {
+		i := 0
+		cpu0 := cpuSeconds()
+		for b.Loop() {
+			ev := events[i&(nev-1)]
+			i++
+			for k, v := range ev {
+				s := v.(string)
+				switch k {
+				case "destination.ip":
+					a, err := netip.ParseAddr(s)
+					if err != nil {
+						continue
+					}
+					if _, ok := naive["ipv4|"+s]; ok {
+						continue
+					}
+					if _, ok := naive["ipv6|"+s]; ok {
+						continue
+					}
+					for _, p := range cidrs {
+						if p.Contains(a) {
+							break
+						}
+					}
+				case "dns.question.name":
+					for d := strings.ToLower(s); ; {
+						if _, ok := naive["domain|"+d]; ok {
+							break
+						}
+						j := strings.IndexByte(d, '.')
+						if j < 0 {
+							break
+						}
+						d = d[j+1:]
+					}
+				case "url.full":
+					_ = naive["url|"+s]
+				default:
+					_ = naive[strings.TrimPrefix(k, "file.hash.")+"|"+strings.ToLower(s)]
+				}
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lookups/s")
+		b.ReportMetric(float64(b.N)/(cpuSeconds()-cpu0), "lookups/cpu-s")
+	})
+	runtime.KeepAlive(m)
+}
+
+// BenchmarkHashStore compares two compact stores for SHA-256 indicators:
+// a map keyed by [32]byte and a sorted slice searched by binary search.
+func BenchmarkHashStore(b *testing.B) {
+	const n = 1 << 20
+	keys := make([][32]byte, n)
+	for i := range keys {
+		for k := 0; k < 4; k++ {
+			binary.LittleEndian.PutUint64(keys[i][k*8:], splitmix(uint64(i*4+k)))
+		}
+	}
+	h0 := heapMiB()
+	mp := make(map[[32]byte]uint32)
+	for i, k := range keys {
+		mp[k] = uint32(i) // #nosec G115 -- n < 2^32
+	}
+	h1 := heapMiB()
+	sorted := append([][32]byte(nil), keys...)
+	sort.Slice(sorted, func(i, j int) bool { return string(sorted[i][:]) < string(sorted[j][:]) })
+	idx := make([]uint32, n)
+	h2 := heapMiB()
+	b.Logf("%d keys: map %.1f B/key, sorted slice+index %.1f B/key", n, (h1-h0)*(1<<20)/n, (h2-h1)*(1<<20)/n)
+	b.Run("map", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			_ = mp[keys[splitmix(uint64(i))%n]]
+			i++
+		}
+	})
+	b.Run("sorted", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			k := keys[splitmix(uint64(i))%n]
+			j := sort.Search(n, func(x int) bool { return string(sorted[x][:]) >= string(k[:]) })
+			_ = idx[j]
+			i++
+		}
+	})
+	runtime.KeepAlive(idx)
+	runtime.KeepAlive(sorted)
+}
