@@ -12,6 +12,13 @@ type ParseFunc func(r io.Reader, fam Family) (*RuleSet, error)
 // formats maps each supported --format name to its parser.
 var formats = map[string]ParseFunc{
 	"iptables-save": ParseIptablesSave,
+	"cisco-asa":     ParseCiscoASA,
+	"cisco-ios":     ParseCiscoIOS,
+	"fortigate":     ParseFortiGate,
+	"huawei-usg":    ParseHuaweiUSG,
+	"h3c":           ParseH3C,
+	"paloalto-xml":  ParsePaloAltoXML,
+	"paloalto-set":  ParsePaloAltoSet,
 }
 
 // Formats lists the supported format names, sorted.
