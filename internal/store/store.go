@@ -129,6 +129,8 @@ type Store interface {
 	Reports() ReportStore
 	Vulns() VulnStore
 	DiscoveryRuns() DiscoveryRunStore
+	Events() EventStore
+	Alerts() AlertStore
 
 	// Driver names the driver: "sqlite" or "postgres".
 	Driver() string
@@ -687,4 +689,95 @@ type DiscoveryRunStore interface {
 	// Start moves a pending run to running; a run not pending gives
 	// ErrConflict, so a redelivered job does not scan twice.
 	Start(ctx context.Context, tenantID, id string) error
+}
+
+// Event is one normalised log record of a tenant.
+type Event struct {
+	ID        string // time-ordered, unique: a redelivered event is stored once
+	TenantID  string
+	Time      time.Time
+	Received  time.Time
+	Source    string
+	Format    string
+	Host      string
+	SourceIP  string
+	User      string
+	Message   string
+	Fields    map[string]any
+	Original  string
+	Truncated bool
+}
+
+// FieldTerm is field = value in an event search; Field is a dotted name of
+// Event.Fields, or one of the columns host, source_ip, user, format,
+// source.
+type FieldTerm struct {
+	Field string
+	Value string
+}
+
+// EventQuery narrows an event search.
+type EventQuery struct {
+	Since, Until time.Time // zero: unbounded
+	Terms        []FieldTerm
+	Text         string // substring of the original record
+	Page
+}
+
+// EventStore persists events.
+type EventStore interface {
+	// Append stores events; IDs already stored are skipped. It returns how
+	// many were new.
+	Append(ctx context.Context, events []Event) (int, error)
+	Search(ctx context.Context, tenantID string, q EventQuery) ([]Event, error)
+	Count(ctx context.Context, tenantID string, q EventQuery) (int, error)
+	Get(ctx context.Context, tenantID, id string) (Event, error)
+	// Histogram counts matching events per bucket of width step from
+	// q.Since; q.Since and q.Until must be set.
+	Histogram(ctx context.Context, tenantID string, q EventQuery, step time.Duration) ([]int, error)
+}
+
+// Alert is what detection raised: repeats of one rule on one host within
+// the grouping window are one alert with a count.
+type Alert struct {
+	ID        string
+	TenantID  string
+	GroupKey  string // rule and host: repeats within the window join it
+	RuleID    string
+	RuleTitle string
+	Level     string // informational, low, medium, high, critical
+	Tags      []string
+	Host      string
+	AssetID   string
+	EventIDs  []string // the first events, bounded
+	Count     int
+	Status    string // new, acknowledged, false-positive, escalated, closed
+	Note      string
+	FirstSeen time.Time
+	LastSeen  time.Time
+	UpdatedBy string
+	UpdatedAt time.Time
+}
+
+// AlertFilter narrows an alert list.
+type AlertFilter struct {
+	Statuses []string
+	Level    string
+	RuleID   string
+	Query    string // substring of the rule title or host
+	Page
+}
+
+// AlertStore persists alerts.
+type AlertStore interface {
+	// Raise records a detection: when an alert of the same group key in
+	// one of openStatuses was last seen within window it gains the event
+	// (count+1), otherwise a new alert is created. It reports the alert and
+	// whether it is new.
+	Raise(ctx context.Context, a *Alert, window time.Duration, openStatuses []string, maxEvents int) (bool, error)
+	Get(ctx context.Context, tenantID, id string) (Alert, error)
+	List(ctx context.Context, tenantID string, f AlertFilter) ([]Alert, error)
+	Count(ctx context.Context, tenantID string, f AlertFilter) (int, error)
+	// SetStatus changes an alert's status; a missing alert is ErrNotFound.
+	SetStatus(ctx context.Context, tenantID, id, status, note, userID string, at time.Time) error
 }

@@ -138,6 +138,12 @@ func (s *Store) Vulns() store.VulnStore { return vulns{s} }
 // DiscoveryRuns returns the discovery run store.
 func (s *Store) DiscoveryRuns() store.DiscoveryRunStore { return discoveryRuns{s} }
 
+// Events returns the event store.
+func (s *Store) Events() store.EventStore { return events{s} }
+
+// Alerts returns the alert store.
+func (s *Store) Alerts() store.AlertStore { return alerts{s} }
+
 // ---- query plumbing ----
 
 // querier is what *sql.DB and *sql.Tx have in common.

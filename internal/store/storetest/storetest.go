@@ -46,6 +46,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Reports", testReports},
 		{"Vulns", testVulns},
 		{"DiscoveryRuns", testDiscoveryRuns},
+		{"Events", testEvents},
+		{"Alerts", testAlerts},
 		{"Audit", testAudit},
 		{"AuditAppendOnly", testAuditAppendOnly},
 		{"TenantIsolation", testTenantIsolation},

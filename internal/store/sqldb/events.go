@@ -1,0 +1,304 @@
+package sqldb
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/store"
+)
+
+// events implements store.EventStore; every query is scoped by tenant.
+type events struct{ s *Store }
+
+const eventCols = `id, tenant_id, at, received, source, format, host, source_ip, user_name, message, fields, original, truncated`
+
+func scanEvent(r rowScanner) (store.Event, error) {
+	var e store.Event
+	var fields []byte
+	var fieldsText string
+	dest := []any{&e.ID, &e.TenantID, timeDest{&e.Time}, timeDest{&e.Received}, &e.Source, &e.Format, &e.Host, &e.SourceIP,
+		&e.User, &e.Message, &fieldsText, &e.Original, &e.Truncated}
+	if err := r.Scan(dest...); err != nil {
+		return e, err
+	}
+	fields = []byte(fieldsText)
+	if len(fields) > 0 {
+		if err := json.Unmarshal(fields, &e.Fields); err != nil {
+			return e, fmt.Errorf("event %s fields: %w", e.ID, err)
+		}
+	}
+	return e, nil
+}
+
+// Append stores events in one transaction, skipping IDs already stored.
+func (x events) Append(ctx context.Context, evs []store.Event) (int, error) {
+	s := x.s
+	n := 0
+	err := s.inTx(ctx, func(c conn) error {
+		for i := range evs {
+			e := &evs[i]
+			fields := e.Fields
+			if fields == nil {
+				fields = map[string]any{}
+			}
+			b, err := json.Marshal(fields)
+			if err != nil {
+				return fmt.Errorf("event %s fields: %w", e.ID, err)
+			}
+			res, err := c.exec(ctx, `INSERT INTO events (`+eventCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (id) DO NOTHING`,
+				e.ID, e.TenantID, s.t(norm(e.Time)), s.t(norm(e.Received)), e.Source, e.Format, e.Host, e.SourceIP, e.User,
+				e.Message, string(b), e.Original, e.Truncated)
+			if err != nil {
+				return err
+			}
+			if k, err := res.RowsAffected(); err == nil {
+				n += int(k)
+			}
+		}
+		return nil
+	})
+	return n, s.wrap("append events", err)
+}
+
+// columnTerms are the search fields kept in their own columns.
+var columnTerms = map[string]string{"host": "host", "host.name": "host", "source_ip": "source_ip", "source.ip": "source_ip",
+	"user": "user_name", "user.name": "user_name", "format": "format", "source": "source"}
+
+func (x events) where(tenantID string, q store.EventQuery) *where {
+	s := x.s
+	w := &where{}
+	w.add("tenant_id = ?", tenantID)
+	if !q.Since.IsZero() {
+		w.add("at >= ?", s.t(norm(q.Since)))
+	}
+	if !q.Until.IsZero() {
+		w.add("at < ?", s.t(norm(q.Until)))
+	}
+	for _, t := range q.Terms {
+		if col, ok := columnTerms[t.Field]; ok {
+			w.add(col+" = ?", t.Value)
+			continue
+		}
+		if s.d.Name == "postgres" {
+			w.add("fields->>? = ?", t.Field, t.Value)
+		} else {
+			w.add("CAST(json_extract(fields, ?) AS TEXT) = ?", `$."`+strings.ReplaceAll(t.Field, `"`, ``)+`"`, t.Value)
+		}
+	}
+	if q.Text != "" {
+		w.add(`lower(original) LIKE ? ESCAPE '!'`, containsPattern(q.Text))
+	}
+	return w
+}
+
+// Search returns a page of matching events, newest first.
+func (x events) Search(ctx context.Context, tenantID string, q store.EventQuery) ([]store.Event, error) {
+	w := x.where(tenantID, q)
+	limit, offset := PageBounds(q.Page)
+	es, err := collect(ctx, x.s.conn(), scanEvent, `SELECT `+eventCols+` FROM events`+w.String()+
+		` ORDER BY at DESC, id DESC LIMIT ? OFFSET ?`, append(w.args, limit, offset)...)
+	return es, x.s.wrap("search events", err)
+}
+
+// Count counts matching events.
+func (x events) Count(ctx context.Context, tenantID string, q store.EventQuery) (int, error) {
+	w := x.where(tenantID, q)
+	var n int
+	err := x.s.conn().queryRow(ctx, `SELECT COUNT(*) FROM events`+w.String(), w.args...).Scan(&n)
+	return n, x.s.wrap("count events", err)
+}
+
+// Get returns one event.
+func (x events) Get(ctx context.Context, tenantID, id string) (store.Event, error) {
+	e, err := scanEvent(x.s.conn().queryRow(ctx, `SELECT `+eventCols+` FROM events WHERE tenant_id = ? AND id = ?`, tenantID, id))
+	return e, x.s.wrap("get event", err)
+}
+
+// maxHistogramRows bounds the events a histogram reads.
+const maxHistogramRows = 500_000
+
+// Histogram counts matching events per bucket, reading their times (at
+// most maxHistogramRows of them).
+func (x events) Histogram(ctx context.Context, tenantID string, q store.EventQuery, step time.Duration) ([]int, error) {
+	if q.Since.IsZero() || q.Until.IsZero() || step <= 0 || !q.Until.After(q.Since) {
+		return nil, fmt.Errorf("histogram: %w: since, until and step are required", store.ErrInvalid)
+	}
+	n := int(q.Until.Sub(q.Since)/step) + 1
+	if n > 1000 {
+		return nil, fmt.Errorf("histogram: %w: more than 1000 buckets", store.ErrInvalid)
+	}
+	w := x.where(tenantID, q)
+	ts, err := collect(ctx, x.s.conn(), func(r rowScanner) (time.Time, error) {
+		var t time.Time
+		return t, r.Scan(timeDest{&t})
+	}, `SELECT at FROM events`+w.String()+` LIMIT ?`, append(w.args, maxHistogramRows)...)
+	if err != nil {
+		return nil, x.s.wrap("event histogram", err)
+	}
+	out := make([]int, n)
+	since := norm(q.Since) // as stored: microseconds, UTC
+	for _, t := range ts {
+		if i := int(t.Sub(since) / step); i >= 0 && i < n {
+			out[i]++
+		}
+	}
+	return out, nil
+}
+
+// alerts implements store.AlertStore; every query is scoped by tenant.
+type alerts struct{ s *Store }
+
+const alertCols = `id, tenant_id, group_key, rule_id, rule_title, level, tags, host, asset_id, event_ids, count, status, note,
+	first_seen, last_seen, updated_by, updated_at`
+
+func levelRank(l string) int {
+	switch l {
+	case "critical":
+		return 4
+	case "high":
+		return 3
+	case "medium":
+		return 2
+	case "low":
+		return 1
+	}
+	return 0
+}
+
+func scanAlert(r rowScanner) (store.Alert, error) {
+	var a store.Alert
+	err := r.Scan(&a.ID, &a.TenantID, &a.GroupKey, &a.RuleID, &a.RuleTitle, &a.Level, jsonDest{&a.Tags}, &a.Host, &a.AssetID,
+		jsonDest{&a.EventIDs}, &a.Count, &a.Status, &a.Note, timeDest{&a.FirstSeen}, timeDest{&a.LastSeen}, &a.UpdatedBy,
+		timeDest{&a.UpdatedAt})
+	return a, err
+}
+
+// Raise joins a to an open alert of its group seen within window, or
+// creates it.
+func (x alerts) Raise(ctx context.Context, a *store.Alert, window time.Duration, openStatuses []string, maxEvents int) (bool, error) {
+	s := x.s
+	created := false
+	at := norm(a.LastSeen)
+	if at.IsZero() {
+		at = s.stamp()
+	}
+	err := s.inTx(ctx, func(c conn) error {
+		args := []any{a.TenantID, a.GroupKey, s.t(at.Add(-window))}
+		for _, st := range openStatuses {
+			args = append(args, st)
+		}
+		cur, err := scanAlert(c.queryRow(ctx, `SELECT `+alertCols+` FROM alerts WHERE tenant_id = ? AND group_key = ?
+			AND last_seen >= ? AND status IN (`+placeholders(len(openStatuses))+`) ORDER BY last_seen DESC LIMIT 1`, args...))
+		if err != nil && !isNoRows(err) {
+			return err
+		}
+		if err == nil {
+			ids := cur.EventIDs
+			for _, id := range a.EventIDs {
+				if len(ids) < maxEvents {
+					ids = append(ids, id)
+				}
+			}
+			idsArg, err := tagsArg(ids)
+			if err != nil {
+				return err
+			}
+			last := cur.LastSeen
+			if at.After(last) {
+				last = at
+			}
+			if _, err := c.exec(ctx, `UPDATE alerts SET count = count + ?, event_ids = ?, last_seen = ? WHERE id = ?`,
+				max(a.Count, 1), idsArg, s.t(last), cur.ID); err != nil {
+				return err
+			}
+			cur.Count += max(a.Count, 1)
+			cur.EventIDs, cur.LastSeen = ids, last
+			*a = cur
+			return nil
+		}
+		if err := ensureID(&a.ID); err != nil {
+			return err
+		}
+		if len(a.EventIDs) > maxEvents {
+			a.EventIDs = a.EventIDs[:maxEvents]
+		}
+		tags, err := tagsArg(a.Tags)
+		if err != nil {
+			return err
+		}
+		ids, err := tagsArg(a.EventIDs)
+		if err != nil {
+			return err
+		}
+		a.Count = max(a.Count, 1)
+		first := norm(a.FirstSeen)
+		if first.IsZero() {
+			first = at
+		}
+		a.FirstSeen, a.LastSeen, a.UpdatedAt = first, at, s.stamp()
+		_, err = c.exec(ctx, `INSERT INTO alerts (`+alertCols+`, level_rank) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.ID, a.TenantID, a.GroupKey, a.RuleID, a.RuleTitle, a.Level, tags, a.Host, a.AssetID, ids, a.Count, a.Status, a.Note,
+			s.t(a.FirstSeen), s.t(a.LastSeen), a.UpdatedBy, s.t(a.UpdatedAt), levelRank(a.Level))
+		created = err == nil
+		return err
+	})
+	return created, s.wrap("raise alert", err)
+}
+
+// Get returns one alert.
+func (x alerts) Get(ctx context.Context, tenantID, id string) (store.Alert, error) {
+	a, err := scanAlert(x.s.conn().queryRow(ctx, `SELECT `+alertCols+` FROM alerts WHERE tenant_id = ? AND id = ?`, tenantID, id))
+	return a, x.s.wrap("get alert", err)
+}
+
+func (x alerts) where(tenantID string, f store.AlertFilter) *where {
+	w := &where{}
+	w.add("tenant_id = ?", tenantID)
+	if len(f.Statuses) > 0 {
+		args := make([]any, len(f.Statuses))
+		for i, st := range f.Statuses {
+			args[i] = st
+		}
+		w.add("status IN ("+placeholders(len(f.Statuses))+")", args...)
+	}
+	if f.Level != "" {
+		w.add("level = ?", f.Level)
+	}
+	if f.RuleID != "" {
+		w.add("rule_id = ?", f.RuleID)
+	}
+	if f.Query != "" {
+		p := containsPattern(f.Query)
+		w.add(`(lower(rule_title) LIKE ? ESCAPE '!' OR lower(host) LIKE ? ESCAPE '!')`, p, p)
+	}
+	return w
+}
+
+// List returns a page of alerts, most severe and latest first.
+func (x alerts) List(ctx context.Context, tenantID string, f store.AlertFilter) ([]store.Alert, error) {
+	w := x.where(tenantID, f)
+	limit, offset := PageBounds(f.Page)
+	as, err := collect(ctx, x.s.conn(), scanAlert, `SELECT `+alertCols+` FROM alerts`+w.String()+
+		` ORDER BY level_rank DESC, last_seen DESC, id LIMIT ? OFFSET ?`, append(w.args, limit, offset)...)
+	return as, x.s.wrap("list alerts", err)
+}
+
+// Count counts matching alerts.
+func (x alerts) Count(ctx context.Context, tenantID string, f store.AlertFilter) (int, error) {
+	w := x.where(tenantID, f)
+	var n int
+	err := x.s.conn().queryRow(ctx, `SELECT COUNT(*) FROM alerts`+w.String(), w.args...).Scan(&n)
+	return n, x.s.wrap("count alerts", err)
+}
+
+// SetStatus changes an alert's status.
+func (x alerts) SetStatus(ctx context.Context, tenantID, id, status, note, userID string, at time.Time) error {
+	s := x.s
+	err := affected(s.conn().exec(ctx, `UPDATE alerts SET status = ?, note = ?, updated_by = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
+		status, note, userID, s.t(norm(at)), tenantID, id))
+	return s.wrap("set alert status", err)
+}
