@@ -12,6 +12,8 @@ type ParseFunc func(r io.Reader, fam Family) (*RuleSet, error)
 // formats maps each supported --format name to its parser.
 var formats = map[string]ParseFunc{
 	"iptables-save": ParseIptablesSave,
+	"nft":           ParseNftText,
+	"nft-json":      ParseNftJSON,
 	"cisco-asa":     ParseCiscoASA,
 	"cisco-ios":     ParseCiscoIOS,
 	"fortigate":     ParseFortiGate,
