@@ -75,15 +75,16 @@ Configuration comes from vigil.yaml (--config), VIGIL_* environment variables an
 		newServeCmd(g), newMigrateCmd(g), newBackupCmd(g), newRestoreCmd(g),
 		newAuditCmd(g), newUserCmd(g), newConfigCmd(g), newOpenAPICmd(g), newVersionCmd(),
 		// Offline engines, one per line.
+		newLogsCmd(),
 		newVulnCmd(g),
 		newDetectCmd(),
 		newPolicyCmd(),
 		newDiscoverCmd(),
 		newBaselineCmd(),
 		newReportCmd(),
-		newLogsCmd(),
-		newNotifyCmd(),
 		newIntelCmd(),
+		newNotifyCmd(),
+		newWeblogCmd(),
 	)
 	return root
 }
