@@ -151,6 +151,7 @@ func (s *server) checkCSRF(next http.Handler) http.Handler {
 		// state-changing request.
 		parse := r.ParseForm
 		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil && mt == "multipart/form-data" {
+			// #nosec G120 -- the body is capped by httpmw.LimitBodyUpload before it gets here; files over multipartMemory spool to disk.
 			parse = func() error { return r.ParseMultipartForm(multipartMemory) }
 			defer func() {
 				if r.MultipartForm != nil {
