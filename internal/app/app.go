@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 
@@ -25,12 +26,14 @@ import (
 	"github.com/vigil-sec/vigil/internal/bus/jetstream"
 	"github.com/vigil-sec/vigil/internal/config"
 	"github.com/vigil-sec/vigil/internal/exposure"
+	"github.com/vigil-sec/vigil/internal/pipeline"
 	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/secret"
 	"github.com/vigil-sec/vigil/internal/store"
 	"github.com/vigil-sec/vigil/internal/store/postgres"
 	"github.com/vigil-sec/vigil/internal/store/sqlite"
 	"github.com/vigil-sec/vigil/internal/tenant"
+	"github.com/vigil-sec/vigil/internal/triage"
 	"github.com/vigil-sec/vigil/internal/vuln/lifecycle"
 )
 
@@ -58,8 +61,13 @@ type App struct {
 	Vulns    *lifecycle.Service
 	Archive  *archive.Service
 	Exposure *exposure.Service
-	Secrets  *secret.Vault
-	Registry *prometheus.Registry
+	Pipeline *pipeline.Pipeline
+	Triage   *triage.Service
+	// SyslogTCPAddr and SyslogUDPAddr are the bound syslog listeners, set
+	// by Serve when configured.
+	SyslogTCPAddr, SyslogUDPAddr net.Addr
+	Secrets                      *secret.Vault
+	Registry                     *prometheus.Registry
 }
 
 // NewLogger builds the process logger from the configuration.
@@ -155,6 +163,8 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Vulns = lifecycle.NewService(a.Store, a.Audit, lifecycle.Options{Logger: logger})
 	a.Archive = archive.NewService(a.Store.Reports(), a.Audit, archive.Options{Logger: logger, BrowserPath: cfg.Chromium})
 	a.Exposure = exposure.NewService(a.Store, a.Audit, exposure.Options{Logger: logger, Enqueue: a.enqueueDiscovery})
+	a.Pipeline = pipeline.New(a.Store, pipeline.Options{Logger: logger})
+	a.Triage = triage.NewService(a.Store, a.Audit, nil)
 	a.Secrets = secret.NewVault(a.Box, a.Store.Secrets(), a.Audit)
 	return a, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -24,13 +23,14 @@ func (a *App) Handler() (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	uiH, err := web.New(web.Options{Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, Archive: a.Archive, Exposure: a.Exposure, Audit: a.Audit,
+	uiH, err := web.New(web.Options{Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, Archive: a.Archive, Exposure: a.Exposure, Triage: a.Triage, Audit: a.Audit,
 		Store: a.Store, Logger: a.Logger, SecureCookies: a.Config.CookieSecure(), Version: Version})
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
 	return httpserver.New(httpserver.Options{API: apiH, UI: uiH, Logger: a.Logger, Ready: a.Ready,
-		Registry: a.Registry, MaxBodyBytes: a.Config.MaxBodyBytes, TrustedProxies: a.Config.Prefixes()}), nil
+		Registry: a.Registry, MaxBodyBytes: a.Config.MaxBodyBytes, TrustedProxies: a.Config.Prefixes(),
+		Ingest: a.IngestHandler()}), nil
 }
 
 // Serve runs the node's role until ctx is done, then shuts down gracefully:
@@ -61,11 +61,13 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		stops = append(stops, stop)
 	}
 	if runIngest {
-		level := slog.LevelDebug
-		if role == config.RoleIngest {
-			level = slog.LevelWarn
+		stop, err := a.startIngest(ctx)
+		if err != nil {
+			return err
 		}
-		a.Logger.Log(ctx, level, "ingest role: no ingest listeners are registered in this build yet")
+		stops = append(stops, stop)
+	} else if err := a.loadRules(); err != nil { // HTTP ingest on api nodes detects too
+		return err
 	}
 	if !runHTTP {
 		if ready != nil {

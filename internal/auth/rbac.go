@@ -34,7 +34,8 @@ const (
 	PermAssessRead    Perm = "assessment.read"
 	PermAssessWrite   Perm = "assessment.write"
 	PermReportRead    Perm = "report.read"
-	PermVulnWrite     Perm = "vuln.write" // import findings, move them through their lifecycle
+	PermVulnWrite     Perm = "vuln.write"   // import findings, move them through their lifecycle
+	PermEventIngest   Perm = "event.ingest" // send log events (a log shipper's token)
 )
 
 // Role names.
@@ -64,14 +65,14 @@ func rolePerms(role string) []Perm {
 	case RoleAdmin:
 		return with(readAll, PermTenantAdmin, PermUserAdmin, PermAssetWrite, PermContactWrite,
 			PermServiceWrite, PermTokenAdmin, PermAuditRead, PermSecretWrite, PermEventTriage,
-			PermIncidentWrite, PermAssessWrite, PermVulnWrite)
+			PermIncidentWrite, PermAssessWrite, PermVulnWrite, PermEventIngest)
 	case RoleExpert:
 		return with(readAll, PermAssetWrite, PermContactWrite, PermEventTriage, PermIncidentWrite,
-			PermAssessWrite, PermSecretWrite, PermVulnWrite)
+			PermAssessWrite, PermSecretWrite, PermVulnWrite, PermEventIngest)
 	case RoleAnalyst:
 		return with(readAll, PermEventTriage, PermIncidentWrite, PermVulnWrite)
 	case RoleOperator:
-		return with(readAll, PermAssetWrite, PermContactWrite, PermSecretWrite, PermVulnWrite)
+		return with(readAll, PermAssetWrite, PermContactWrite, PermSecretWrite, PermVulnWrite, PermEventIngest)
 	case RoleAuditor:
 		return with(readAll, PermAuditRead)
 	case RoleCustomer:

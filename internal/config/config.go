@@ -63,6 +63,17 @@ type Config struct {
 	// the FIRST EPSS scores (CSV, optionally gzip) come from: a file path
 	// or an http(s) URL; empty disables that input of the priority. Every
 	// node reloads them each FeedRefresh.
+	// RulesDir is a directory of Sigma rules (SigmaHQ layout) every new
+	// event is matched against; empty stores events without detection.
+	RulesDir string `yaml:"rules_dir"`
+	// SyslogTCP and SyslogUDP are listen addresses for syslog (RFC 5424 and
+	// 3164; octet-counting or newline framing on TCP); empty is off.
+	// Syslog carries no credentials, so SyslogTenant (a tenant slug) owns
+	// what arrives there.
+	SyslogTCP    string `yaml:"syslog_tcp"`
+	SyslogUDP    string `yaml:"syslog_udp"`
+	SyslogTenant string `yaml:"syslog_tenant"`
+
 	// Chromium is the browser binary for PDF reports; empty looks up
 	// chromium, chromium-browser and google-chrome on PATH.
 	Chromium string `yaml:"chromium"`
@@ -155,6 +166,10 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 	str("VIGIL_ADMIN_PASSWORD", &c.AdminPassword)
 	str("VIGIL_KEV_SOURCE", &c.KEVSource)
 	str("VIGIL_CHROMIUM", &c.Chromium)
+	str("VIGIL_RULES_DIR", &c.RulesDir)
+	str("VIGIL_SYSLOG_TCP", &c.SyslogTCP)
+	str("VIGIL_SYSLOG_UDP", &c.SyslogUDP)
+	str("VIGIL_SYSLOG_TENANT", &c.SyslogTenant)
 	str("VIGIL_EPSS_SOURCE", &c.EPSSSource)
 	dur("VIGIL_FEED_REFRESH", &c.FeedRefresh)
 	dur("VIGIL_SESSION_TTL", &c.SessionTTL)
@@ -250,6 +265,17 @@ func (c *Config) Validate() error {
 			if u, err := url.Parse(src); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				bad("%s %q must be a file path or an http(s) URL", name, src)
 			}
+		}
+	}
+	for name, addr := range map[string]string{"syslog_tcp": c.SyslogTCP, "syslog_udp": c.SyslogUDP} {
+		if addr == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			bad("%s %q must be host:port", name, addr)
+		}
+		if c.SyslogTenant == "" {
+			bad("%s needs syslog_tenant: the tenant that owns what arrives there", name)
 		}
 	}
 	if c.FeedRefresh < time.Minute || c.FeedRefresh > 30*24*time.Hour {

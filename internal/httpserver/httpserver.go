@@ -31,6 +31,9 @@ type Options struct {
 	// MaxUploadBytes bounds multipart uploads to the UI (0: the default).
 	MaxUploadBytes int64
 	TrustedProxies []netip.Prefix
+	// Ingest receives log events at POST /ingest/events; it checks its own
+	// bearer tokens and body limit.
+	Ingest http.Handler
 }
 
 // New returns the composed handler.
@@ -75,6 +78,9 @@ func New(opts Options) http.Handler {
 	if opts.API != nil {
 		// The API enforces its own body limit and answers in problem JSON.
 		mux.Handle("/api/", observe("api", opts.API))
+	}
+	if opts.Ingest != nil {
+		mux.Handle("POST /ingest/events", observe("ingest", opts.Ingest))
 	}
 	if opts.UI != nil {
 		upload := opts.MaxUploadBytes

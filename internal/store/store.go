@@ -726,9 +726,9 @@ type EventQuery struct {
 
 // EventStore persists events.
 type EventStore interface {
-	// Append stores events; IDs already stored are skipped. It returns how
-	// many were new.
-	Append(ctx context.Context, events []Event) (int, error)
+	// Append stores events; IDs already stored are skipped. It returns the
+	// IDs that were new, so a redelivered batch raises nothing twice.
+	Append(ctx context.Context, events []Event) ([]string, error)
 	Search(ctx context.Context, tenantID string, q EventQuery) ([]Event, error)
 	Count(ctx context.Context, tenantID string, q EventQuery) (int, error)
 	Get(ctx context.Context, tenantID, id string) (Event, error)

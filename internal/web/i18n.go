@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/store"
 	"github.com/vigil-sec/vigil/internal/tenant"
+	"github.com/vigil-sec/vigil/internal/triage"
 	"github.com/vigil-sec/vigil/internal/vuln/lifecycle"
 )
 
@@ -253,6 +254,9 @@ func dynamicMessageIDs(as []area) []string {
 	add("vstate", lifecycle.States())
 	add("report_kind", []string{"vulnerabilities", "policy-review", "exposure"})
 	add("run_status", []string{"pending", "running", "done", "failed"})
+	add("astatus", triage.Statuses())
+	add("alevel", alertLevels())
+	add("range", []string{"1h", "24h", "7d", "30d"})
 	add("severity", severities())
 	add("layer", []string{"network", "os", "application", "configuration"})
 	add("vevent", []string{"imported", "seen", "reopened", "absent", "state", "assign"})

@@ -132,6 +132,12 @@ func (s *server) register() {
 	s.handle(post, t+"/tokens", inTenant(auth.PermTokenAdmin), s.tokenCreate)
 	s.handle(post, t+"/tokens/{token}/revoke", inTenant(auth.PermTokenAdmin), s.tokenRevoke)
 	s.handle(get, t+"/audit", inTenant(auth.PermAuditRead), s.auditTenant)
+	ev := t + "/events"
+	s.handle(get, ev, inTenant(auth.PermEventRead), s.eventSearch)
+	s.handle(get, ev+"/alerts", inTenant(auth.PermEventRead), s.alertQueue)
+	s.handle(post, ev+"/alerts/bulk", inTenant(auth.PermEventTriage), s.alertBulk)
+	s.handle(get, ev+"/alerts/{alert}", inTenant(auth.PermEventRead), s.alertView)
+	s.handle(get, ev+"/{event}", inTenant(auth.PermEventRead), s.eventView)
 	vul := t + "/vulnerabilities"
 	s.handle(get, vul, inTenant(auth.PermAssetRead), s.vulnList)
 	s.handle(post, vul+"/import", inTenant(auth.PermVulnWrite), s.vulnImport)
@@ -158,7 +164,7 @@ func (s *server) register() {
 	s.handle(post, pol+"/{review}/report", inTenant(auth.PermAssessRead), s.reviewReport)
 	s.handle(get, pol+"/{review}/optimised", inTenant(auth.PermAssessRead), s.reviewOptimised)
 	for _, a := range s.areas {
-		if t+a.Path == pol || t+a.Path == disc || t+a.Path == vul || t+a.Path == rep || a.Key == "vuln-lifecycle" {
+		if t+a.Path == ev || t+a.Path == pol || t+a.Path == disc || t+a.Path == vul || t+a.Path == rep || a.Key == "vuln-lifecycle" {
 			continue // built above
 		}
 		s.handle(get, t+a.Path, inTenant(a.Perm), s.comingSoon(a))

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -106,9 +107,17 @@ func TestEveryRouteIsProtected(t *testing.T) {
 	if err := ui.Store.DiscoveryRuns().Create(ctx, &drun); err != nil {
 		t.Fatal(err)
 	}
+	now := time.Now()
+	if _, err := ui.Store.Events().Append(ctx, []store.Event{{ID: "ev-1", TenantID: ui.TenantA.ID, Time: now, Received: now, Original: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	alert := store.Alert{TenantID: ui.TenantA.ID, GroupKey: "g", RuleID: "r", RuleTitle: "R", Level: "low", Status: "new", EventIDs: []string{"ev-1"}, LastSeen: now}
+	if _, err := ui.Store.Alerts().Raise(ctx, &alert, time.Minute, []string{"new"}, 10); err != nil {
+		t.Fatal(err)
+	}
 	params := map[string]string{
 		"tenant": ui.TenantA.Slug, "tenantID": ui.TenantA.ID, "asset": ui.AssetA.ID, "contact": contact.ID,
-		"service": "mlps", "token": token.ID, "user": ui.AnalystA.ID, "team": team.ID, "review": review.ID, "vuln": vulns[0].ID, "report": rep.ID, "run": drun.ID,
+		"service": "mlps", "token": token.ID, "user": ui.AnalystA.ID, "team": team.ID, "review": review.ID, "vuln": vulns[0].ID, "report": rep.ID, "run": drun.ID, "event": "ev-1", "alert": alert.ID,
 	}
 	fill := func(pattern string) string {
 		return paramRE.ReplaceAllStringFunc(pattern, func(m string) string {

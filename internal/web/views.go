@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/httpmw"
@@ -54,6 +55,7 @@ func pagePrototypes() map[string]page {
 		"teams": &teamsPage{}, "team_form": &teamFormPage{}, "team": &teamPage{},
 		"coming": &comingPage{}, "reviews": &reviewsPage{}, "review": &reviewPage{},
 		"vulns": &vulnsPage{}, "vuln": &vulnPage{}, "reports": &reportsPage{}, "discovery": &discoveryPage{}, "discovery_run": &discoveryRunPage{},
+		"events": &eventsPage{}, "event": &eventPage{}, "alerts": &alertsPage{}, "alert": &alertPage{},
 	}
 }
 
@@ -163,6 +165,7 @@ func funcs(c *catalog, st *staticFiles, tag string) template.FuncMap {
 		"join":      strings.Join,
 		"has":       func(list []string, v string) bool { return slices.Contains(list, v) },
 		"str":       func(v any) string { return fmt.Sprint(v) },
+		"clip":      clipText,
 		// field ERRORS NAME LABEL-ID VALUE describes a text input;
 		// typed and hint adjust it.
 		"field": func(errs map[string]string, name, labelID string, value any) fieldView {
@@ -392,4 +395,12 @@ func (s *server) methodNotAllowed(w http.ResponseWriter, r *http.Request) error 
 	}
 	s.renderError(w, r, http.StatusMethodNotAllowed, "", "")
 	return nil
+}
+
+// clipText shortens text to n runes for a table cell, marking the cut.
+func clipText(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
 }

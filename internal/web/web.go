@@ -22,6 +22,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/store"
 	"github.com/vigil-sec/vigil/internal/tenant"
+	"github.com/vigil-sec/vigil/internal/triage"
 	"github.com/vigil-sec/vigil/internal/vuln/lifecycle"
 )
 
@@ -34,6 +35,7 @@ type Options struct {
 	Vulns    *lifecycle.Service
 	Archive  *archive.Service
 	Exposure *exposure.Service
+	Triage   *triage.Service
 	Audit    *audit.Log
 	// Store is used only for sessions: to update the selected tenant and
 	// to read the signed-in user's profile.

@@ -34,9 +34,9 @@ func scanEvent(r rowScanner) (store.Event, error) {
 }
 
 // Append stores events in one transaction, skipping IDs already stored.
-func (x events) Append(ctx context.Context, evs []store.Event) (int, error) {
+func (x events) Append(ctx context.Context, evs []store.Event) ([]string, error) {
 	s := x.s
-	n := 0
+	var added []string
 	err := s.inTx(ctx, func(c conn) error {
 		for i := range evs {
 			e := &evs[i]
@@ -55,13 +55,20 @@ func (x events) Append(ctx context.Context, evs []store.Event) (int, error) {
 			if err != nil {
 				return err
 			}
-			if k, err := res.RowsAffected(); err == nil {
-				n += int(k)
+			k, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			if k > 0 {
+				added = append(added, e.ID)
 			}
 		}
 		return nil
 	})
-	return n, s.wrap("append events", err)
+	if err != nil {
+		return nil, s.wrap("append events", err)
+	}
+	return added, nil
 }
 
 // columnTerms are the search fields kept in their own columns.

@@ -1,0 +1,222 @@
+// Package pipeline owns what happens to log events after ingest: each
+// batch is stored (once: a redelivered event is skipped), the new events
+// are matched against the Sigma rules, and every match raises an alert or
+// joins the open alert of the same rule and host within the grouping
+// window. It is a logs.Sink, so listeners can write to it directly or a
+// durable spool can feed it.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/vigil-sec/vigil/internal/detect"
+	"github.com/vigil-sec/vigil/internal/logs"
+	"github.com/vigil-sec/vigil/internal/store"
+)
+
+// Defaults.
+const (
+	// DefaultWindow groups repeats of one rule on one host into one alert.
+	DefaultWindow = 10 * time.Minute
+	// maxAlertEvents bounds the event IDs one alert keeps.
+	maxAlertEvents = 100
+	maxMessage     = 2048
+)
+
+// OpenAlertStatuses are the alert states new matches may join.
+func OpenAlertStatuses() []string { return []string{"new", "acknowledged"} }
+
+// ErrNoTenant is a batch with an event no tenant owns.
+var ErrNoTenant = errors.New("pipeline: event without a tenant")
+
+// Pipeline stores events and raises alerts.
+type Pipeline struct {
+	store  store.Store
+	rules  atomic.Pointer[detect.Engine]
+	window time.Duration
+	logger *slog.Logger
+	now    func() time.Time
+
+	stored, alerts, matched atomic.Int64
+}
+
+// Options configures a Pipeline.
+type Options struct {
+	Logger *slog.Logger
+	// Rules is the detection engine; nil stores events without detection.
+	Rules  *detect.Engine
+	Window time.Duration
+	Now    func() time.Time
+}
+
+// New returns a Pipeline.
+func New(s store.Store, opts Options) *Pipeline {
+	l := opts.Logger
+	if l == nil {
+		l = slog.New(slog.DiscardHandler)
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	w := opts.Window
+	if w <= 0 {
+		w = DefaultWindow
+	}
+	p := &Pipeline{store: s, window: w, logger: l, now: now}
+	if opts.Rules != nil {
+		p.rules.Store(opts.Rules)
+	}
+	return p
+}
+
+// SetRules replaces the detection engine for the batches that follow.
+func (p *Pipeline) SetRules(e *detect.Engine) { p.rules.Store(e) }
+
+// Stats are the pipeline's counters since start.
+type Stats struct{ Stored, Matched, Alerts int64 }
+
+// Stats returns the counters.
+func (p *Pipeline) Stats() Stats {
+	return Stats{Stored: p.stored.Load(), Matched: p.matched.Load(), Alerts: p.alerts.Load()}
+}
+
+var _ logs.Sink = (*Pipeline)(nil)
+
+// clean makes text storable everywhere: PostgreSQL refuses NUL bytes and
+// invalid UTF-8 in text and JSON.
+func clean(s string) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
+	}
+	return s
+}
+
+func cleanValue(v any) any {
+	switch x := v.(type) {
+	case string:
+		return clean(x)
+	case []string:
+		out := make([]string, len(x))
+		for i, s := range x {
+			out[i] = clean(s)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = cleanValue(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[clean(k)] = cleanValue(e)
+		}
+		return out
+	}
+	return v
+}
+
+func str(m map[string]any, keys ...string) string {
+	for _, k := range keys {
+		if v, ok := m[k]; ok {
+			if s, ok := v.(string); ok && s != "" {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+// toStore turns a parsed event into its stored form.
+func toStore(e *logs.Event) store.Event {
+	f := cleanValue(e.Fields).(map[string]any)
+	if f == nil {
+		f = map[string]any{}
+	}
+	msg := str(f, "message", "event.original")
+	if len(msg) > maxMessage {
+		msg = msg[:maxMessage]
+	}
+	return store.Event{ID: e.ID, TenantID: e.Tenant, Time: e.Time, Received: e.Received, Source: clean(e.Source),
+		Format: e.Format, Host: str(f, "host.name", "host.hostname", "Computer", "observer.hostname"),
+		SourceIP: str(f, "source.ip", "client.ip"), User: str(f, "user.name", "User", "SubjectUserName"),
+		Message: clean(msg), Fields: f, Original: clean(e.Original), Truncated: e.Truncated}
+}
+
+// Write stores a batch and raises the alerts of its new events. Nothing
+// is acknowledged to the sender unless it returns nil.
+func (p *Pipeline) Write(ctx context.Context, events []logs.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	rows := make([]store.Event, len(events))
+	for i := range events {
+		if events[i].Tenant == "" {
+			return fmt.Errorf("%w (from %s)", ErrNoTenant, events[i].Source)
+		}
+		rows[i] = toStore(&events[i])
+	}
+	added, err := p.store.Events().Append(ctx, rows)
+	if err != nil {
+		return err
+	}
+	p.stored.Add(int64(len(added)))
+	eng := p.rules.Load()
+	if eng == nil || len(added) == 0 {
+		return nil
+	}
+	fresh := make(map[string]bool, len(added))
+	for _, id := range added {
+		fresh[id] = true
+	}
+	var matched []*detect.Rule
+	for i := range events {
+		e := &events[i]
+		if !fresh[e.ID] {
+			continue
+		}
+		matched = eng.Match(detect.NewEvent(e.DetectFields()), matched[:0])
+		for _, r := range matched {
+			p.matched.Add(1)
+			if err := p.raise(ctx, e, &rows[i], r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (p *Pipeline) raise(ctx context.Context, e *logs.Event, row *store.Event, r *detect.Rule) error {
+	level := strings.ToLower(r.Level)
+	if level == "" {
+		level = "medium"
+	}
+	host := row.Host
+	if host == "" {
+		host = row.SourceIP
+	}
+	a := store.Alert{TenantID: e.Tenant, GroupKey: r.ID + "|" + host, RuleID: r.ID, RuleTitle: r.Title, Level: level,
+		Tags: slices.Clone(r.Tags), Host: host, EventIDs: []string{e.ID}, Status: "new", FirstSeen: e.Time, LastSeen: e.Time}
+	created, err := p.store.Alerts().Raise(ctx, &a, p.window, OpenAlertStatuses(), maxAlertEvents)
+	if err != nil {
+		return fmt.Errorf("raise alert for rule %s: %w", r.ID, err)
+	}
+	if created {
+		p.alerts.Add(1)
+		p.logger.InfoContext(ctx, "alert raised", "tenant", e.Tenant, "rule", r.Title, "level", level, "host", host)
+	}
+	return nil
+}
