@@ -43,6 +43,9 @@ type PolicyReviewInput struct {
 	Format  string `json:"format"`
 	Family  int    `json:"family,omitempty" enum:"4,6" doc:"Address family; default 4"`
 	Config  string `json:"config" doc:"The configuration text as exported from the device (UTF-8)"`
+	Hits    string `json:"hits,omitempty" doc:"Optional hit counters, CSV: rule ID or line, hits, last hit (RFC 3339)"`
+	Window  int    `json:"window_days,omitempty" minimum:"0" maximum:"730" doc:"How far back the counters reach; default 90"`
+	Require string `json:"require,omitempty" doc:"Optional required-policy statements, one per line"`
 }
 
 // TransformSchema takes the format enum from the policy package.
@@ -120,7 +123,8 @@ func (s *server) createReview(ctx context.Context, in *reviewCreateIn) (*out[Pol
 		return nil, err
 	}
 	r, err := s.opts.Reviews.Create(ctx, t.ID, policyreview.Input{Name: in.Body.Name, AssetID: in.Body.AssetID,
-		Format: in.Body.Format, Family: in.Body.Family, Config: []byte(in.Body.Config)})
+		Format: in.Body.Format, Family: in.Body.Family, Config: []byte(in.Body.Config), Hits: []byte(in.Body.Hits),
+		Require: []byte(in.Body.Require), Window: time.Duration(in.Body.Window) * 24 * time.Hour})
 	if err != nil {
 		return nil, err
 	}

@@ -69,6 +69,15 @@ type Input struct {
 	Format  string // one of policy.Formats()
 	Family  int    // 4 or 6; 0 means 4
 	Config  []byte
+	// Hits is an optional CSV of hit counters ("rule_id_or_line,hits,
+	// last_hit"); for iptables-save input the [packets:bytes] counters of
+	// the configuration itself are used when Hits is empty.
+	Hits []byte
+	// Window is how far back the hit counters reach (default 90 days).
+	Window time.Duration
+	// Require is an optional list of required-policy statements ("only tcp
+	// from 10.1.0.0/24 to 10.2.0.5 port 5432").
+	Require []byte
 }
 
 // ChainCount is one chain of the analysed configuration.
@@ -88,8 +97,11 @@ type Result struct {
 	Findings     []policy.Finding     `json:"findings"`
 	ByKind       map[string]int       `json:"by_kind"`
 	Observations []policy.Observation `json:"observations,omitempty"`
-	Proposal     *Proposal            `json:"proposal,omitempty"`
-	AnalysedAt   time.Time            `json:"analysed_at"`
+	// Required is the outcome of the required-policy statements, when
+	// some were given.
+	Required   *policy.RequireReport `json:"required,omitempty"`
+	Proposal   *Proposal             `json:"proposal,omitempty"`
+	AnalysedAt time.Time             `json:"analysed_at"`
 }
 
 // Proposal is the optimised rule set proposed for a configuration: the
@@ -133,6 +145,9 @@ func (in *Input) check() error {
 	switch {
 	case len(in.Config) == 0:
 		return invalid("config", store.CodeRequired, nil, "a configuration file is required")
+	case len(in.Hits) > MaxConfigBytes || len(in.Require) > MaxConfigBytes:
+		return invalid("config", store.CodeTooLarge, map[string]any{"max": MaxConfigBytes},
+			"hit counters and requirements must be at most %d bytes each", MaxConfigBytes)
 	case len(in.Config) > MaxConfigBytes:
 		return invalid("config", store.CodeTooLarge, map[string]any{"max": MaxConfigBytes},
 			"the configuration must be at most %d bytes", MaxConfigBytes)
@@ -143,9 +158,16 @@ func (in *Input) check() error {
 // Analyse parses and analyses a configuration without storing it: the
 // offline core shared by Create and the CLI.
 func Analyse(ctx context.Context, format string, family int, config []byte, logger *slog.Logger) (Result, error) {
+	return AnalyseInput(ctx, Input{Format: format, Family: family, Config: config}, logger)
+}
+
+// AnalyseInput is Analyse with the optional hit counters and required
+// statements of the input.
+func AnalyseInput(ctx context.Context, in Input, logger *slog.Logger) (Result, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	format, family, config := in.Format, in.Family, in.Config
 	rs, err := policy.Parse(format, bytes.NewReader(config), policy.Family(family))
 	if err != nil {
 		return Result{}, err
@@ -156,8 +178,13 @@ func Analyse(ctx context.Context, format string, family int, config []byte, logg
 	if err != nil {
 		return Result{}, err
 	}
+	extra, required, err := moreFindings(ctx, rs, in)
+	if err != nil {
+		return Result{}, err
+	}
+	findings = append(findings, extra...)
 	res := Result{Format: rs.Format, Family: family, Hostname: rs.Hostname, Rules: rs.NumRules(),
-		Findings: findings, ByKind: map[string]int{}, Observations: rs.Observations}
+		Findings: findings, ByKind: map[string]int{}, Observations: rs.Observations, Required: required}
 	if res.Findings == nil {
 		res.Findings = []policy.Finding{}
 	}
@@ -209,10 +236,14 @@ func (s *Service) Create(ctx context.Context, tenantID string, in Input) (store.
 			return store.PolicyReview{}, fmt.Errorf("policy review: %w", err)
 		}
 	}
-	res, err := Analyse(ctx, in.Format, in.Family, in.Config, s.logger)
+	res, err := AnalyseInput(ctx, in, s.logger)
 	if err != nil {
 		if ctx.Err() != nil {
 			return store.PolicyReview{}, ctx.Err()
+		}
+		var ie *inputError
+		if errors.As(err, &ie) {
+			return store.PolicyReview{}, invalid(ie.field, store.CodeInvalidConfig, map[string]any{"reason": ie.Error()}, "%s", ie.Error())
 		}
 		var pe *policy.ParseError
 		if errors.As(err, &pe) || errors.Is(err, policy.ErrTooLarge) || errors.Is(err, policy.ErrLoop) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/fixture"
@@ -186,4 +187,46 @@ func routerRules(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+func TestHitsAndRequirements(t *testing.T) {
+	e := fixture.New(t)
+	ctx := e.AdminCtx(t.Context())
+	req, err := os.ReadFile("../policy/testdata/analysis/host.require")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Line 11 (lo accept) hit today; line 16 (multiport 80,443) never.
+	hits := []byte("11,120," + time.Now().UTC().Format(time.RFC3339) + "\n16,0,\n")
+	r, err := e.Reviews.Create(ctx, e.TenantA.ID, policyreview.Input{Name: "host", Format: "iptables-save", Config: sample(t),
+		Hits: hits, Require: req})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, res, err := e.Reviews.Get(ctx, e.TenantA.ID, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Required == nil || res.Required.Statements == 0 {
+		t.Fatalf("required %+v", res.Required)
+	}
+	failed := res.Required.Statements - res.Required.Satisfied
+	if got := res.ByKind["missing"] + res.ByKind["violation"]; got < failed || (failed > 0 && got == 0) {
+		t.Fatalf("required: %d statements failed, %d findings", failed, got)
+	}
+	if res.ByKind["unused"] == 0 {
+		t.Fatalf("no unused rule from the counters: %v", res.ByKind)
+	}
+	// Broken inputs are errors on their own field.
+	var fe *store.FieldError
+	_, err = e.Reviews.Create(ctx, e.TenantA.ID, policyreview.Input{Name: "x", Format: "iptables-save", Config: sample(t),
+		Require: []byte("allow tcp from nowhere\n")})
+	if !errors.As(err, &fe) || fe.Field != "require" {
+		t.Fatalf("bad require: %v", err)
+	}
+	_, err = e.Reviews.Create(ctx, e.TenantA.ID, policyreview.Input{Name: "x", Format: "iptables-save", Config: sample(t),
+		Hits: []byte("11,5,\n12,many,\n")})
+	if !errors.As(err, &fe) || fe.Field != "hits" {
+		t.Fatalf("bad hits: %v", err)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -89,7 +90,7 @@ func (s *server) reviewList(w http.ResponseWriter, r *http.Request) error {
 }
 
 var reviewFormFields = []formField{{"name", "name"}, {"asset", "asset"}, {"format", "format"},
-	{"family", "family"}, {"config", "config"}}
+	{"family", "family"}, {"config", "config"}, {"hits", "hits"}, {"require", "require"}}
 
 // reviewCreate analyses an uploaded (or pasted) configuration.
 func (s *server) reviewCreate(w http.ResponseWriter, r *http.Request) error {
@@ -113,6 +114,22 @@ func (s *server) reviewCreate(w http.ResponseWriter, r *http.Request) error {
 		config = []byte(strings.ReplaceAll(f.Paste, "\r\n", "\n"))
 	}
 	in.Config = config
+	for _, opt := range []struct {
+		name string
+		dst  *[]byte
+	}{{"hits", &in.Hits}, {"require", &in.Require}} {
+		b, err := uploadedFile(r, opt.name, policyreview.MaxConfigBytes)
+		switch {
+		case errors.Is(err, errTooLarge):
+			v.fieldError(opt.name, s.msgs.T(tag, "policy.error.too_large"))
+		case err != nil:
+			return err
+		}
+		*opt.dst = b
+	}
+	if days, err := strconv.Atoi(r.PostFormValue("window")); err == nil && days > 0 && days <= 730 {
+		in.Window = time.Duration(days) * 24 * time.Hour
+	}
 	status := http.StatusUnprocessableEntity
 	if !v.Invalid() {
 		rev, err := s.opts.Reviews.Create(r.Context(), t.ID, in)

@@ -130,3 +130,39 @@ func TestPolicyReviewPages(t *testing.T) {
 		}
 	}
 }
+
+func TestPolicyReviewWithRequirements(t *testing.T) {
+	t.Parallel()
+	ui := newTestUI(t)
+	admin := ui.as(t, ui.Admin)
+	base := "/t/" + ui.TenantA.Slug + "/operations/policy-optimisation"
+	rules, err := os.ReadFile("../policy/testdata/host.rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	_ = mw.WriteField(csrfField, admin.csrf)
+	_ = mw.WriteField("name", "host")
+	_ = mw.WriteField("format", "iptables-save")
+	for name, content := range map[string]string{"file": string(rules), "require": "chain INPUT\ndeny any from any to any port 3306\n"} {
+		fw, _ := mw.CreateFormFile(name, name+".txt")
+		_, _ = fw.Write([]byte(content))
+	}
+	_ = mw.Close()
+	req := httptest.NewRequest(http.MethodPost, base, &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	for _, ck := range admin.cookies {
+		req.AddCookie(ck)
+	}
+	rec := httptest.NewRecorder()
+	ui.h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("upload: %d\n%s", rec.Code, rec.Body.String())
+	}
+	view := admin.get(rec.Header().Get("Location"))
+	// host.rules accepts 3306 from anywhere: the statement fails.
+	if !strings.Contains(view.body, `id="required"`) || !strings.Contains(view.body, "0 of 1 statements hold") {
+		t.Fatalf("required policy not shown:\n%s", view.body)
+	}
+}
