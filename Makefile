@@ -60,7 +60,7 @@ bench:
 
 # Regenerate the UI screenshots in docs/ with headless Chromium.
 screenshots:
-	VIGIL_SCREENSHOTS=$(CURDIR)/docs $(GO) test -count=1 -run TestBrowser ./internal/e2e/
+	VIGIL_SCREENSHOTS=$(CURDIR)/docs $(GO) test -count=1 -run "TestBrowser" ./internal/e2e/
 
 clean:
 	rm -rf bin
