@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/bus"
+	"github.com/vigil-sec/vigil/internal/intel"
 	"github.com/vigil-sec/vigil/internal/vuln/enrich"
 )
 
@@ -73,6 +74,14 @@ func (a *App) LoadFeeds(ctx context.Context) error {
 		}
 	}
 	a.Vulns.SetFeeds(kev, epss)
+	if len(a.Config.IntelFeeds) > 0 {
+		m, err := a.loadIntel(ctx)
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			a.Pipeline.SetIntel(m)
+		}
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("feeds: %v", errs)
 	}
@@ -82,7 +91,7 @@ func (a *App) LoadFeeds(ctx context.Context) error {
 // startFeedRefresh loads the feeds now and every FeedRefresh until ctx
 // ends; every node keeps its own copy.
 func (a *App) startFeedRefresh(ctx context.Context) func() error {
-	if a.Config.KEVSource == "" && a.Config.EPSSSource == "" {
+	if a.Config.KEVSource == "" && a.Config.EPSSSource == "" && len(a.Config.IntelFeeds) == 0 {
 		return func() error { return nil }
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -153,4 +162,28 @@ func (a *App) runDiscovery(ctx context.Context, data []byte) error {
 	}
 	ctx = auth.WithPrincipal(ctx, &auth.Principal{Username: "system", UserID: "system", GlobalRole: auth.RoleAdmin})
 	return a.Exposure.Run(ctx, j.Tenant, j.Run)
+}
+
+// loadIntel builds a matcher from every configured intelligence feed;
+// objects a feed rejects are logged with their reason and left out.
+func (a *App) loadIntel(ctx context.Context) (*intel.Matcher, error) {
+	reg := intel.NewRegistry()
+	m := intel.NewMatcher(intel.MatcherOptions{})
+	for _, path := range a.Config.IntelFeeds {
+		f, err := reg.LoadPath(ctx, path, "", intel.ParseOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("intel_feeds %s: %w", path, err)
+		}
+		for _, r := range f.Rejected {
+			a.Logger.Debug("intel: object refused", "feed", path, "where", r.Where, "reason", r.Reason)
+		}
+		added := 0
+		for _, in := range f.Indicators {
+			if err := m.Add(in); err == nil {
+				added++
+			}
+		}
+		a.Logger.Info("intel feed loaded", "feed", path, "format", f.Format, "indicators", added, "rejected", len(f.Rejected))
+	}
+	return m, nil
 }

@@ -58,6 +58,11 @@ func TestIngestSyslogAndHTTP(t *testing.T) {
 	cfg.RulesDir = rules
 	cfg.SyslogTCP = "127.0.0.1:0"
 	cfg.SyslogTenant = "acme"
+	feed := filepath.Join(dir, "bad-ips.csv")
+	if err := os.WriteFile(feed, []byte("# partner list\n203.0.113.9\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg.IntelFeeds = []string{feed}
 	a, err := app.Open(t.Context(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -85,6 +90,9 @@ func TestIngestSyslogAndHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	if err := a.LoadFeeds(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
@@ -135,11 +143,15 @@ func TestIngestSyslogAndHTTP(t *testing.T) {
 		t.Fatalf("%d events after HTTP ingest (it answers only once stored)", n)
 	}
 
-	alerts, err := a.Store.Alerts().List(actx, acme.ID, store.AlertFilter{})
+	sigma, err := a.Store.Alerts().List(actx, acme.ID, store.AlertFilter{RuleID: "5d2a1f0e-7c3b-4d8e-9a61-0b4f3c2e9d10"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(alerts) != 1 || alerts[0].Count != 3 || alerts[0].Host != "web-01" || alerts[0].Level != "high" {
-		t.Fatalf("alerts %+v", alerts)
+	if len(sigma) != 1 || sigma[0].Count != 3 || sigma[0].Host != "web-01" || sigma[0].Level != "high" {
+		t.Fatalf("sigma alerts %+v", sigma)
+	}
+	ti, err := a.Store.Alerts().List(actx, acme.ID, store.AlertFilter{RuleID: "intel:ipv4:203.0.113.9"})
+	if err != nil || len(ti) != 1 || ti[0].Count != 3 {
+		t.Fatalf("intel alerts %+v, %v", ti, err)
 	}
 }

@@ -78,6 +78,11 @@ type Config struct {
 	// chromium, chromium-browser and google-chrome on PATH.
 	Chromium string `yaml:"chromium"`
 
+	// IntelFeeds are threat intelligence feeds (STIX 2.1 bundles, MISP
+	// event exports or feed directories, CSV/TXT lists) every new event is
+	// matched against; reloaded each FeedRefresh.
+	IntelFeeds []string `yaml:"intel_feeds"`
+
 	KEVSource   string        `yaml:"kev_source"`
 	EPSSSource  string        `yaml:"epss_source"`
 	FeedRefresh time.Duration `yaml:"feed_refresh"`
@@ -167,6 +172,9 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 	str("VIGIL_KEV_SOURCE", &c.KEVSource)
 	str("VIGIL_CHROMIUM", &c.Chromium)
 	str("VIGIL_RULES_DIR", &c.RulesDir)
+	if v, ok := lookup("VIGIL_INTEL_FEEDS"); ok {
+		c.IntelFeeds = splitList(v)
+	}
 	str("VIGIL_SYSLOG_TCP", &c.SyslogTCP)
 	str("VIGIL_SYSLOG_UDP", &c.SyslogUDP)
 	str("VIGIL_SYSLOG_TENANT", &c.SyslogTenant)

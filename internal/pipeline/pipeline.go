@@ -1,6 +1,7 @@
 // Package pipeline owns what happens to log events after ingest: each
 // batch is stored (once: a redelivered event is skipped), the new events
-// are matched against the Sigma rules, and every match raises an alert or
+// are matched against the Sigma rules and the threat indicators, and every
+// match raises an alert or
 // joins the open alert of the same rule and host within the grouping
 // window. It is a logs.Sink, so listeners can write to it directly or a
 // durable spool can feed it.
@@ -18,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vigil-sec/vigil/internal/detect"
+	"github.com/vigil-sec/vigil/internal/intel"
 	"github.com/vigil-sec/vigil/internal/logs"
 	"github.com/vigil-sec/vigil/internal/store"
 )
@@ -41,6 +43,7 @@ var ErrNoTenant = errors.New("pipeline: event without a tenant")
 type Pipeline struct {
 	store  store.Store
 	rules  atomic.Pointer[detect.Engine]
+	intel  atomic.Pointer[intel.Matcher]
 	window time.Duration
 	logger *slog.Logger
 	now    func() time.Time
@@ -52,7 +55,9 @@ type Pipeline struct {
 type Options struct {
 	Logger *slog.Logger
 	// Rules is the detection engine; nil stores events without detection.
-	Rules  *detect.Engine
+	Rules *detect.Engine
+	// Intel matches events against threat indicators; nil skips it.
+	Intel  *intel.Matcher
 	Window time.Duration
 	Now    func() time.Time
 }
@@ -75,8 +80,15 @@ func New(s store.Store, opts Options) *Pipeline {
 	if opts.Rules != nil {
 		p.rules.Store(opts.Rules)
 	}
+	if opts.Intel != nil {
+		p.intel.Store(opts.Intel)
+	}
 	return p
 }
+
+// SetIntel replaces the threat indicator matcher for the batches that
+// follow.
+func (p *Pipeline) SetIntel(m *intel.Matcher) { p.intel.Store(m) }
 
 // SetRules replaces the detection engine for the batches that follow.
 func (p *Pipeline) SetRules(e *detect.Engine) { p.rules.Store(e) }
@@ -174,8 +186,8 @@ func (p *Pipeline) Write(ctx context.Context, events []logs.Event) error {
 		return err
 	}
 	p.stored.Add(int64(len(added)))
-	eng := p.rules.Load()
-	if eng == nil || len(added) == 0 {
+	eng, ti := p.rules.Load(), p.intel.Load()
+	if (eng == nil && ti == nil) || len(added) == 0 {
 		return nil
 	}
 	fresh := make(map[string]bool, len(added))
@@ -186,6 +198,17 @@ func (p *Pipeline) Write(ctx context.Context, events []logs.Event) error {
 	for i := range events {
 		e := &events[i]
 		if !fresh[e.ID] {
+			continue
+		}
+		if ti != nil {
+			for _, h := range ti.Match(intel.FlattenEvent(rows[i].Fields)) {
+				p.matched.Add(1)
+				if err := p.raiseIntel(ctx, e, &rows[i], h); err != nil {
+					return err
+				}
+			}
+		}
+		if eng == nil {
 			continue
 		}
 		matched = eng.Match(detect.NewEvent(e.DetectFields()), matched[:0])
@@ -204,19 +227,45 @@ func (p *Pipeline) raise(ctx context.Context, e *logs.Event, row *store.Event, r
 	if level == "" {
 		level = "medium"
 	}
+	return p.raiseAlert(ctx, e, row, r.ID, r.Title, level, slices.Clone(r.Tags))
+}
+
+// raiseIntel raises the alert of a threat indicator seen in an event: the
+// rule is the indicator, its level follows the (decayed) confidence.
+func (p *Pipeline) raiseIntel(ctx context.Context, e *logs.Event, row *store.Event, h intel.Hit) error {
+	in := h.Indicator
+	level := "low"
+	switch {
+	case h.Confidence >= 80:
+		level = "high"
+	case h.Confidence >= 50:
+		level = "medium"
+	}
+	title := fmt.Sprintf("Threat intelligence: %s %s seen in %s", in.Type, clean(h.Value), h.Field)
+	if in.Source != "" {
+		title += " (" + clean(in.Source) + ")"
+	}
+	tags := append([]string{"intel", "tlp:" + strings.ToLower(string(in.TLP))}, in.Tags...)
+	return p.raiseAlert(ctx, e, row, "intel:"+string(in.Type)+":"+clean(in.Value), title, level, tags)
+}
+
+func (p *Pipeline) raiseAlert(ctx context.Context, e *logs.Event, row *store.Event, ruleID, title, level string, tags []string) error {
 	host := row.Host
 	if host == "" {
 		host = row.SourceIP
 	}
-	a := store.Alert{TenantID: e.Tenant, GroupKey: r.ID + "|" + host, RuleID: r.ID, RuleTitle: r.Title, Level: level,
-		Tags: slices.Clone(r.Tags), Host: host, EventIDs: []string{e.ID}, Status: "new", FirstSeen: e.Time, LastSeen: e.Time}
+	if len(ruleID) > 512 {
+		ruleID = ruleID[:512]
+	}
+	a := store.Alert{TenantID: e.Tenant, GroupKey: ruleID + "|" + host, RuleID: ruleID, RuleTitle: title, Level: level,
+		Tags: tags, Host: host, EventIDs: []string{e.ID}, Status: "new", FirstSeen: e.Time, LastSeen: e.Time}
 	created, err := p.store.Alerts().Raise(ctx, &a, p.window, OpenAlertStatuses(), maxAlertEvents)
 	if err != nil {
-		return fmt.Errorf("raise alert for rule %s: %w", r.ID, err)
+		return fmt.Errorf("raise alert for %s: %w", ruleID, err)
 	}
 	if created {
 		p.alerts.Add(1)
-		p.logger.InfoContext(ctx, "alert raised", "tenant", e.Tenant, "rule", r.Title, "level", level, "host", host)
+		p.logger.InfoContext(ctx, "alert raised", "tenant", e.Tenant, "rule", title, "level", level, "host", host)
 	}
 	return nil
 }

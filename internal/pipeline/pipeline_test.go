@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/detect"
 	"github.com/vigil-sec/vigil/internal/fixture"
+	"github.com/vigil-sec/vigil/internal/intel"
 	"github.com/vigil-sec/vigil/internal/logs"
 	"github.com/vigil-sec/vigil/internal/pipeline"
 	"github.com/vigil-sec/vigil/internal/store"
@@ -92,5 +93,30 @@ func TestStoreDetectAlert(t *testing.T) {
 	bad := parse(t, "", "Nov 29 08:01:00 web-02 sshd[1]: Failed password for x from 203.0.113.1 port 1 ssh2")
 	if err := p.Write(ctx, bad); !errors.Is(err, pipeline.ErrNoTenant) {
 		t.Fatalf("no tenant: %v", err)
+	}
+}
+
+func TestIntelMatchRaisesAlert(t *testing.T) {
+	e := fixture.New(t)
+	ctx := e.AdminCtx(t.Context())
+	m := intel.NewMatcher(intel.MatcherOptions{})
+	if err := m.Add(intel.Indicator{Type: intel.TypeIPv4, Value: "203.0.113.9", Confidence: 90, Source: "partner feed",
+		Tags: []string{"botnet"}}); err != nil {
+		t.Fatal(err)
+	}
+	p := pipeline.New(e.Store, pipeline.Options{Intel: m})
+	batch := parse(t, e.TenantA.ID,
+		"Nov 29 08:00:00 web-01 sshd[1]: Failed password for root from 203.0.113.9 port 50000 ssh2",
+		"Nov 29 08:00:01 web-01 sshd[1]: Failed password for root from 198.51.100.1 port 50001 ssh2")
+	if err := p.Write(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	alerts, err := e.Store.Alerts().List(ctx, e.TenantA.ID, store.AlertFilter{})
+	if err != nil || len(alerts) != 1 {
+		t.Fatalf("alerts %d, %v", len(alerts), err)
+	}
+	a := alerts[0]
+	if a.RuleID != "intel:ipv4:203.0.113.9" || a.Level != "high" || a.Count != 1 {
+		t.Fatalf("intel alert %+v", a)
 	}
 }
