@@ -124,9 +124,10 @@ func TestSpoolSurvivesSIGKILL(t *testing.T) {
 	}
 	defer func() { _ = s.Close() }()
 	got := readAllBatches(t, s)
-	// Every acknowledged batch present exactly once, in order; at most
-	// the batch in flight at the kill beyond them.
-	if len(got) < acked+1 || len(got) > acked+2 {
+	// Every acknowledged batch present exactly once, in order. Batches the
+	// child made durable after its last ack line was read (the pipe lags
+	// the kill) may follow; they too must be whole and in sequence.
+	if len(got) < acked+1 {
 		t.Fatalf("recovered %d batches, acknowledged %d", len(got), acked+1)
 	}
 	for i, n := range got {
