@@ -594,43 +594,10 @@ func vendorPrefix(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-// fields splits a line on white space, keeping double-quoted strings whole
-// (quotes removed).
-func vendorFields(s string) ([]string, error) {
-	var (
-		toks []string
-		cur  strings.Builder
-		in   bool
-		q    bool
-	)
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		switch {
-		case q && ch == '\\' && i+1 < len(s):
-			i++
-			cur.WriteByte(s[i])
-		case ch == '"':
-			q = !q
-			in = true
-		case !q && (ch == ' ' || ch == '\t'):
-			if in {
-				toks = append(toks, cur.String())
-				cur.Reset()
-				in = false
-			}
-		default:
-			cur.WriteByte(ch)
-			in = true
-		}
-	}
-	if q {
-		return nil, errors.New("unterminated quote")
-	}
-	if in {
-		toks = append(toks, cur.String())
-	}
-	return toks, nil
-}
+// vendorFields splits a line on white space, keeping double-quoted strings
+// whole (quotes removed, backslash escapes inside them resolved): the same
+// rules as iptables-save's tokenizer.
+func vendorFields(s string) ([]string, error) { return tokenize(s) }
 
 // sortNotes orders Skipped and Observations by line, as the parsers may
 // record them out of order (rules are built after their bindings are

@@ -265,13 +265,7 @@ func (x alerts) Get(ctx context.Context, tenantID, id string) (store.Alert, erro
 func (x alerts) where(tenantID string, f store.AlertFilter) *where {
 	w := &where{}
 	w.add("tenant_id = ?", tenantID)
-	if len(f.Statuses) > 0 {
-		args := make([]any, len(f.Statuses))
-		for i, st := range f.Statuses {
-			args[i] = st
-		}
-		w.add("status IN ("+placeholders(len(f.Statuses))+")", args...)
-	}
+	w.in("status", f.Statuses)
 	if f.Level != "" {
 		w.add("level = ?", f.Level)
 	}

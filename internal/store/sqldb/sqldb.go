@@ -474,6 +474,18 @@ func (w *where) add(cond string, args ...any) {
 	w.args = append(w.args, args...)
 }
 
+// in adds "col IN (values...)"; no values adds nothing.
+func (w *where) in(col string, values []string) {
+	if len(values) == 0 {
+		return
+	}
+	args := make([]any, len(values))
+	for i, v := range values {
+		args[i] = v
+	}
+	w.add(col+" IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(values)), ", ")+")", args...)
+}
+
 func (w *where) String() string {
 	if len(w.conds) == 0 {
 		return ""

@@ -241,13 +241,7 @@ func (x vulns) filter(tenantID string, f store.VulnFilter) *where {
 	s := x.s
 	w := &where{}
 	w.add("tenant_id = ?", tenantID)
-	if len(f.States) > 0 {
-		args := make([]any, len(f.States))
-		for i, st := range f.States {
-			args[i] = st
-		}
-		w.add("state IN ("+placeholders(len(f.States))+")", args...)
-	}
+	w.in("state", f.States)
 	if f.Severity != "" {
 		w.add("severity = ?", f.Severity)
 	}
