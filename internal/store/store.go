@@ -131,6 +131,7 @@ type Store interface {
 	DiscoveryRuns() DiscoveryRunStore
 	Events() EventStore
 	Alerts() AlertStore
+	NotifyChannels() NotifyChannelStore
 
 	// Driver names the driver: "sqlite" or "postgres".
 	Driver() string
@@ -780,4 +781,42 @@ type AlertStore interface {
 	Count(ctx context.Context, tenantID string, f AlertFilter) (int, error)
 	// SetStatus changes an alert's status; a missing alert is ErrNotFound.
 	SetStatus(ctx context.Context, tenantID, id, status, note, userID string, at time.Time) error
+}
+
+// NotifyChannel is one way a tenant is told about alerts: a channel
+// configuration (secrets kept apart, encrypted, under SecretID) and the
+// lowest alert level it receives.
+type NotifyChannel struct {
+	ID        string
+	TenantID  string
+	Name      string
+	Kind      string // email, wecom, dingtalk, feishu, webhook, sms
+	Config    []byte // the channel configuration as JSON, without secrets
+	SecretID  string // the encrypted secrets, or ""
+	MinLevel  string
+	Enabled   bool
+	CreatedAt time.Time
+}
+
+// NotifyDelivery is one delivery attempt of a message over a channel.
+type NotifyDelivery struct {
+	ID        string
+	TenantID  string
+	ChannelID string
+	MessageID string
+	Subject   string
+	Attempt   int
+	Status    string // sent, retry, failed
+	Error     string
+	At        time.Time
+}
+
+// NotifyChannelStore persists notification channels and their deliveries.
+type NotifyChannelStore interface {
+	Create(ctx context.Context, c *NotifyChannel) error
+	Get(ctx context.Context, tenantID, id string) (NotifyChannel, error)
+	List(ctx context.Context, tenantID string) ([]NotifyChannel, error)
+	Delete(ctx context.Context, tenantID, id string) error
+	Record(ctx context.Context, d *NotifyDelivery) error
+	Deliveries(ctx context.Context, tenantID string, p Page) ([]NotifyDelivery, error)
 }

@@ -144,6 +144,9 @@ func (s *Store) Events() store.EventStore { return events{s} }
 // Alerts returns the alert store.
 func (s *Store) Alerts() store.AlertStore { return alerts{s} }
 
+// NotifyChannels returns the notification channel store.
+func (s *Store) NotifyChannels() store.NotifyChannelStore { return notifyChannels{s} }
+
 // ---- query plumbing ----
 
 // querier is what *sql.DB and *sql.Tx have in common.

@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"DiscoveryRuns", testDiscoveryRuns},
 		{"Events", testEvents},
 		{"Alerts", testAlerts},
+		{"NotifyChannels", testNotifyChannels},
 		{"Audit", testAudit},
 		{"AuditAppendOnly", testAuditAppendOnly},
 		{"TenantIsolation", testTenantIsolation},
