@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/vigil-sec/vigil/internal/alerting"
 	"github.com/vigil-sec/vigil/internal/archive"
 	"github.com/vigil-sec/vigil/internal/asset"
 	"github.com/vigil-sec/vigil/internal/audit"
@@ -63,6 +64,7 @@ type App struct {
 	Exposure *exposure.Service
 	Pipeline *pipeline.Pipeline
 	Triage   *triage.Service
+	Alerting *alerting.Service
 	// SyslogTCPAddr and SyslogUDPAddr are the bound syslog listeners, set
 	// by Serve when configured.
 	SyslogTCPAddr, SyslogUDPAddr net.Addr
@@ -163,9 +165,16 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Vulns = lifecycle.NewService(a.Store, a.Audit, lifecycle.Options{Logger: logger})
 	a.Archive = archive.NewService(a.Store.Reports(), a.Audit, archive.Options{Logger: logger, BrowserPath: cfg.Chromium})
 	a.Exposure = exposure.NewService(a.Store, a.Audit, exposure.Options{Logger: logger, Enqueue: a.enqueueDiscovery})
-	a.Pipeline = pipeline.New(a.Store, pipeline.Options{Logger: logger})
 	a.Triage = triage.NewService(a.Store, a.Audit, nil)
 	a.Secrets = secret.NewVault(a.Box, a.Store.Secrets(), a.Audit)
+	if a.Alerting, err = alerting.NewService(a.Store, a.Secrets, a.Audit, alerting.Options{Logger: logger, BaseURL: cfg.BaseURL}); err != nil {
+		_ = a.Close()
+		return nil, err
+	}
+	system := &auth.Principal{Username: "system", UserID: "system", GlobalRole: auth.RoleAdmin}
+	a.Pipeline = pipeline.New(a.Store, pipeline.Options{Logger: logger, OnAlert: func(ctx context.Context, al store.Alert) error {
+		return a.Alerting.Alerted(auth.WithPrincipal(ctx, system), al)
+	}})
 	return a, nil
 }
 
@@ -176,6 +185,9 @@ func (a *App) Ready(ctx context.Context) error {
 
 // Close releases the bus and the store, in that order.
 func (a *App) Close() error {
+	if a.Alerting != nil {
+		a.Alerting.Close()
+	}
 	return errors.Join(a.Bus.Close(), a.Store.Close())
 }
 

@@ -41,12 +41,13 @@ var ErrNoTenant = errors.New("pipeline: event without a tenant")
 
 // Pipeline stores events and raises alerts.
 type Pipeline struct {
-	store  store.Store
-	rules  atomic.Pointer[detect.Engine]
-	intel  atomic.Pointer[intel.Matcher]
-	window time.Duration
-	logger *slog.Logger
-	now    func() time.Time
+	store   store.Store
+	rules   atomic.Pointer[detect.Engine]
+	intel   atomic.Pointer[intel.Matcher]
+	window  time.Duration
+	onAlert func(ctx context.Context, a store.Alert) error
+	logger  *slog.Logger
+	now     func() time.Time
 
 	stored, alerts, matched atomic.Int64
 }
@@ -57,9 +58,12 @@ type Options struct {
 	// Rules is the detection engine; nil stores events without detection.
 	Rules *detect.Engine
 	// Intel matches events against threat indicators; nil skips it.
-	Intel  *intel.Matcher
-	Window time.Duration
-	Now    func() time.Time
+	Intel *intel.Matcher
+	// OnAlert is told of every new alert (not of repeats joining one), to
+	// notify people; its error is logged, never fails the batch.
+	OnAlert func(ctx context.Context, a store.Alert) error
+	Window  time.Duration
+	Now     func() time.Time
 }
 
 // New returns a Pipeline.
@@ -76,7 +80,7 @@ func New(s store.Store, opts Options) *Pipeline {
 	if w <= 0 {
 		w = DefaultWindow
 	}
-	p := &Pipeline{store: s, window: w, logger: l, now: now}
+	p := &Pipeline{store: s, window: w, logger: l, now: now, onAlert: opts.OnAlert}
 	if opts.Rules != nil {
 		p.rules.Store(opts.Rules)
 	}
@@ -266,6 +270,11 @@ func (p *Pipeline) raiseAlert(ctx context.Context, e *logs.Event, row *store.Eve
 	if created {
 		p.alerts.Add(1)
 		p.logger.InfoContext(ctx, "alert raised", "tenant", e.Tenant, "rule", title, "level", level, "host", host)
+		if p.onAlert != nil {
+			if err := p.onAlert(ctx, a); err != nil {
+				p.logger.WarnContext(ctx, "alert not notified", "alert", a.ID, "err", err)
+			}
+		}
 	}
 	return nil
 }

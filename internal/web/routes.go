@@ -138,6 +138,11 @@ func (s *server) register() {
 	s.handle(post, ev+"/alerts/bulk", inTenant(auth.PermEventTriage), s.alertBulk)
 	s.handle(get, ev+"/alerts/{alert}", inTenant(auth.PermEventRead), s.alertView)
 	s.handle(get, ev+"/{event}", inTenant(auth.PermEventRead), s.eventView)
+	ch := t + "/notifications"
+	s.handle(get, ch, inTenant(auth.PermServiceRead), s.channelList)
+	s.handle(post, ch, inTenant(auth.PermSecretWrite), s.channelCreate)
+	s.handle(post, ch+"/{channel}/test", inTenant(auth.PermSecretWrite), s.channelTest)
+	s.handle(post, ch+"/{channel}/delete", inTenant(auth.PermSecretWrite), s.channelDelete)
 	vul := t + "/vulnerabilities"
 	s.handle(get, vul, inTenant(auth.PermAssetRead), s.vulnList)
 	s.handle(post, vul+"/import", inTenant(auth.PermVulnWrite), s.vulnImport)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"github.com/vigil-sec/vigil/internal/alerting"
 	"github.com/vigil-sec/vigil/internal/archive"
 	"net/http"
 	"os"
@@ -115,9 +116,14 @@ func TestEveryRouteIsProtected(t *testing.T) {
 	if _, err := ui.Store.Alerts().Raise(ctx, &alert, time.Minute, []string{"new"}, 10); err != nil {
 		t.Fatal(err)
 	}
+	nc, err := ui.Alerting.Create(ctx, ui.TenantA.ID, alerting.Input{Name: "hook", Kind: "webhook",
+		Settings: []byte(`{"url":"http://127.0.0.1:9/hook"}`), MinLevel: "high", AllowPrivate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	params := map[string]string{
 		"tenant": ui.TenantA.Slug, "tenantID": ui.TenantA.ID, "asset": ui.AssetA.ID, "contact": contact.ID,
-		"service": "mlps", "token": token.ID, "user": ui.AnalystA.ID, "team": team.ID, "review": review.ID, "vuln": vulns[0].ID, "report": rep.ID, "run": drun.ID, "event": "ev-1", "alert": alert.ID,
+		"service": "mlps", "token": token.ID, "user": ui.AnalystA.ID, "team": team.ID, "review": review.ID, "vuln": vulns[0].ID, "report": rep.ID, "run": drun.ID, "event": "ev-1", "channel": nc.ID, "alert": alert.ID,
 	}
 	fill := func(pattern string) string {
 		return paramRE.ReplaceAllStringFunc(pattern, func(m string) string {

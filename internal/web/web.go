@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/vigil-sec/vigil/internal/alerting"
 	"github.com/vigil-sec/vigil/internal/archive"
 	"github.com/vigil-sec/vigil/internal/asset"
 	"github.com/vigil-sec/vigil/internal/audit"
@@ -36,6 +37,7 @@ type Options struct {
 	Archive  *archive.Service
 	Exposure *exposure.Service
 	Triage   *triage.Service
+	Alerting *alerting.Service
 	Audit    *audit.Log
 	// Store is used only for sessions: to update the selected tenant and
 	// to read the signed-in user's profile.
