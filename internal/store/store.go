@@ -132,6 +132,7 @@ type Store interface {
 	Events() EventStore
 	Alerts() AlertStore
 	NotifyChannels() NotifyChannelStore
+	Weblog() WeblogStore
 
 	// Driver names the driver: "sqlite" or "postgres".
 	Driver() string
@@ -819,4 +820,56 @@ type NotifyChannelStore interface {
 	Delete(ctx context.Context, tenantID, id string) error
 	Record(ctx context.Context, d *NotifyDelivery) error
 	Deliveries(ctx context.Context, tenantID string, p Page) ([]NotifyDelivery, error)
+}
+
+// WeblogRun is one analysis of a system's access logs.
+type WeblogRun struct {
+	ID          string
+	TenantID    string
+	AssetID     string // the application analysed
+	Name        string
+	Result      []byte // coverage and hits as JSON
+	Hits        int
+	Verdict     string // compromised, attacked-not-compromised, clean, or ""
+	VerdictNote string
+	VerdictBy   string
+	VerdictAt   time.Time
+	CreatedBy   string
+	CreatedAt   time.Time
+}
+
+// WeblogMark is an analyst's judgement of one hit of a run.
+type WeblogMark struct {
+	Hit      int
+	Mark     string // true-positive, false-positive
+	Note     string
+	MarkedBy string
+	MarkedAt time.Time
+}
+
+// WeblogExclusion silences one rule or detector on a path of a system in
+// later analyses.
+type WeblogExclusion struct {
+	ID         string
+	TenantID   string
+	AssetID    string
+	Rule       string
+	PathPrefix string
+	Reason     string
+	CreatedBy  string
+	CreatedAt  time.Time
+}
+
+// WeblogStore persists compromise-detection runs. ListRuns leaves Result
+// empty.
+type WeblogStore interface {
+	CreateRun(ctx context.Context, r *WeblogRun) error
+	GetRun(ctx context.Context, tenantID, id string) (WeblogRun, error)
+	ListRuns(ctx context.Context, tenantID string, p Page) ([]WeblogRun, error)
+	SetVerdict(ctx context.Context, tenantID, id, verdict, note, userID string, at time.Time) error
+	// Mark records (or replaces) the marks of hits of a run.
+	Mark(ctx context.Context, tenantID, runID string, marks []WeblogMark) error
+	Marks(ctx context.Context, tenantID, runID string) ([]WeblogMark, error)
+	AddExclusion(ctx context.Context, e *WeblogExclusion) error
+	Exclusions(ctx context.Context, tenantID, assetID string) ([]WeblogExclusion, error)
 }

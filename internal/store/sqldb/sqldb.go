@@ -147,6 +147,9 @@ func (s *Store) Alerts() store.AlertStore { return alerts{s} }
 // NotifyChannels returns the notification channel store.
 func (s *Store) NotifyChannels() store.NotifyChannelStore { return notifyChannels{s} }
 
+// Weblog returns the compromise-detection store.
+func (s *Store) Weblog() store.WeblogStore { return weblogs{s} }
+
 // ---- query plumbing ----
 
 // querier is what *sql.DB and *sql.Tx have in common.

@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Events", testEvents},
 		{"Alerts", testAlerts},
 		{"NotifyChannels", testNotifyChannels},
+		{"Weblog", testWeblog},
 		{"Audit", testAudit},
 		{"AuditAppendOnly", testAuditAppendOnly},
 		{"TenantIsolation", testTenantIsolation},
