@@ -25,6 +25,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/bus"
 	"github.com/vigil-sec/vigil/internal/bus/inproc"
 	"github.com/vigil-sec/vigil/internal/bus/jetstream"
+	"github.com/vigil-sec/vigil/internal/compromise"
 	"github.com/vigil-sec/vigil/internal/config"
 	"github.com/vigil-sec/vigil/internal/exposure"
 	"github.com/vigil-sec/vigil/internal/pipeline"
@@ -49,22 +50,23 @@ var Version = "dev"
 
 // App is an opened platform: store, bus and domain services.
 type App struct {
-	Config   config.Config
-	Logger   *slog.Logger
-	Store    store.Store
-	Bus      bus.Bus
-	Box      *secret.Box
-	Audit    *audit.Log
-	Auth     *auth.Service
-	Tenants  *tenant.Service
-	Assets   *asset.Service
-	Reviews  *policyreview.Service
-	Vulns    *lifecycle.Service
-	Archive  *archive.Service
-	Exposure *exposure.Service
-	Pipeline *pipeline.Pipeline
-	Triage   *triage.Service
-	Alerting *alerting.Service
+	Config     config.Config
+	Logger     *slog.Logger
+	Store      store.Store
+	Bus        bus.Bus
+	Box        *secret.Box
+	Audit      *audit.Log
+	Auth       *auth.Service
+	Tenants    *tenant.Service
+	Assets     *asset.Service
+	Reviews    *policyreview.Service
+	Vulns      *lifecycle.Service
+	Archive    *archive.Service
+	Exposure   *exposure.Service
+	Pipeline   *pipeline.Pipeline
+	Triage     *triage.Service
+	Alerting   *alerting.Service
+	Compromise *compromise.Service
 	// SyslogTCPAddr and SyslogUDPAddr are the bound syslog listeners, set
 	// by Serve when configured.
 	SyslogTCPAddr, SyslogUDPAddr net.Addr
@@ -166,6 +168,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Archive = archive.NewService(a.Store.Reports(), a.Audit, archive.Options{Logger: logger, BrowserPath: cfg.Chromium})
 	a.Exposure = exposure.NewService(a.Store, a.Audit, exposure.Options{Logger: logger, Enqueue: a.enqueueDiscovery})
 	a.Triage = triage.NewService(a.Store, a.Audit, nil)
+	a.Compromise = compromise.NewService(a.Store, a.Audit, logger)
 	a.Secrets = secret.NewVault(a.Box, a.Store.Secrets(), a.Audit)
 	if a.Alerting, err = alerting.NewService(a.Store, a.Secrets, a.Audit, alerting.Options{Logger: logger, BaseURL: cfg.BaseURL}); err != nil {
 		_ = a.Close()

@@ -12,7 +12,7 @@ import (
 
 // goMessageRE finds message IDs written as string literals in the Go
 // sources: dotted lower-case names in one of the catalogue's namespaces.
-var goMessageRE = regexp.MustCompile(`"((?:app|nav|signin|home|account|dash|assets|contacts|services|tenants|users|teams|tokens|audit|coming|error|flash|form|common|pager|kind|role|importance|freq|contact_kind|team_kind|area|upcoming|policy|finding|finding_about|vulns|vstate|severity|layer|vevent|reports|report_kind|disc|run_status|events|alerts|astatus|alevel|range|channels)\.[a-z0-9_.]*[a-z0-9_])"`)
+var goMessageRE = regexp.MustCompile(`"((?:app|nav|signin|home|account|dash|assets|contacts|services|tenants|users|teams|tokens|audit|coming|error|flash|form|common|pager|kind|role|importance|freq|contact_kind|team_kind|area|upcoming|policy|finding|finding_about|vulns|vstate|severity|layer|vevent|reports|report_kind|disc|run_status|events|alerts|astatus|alevel|range|channels|comp|mark|verdict)\.[a-z0-9_.]*[a-z0-9_])"`)
 
 // usedMessageIDs lists every message ID the UI can ask for: literal IDs in
 // templates and Go code, and the IDs it builds from data.

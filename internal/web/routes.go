@@ -159,6 +159,13 @@ func (s *server) register() {
 	s.handle(post, disc, inTenant(auth.PermAssetWrite), s.discoveryStart)
 	s.handle(get, disc+"/{run}", inTenant(auth.PermAssetRead), s.discoveryRun)
 	s.handle(post, disc+"/{run}/report", inTenant(auth.PermReportRead), s.discoveryReport)
+	comp := t + "/operations/app-compromise"
+	s.handle(get, comp, inTenant(auth.PermEventRead), s.compromiseList)
+	s.handle(post, comp, inTenant(auth.PermEventTriage), s.compromiseAnalyze)
+	s.handle(get, comp+"/{analysis}", inTenant(auth.PermEventRead), s.compromiseRun)
+	s.handle(post, comp+"/{analysis}/mark", inTenant(auth.PermEventTriage), s.compromiseMark)
+	s.handle(post, comp+"/{analysis}/verdict", inTenant(auth.PermIncidentWrite), s.compromiseVerdict)
+	s.handle(post, comp+"/{analysis}/report", inTenant(auth.PermReportRead), s.compromiseReport)
 	pol := t + "/operations/policy-optimisation"
 	s.handle(get, pol, inTenant(auth.PermAssessRead), s.reviewList)
 	s.handle(post, pol, inTenant(auth.PermAssessWrite), s.reviewCreate)
@@ -169,7 +176,7 @@ func (s *server) register() {
 	s.handle(post, pol+"/{review}/report", inTenant(auth.PermAssessRead), s.reviewReport)
 	s.handle(get, pol+"/{review}/optimised", inTenant(auth.PermAssessRead), s.reviewOptimised)
 	for _, a := range s.areas {
-		if t+a.Path == ev || t+a.Path == pol || t+a.Path == disc || t+a.Path == vul || t+a.Path == rep || a.Key == "vuln-lifecycle" {
+		if t+a.Path == ev || t+a.Path == comp || t+a.Path == pol || t+a.Path == disc || t+a.Path == vul || t+a.Path == rep || a.Key == "vuln-lifecycle" {
 			continue // built above
 		}
 		s.handle(get, t+a.Path, inTenant(a.Perm), s.comingSoon(a))

@@ -19,6 +19,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/asset"
 	"github.com/vigil-sec/vigil/internal/audit"
 	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/compromise"
 	"github.com/vigil-sec/vigil/internal/exposure"
 	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/store"
@@ -29,16 +30,17 @@ import (
 
 // Options configures the UI handler.
 type Options struct {
-	Auth     *auth.Service
-	Tenants  *tenant.Service
-	Assets   *asset.Service
-	Reviews  *policyreview.Service
-	Vulns    *lifecycle.Service
-	Archive  *archive.Service
-	Exposure *exposure.Service
-	Triage   *triage.Service
-	Alerting *alerting.Service
-	Audit    *audit.Log
+	Auth       *auth.Service
+	Tenants    *tenant.Service
+	Assets     *asset.Service
+	Reviews    *policyreview.Service
+	Vulns      *lifecycle.Service
+	Archive    *archive.Service
+	Exposure   *exposure.Service
+	Triage     *triage.Service
+	Alerting   *alerting.Service
+	Compromise *compromise.Service
+	Audit      *audit.Log
 	// Store is used only for sessions: to update the selected tenant and
 	// to read the signed-in user's profile.
 	Store  store.Store
