@@ -36,21 +36,21 @@ var words = map[string]map[string]string{
 // fixes is the remediation advice per category.
 var fixes = map[string]map[weblog.Category]string{
 	"en": {weblog.CatSQLi: "Use parameterised queries for every database access; validate input types; restrict the database account.",
-		weblog.CatXSS: "Encode output for its context; validate input; set a Content-Security-Policy.",
-		weblog.CatRCE: "Never pass request data to a shell or interpreter; patch the component; isolate the service account.",
-		weblog.CatLFI: "Resolve paths against an allow-list; reject traversal sequences after decoding.",
-		weblog.CatWebshell: "Remove the script, find how it was uploaded, rotate credentials, rebuild from a known-good image.",
-		weblog.CatLog4Shell: "Upgrade Log4j to a fixed version; block JNDI lookups; check outbound LDAP/RMI connections.",
+		weblog.CatXSS:        "Encode output for its context; validate input; set a Content-Security-Policy.",
+		weblog.CatRCE:        "Never pass request data to a shell or interpreter; patch the component; isolate the service account.",
+		weblog.CatLFI:        "Resolve paths against an allow-list; reject traversal sequences after decoding.",
+		weblog.CatWebshell:   "Remove the script, find how it was uploaded, rotate credentials, rebuild from a known-good image.",
+		weblog.CatLog4Shell:  "Upgrade Log4j to a fixed version; block JNDI lookups; check outbound LDAP/RMI connections.",
 		weblog.CatBruteForce: "Rate-limit and lock out logins; enforce MFA; check the accounts that succeeded.",
-		weblog.CatProbing: "Remove backups, VCS folders and config files from the web root; deny them in the server."},
+		weblog.CatProbing:    "Remove backups, VCS folders and config files from the web root; deny them in the server."},
 	"zh-CN": {weblog.CatSQLi: "所有数据库访问使用参数化查询；校验输入类型；收紧数据库账号权限。",
-		weblog.CatXSS: "按上下文对输出编码；校验输入；配置内容安全策略（CSP）。",
-		weblog.CatRCE: "禁止将请求数据传入 Shell 或解释器；修补组件；隔离服务账号。",
-		weblog.CatLFI: "按白名单解析路径；解码后拒绝目录穿越序列。",
-		weblog.CatWebshell: "删除该脚本，排查上传途径，更换凭据，使用可信镜像重建。",
-		weblog.CatLog4Shell: "升级 Log4j 至修复版本；禁用 JNDI 查找；排查外连 LDAP/RMI。",
+		weblog.CatXSS:        "按上下文对输出编码；校验输入；配置内容安全策略（CSP）。",
+		weblog.CatRCE:        "禁止将请求数据传入 Shell 或解释器；修补组件；隔离服务账号。",
+		weblog.CatLFI:        "按白名单解析路径；解码后拒绝目录穿越序列。",
+		weblog.CatWebshell:   "删除该脚本，排查上传途径，更换凭据，使用可信镜像重建。",
+		weblog.CatLog4Shell:  "升级 Log4j 至修复版本；禁用 JNDI 查找；排查外连 LDAP/RMI。",
 		weblog.CatBruteForce: "对登录限速并锁定；启用多因素认证；核查登录成功的账号。",
-		weblog.CatProbing: "从网站目录移除备份、版本库目录和配置文件，并在服务器上禁止访问。"},
+		weblog.CatProbing:    "从网站目录移除备份、版本库目录和配置文件，并在服务器上禁止访问。"},
 }
 
 func emphasis(score int) string {

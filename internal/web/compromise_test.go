@@ -12,7 +12,6 @@ import (
 	"github.com/vigil-sec/vigil/internal/asset"
 )
 
-
 func TestCompromisePages(t *testing.T) {
 	t.Parallel()
 	ui := newTestUI(t)
