@@ -48,7 +48,8 @@ func NewRegistry() *Registry { return &Registry{byName: map[string]Importer{}} }
 // DefaultRegistry returns a new registry holding every built-in importer.
 func DefaultRegistry() *Registry {
 	r := NewRegistry()
-	for _, imp := range []Importer{&sarifImporter{}, &nucleiImporter{}, &trivyImporter{}, &nmapImporter{}, &openvasImporter{}, &openvasCSVImporter{}} {
+	for _, imp := range []Importer{&sarifImporter{}, &nucleiImporter{}, &trivyImporter{}, &nmapImporter{}, &openvasImporter{}, &openvasCSVImporter{},
+		&tenableImporter{}, &tenableCSVImporter{}, &zapImporter{}, &niktoImporter{}, &testsslImporter{}} {
 		if err := r.Register(imp); err != nil {
 			panic(err) // built-in names are distinct; a clash is a programming error
 		}

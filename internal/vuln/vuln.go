@@ -13,6 +13,10 @@
 //	sarif    tool + rule id + artifact URI + start line + start column + logical location + message
 //	nmap     host IP + protocol + port (open port); + CPE + vulners id (vulners entry)
 //	openvas  host IP + port + NVT OID
+//	tenable  host IP (WAS: target URL) + port/protocol + plugin ID (.nessus and CSV agree)
+//	zap      site + plugin ID + alertRef + alert text + alert name
+//	nikto    target IP (else host name) + port + check id + message
+//	testssl  target IP (else host name) + port + testssl id
 //
 // The fingerprint is the first 128 bits of SHA-256 over the scanner name and
 // those fields (trimmed, lower-cased), hex encoded. Records of one import
