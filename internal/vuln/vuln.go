@@ -103,9 +103,10 @@ type Finding struct {
 	CVSSVector string   `json:"cvss_vector,omitempty"`
 	CVSSScore  *float64 `json:"cvss_score,omitempty"`
 	CVSSError  string   `json:"cvss_error,omitempty"`
-	// CVSS4Vector is a CVSS v4.0 vector when the tool gave one; it is
-	// validated (errors go to CVSSError) but not yet scored.
+	// CVSS4Vector is a CVSS v4.0 vector when the tool gave one and
+	// CVSS4Score Vigil's score of it (CVSS-BTE, errors go to CVSSError).
 	CVSS4Vector string   `json:"cvss4_vector,omitempty"`
+	CVSS4Score  *float64 `json:"cvss4_score,omitempty"`
 	ToolScore   *float64 `json:"tool_score,omitempty"`
 	FixedIn     string   `json:"fixed_in,omitempty"`
 	Remediation string   `json:"remediation,omitempty"`
@@ -150,8 +151,20 @@ func (f *Finding) finish() {
 		}
 	}
 	if f.CVSS4Vector != "" {
-		if _, err := cvss.ParseV40(f.CVSS4Vector); err != nil && f.CVSSError == "" {
-			f.CVSSError = err.Error()
+		score, sev, err := cvss.ScoreV40(f.CVSS4Vector)
+		switch {
+		case err != nil:
+			if f.CVSSError == "" {
+				f.CVSSError = err.Error()
+			}
+		default:
+			f.CVSS4Score = &score
+			if f.Severity == "" {
+				f.Severity = Severity(sev)
+				if cvss.Severity(sev) == cvss.SeverityNone {
+					f.Severity = SeverityInfo
+				}
+			}
 		}
 	}
 	if f.Severity == "" {

@@ -1,7 +1,9 @@
 // Package cvss parses CVSS v3.1 and v4.0 vector strings strictly and
 // computes CVSS v3.1 (and v3.0) base, temporal and environmental scores
-// exactly as the FIRST specifications define them. CVSS v4.0 vectors are validated (prefix,
-// metric names, values, order, mandatory metrics) but not yet scored.
+// exactly as the FIRST specifications define them. CVSS v4.0 vectors are
+// validated (prefix, metric names, values, order, mandatory metrics) by
+// ParseV40 and scored by ScoreV40 (Base, Threat and Environmental together,
+// through the MacroVector table of the FIRST reference calculator).
 package cvss
 
 import (

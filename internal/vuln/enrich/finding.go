@@ -49,6 +49,9 @@ func (en *Enricher) Enrich(f vuln.Finding) Finding {
 	}
 	cvss := f.CVSSScore
 	if cvss == nil {
+		cvss = f.CVSS4Score
+	}
+	if cvss == nil {
 		cvss = f.ToolScore
 	}
 	out.Priority, out.PriorityReason = Priority(Factors{
