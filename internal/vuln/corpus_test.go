@@ -123,6 +123,8 @@ func TestDetectOtherFormats(t *testing.T) {
 	for _, f := range reg.Formats() {
 		own[strings.TrimSuffix(f, "-csv")] = true
 	}
+	// Corpus folders named unlike their format.
+	own["osv_scanner"], own["anchore_grype"] = own["osv-scanner"], own["grype"]
 	for _, f := range files {
 		dir := filepath.Base(filepath.Dir(f))
 		if own[dir] {

@@ -49,7 +49,8 @@ func NewRegistry() *Registry { return &Registry{byName: map[string]Importer{}} }
 func DefaultRegistry() *Registry {
 	r := NewRegistry()
 	for _, imp := range []Importer{&sarifImporter{}, &nucleiImporter{}, &trivyImporter{}, &nmapImporter{}, &openvasImporter{}, &openvasCSVImporter{},
-		&tenableImporter{}, &tenableCSVImporter{}, &zapImporter{}, &niktoImporter{}, &testsslImporter{}} {
+		&tenableImporter{}, &tenableCSVImporter{}, &zapImporter{}, &niktoImporter{}, &testsslImporter{},
+		&osvImporter{}, &govulncheckImporter{}, &grypeImporter{}, &qualysImporter{}} {
 		if err := r.Register(imp); err != nil {
 			panic(err) // built-in names are distinct; a clash is a programming error
 		}

@@ -17,6 +17,10 @@
 //	zap      site + plugin ID + alertRef + alert text + alert name
 //	nikto    target IP (else host name) + port + check id + message
 //	testssl  target IP (else host name) + port + testssl id
+//	osv-scanner  source path + advisory id + ecosystem + package + version (git sources: commit)
+//	govulncheck  main module + advisory id + module + module version
+//	grype        target + vulnerability id + artifact name + version + artifact type
+//	qualys       host IP + QID + port + protocol (+ ssl)
 //
 // The fingerprint is the first 128 bits of SHA-256 over the scanner name and
 // those fields (trimmed, lower-cased), hex encoded. Records of one import
