@@ -53,23 +53,7 @@ func (*openvasCSVImporter) Import(ctx context.Context, r io.Reader) ([]Finding, 
 		}
 	}
 	out := []Finding{}
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, csvError(format, err)
-		}
-		get := func(name string) string {
-			if i, ok := col[name]; ok && i < len(rec) {
-				return strings.TrimSpace(rec[i])
-			}
-			return ""
-		}
+	err = eachCSVRow(ctx, format, cr, col, func(get func(string) string) error {
 		ip, port, proto, oid := get("IP"), get("Port"), get("Port Protocol"), get("NVT OID")
 		f := Finding{
 			Scanner:     "openvas",
@@ -99,6 +83,10 @@ func (*openvasCSVImporter) Import(ctx context.Context, r io.Reader) ([]Finding, 
 		}
 		f.Fingerprint = fingerprint("openvas", ip, portKey, oid)
 		out = append(out, f)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return finishAll(out), nil
 }

@@ -126,36 +126,23 @@ func (*tenableCSVImporter) Import(ctx context.Context, r io.Reader) ([]Finding, 
 	}
 	out := []Finding{}
 	byFP := map[string]int{}
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, csvError(format, err)
-		}
-		get := func(field string) string {
-			if i, ok := col[field]; ok && i < len(rec) {
-				return strings.TrimSpace(rec[i])
-			}
-			return ""
-		}
-		plugin := get("plugin")
-		if plugin == "" {
-			continue
+	err = eachCSVRow(ctx, format, cr, col, func(get func(string) string) error {
+		if get("plugin") == "" {
+			return errSkipRow
 		}
 		f := tenableCSVFinding(get)
 		if i, ok := byFP[f.Fingerprint]; ok {
 			out[i].CVEs = uniqueUpper(append(out[i].CVEs, f.CVEs...))
 			out[i].Occurrences++
-			continue
+			return nil
 		}
 		f.Occurrences = 1
 		byFP[f.Fingerprint] = len(out)
 		out = append(out, f)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return finishAll(out), nil
 }
