@@ -18,6 +18,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 	"github.com/go-chi/chi/v5"
 
+	"github.com/vigil-sec/vigil/internal/alerting"
 	"github.com/vigil-sec/vigil/internal/archive"
 	"github.com/vigil-sec/vigil/internal/asset"
 	"github.com/vigil-sec/vigil/internal/audit"
@@ -45,6 +46,7 @@ type Options struct {
 	Vulns    *lifecycle.Service
 	Archive  *archive.Service
 	Exposure *exposure.Service
+	Alerting *alerting.Service
 	Audit    *audit.Log
 	Secrets  *secret.Vault
 	Logger   *slog.Logger
@@ -142,6 +144,7 @@ func newServer(opts Options) (s *server, err error) {
 	s.registerVulns()
 	s.registerDiscovery()
 	s.registerReports()
+	s.registerChannels()
 	s.registerTokens()
 	s.registerSecrets()
 	s.registerAudit()

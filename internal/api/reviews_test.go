@@ -54,3 +54,31 @@ func TestPolicyReviews(t *testing.T) {
 	h.want(http.StatusNoContent, del, base+"/"+r.ID, h.adminA, nil, nil)
 	h.wantProblem(http.StatusNotFound, get, base+"/"+r.ID, h.adminA, nil)
 }
+
+func TestNotificationChannels(t *testing.T) {
+	h := newHarness(t)
+	base := "/api/v1/tenants/acme/notification-channels"
+	in := NotificationChannelInput{Name: "relay", Kind: "webhook", MinLevel: "high",
+		Settings: []byte(`{"url":"http://127.0.0.1:9/hook"}`), Secrets: map[string]string{"signing_secret": "k3y"}}
+	// A loopback address needs allow_private, which only platform admins may set.
+	h.wantProblem(http.StatusUnprocessableEntity, pst, base, h.adminA, in)
+	in.AllowPrivate = true
+	h.wantProblem(http.StatusUnprocessableEntity, pst, base, h.adminA, in)
+	var c NotificationChannel
+	h.want(http.StatusCreated, pst, base, h.admin, in, &c)
+	if !c.HasSecret || strings.Contains(string(c.Config), "k3y") {
+		t.Fatalf("created %+v", c)
+	}
+	var list []NotificationChannel
+	h.want(http.StatusOK, get, base, h.analystA, nil, &list)
+	if len(list) != 1 || strings.Contains(fmt.Sprint(list), "k3y") {
+		t.Fatalf("list %+v", list)
+	}
+	var tr TestResult
+	h.want(http.StatusOK, pst, base+"/"+c.ID+"/test", h.admin, nil, &tr)
+	if tr.Sent || tr.Error == "" {
+		t.Fatalf("test to an unreachable relay: %+v", tr)
+	}
+	h.wantProblem(http.StatusForbidden, pst, base, h.analystA, in)
+	h.want(http.StatusNoContent, del, base+"/"+c.ID, h.admin, nil, nil)
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/go-chi/chi/v5"
 
+	"github.com/vigil-sec/vigil/internal/alerting"
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/secret"
@@ -107,7 +108,13 @@ func TestEveryRouteIsProtected(t *testing.T) {
 	if err := env.Store.DiscoveryRuns().Create(actx, &drun); err != nil {
 		t.Fatal(err)
 	}
+	nc, err := env.Alerting.Create(actx, env.TenantA.ID, alerting.Input{Name: "hook", Kind: "webhook",
+		Settings: []byte(`{"url":"https://hooks.invalid/x"}`), MinLevel: "high"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	samples := map[string]string{
+		"channel": nc.ID,
 		"run":     drun.ID,
 		"vuln":    vl[0].ID,
 		"review":  rev.ID,
@@ -121,7 +128,7 @@ func TestEveryRouteIsProtected(t *testing.T) {
 		"secret":  sec.ID,
 	}
 	// Strings from tenant A that must never reach a tenant-B caller.
-	secretsOfA := []string{env.TenantA.ID, env.TenantA.Slug, env.AssetA.ID, contact.ID, tokA.ID, sec.ID, rev.ID, vl[0].ID, drun.ID}
+	secretsOfA := []string{env.TenantA.ID, env.TenantA.Slug, env.AssetA.ID, contact.ID, tokA.ID, sec.ID, rev.ID, vl[0].ID, drun.ID, nc.ID}
 
 	routes := walk(t, h.srv)
 	seen := map[string]bool{}
