@@ -174,9 +174,8 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		_ = a.Close()
 		return nil, err
 	}
-	system := &auth.Principal{Username: "system", UserID: "system", GlobalRole: auth.RoleAdmin}
 	a.Pipeline = pipeline.New(a.Store, pipeline.Options{Logger: logger, OnAlert: func(ctx context.Context, al store.Alert) error {
-		return a.Alerting.Alerted(auth.WithPrincipal(ctx, system), al)
+		return a.Alerting.Alerted(asSystem(ctx), al)
 	}})
 	return a, nil
 }
@@ -231,4 +230,10 @@ func (a *App) Bootstrap(ctx context.Context) (username, oneTime string, err erro
 		return u.Username, pw, nil
 	}
 	return u.Username, "", nil
+}
+
+// asSystem returns ctx acting as Vigil itself, for work no user asked for
+// (jobs, ingest, feeds): platform admin rights, audited as "system".
+func asSystem(ctx context.Context) context.Context {
+	return auth.WithPrincipal(ctx, &auth.Principal{Username: "system", UserID: "system", GlobalRole: auth.RoleAdmin})
 }

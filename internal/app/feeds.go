@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/bus"
 	"github.com/vigil-sec/vigil/internal/intel"
 	"github.com/vigil-sec/vigil/internal/vuln/enrich"
@@ -122,7 +121,7 @@ func (a *App) expireDecisions(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx = auth.WithPrincipal(ctx, &auth.Principal{Username: "system", UserID: "system", GlobalRole: auth.RoleAdmin})
+	ctx = asSystem(ctx)
 	total := 0
 	for _, t := range ts {
 		n, err := a.Vulns.Expire(ctx, t.ID)
@@ -160,7 +159,7 @@ func (a *App) runDiscovery(ctx context.Context, data []byte) error {
 		a.Logger.Warn("malformed discovery job dropped", "err", err)
 		return nil
 	}
-	ctx = auth.WithPrincipal(ctx, &auth.Principal{Username: "system", UserID: "system", GlobalRole: auth.RoleAdmin})
+	ctx = asSystem(ctx)
 	return a.Exposure.Run(ctx, j.Tenant, j.Run)
 }
 

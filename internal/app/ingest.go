@@ -82,7 +82,7 @@ func (a *App) startIngest(ctx context.Context) (func() error, error) {
 	if a.Config.SyslogTCP == "" && a.Config.SyslogUDP == "" {
 		return func() error { return nil }, nil
 	}
-	sctx := auth.WithPrincipal(ctx, &auth.Principal{Username: "system", UserID: "system", GlobalRole: auth.RoleAdmin})
+	sctx := asSystem(ctx)
 	t, err := a.Tenants.ResolveTenant(sctx, a.Config.SyslogTenant)
 	if err != nil {
 		return nil, fmt.Errorf("syslog_tenant %q: %w", a.Config.SyslogTenant, err)

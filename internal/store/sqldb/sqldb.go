@@ -489,7 +489,12 @@ func (w *where) in(col string, values []string) {
 	for i, v := range values {
 		args[i] = v
 	}
-	w.add(col+" IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(values)), ", ")+")", args...)
+	w.add(col+" IN ("+placeholders(len(values))+")", args...)
+}
+
+// placeholders is n comma-separated ? parameters.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
 func (w *where) String() string {

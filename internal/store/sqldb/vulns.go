@@ -3,7 +3,6 @@ package sqldb
 import (
 	"context"
 	"database/sql"
-	"strings"
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/store"
@@ -225,10 +224,6 @@ func (x vulns) markAbsent(ctx context.Context, c conn, sc *store.VulnScan, key s
 		}
 	}
 	return nil
-}
-
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
 // Get returns one finding of a tenant.
