@@ -510,8 +510,7 @@ func ReadAll(r io.Reader) ([]byte, error) {
 	return b, nil
 }
 
-// Assignees lists who may be assigned a tenant's findings: the tenant's
-// members and the platform staff whose role may fix or track them.
+// Assignees lists who may be assigned a tenant's findings (see mayWork).
 func (s *Service) Assignees(ctx context.Context, tenantID string) ([]store.User, error) {
 	if err := auth.Require(ctx, auth.PermVulnWrite, tenantID); err != nil {
 		return nil, err
@@ -520,11 +519,9 @@ func (s *Service) Assignees(ctx context.Context, tenantID string) ([]store.User,
 	if err != nil {
 		return nil, err
 	}
-	member := map[string]bool{}
+	role := make(map[string]string, len(ms))
 	for _, m := range ms {
-		if auth.RoleHas(m.Role, auth.PermVulnWrite) {
-			member[m.UserID] = true
-		}
+		role[m.UserID] = m.Role
 	}
 	users, err := s.store.Users().List(ctx)
 	if err != nil {
@@ -532,16 +529,25 @@ func (s *Service) Assignees(ctx context.Context, tenantID string) ([]store.User,
 	}
 	var out []store.User
 	for _, u := range users {
-		if !u.Disabled && (member[u.ID] || (u.GlobalRole != "" && auth.RoleHas(u.GlobalRole, auth.PermVulnWrite))) {
+		if mayWork(u, role[u.ID]) {
 			out = append(out, u)
 		}
 	}
 	return out, nil
 }
 
-// canAssign reports whether a user may be assigned a tenant's findings:
-// enabled, and a platform staff member or a member of the tenant whose
-// role may work on findings.
+// mayWork reports whether a user may work on a tenant's findings, given
+// the user's role in that tenant ("" for none): enabled, and platform
+// staff or a member whose role may.
+func mayWork(u store.User, tenantRole string) bool {
+	if u.Disabled {
+		return false
+	}
+	return (u.GlobalRole != "" && auth.RoleHas(u.GlobalRole, auth.PermVulnWrite)) ||
+		(tenantRole != "" && auth.RoleHas(tenantRole, auth.PermVulnWrite))
+}
+
+// canAssign reports whether a user may be assigned a tenant's findings.
 func (s *Service) canAssign(ctx context.Context, tenantID, userID string) (bool, error) {
 	u, err := s.store.Users().Get(ctx, userID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -550,20 +556,15 @@ func (s *Service) canAssign(ctx context.Context, tenantID, userID string) (bool,
 	if err != nil {
 		return false, err
 	}
-	if u.Disabled {
-		return false, nil
-	}
-	if u.GlobalRole != "" && auth.RoleHas(u.GlobalRole, auth.PermVulnWrite) {
-		return true, nil
-	}
 	ms, err := s.store.Users().Memberships(ctx, userID)
 	if err != nil {
 		return false, err
 	}
+	role := ""
 	for _, m := range ms {
-		if m.TenantID == tenantID && auth.RoleHas(m.Role, auth.PermVulnWrite) {
-			return true, nil
+		if m.TenantID == tenantID {
+			role = m.Role
 		}
 	}
-	return false, nil
+	return mayWork(u, role), nil
 }
