@@ -30,6 +30,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/exposure"
 	"github.com/vigil-sec/vigil/internal/pipeline"
 	"github.com/vigil-sec/vigil/internal/policyreview"
+	"github.com/vigil-sec/vigil/internal/posture"
 	"github.com/vigil-sec/vigil/internal/secret"
 	"github.com/vigil-sec/vigil/internal/store"
 	"github.com/vigil-sec/vigil/internal/store/postgres"
@@ -67,6 +68,7 @@ type App struct {
 	Triage     *triage.Service
 	Alerting   *alerting.Service
 	Compromise *compromise.Service
+	Posture    *posture.Service
 	// SyslogTCPAddr and SyslogUDPAddr are the bound syslog listeners, set
 	// by Serve when configured.
 	SyslogTCPAddr, SyslogUDPAddr net.Addr
@@ -169,6 +171,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Exposure = exposure.NewService(a.Store, a.Audit, exposure.Options{Logger: logger, Enqueue: a.enqueueDiscovery})
 	a.Triage = triage.NewService(a.Store, a.Audit, nil)
 	a.Compromise = compromise.NewService(a.Store, a.Audit, logger)
+	a.Posture = posture.NewService(a.Store, posture.Options{Logger: logger})
 	a.Secrets = secret.NewVault(a.Box, a.Store.Secrets(), a.Audit)
 	if a.Alerting, err = alerting.NewService(a.Store, a.Secrets, a.Audit, alerting.Options{Logger: logger, BaseURL: cfg.BaseURL}); err != nil {
 		_ = a.Close()

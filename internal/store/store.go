@@ -133,6 +133,7 @@ type Store interface {
 	Alerts() AlertStore
 	NotifyChannels() NotifyChannelStore
 	Weblog() WeblogStore
+	Posture() PostureStore
 
 	// Driver names the driver: "sqlite" or "postgres".
 	Driver() string
@@ -737,6 +738,11 @@ type EventStore interface {
 	// Histogram counts matching events per bucket of width step from
 	// q.Since; q.Since and q.Until must be set.
 	Histogram(ctx context.Context, tenantID string, q EventQuery, step time.Duration) ([]int, error)
+	// Sources lists who sent the tenant's events, longest silent first.
+	Sources(ctx context.Context, tenantID string, p Page) ([]EventSource, error)
+	// Hourly counts the events received in each hour from since (truncated
+	// to the hour) up to until, from counters kept on Append.
+	Hourly(ctx context.Context, tenantID string, since, until time.Time) ([]int, error)
 }
 
 // Alert is what detection raised: repeats of one rule on one host within
@@ -767,6 +773,10 @@ type AlertFilter struct {
 	Level    string
 	RuleID   string
 	Query    string // substring of the rule title or host
+	// RulePrefix keeps alerts whose rule ID starts with it ("intel:").
+	RulePrefix string
+	// Since keeps alerts last seen at or after it.
+	Since time.Time
 	Page
 }
 

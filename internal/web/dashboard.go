@@ -36,10 +36,14 @@ type dashboardPage struct {
 	CanAudit     bool
 	Audit        []store.AuditEntry
 	Coming       []placeholder
+	Posture      *postureView
 }
 
 // dashboardComing are the areas with a placeholder card on the dashboard.
 func dashboardComing() []string { return []string{"events", "incidents", "vulnerabilities"} }
+
+// postureAreas are the placeholder areas the posture tiles replace.
+func postureAreas() []string { return []string{"events", "vulnerabilities"} }
 
 // dashboard is a tenant's overview: its inventory, contracted services,
 // recent activity and the areas that are on their way.
@@ -99,7 +103,14 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request) error {
 		}
 		v.Audit = entries
 	}
+	var err error
+	if v.Posture, err = s.postureFor(r, *t); err != nil {
+		return err
+	}
 	for _, a := range s.areas {
+		if v.Posture != nil && slices.Contains(postureAreas(), a.Key) {
+			continue // the posture tiles cover it
+		}
 		if slices.Contains(dashboardComing(), a.Key) && p.Can(a.Perm, t.ID) {
 			v.Coming = append(v.Coming, placeholder{Name: s.areaName(st.locale, a),
 				About: s.msgs.T(st.locale, "upcoming."+a.Key), URL: base + a.Path})

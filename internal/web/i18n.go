@@ -262,6 +262,9 @@ func dynamicMessageIDs(as []area) []string {
 	add("severity", severities())
 	add("layer", []string{"network", "os", "application", "configuration"})
 	add("vevent", []string{"imported", "seen", "reopened", "absent", "state", "assign"})
+	add("posture.grade", []string{"good", "fair", "poor", "critical"})
+	add("posture.component", []string{"vulnerabilities", "alerts", "exposure", "logs", "incidents"})
+	add("posture.phase", incidentPhases())
 	for _, code := range store.FieldCodes() {
 		ids = append(ids, fieldErrorPrefix+code)
 	}

@@ -94,6 +94,9 @@ func (s *server) nav(r *http.Request, cur *store.Tenant) ([]navGroup, error) {
 		add(g)
 	}
 	g := navGroup{Label: T("nav.group.platform")}
+	if s.opts.Posture != nil {
+		g.Items = append(g.Items, item(T("nav.wall"), "/soc", true))
+	}
 	if p.Can(auth.PermTenantAdmin, "") {
 		g.Items = append(g.Items, item(T("nav.tenants"), "/admin/tenants", false))
 	}

@@ -79,6 +79,7 @@ func (s *server) register() {
 	s.add(route{method: post, pattern: "/logout", access: signedIn()}.withPending(), s.logout)
 	s.handle(post, "/tenant", signedIn(), s.switchTenant)
 	s.handle(get, "/account", signedIn(), s.account)
+	s.handle(get, "/soc", signedIn(), s.socWall)
 	s.add(route{method: get, pattern: "/account/password", access: signedIn()}.withPending(), s.passwordForm)
 	s.add(route{method: post, pattern: "/account/password", access: signedIn()}.withPending(), s.changePassword)
 
@@ -111,6 +112,7 @@ func (s *server) register() {
 	// One tenant.
 	const t = "/t/{tenant}"
 	s.handle(get, t, inTenant(auth.PermTenantRead), s.dashboard)
+	s.handle(get, t+"/posture", inTenant(auth.PermTenantRead), s.postureTiles)
 	s.handle(get, t+"/assets", inTenant(auth.PermAssetRead), s.assetList)
 	s.handle(get, t+"/assets/new", inTenant(auth.PermAssetWrite), s.assetNew)
 	s.handle(post, t+"/assets", inTenant(auth.PermAssetWrite), s.assetCreate)

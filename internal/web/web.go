@@ -22,6 +22,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/compromise"
 	"github.com/vigil-sec/vigil/internal/exposure"
 	"github.com/vigil-sec/vigil/internal/policyreview"
+	"github.com/vigil-sec/vigil/internal/posture"
 	"github.com/vigil-sec/vigil/internal/store"
 	"github.com/vigil-sec/vigil/internal/tenant"
 	"github.com/vigil-sec/vigil/internal/triage"
@@ -40,7 +41,9 @@ type Options struct {
 	Triage     *triage.Service
 	Alerting   *alerting.Service
 	Compromise *compromise.Service
-	Audit      *audit.Log
+	// Posture feeds the dashboard tiles and the SOC wall; nil hides them.
+	Posture *posture.Service
+	Audit   *audit.Log
 	// Store is used only for sessions: to update the selected tenant and
 	// to read the signed-in user's profile.
 	Store  store.Store

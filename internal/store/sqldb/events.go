@@ -38,6 +38,7 @@ func (x events) Append(ctx context.Context, evs []store.Event) ([]string, error)
 	s := x.s
 	var added []string
 	err := s.inTx(ctx, func(c conn) error {
+		agg := newEventAggregates()
 		for i := range evs {
 			e := &evs[i]
 			fields := e.Fields
@@ -61,9 +62,10 @@ func (x events) Append(ctx context.Context, evs []store.Event) ([]string, error)
 			}
 			if k > 0 {
 				added = append(added, e.ID)
+				agg.add(e)
 			}
 		}
-		return nil
+		return agg.save(ctx, s, c)
 	})
 	if err != nil {
 		return nil, s.wrap("append events", err)
@@ -271,6 +273,12 @@ func (x alerts) where(tenantID string, f store.AlertFilter) *where {
 	}
 	if f.RuleID != "" {
 		w.add("rule_id = ?", f.RuleID)
+	}
+	if f.RulePrefix != "" {
+		w.add(`rule_id LIKE ? ESCAPE '!'`, likeEscaper.Replace(f.RulePrefix)+"%")
+	}
+	if !f.Since.IsZero() {
+		w.add("last_seen >= ?", x.s.t(norm(f.Since)))
 	}
 	if f.Query != "" {
 		p := containsPattern(f.Query)

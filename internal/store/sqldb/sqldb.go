@@ -150,6 +150,9 @@ func (s *Store) NotifyChannels() store.NotifyChannelStore { return notifyChannel
 // Weblog returns the compromise-detection store.
 func (s *Store) Weblog() store.WeblogStore { return weblogs{s} }
 
+// Posture returns the posture snapshot store.
+func (s *Store) Posture() store.PostureStore { return postures{s} }
+
 // ---- query plumbing ----
 
 // querier is what *sql.DB and *sql.Tx have in common.

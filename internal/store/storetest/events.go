@@ -106,4 +106,22 @@ func testAlerts(t *testing.T, s store.Store) {
 	}
 	_, err = as.Get(ctx, b.ID, first.ID)
 	isErr(t, err, store.ErrNotFound)
+
+	n, err = as.Count(ctx, a.ID, store.AlertFilter{Since: at(31)})
+	ok(t, err)
+	same(t, "last seen since", 2, n) // db-01 at 31 and 35; web-01 last seen at 30
+	intel := store.Alert{TenantID: a.ID, GroupKey: "intel:ip:203.0.113.9|web-01", RuleID: "intel:ip:203.0.113.9",
+		RuleTitle: "Threat intelligence", Level: "high", Status: "new", LastSeen: at(50)}
+	_, err = as.Raise(ctx, &intel, 10*time.Minute, open, 3)
+	ok(t, err)
+	odd := store.Alert{TenantID: a.ID, GroupKey: "intel_x|web-01", RuleID: "intel_x", RuleTitle: "Underscore", Level: "low",
+		Status: "new", LastSeen: at(50)}
+	_, err = as.Raise(ctx, &odd, 10*time.Minute, open, 3)
+	ok(t, err)
+	n, err = as.Count(ctx, a.ID, store.AlertFilter{RulePrefix: "intel:"})
+	ok(t, err)
+	same(t, "rule prefix", 1, n)
+	n, err = as.Count(ctx, a.ID, store.AlertFilter{RulePrefix: "intel_"})
+	ok(t, err)
+	same(t, "rule prefix is literal", 1, n)
 }

@@ -50,6 +50,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Alerts", testAlerts},
 		{"NotifyChannels", testNotifyChannels},
 		{"Weblog", testWeblog},
+		{"EventAggregates", testEventAggregates},
+		{"Posture", testPosture},
 		{"Audit", testAudit},
 		{"AuditAppendOnly", testAuditAppendOnly},
 		{"TenantIsolation", testTenantIsolation},

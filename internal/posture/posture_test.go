@@ -1,0 +1,274 @@
+package posture
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/vigil-sec/vigil/internal/exposure"
+	"github.com/vigil-sec/vigil/internal/store"
+	"github.com/vigil-sec/vigil/internal/store/postgres"
+	"github.com/vigil-sec/vigil/internal/store/sqlite"
+	"github.com/vigil-sec/vigil/internal/testenv"
+)
+
+var now = time.Date(2030, 5, 6, 10, 30, 0, 0, time.UTC)
+
+func openStore(t testing.TB) store.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "vigil.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func tenant(t testing.TB, st store.Store, slug string) store.Tenant {
+	t.Helper()
+	tn := store.Tenant{Slug: slug, Name: slug}
+	must(t, st.Tenants().Create(context.Background(), &tn))
+	return tn
+}
+
+// seed gives tenant tn a known set of alerts, events, findings and a
+// discovery run; the test's expectations count what seed put in.
+func seed(t *testing.T, st store.Store, tn store.Tenant) {
+	ctx := context.Background()
+	open := []string{"new", "acknowledged"}
+	raise := func(rule, level, host, status string, seen time.Time) {
+		a := store.Alert{TenantID: tn.ID, GroupKey: rule + "|" + host, RuleID: rule, RuleTitle: rule, Level: level,
+			Host: host, Status: "new", LastSeen: seen}
+		_, err := st.Alerts().Raise(ctx, &a, time.Minute, open, 3)
+		must(t, err)
+		if status != "new" {
+			must(t, st.Alerts().SetStatus(ctx, tn.ID, a.ID, status, "", "u", seen))
+		}
+	}
+	raise("r-crit", "critical", "web-01", "new", now.Add(-time.Hour))
+	raise("r-crit", "critical", "web-02", "acknowledged", now.Add(-30*time.Hour))
+	raise("r-high", "high", "web-01", "false-positive", now.Add(-2*time.Hour))
+	raise("intel:ip:203.0.113.7", "high", "fw-01", "new", now.Add(-3*time.Hour))
+	raise("r-med", "medium", "db-01", "closed", now.Add(-48*time.Hour))
+
+	ev := func(id, source, host string, received time.Time) store.Event {
+		return store.Event{ID: id, TenantID: tn.ID, Time: received, Received: received, Source: source, Host: host}
+	}
+	_, err := st.Events().Append(ctx, []store.Event{
+		ev("e1", "syslog", "fw-01", now.Add(-50*time.Hour)), // silent since
+		ev("e2", "syslog", "web-01", now.Add(-90*time.Minute)),
+		ev("e3", "syslog", "web-01", now.Add(-80*time.Minute)),
+		ev("e4", "http", "app-01", now.Add(-10*time.Minute)),
+	})
+	must(t, err)
+
+	f := func(fp, sev string, kev bool, due time.Time) store.VulnFinding {
+		return store.VulnFinding{Fingerprint: fp, AssetKey: "10.0.0.1", IP: "10.0.0.1", Scanner: "nuclei", RuleID: fp,
+			Title: fp, Severity: sev, KEV: kev, DueAt: due}
+	}
+	must(t, st.Vulns().Import(ctx, store.VulnImport{Scan: &store.VulnScan{TenantID: tn.ID, Scanner: "nuclei", Format: "nuclei"},
+		Findings: []store.VulnFinding{
+			f("kev-crit", "critical", true, now.Add(24*time.Hour)),
+			f("old-high", "high", false, now.Add(-24*time.Hour)), // overdue
+			f("mit-high", "high", false, now.Add(-24*time.Hour)), // mitigated below: neither open nor overdue
+			f("med", "medium", false, now.Add(24*time.Hour)),
+		}, Initial: "new", Reopened: "reopened", At: now.Add(-72 * time.Hour)}))
+	list, err := st.Vulns().List(ctx, tn.ID, store.VulnFilter{Query: "mit-high"})
+	must(t, err)
+	must(t, st.Vulns().Change(ctx, tn.ID, list[0].ID, store.VulnChange{From: "new", To: "mitigated", ActorID: "u", At: now}))
+
+	for _, a := range []string{"10.0.0.1", "10.0.0.2"} {
+		must(t, st.Assets().Create(ctx, &store.Asset{TenantID: tn.ID, Name: a, Kind: "host", Address: a}))
+	}
+	res := exposure.RunResult{
+		Open: []exposure.Port{{Host: "10.0.0.1", Port: 22}, {Host: "10.0.0.1", Port: 3306, Risky: "database exposed"},
+			{Host: "10.0.0.9", Port: 23, Risky: "telnet"}},
+		New:     []exposure.AssetChange{{Address: "10.0.0.9"}},
+		Zombies: []exposure.AssetChange{{Address: "10.0.0.2"}},
+	}
+	b, err := json.Marshal(res)
+	must(t, err)
+	done := store.DiscoveryRun{TenantID: tn.ID, Targets: "10.0.0.0/24", Status: "pending"}
+	must(t, st.DiscoveryRuns().Create(ctx, &done))
+	must(t, st.DiscoveryRuns().Finish(ctx, tn.ID, done.ID, "done", "", b, now.Add(-time.Hour)))
+	failed := store.DiscoveryRun{TenantID: tn.ID, Targets: "10.0.0.0/24", Status: "pending"}
+	must(t, st.DiscoveryRuns().Create(ctx, &failed))
+	must(t, st.DiscoveryRuns().Finish(ctx, tn.ID, failed.ID, "failed", "boom", nil, now))
+}
+
+type fakeIncidents struct{}
+
+func (fakeIncidents) OpenByPhase(context.Context, string) (map[string]int, error) {
+	return map[string]int{"contain": 2, "detect": 1}, nil
+}
+func (fakeIncidents) SLABreached(context.Context, string, time.Time) (int, error) { return 1, nil }
+
+func TestTenant(t *testing.T) {
+	st := openStore(t)
+	a, b := tenant(t, st, "alpha"), tenant(t, st, "beta")
+	seed(t, st, a)
+	svc := NewService(st, Options{Now: func() time.Time { return now }})
+	p, err := svc.Tenant(context.Background(), a.ID)
+	must(t, err)
+
+	if d := cmp.Diff(map[string]int{"critical": 2, "high": 1, "medium": 0, "low": 0, "informational": 0}, p.Alerts.Open); d != "" {
+		t.Errorf("open alerts (-want +got):\n%s", d)
+	}
+	check := func(what string, want, got int) {
+		t.Helper()
+		if want != got {
+			t.Errorf("%s = %d, want %d", what, got, want)
+		}
+	}
+	check("alerts last 24h", 3, p.Alerts.Last24h) // web-01 critical, false positive, intel
+	check("intel open", 1, p.Alerts.IntelOpen)
+	check("events 24h", 3, p.Alerts.Events24h)
+	check("hours", 24, len(p.Alerts.EventsHours))
+	check("last hour", 1, p.Alerts.EventsHours[23])
+	check("open findings", 3, p.Vulns.OpenTotal)
+	check("open critical", 1, p.Vulns.Open["critical"])
+	check("KEV", 1, p.Vulns.KEV)
+	check("overdue", 1, p.Vulns.Overdue)
+	check("mitigated", 1, p.Vulns.Mitigated)
+	check("assets", 2, p.Exposure.Assets)
+	check("unknown", 1, p.Exposure.Unknown)
+	check("zombies", 1, p.Exposure.Zombies)
+	check("risky", 2, p.Exposure.Risky)
+	check("open ports", 3, p.Exposure.Open)
+	check("sources", 3, p.Logs.Sources)
+	check("silent", 1, p.Logs.Silent)
+	if p.Logs.Silent == 1 && p.Logs.SilentList[0].Host != "fw-01" {
+		t.Errorf("silent sender %+v", p.Logs.SilentList[0])
+	}
+	if p.Incidents.Measured {
+		t.Error("incidents measured without a counter")
+	}
+	want := Compute(Measures{KEVOpen: 1, CriticalOpen: 1, HighOpen: 1, Overdue: 1, CriticalAlerts: 2, HighAlerts: 1,
+		UnknownAssets: 1, ZombieAssets: 1, RiskyServices: 2, SilentSources: 1, BreachedCases: -1})
+	if d := cmp.Diff(want, p.Score); d != "" {
+		t.Errorf("score (-want +got):\n%s", d)
+	}
+
+	// The other tenant sees none of it.
+	q, err := svc.Tenant(context.Background(), b.ID)
+	must(t, err)
+	if q.Score.Value != 100 || q.Alerts.OpenTotal != 0 || q.Vulns.OpenTotal != 0 || q.Exposure.RunID != "" || q.Logs.Sources != 0 {
+		t.Errorf("tenant beta sees alpha's data: %+v", q)
+	}
+
+	svc.SetIncidents(fakeIncidents{})
+	p, err = svc.Tenant(context.Background(), a.ID)
+	must(t, err)
+	if !p.Incidents.Measured || p.Incidents.Open != 3 || p.Incidents.Breached != 1 || p.Score.Components[4].Penalty != 5 {
+		t.Errorf("incidents %+v, component %+v", p.Incidents, p.Score.Components[4])
+	}
+}
+
+func TestTrend(t *testing.T) {
+	st := openStore(t)
+	a := tenant(t, st, "alpha")
+	clock := now
+	svc := NewService(st, Options{Now: func() time.Time { return clock }})
+	ctx := context.Background()
+	_, err := svc.Record(ctx, a.ID) // clean tenant: 100
+	must(t, err)
+	seed(t, st, a)
+	clock = now.Add(48 * time.Hour)
+	p, err := svc.Record(ctx, a.ID)
+	must(t, err)
+	days, err := svc.Trend(ctx, a.ID, 4)
+	must(t, err)
+	want := []Day{{Day: "2030-05-05"}, {Day: "2030-05-06", Score: 100, Known: true}, {Day: "2030-05-07"},
+		{Day: "2030-05-08", Score: p.Score.Value, Known: true}}
+	if d := cmp.Diff(want, days); d != "" {
+		t.Errorf("trend (-want +got):\n%s", d)
+	}
+	must(t, svc.RecordAll(ctx))
+	snaps, err := st.Posture().History(ctx, a.ID, "2030-05-08")
+	must(t, err)
+	var sc Score
+	must(t, json.Unmarshal(snaps[0].Breakdown, &sc))
+	if len(snaps) != 1 || sc.Value != snaps[0].Score {
+		t.Errorf("snapshot %+v", snaps)
+	}
+}
+
+// benchSize reads a size from the environment.
+func benchSize(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
+
+// BenchmarkPosture measures one dashboard computation on a tenant seeded
+// with VIGIL_BENCH_EVENTS events (default 100 000) and
+// VIGIL_BENCH_FINDINGS findings (default 20 000), on SQLite and, when it
+// is reachable, PostgreSQL.
+func BenchmarkPosture(b *testing.B) {
+	events, findings := benchSize("VIGIL_BENCH_EVENTS", 100_000), benchSize("VIGIL_BENCH_FINDINGS", 20_000)
+	b.Run("sqlite", func(b *testing.B) { benchPosture(b, openStore(b), events, findings) })
+	b.Run("postgres", func(b *testing.B) {
+		server := testenv.PostgresURL()
+		ctx := context.Background()
+		name := fmt.Sprintf("vigil_bench_posture_%d", time.Now().UnixNano())
+		url, err := postgres.CreateDatabase(ctx, server, name)
+		if err != nil {
+			b.Skipf("PostgreSQL: %v", err)
+		}
+		b.Cleanup(func() { _ = postgres.DropDatabase(context.Background(), server, name) })
+		st, err := postgres.Open(ctx, url, postgres.Options{})
+		must(b, err)
+		b.Cleanup(func() { _ = st.Close() })
+		benchPosture(b, st, events, findings)
+	})
+}
+
+func benchPosture(b *testing.B, st store.Store, events, findings int) {
+	tn := tenant(b, st, "bench")
+	ctx := context.Background()
+	for i := 0; i < events; i += 1000 {
+		batch := make([]store.Event, 0, 1000)
+		for j := i; j < min(i+1000, events); j++ {
+			at := now.Add(-time.Duration(j) * time.Second)
+			batch = append(batch, store.Event{ID: fmt.Sprintf("e%08d", j), TenantID: tn.ID, Time: at, Received: at,
+				Source: "syslog", Host: fmt.Sprintf("h%03d", j%300), Message: "x"})
+		}
+		_, err := st.Events().Append(ctx, batch)
+		must(b, err)
+	}
+	fs := make([]store.VulnFinding, 0, findings)
+	for i := range findings {
+		fs = append(fs, store.VulnFinding{Fingerprint: fmt.Sprint(i), AssetKey: fmt.Sprintf("10.%d.%d.%d", i/62500, i/250%250, i%250),
+			Scanner: "nuclei", RuleID: "r", Title: "t", Severity: VulnSeverities()[i%5], KEV: i%50 == 0, DueAt: now})
+	}
+	must(b, st.Vulns().Import(ctx, store.VulnImport{Scan: &store.VulnScan{TenantID: tn.ID, Scanner: "nuclei"}, Findings: fs,
+		Initial: "new", Reopened: "reopened", At: now}))
+	for i := range 2000 {
+		a := store.Alert{TenantID: tn.ID, GroupKey: fmt.Sprint(i), RuleID: "r", RuleTitle: "r", Level: AlertLevels()[i%5],
+			Status: "new", LastSeen: now.Add(-time.Duration(i) * time.Minute)}
+		_, err := st.Alerts().Raise(ctx, &a, time.Minute, []string{"new"}, 3)
+		must(b, err)
+	}
+	svc := NewService(st, Options{Now: func() time.Time { return now }})
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := svc.Tenant(ctx, tn.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

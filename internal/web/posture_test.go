@@ -1,0 +1,71 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"strconv"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/posture"
+	"github.com/vigil-sec/vigil/internal/store"
+)
+
+// TestPostureDashboard checks the tiles, their refresh fragment, the SOC
+// wall and who sees what, with a hostile host name in the data.
+func TestPostureDashboard(t *testing.T) {
+	t.Parallel()
+	ui := newTestUI(t)
+	ctx := t.Context()
+	old := time.Now().Add(-48 * time.Hour)
+	_, err := ui.Store.Events().Append(ctx, []store.Event{{ID: "ev-old", TenantID: ui.TenantA.ID, Time: old, Received: old,
+		Source: "syslog", Host: `<script>alert(1)</script>`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	al := store.Alert{TenantID: ui.TenantA.ID, GroupKey: "r|h", RuleID: "r", RuleTitle: "Brute force", Level: "critical",
+		Host: "h", Status: "new", LastSeen: time.Now()}
+	if _, err := ui.Store.Alerts().Raise(ctx, &al, time.Minute, []string{"new"}, 3); err != nil {
+		t.Fatal(err)
+	}
+
+	// What the seed costs: one open critical alert and one silent sender.
+	want := posture.Compute(posture.Measures{CriticalAlerts: 1, SilentSources: 1, BreachedCases: -1})
+	score := `class="metric">` + strconv.Itoa(want.Value) + " "
+	analyst := ui.as(t, ui.AnalystA)
+	base := "/t/" + ui.TenantA.Slug
+	r := analyst.get(base)
+	wantStatus(t, r, http.StatusOK)
+	for _, want := range []string{`id="posture"`, `hx-get="/t/` + ui.TenantA.Slug + `/posture"`,
+		`/events/alerts?level=critical&amp;status=open`, "&lt;script&gt;alert(1)&lt;/script&gt;", score} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("dashboard lacks %q", want)
+		}
+	}
+	if strings.Contains(r.body, "<script>alert(1)") {
+		t.Fatal("the host name renders as markup")
+	}
+
+	analyst.header.Set("HX-Request", "true")
+	r = analyst.get(base + "/posture")
+	wantStatus(t, r, http.StatusOK)
+	if !strings.HasPrefix(strings.TrimSpace(r.body), `<div id="posture"`) || strings.Contains(r.body, "<html") {
+		t.Errorf("fragment:\n%s", r.body)
+	}
+	analyst.header.Del("HX-Request")
+
+	customer := ui.as(t, ui.CustomerB)
+	wantStatus(t, customer.get(base+"/posture"), http.StatusNotFound)
+	wall := customer.get("/soc")
+	wantStatus(t, wall, http.StatusOK)
+	if strings.Contains(wall.body, ui.TenantA.Name) {
+		t.Error("the customer of B sees tenant A on the wall")
+	}
+	admin := ui.as(t, ui.Admin)
+	wall = admin.get("/soc")
+	wantStatus(t, wall, http.StatusOK)
+	a, b := strings.Index(wall.body, ">"+ui.TenantA.Name+"<"), strings.Index(wall.body, ">"+ui.TenantB.Name+"<")
+	if a < 0 || b < 0 || a > b {
+		t.Errorf("the wall should list A (worse) before B: %d, %d", a, b)
+	}
+}
