@@ -18,6 +18,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/audit"
 	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/archive"
 	"github.com/vigil-sec/vigil/internal/notify"
 	"github.com/vigil-sec/vigil/internal/secret"
 	"github.com/vigil-sec/vigil/internal/store"
@@ -324,6 +325,55 @@ func (s *Service) Alerted(ctx context.Context, a store.Alert) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// SendReport delivers an archived report to every enabled channel of its
+// tenant, whatever the channel's lowest alert level: a contracted report is
+// not an alert. E-mail carries the file when it fits the attachment limit;
+// every channel gets the link. Delivery is asynchronous.
+func (s *Service) SendReport(ctx context.Context, r store.Report, summary string) error {
+	chans, err := s.store.NotifyChannels().List(ctx, r.TenantID)
+	if err != nil || len(chans) == 0 {
+		return err
+	}
+	t, err := s.store.Tenants().Get(ctx, r.TenantID)
+	if err != nil {
+		return err
+	}
+	data := notify.TemplateData{Tenant: t.Name, Title: r.Title, Severity: notify.SeverityInfo, Summary: summary,
+		Time: r.CreatedAt, Fields: []notify.Field{{Name: "format", Value: r.Format}, {Name: "sha256", Value: r.SHA256}}}
+	if s.baseURL != "" {
+		data.Link = s.baseURL + "/t/" + t.Slug + "/reports/" + r.ID
+	}
+	var errs []error
+	for _, c := range chans {
+		if !c.Enabled {
+			continue
+		}
+		name := c.TenantID + "/" + c.ID
+		if err := s.ensure(ctx, c, name); err != nil {
+			errs = append(errs, fmt.Errorf("channel %s: %w", c.Name, err))
+			continue
+		}
+		msg, err := s.templates.Message("report-"+r.ID+"-"+c.ID, notify.KindDigest, s.lang, data)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		msg.Tenant = r.TenantID
+		if len(r.Content) > 0 && len(r.Content) <= notify.MaxAttachmentBytes {
+			msg.Attachments = []notify.Attachment{{Name: reportFileName(r), ContentType: archive.ContentType(r.Format), Data: r.Content}}
+		}
+		if err := s.disp.Enqueue(ctx, name, msg); err != nil {
+			errs = append(errs, fmt.Errorf("channel %s: %w", c.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// reportFileName names an attached report: its kind, day and format.
+func reportFileName(r store.Report) string {
+	return r.Kind + "-" + r.CreatedAt.UTC().Format("20060102") + "." + r.Format
 }
 
 func (s *Service) ensure(ctx context.Context, c store.NotifyChannel, name string) error {

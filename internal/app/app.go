@@ -31,6 +31,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/pipeline"
 	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/posture"
+	"github.com/vigil-sec/vigil/internal/reportcentre"
 	"github.com/vigil-sec/vigil/internal/secret"
 	"github.com/vigil-sec/vigil/internal/store"
 	"github.com/vigil-sec/vigil/internal/store/postgres"
@@ -69,6 +70,7 @@ type App struct {
 	Alerting   *alerting.Service
 	Compromise *compromise.Service
 	Posture    *posture.Service
+	Reports    *reportcentre.Centre
 	// SyslogTCPAddr and SyslogUDPAddr are the bound syslog listeners, set
 	// by Serve when configured.
 	SyslogTCPAddr, SyslogUDPAddr net.Addr
@@ -174,6 +176,10 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Posture = posture.NewService(a.Store, posture.Options{Logger: logger})
 	a.Secrets = secret.NewVault(a.Box, a.Store.Secrets(), a.Audit)
 	if a.Alerting, err = alerting.NewService(a.Store, a.Secrets, a.Audit, alerting.Options{Logger: logger, BaseURL: cfg.BaseURL}); err != nil {
+		_ = a.Close()
+		return nil, err
+	}
+	if a.Reports, err = a.newReportCentre(); err != nil {
 		_ = a.Close()
 		return nil, err
 	}

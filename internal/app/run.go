@@ -23,7 +23,7 @@ func (a *App) Handler() (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	uiH, err := web.New(web.Options{Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, Archive: a.Archive, Exposure: a.Exposure, Triage: a.Triage, Alerting: a.Alerting, Compromise: a.Compromise, Posture: a.Posture, Audit: a.Audit,
+	uiH, err := web.New(web.Options{Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, Archive: a.Archive, Exposure: a.Exposure, Triage: a.Triage, Alerting: a.Alerting, Compromise: a.Compromise, Posture: a.Posture, Reports: a.Reports, Audit: a.Audit,
 		Store: a.Store, Logger: a.Logger, SecureCookies: a.Config.CookieSecure(), Version: Version})
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
@@ -122,6 +122,7 @@ const (
 	JobVulnExpire     = "jobs.vulns.expire"
 	JobDiscoveryRun   = "jobs.discovery.run"
 	JobPostureRecord  = "jobs.posture.record"
+	JobReportsDue     = "jobs.reports.due"
 )
 
 // startWorkers consumes the jobs queue and schedules housekeeping. The
@@ -143,6 +144,8 @@ func (a *App) startWorkers(ctx context.Context) (func() error, error) {
 		JobDiscoveryRun: a.runDiscovery,
 		// The day's posture snapshot, for the score trend.
 		JobPostureRecord: func(ctx context.Context, _ []byte) error { return a.Posture.RecordAll(ctx) },
+		// Reports of the tenants' service catalogue whose period has ended.
+		JobReportsDue: func(ctx context.Context, _ []byte) error { return a.runDueReports(ctx) },
 	}
 	sub, err := a.Bus.Consume(ctx, JobsQueue, bus.ConsumeOptions{Group: "workers", Concurrency: 2},
 		func(ctx context.Context, d bus.Delivery) error {
@@ -165,7 +168,7 @@ func (a *App) startWorkers(ctx context.Context) (func() error, error) {
 		t := time.NewTicker(10 * time.Minute)
 		defer t.Stop()
 		for {
-			for _, job := range []string{JobSessionCleanup, JobVulnExpire, JobPostureRecord} {
+			for _, job := range []string{JobSessionCleanup, JobVulnExpire, JobPostureRecord, JobReportsDue} {
 				if err := a.Bus.Enqueue(sctx, JobsQueue, bus.Message{Subject: job}); err != nil && sctx.Err() == nil {
 					a.Logger.Warn("schedule job", "job", job, "err", err)
 				}

@@ -775,8 +775,9 @@ type AlertFilter struct {
 	Query    string // substring of the rule title or host
 	// RulePrefix keeps alerts whose rule ID starts with it ("intel:").
 	RulePrefix string
-	// Since keeps alerts last seen at or after it.
-	Since time.Time
+	// Since keeps alerts last seen at or after it; Until keeps alerts
+	// first seen before it. Together: alerts active in [Since, Until).
+	Since, Until time.Time
 	Page
 }
 

@@ -2,9 +2,9 @@ package web
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
-	"strconv"
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/posture"

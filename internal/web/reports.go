@@ -4,11 +4,14 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/vigil-sec/vigil/internal/archive"
+	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/report"
+	"github.com/vigil-sec/vigil/internal/reportcentre"
 	"github.com/vigil-sec/vigil/internal/store"
 )
 
@@ -17,9 +20,46 @@ const reportPageSize = 50
 
 type reportsPage struct {
 	Base
-	URL     string
-	Reports []store.Report
-	Pager   pager
+	URL       string
+	Reports   []store.Report
+	Pager     pager
+	Catalogue []catalogueRow
+	From, To  string // the default period of the generate forms
+}
+
+// catalogueRow is one report of the catalogue as the tenant sees it.
+type catalogueRow struct {
+	reportcentre.Kind
+	Name      string
+	Frequency string // the contracted report frequency, "" when not contracted
+}
+
+// catalogueRows lists the report catalogue with the tenant's schedule.
+func (s *server) catalogueRows(r *http.Request, t *store.Tenant) ([]catalogueRow, error) {
+	if s.opts.Reports == nil {
+		return nil, nil
+	}
+	freq := map[string]string{}
+	if auth.FromContext(r.Context()).Can(auth.PermServiceRead, t.ID) {
+		subs, err := s.opts.Tenants.ListSubscriptions(r.Context(), t.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, sub := range subs {
+			if sub.Enabled {
+				freq[sub.Service] = sub.ReportFrequency
+			}
+		}
+	}
+	var rows []catalogueRow
+	for _, k := range s.opts.Reports.Kinds() {
+		name := k.NameEN
+		if strings.HasPrefix(state(r).locale, "zh") {
+			name = k.NameZH
+		}
+		rows = append(rows, catalogueRow{Kind: k, Name: name, Frequency: freq[k.Service]})
+	}
+	return rows, nil
 }
 
 // reportList lists a tenant's archived deliverables.
@@ -37,6 +77,11 @@ func (s *server) reportList(w http.ResponseWriter, r *http.Request) error {
 	}
 	v.Reports = list
 	v.Pager = newPager(total, pg, reportPageSize, func(n int) string { return v.URL + "?page=" + strconv.Itoa(n) })
+	if v.Catalogue, err = s.catalogueRows(r, t); err != nil {
+		return err
+	}
+	today := time.Now().UTC()
+	v.From, v.To = today.AddDate(0, 0, -7).Format(time.DateOnly), today.AddDate(0, 0, -1).Format(time.DateOnly)
 	s.render(w, r, http.StatusOK, "reports", v)
 	return nil
 }
@@ -53,6 +98,44 @@ func (s *server) reportDownload(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	_, err = w.Write(rep.Content)
 	return err
+}
+
+// maxReportDays bounds the period of a report generated on demand.
+const maxReportDays = 400
+
+// reportGenerate generates a periodic report of the catalogue for the
+// period the form names (both days included).
+func (s *server) reportGenerate(w http.ResponseWriter, r *http.Request) error {
+	t := state(r).tenant
+	if s.opts.Reports == nil {
+		return store.ErrNotFound
+	}
+	format, lang, err := reportRequest(r)
+	if err != nil {
+		return err
+	}
+	from, err1 := time.Parse(time.DateOnly, r.PostFormValue("from"))
+	to, err2 := time.Parse(time.DateOnly, r.PostFormValue("to"))
+	switch {
+	case err1 != nil:
+		return store.NewFieldError("from", store.CodeInvalidDate, nil, "the first day is not a date (YYYY-MM-DD)")
+	case err2 != nil:
+		return store.NewFieldError("to", store.CodeInvalidDate, nil, "the last day is not a date (YYYY-MM-DD)")
+	case to.Before(from):
+		return store.NewFieldError("to", store.CodeEndBeforeStart, nil, "the last day is before the first")
+	case to.Sub(from) > maxReportDays*24*time.Hour:
+		return store.NewFieldError("from", store.CodeOutOfRange, map[string]any{"max": maxReportDays}, "a report covers at most %d days", maxReportDays)
+	}
+	k, ok := s.opts.Reports.Kind(r.PostFormValue("kind"))
+	if !ok || !k.Periodic {
+		return store.NewFieldError("kind", store.CodeOneOf, nil, "choose a report of the catalogue that covers a period")
+	}
+	rep, err := s.opts.Reports.Generate(r.Context(), *t, k.Code, reportcentre.Params{From: from, To: to.AddDate(0, 0, 1), Lang: lang}, format)
+	if err != nil {
+		return err
+	}
+	redirect(w, r, "/t/"+t.Slug+"/reports?ok=generated&report="+rep.ID)
+	return nil
 }
 
 // reportRequest reads the format and language of a report form; the

@@ -69,3 +69,49 @@ func TestReportsGeneratedAndArchived(t *testing.T) {
 		t.Fatal("tenant B lists a report")
 	}
 }
+
+// TestReportCatalogueGenerate generates the monitoring report of the
+// catalogue for a period from the reports page.
+func TestReportCatalogueGenerate(t *testing.T) {
+	t.Parallel()
+	ui := newTestUI(t)
+	analyst := ui.as(t, ui.AnalystA)
+	base := "/t/" + ui.TenantA.Slug + "/reports"
+	page := analyst.get(base)
+	wantStatus(t, page, http.StatusOK)
+	if !strings.Contains(page.body, `id="report-catalogue"`) || !strings.Contains(page.body, `name="kind" value="monitoring"`) {
+		t.Fatalf("no catalogue on the reports page:\n%s", page.body)
+	}
+	form := url.Values{"kind": {"monitoring"}, "from": {"2026-11-01"}, "to": {"2026-11-07"}, "format": {"html"}, "lang": {"zh-CN"}}
+	wantRedirect(t, analyst.post(base+"/generate", form), base+"?ok=generated")
+	list := analyst.get(base)
+	m := reportLinkRE.FindStringSubmatch(list.body)
+	if m == nil || !strings.Contains(list.body, "安全监测报告") {
+		t.Fatalf("the monitoring report is not listed:\n%s", list.body)
+	}
+	dl := analyst.get(m[1])
+	wantStatus(t, dl, http.StatusOK)
+	if !strings.Contains(dl.body, "2026-11-01 至 2026-11-07") {
+		t.Errorf("the report does not cover the period asked for")
+	}
+
+	for name, bad := range map[string]url.Values{
+		"reversed":     {"kind": {"monitoring"}, "from": {"2026-11-07"}, "to": {"2026-11-01"}, "format": {"html"}},
+		"not a date":   {"kind": {"monitoring"}, "from": {"yesterday"}, "to": {"2026-11-01"}, "format": {"html"}},
+		"too long":     {"kind": {"monitoring"}, "from": {"2020-01-01"}, "to": {"2026-11-01"}, "format": {"html"}},
+		"source kind":  {"kind": {"exposure"}, "from": {"2026-11-01"}, "to": {"2026-11-07"}, "format": {"html"}},
+		"unknown kind": {"kind": {"nope"}, "from": {"2026-11-01"}, "to": {"2026-11-07"}, "format": {"html"}},
+	} {
+		if r := analyst.post(base+"/generate", bad); r.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("%s: status %d, want 422", name, r.StatusCode)
+		}
+	}
+	customer := ui.as(t, ui.CustomerB)
+	customer.loadCSRF(customer.get("/t/" + ui.TenantB.Slug + "/reports"))
+	if r := customer.post(base+"/generate", form); r.StatusCode != http.StatusNotFound && r.StatusCode != http.StatusForbidden {
+		t.Errorf("the customer of B generated a report of A: status %d", r.StatusCode)
+	}
+	if after := reportLinkRE.FindAllString(analyst.get(base).body, -1); len(after) != 1 {
+		t.Errorf("tenant A has %d reports, want the one the analyst made", len(after))
+	}
+}

@@ -155,6 +155,7 @@ func (s *server) register() {
 	s.handle(get, t+"/operations/vuln-lifecycle", inTenant(auth.PermAssetRead), s.vulnServiceRedirect)
 	rep := t + "/reports"
 	s.handle(get, rep, inTenant(auth.PermReportRead), s.reportList)
+	s.handle(post, rep+"/generate", inTenant(auth.PermReportRead), s.reportGenerate)
 	s.handle(get, rep+"/{report}", inTenant(auth.PermReportRead), s.reportDownload)
 	disc := t + "/operations/asset-discovery"
 	s.handle(get, disc, inTenant(auth.PermAssetRead), s.discoveryList)

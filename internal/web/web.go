@@ -23,6 +23,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/exposure"
 	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/posture"
+	"github.com/vigil-sec/vigil/internal/reportcentre"
 	"github.com/vigil-sec/vigil/internal/store"
 	"github.com/vigil-sec/vigil/internal/tenant"
 	"github.com/vigil-sec/vigil/internal/triage"
@@ -43,6 +44,8 @@ type Options struct {
 	Compromise *compromise.Service
 	// Posture feeds the dashboard tiles and the SOC wall; nil hides them.
 	Posture *posture.Service
+	// Reports is the report catalogue; nil hides it.
+	Reports *reportcentre.Centre
 	Audit   *audit.Log
 	// Store is used only for sessions: to update the selected tenant and
 	// to read the signed-in user's profile.

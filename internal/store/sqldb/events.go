@@ -280,6 +280,9 @@ func (x alerts) where(tenantID string, f store.AlertFilter) *where {
 	if !f.Since.IsZero() {
 		w.add("last_seen >= ?", x.s.t(norm(f.Since)))
 	}
+	if !f.Until.IsZero() {
+		w.add("first_seen < ?", x.s.t(norm(f.Until)))
+	}
 	if f.Query != "" {
 		p := containsPattern(f.Query)
 		w.add(`(lower(rule_title) LIKE ? ESCAPE '!' OR lower(host) LIKE ? ESCAPE '!')`, p, p)

@@ -110,6 +110,9 @@ func testAlerts(t *testing.T, s store.Store) {
 	n, err = as.Count(ctx, a.ID, store.AlertFilter{Since: at(31)})
 	ok(t, err)
 	same(t, "last seen since", 2, n) // db-01 at 31 and 35; web-01 last seen at 30
+	n, err = as.Count(ctx, a.ID, store.AlertFilter{Since: at(7), Until: at(31)})
+	ok(t, err)
+	same(t, "active in a window", 2, n) // web-01 0..7 and web-01 from 30; db-01 first seen at 31 is out
 	intel := store.Alert{TenantID: a.ID, GroupKey: "intel:ip:203.0.113.9|web-01", RuleID: "intel:ip:203.0.113.9",
 		RuleTitle: "Threat intelligence", Level: "high", Status: "new", LastSeen: at(50)}
 	_, err = as.Raise(ctx, &intel, 10*time.Minute, open, 3)

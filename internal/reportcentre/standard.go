@@ -1,0 +1,67 @@
+package reportcentre
+
+import (
+	"context"
+
+	"github.com/vigil-sec/vigil/internal/compromise"
+	"github.com/vigil-sec/vigil/internal/exposure"
+	"github.com/vigil-sec/vigil/internal/policyreview"
+	"github.com/vigil-sec/vigil/internal/posture"
+	"github.com/vigil-sec/vigil/internal/report"
+	"github.com/vigil-sec/vigil/internal/store"
+	"github.com/vigil-sec/vigil/internal/vuln/lifecycle"
+)
+
+// Services are the services whose reports the standard catalogue holds;
+// a nil service leaves its reports out.
+type Services struct {
+	Posture    *posture.Service
+	Vulns      *lifecycle.Service
+	Exposure   *exposure.Service
+	Reviews    *policyreview.Service
+	Compromise *compromise.Service
+}
+
+// AllFormats are the formats every standard report comes in.
+func AllFormats() []report.Format {
+	return []report.Format{report.FormatHTML, report.FormatPDF, report.FormatXLSX}
+}
+
+// RegisterStandard registers the reports of Vigil's services.
+func (c *Centre) RegisterStandard(s Services) error {
+	type build = func(ctx context.Context, t store.Tenant, p Params) (*report.Document, error)
+	var kinds []Kind
+	add := func(ok bool, k Kind, b build) {
+		if ok {
+			k.Formats, k.Build = AllFormats(), b
+			kinds = append(kinds, k)
+		}
+	}
+	add(s.Posture != nil, Kind{Code: "monitoring", Service: "monitoring", NameEN: "Security monitoring report", NameZH: "安全监测报告",
+		Periodic: true}, func(ctx context.Context, t store.Tenant, p Params) (*report.Document, error) {
+		return s.Posture.MonitoringReport(ctx, t, p.From, p.To, p.Lang)
+	})
+	add(s.Vulns != nil, Kind{Code: "vulnerabilities", Service: "vuln-lifecycle", NameEN: "Vulnerability report", NameZH: "漏洞报告",
+		Periodic: true}, func(ctx context.Context, t store.Tenant, p Params) (*report.Document, error) {
+		return s.Vulns.ReportDocument(ctx, t, p.Lang)
+	})
+	add(s.Exposure != nil, Kind{Code: "exposure", Service: "asset-discovery", NameEN: "Internet asset discovery report",
+		NameZH: "互联网资产发现报告", Source: "discovery-run"}, func(ctx context.Context, t store.Tenant, p Params) (*report.Document, error) {
+		return s.Exposure.ReportDocument(ctx, t, p.SourceID, p.Lang)
+	})
+	add(s.Reviews != nil, Kind{Code: "policy-review", Service: "policy-optimisation", NameEN: "Security policy optimisation report",
+		NameZH: "安全策略优化报告", Source: "policy-review"}, func(ctx context.Context, t store.Tenant, p Params) (*report.Document, error) {
+		doc, _, err := s.Reviews.ReportDocument(ctx, t, p.SourceID, p.Lang)
+		return doc, err
+	})
+	add(s.Compromise != nil, Kind{Code: "app-compromise", Service: "app-compromise", NameEN: "Application compromise report",
+		NameZH: "应用失陷检测报告", Source: "weblog-run"}, func(ctx context.Context, t store.Tenant, p Params) (*report.Document, error) {
+		return s.Compromise.ReportDocument(ctx, t, p.SourceID, p.Lang)
+	})
+	for _, k := range kinds {
+		if err := c.Register(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
