@@ -85,6 +85,7 @@ Configuration comes from vigil.yaml (--config), VIGIL_* environment variables an
 		newIntelCmd(),
 		newNotifyCmd(),
 		newWeblogCmd(),
+		newTrafficCmd(),
 	)
 	return root
 }
