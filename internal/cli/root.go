@@ -86,6 +86,7 @@ Configuration comes from vigil.yaml (--config), VIGIL_* environment variables an
 		newNotifyCmd(),
 		newWeblogCmd(),
 		newTrafficCmd(),
+		newComplianceCmd(),
 	)
 	return root
 }
