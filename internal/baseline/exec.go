@@ -6,12 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
-	"os/exec"
 	"path"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -20,30 +20,51 @@ type Result string
 
 // Check results. NotApplicable covers checks whose evidence could not be
 // gathered here: Windows registry rules, command rules that were not allowed
-// to run, unmet requirements.
+// to run, unmet requirements. Manual marks a check written with
+// "type: manual" (see Check.Manual): it is pending an assessor and counts
+// neither for nor against the score.
 const (
 	Passed        Result = "passed"
 	Failed        Result = "failed"
 	NotApplicable Result = "not-applicable"
+	Manual        Result = "manual"
 )
 
-// Options configure a local evaluation.
+// Options configure an evaluation.
 type Options struct {
-	// FS is the host's filesystem; paths in rules are taken relative to its
-	// root, and processes are read from its "proc" directory. Required.
+	// Target is the host to evaluate. When nil, a LocalTarget over FS is
+	// used (with AllowCommands and CommandTimeout below).
+	Target Target
+	// FS is the host's filesystem when Target is nil; paths in rules are
+	// taken relative to its root, and processes are read from its "proc"
+	// directory.
 	FS fs.FS
-	// AllowCommands lets c: rules run their command on this host. Off by
-	// default: such rules then evaluate as not run (not applicable).
+	// Querier answers sql: and redis: rules. When nil and the Target
+	// implements Querier, the Target answers them; otherwise such rules
+	// are undecided.
+	Querier Querier
+	// AllowCommands lets c: rules run their command. Off by default: such
+	// rules then evaluate as not run (not applicable).
 	AllowCommands bool
-	// CommandTimeout bounds each command; default 10s.
+	// CommandTimeout bounds each local command; default 10s.
 	CommandTimeout time.Duration
-	// MaxOutputBytes caps command output and file reads; default 4 MiB.
+	// MaxOutputBytes caps command output, query output and file reads;
+	// default 4 MiB.
 	MaxOutputBytes int64
 	// MaxDirEntries caps the entries read from one directory; default 10000.
 	MaxDirEntries int
+	// Workers bounds the checks evaluated at once; default 8.
+	Workers int
 	// IgnoreRequirements evaluates checks even when requirements fail.
 	IgnoreRequirements bool
 	Logger             *slog.Logger
+}
+
+// Querier answers database rules (RuleSQL, RuleRedis) with the lines of
+// the query's result, at most maxLines of them. A Querier that cannot
+// answer a kind of rule returns an error wrapping errors.ErrUnsupported.
+type Querier interface {
+	Query(ctx context.Context, kind RuleType, query string, maxLines int) ([]string, error)
 }
 
 // CheckResult is the evaluation of one check.
@@ -65,16 +86,19 @@ type Report struct {
 	Passed          int           `json:"passed"`
 	Failed          int           `json:"failed"`
 	NotApplicable   int           `json:"not_applicable"`
+	Manual          int           `json:"manual"`
 	// Score is passed / (passed + failed) as a percentage; 0 when nothing
 	// was decided.
 	Score float64 `json:"score"`
 }
 
-// Evaluate runs a policy's requirements and checks against the host
-// described by opts.
+// Evaluate runs a policy's requirements and checks against the target
+// described by opts. Independent checks are evaluated concurrently; within
+// one run each file, directory, process list and command output is read
+// once and shared by every rule that needs it.
 func Evaluate(ctx context.Context, p *Policy, opts Options) (*Report, error) {
-	if opts.FS == nil {
-		return nil, errors.New("baseline: Options.FS is required")
+	if opts.Target == nil && opts.FS == nil {
+		return nil, errors.New("baseline: Options.Target or Options.FS is required")
 	}
 	e := newEvaluator(opts)
 	rep := &Report{PolicyID: p.ID, RequirementsMet: true}
@@ -83,32 +107,57 @@ func Evaluate(ctx context.Context, p *Policy, opts Options) (*Report, error) {
 		rep.Requirements = ev
 		rep.RequirementsMet = res == Passed
 	}
+	rep.Checks = make([]CheckResult, len(p.Checks))
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range min(e.opts.Workers, max(1, len(p.Checks))) {
+		wg.Go(func() {
+			for i := range jobs {
+				rep.Checks[i] = e.check(ctx, &p.Checks[i], rep.RequirementsMet)
+			}
+		})
+	}
 	for i := range p.Checks {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+		if ctx.Err() != nil {
+			break
 		}
-		c := &p.Checks[i]
-		cr := CheckResult{ID: c.ID, Title: c.Title, Remediation: c.Remediation}
-		if !rep.RequirementsMet && !opts.IgnoreRequirements {
-			cr.Result, cr.Reason = NotApplicable, "policy requirements not met on this host"
-		} else {
-			cr.Result, cr.Evidence = e.condition(ctx, c.Condition, c.Rules)
-			cr.Reason = reasonFor(cr.Result, c.Condition)
-		}
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, cr := range rep.Checks {
 		switch cr.Result {
 		case Passed:
 			rep.Passed++
 		case Failed:
 			rep.Failed++
+		case Manual:
+			rep.Manual++
 		default:
 			rep.NotApplicable++
 		}
-		rep.Checks = append(rep.Checks, cr)
 	}
 	if d := rep.Passed + rep.Failed; d > 0 {
 		rep.Score = 100 * float64(rep.Passed) / float64(d)
 	}
 	return rep, nil
+}
+
+func (e *evaluator) check(ctx context.Context, c *Check, requirementsMet bool) CheckResult {
+	cr := CheckResult{ID: c.ID, Title: c.Title, Remediation: c.Remediation}
+	switch {
+	case !requirementsMet && !e.opts.IgnoreRequirements:
+		cr.Result, cr.Reason = NotApplicable, "policy requirements not met on this host"
+	case c.Manual:
+		cr.Result, cr.Reason = Manual, "manual check: pending an assessor's result and evidence"
+	default:
+		cr.Result, cr.Evidence = e.condition(ctx, c.Condition, c.Rules)
+		cr.Reason = reasonFor(cr.Result, c.Condition)
+	}
+	return cr
 }
 
 func reasonFor(r Result, c Condition) string {
@@ -131,14 +180,17 @@ const (
 )
 
 type evaluator struct {
-	opts Options
-	log  *slog.Logger
-	cmds map[string]cmdOutput // command output cached within one run
-}
-
-type cmdOutput struct {
-	out []byte
-	err error
+	opts    Options
+	log     *slog.Logger
+	target  Target
+	querier Querier
+	// Evidence read within one run, shared by all rules and workers.
+	files memo[[]byte]
+	stats memo[FileInfo]
+	dirs  memo[[]DirEntry]
+	procs memo[[]Process]
+	cmds  memo[CommandResult]
+	query memo[[]string]
 }
 
 func newEvaluator(opts Options) *evaluator {
@@ -151,11 +203,68 @@ func newEvaluator(opts Options) *evaluator {
 	if opts.MaxDirEntries <= 0 {
 		opts.MaxDirEntries = 10000
 	}
+	if opts.Workers <= 0 {
+		opts.Workers = 8
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &evaluator{opts: opts, log: log, cmds: make(map[string]cmdOutput)}
+	t := opts.Target
+	if t == nil {
+		t = &LocalTarget{FS: opts.FS, AllowCommands: opts.AllowCommands, CommandTimeout: opts.CommandTimeout}
+	}
+	q := opts.Querier
+	if q == nil {
+		q, _ = t.(Querier)
+	}
+	return &evaluator{opts: opts, log: log, target: t, querier: q}
+}
+
+// memo computes each key's value once, even when asked concurrently.
+type memo[T any] struct {
+	mu sync.Mutex
+	m  map[string]*memoEntry[T]
+}
+
+type memoEntry[T any] struct {
+	once sync.Once
+	v    T
+	err  error
+}
+
+func (m *memo[T]) get(key string, f func() (T, error)) (T, error) {
+	m.mu.Lock()
+	if m.m == nil {
+		m.m = make(map[string]*memoEntry[T])
+	}
+	e := m.m[key]
+	if e == nil {
+		e = &memoEntry[T]{}
+		m.m[key] = e
+	}
+	m.mu.Unlock()
+	e.once.Do(func() { e.v, e.err = f() })
+	return e.v, e.err
+}
+
+func (e *evaluator) readFile(ctx context.Context, name string) ([]byte, error) {
+	return e.files.get(name, func() ([]byte, error) {
+		return e.target.ReadFile(ctx, name, e.opts.MaxOutputBytes)
+	})
+}
+
+func (e *evaluator) stat(ctx context.Context, name string) (FileInfo, error) {
+	return e.stats.get(name, func() (FileInfo, error) { return e.target.Stat(ctx, name) })
+}
+
+func (e *evaluator) readDir(ctx context.Context, name string) ([]DirEntry, error) {
+	return e.dirs.get(name, func() ([]DirEntry, error) {
+		entries, err := e.target.ReadDir(ctx, name, e.opts.MaxDirEntries)
+		// Targets list in different orders; evidence should not depend on it.
+		sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
+		return entries, err
+	})
 }
 
 // condition combines rule outcomes. A decided outcome wins over unknown
@@ -198,13 +307,15 @@ func (e *evaluator) rule(ctx context.Context, r *Rule) (ruleState, string) {
 	var ev string
 	switch r.Type {
 	case RuleFile:
-		st, ev = e.fileRule(r)
+		st, ev = e.fileRule(ctx, r)
 	case RuleDirectory:
-		st, ev = e.dirRule(r)
+		st, ev = e.dirRule(ctx, r)
 	case RuleProcess:
-		st, ev = e.processRule(r)
+		st, ev = e.processRule(ctx, r)
 	case RuleCommand:
 		st, ev = e.commandRule(ctx, r)
+	case RuleSQL, RuleRedis:
+		st, ev = e.queryRule(ctx, r)
 	default:
 		return ruleUnknown, "registry rules apply to Windows hosts only: not applicable on this OS"
 	}
@@ -225,35 +336,39 @@ func (e *evaluator) rule(ctx context.Context, r *Rule) (ruleState, string) {
 	return st, "unknown (" + ev + ")"
 }
 
-// fsPath maps an absolute rule path onto the FS.
-func fsPath(p string) (string, bool) {
-	if !strings.HasPrefix(p, "/") {
-		return "", false
+// missing classifies a failed read: not there (false), not answerable
+// by this target (unknown), or an error that counts as false with a note.
+func missing(err error) ruleState {
+	if errors.Is(err, errors.ErrUnsupported) {
+		return ruleUnknown
 	}
-	c := path.Clean(p)
-	if c == "/" {
-		return ".", true
-	}
-	return c[1:], true
+	return ruleFalse
 }
 
-func (e *evaluator) fileRule(r *Rule) (ruleState, string) {
+func (e *evaluator) fileRule(ctx context.Context, r *Rule) (ruleState, string) {
 	var notes []string
+	unknown := false
 	for _, t := range r.Targets {
-		name, ok := fsPath(t)
-		if !ok {
+		if !strings.HasPrefix(t, "/") {
 			notes = append(notes, t+": not an absolute path")
 			continue
 		}
 		if r.Content == nil {
-			if st, err := fs.Stat(e.opts.FS, name); err == nil && !st.IsDir() {
+			st, err := e.stat(ctx, t)
+			if err == nil && !st.IsDir {
 				return ruleTrue, t + " exists"
+			}
+			if err != nil && missing(err) == ruleUnknown {
+				unknown = true
+				notes = append(notes, err.Error())
+				continue
 			}
 			notes = append(notes, t+" does not exist")
 			continue
 		}
-		line, found, err := e.searchFile(name, r.Content)
+		line, found, err := e.searchFile(ctx, t, r.Content)
 		if err != nil {
+			unknown = unknown || missing(err) == ruleUnknown
 			notes = append(notes, err.Error())
 			continue
 		}
@@ -262,26 +377,31 @@ func (e *evaluator) fileRule(r *Rule) (ruleState, string) {
 		}
 		notes = append(notes, t+": no line matched")
 	}
+	if unknown {
+		return ruleUnknown, strings.Join(notes, "; ")
+	}
 	return ruleFalse, strings.Join(notes, "; ")
 }
 
-func (e *evaluator) dirRule(r *Rule) (ruleState, string) {
+func (e *evaluator) dirRule(ctx context.Context, r *Rule) (ruleState, string) {
 	var notes []string
+	unknown := false
 	for _, t := range r.Targets {
-		dir, ok := fsPath(t)
-		if !ok {
+		if !strings.HasPrefix(t, "/") {
 			notes = append(notes, t+": not an absolute path")
 			continue
 		}
-		f, err := e.opts.FS.Open(dir)
+		dir := path.Clean(t)
+		entries, err := e.readDir(ctx, dir)
 		if err != nil {
-			notes = append(notes, t+" does not exist")
-			continue
-		}
-		entries, err := readDirLimited(f, e.opts.MaxDirEntries)
-		_ = f.Close()
-		if err != nil {
-			notes = append(notes, fmt.Sprintf("%s: %v", t, err))
+			if missing(err) == ruleUnknown {
+				unknown = true
+				notes = append(notes, err.Error())
+			} else if errors.Is(err, fs.ErrNotExist) {
+				notes = append(notes, t+" does not exist")
+			} else {
+				notes = append(notes, err.Error())
+			}
 			continue
 		}
 		if r.FileName == nil {
@@ -289,16 +409,17 @@ func (e *evaluator) dirRule(r *Rule) (ruleState, string) {
 		}
 		matchedAny := false
 		for _, de := range entries {
-			if de.IsDir() || !r.FileName.Match(de.Name()) {
+			if de.IsDir || !r.FileName.Match(de.Name) {
 				continue
 			}
 			matchedAny = true
-			full := path.Join(t, de.Name())
+			full := path.Join(dir, de.Name)
 			if r.Content == nil {
 				return ruleTrue, full + " exists"
 			}
-			line, found, err := e.searchFile(path.Join(dir, de.Name()), r.Content)
+			line, found, err := e.searchFile(ctx, full, r.Content)
 			if err != nil {
+				unknown = unknown || missing(err) == ruleUnknown
 				notes = append(notes, err.Error())
 				continue
 			}
@@ -312,37 +433,20 @@ func (e *evaluator) dirRule(r *Rule) (ruleState, string) {
 			notes = append(notes, t+": no line matched in matching files")
 		}
 	}
+	if unknown {
+		return ruleUnknown, strings.Join(notes, "; ")
+	}
 	return ruleFalse, strings.Join(notes, "; ")
 }
 
-func readDirLimited(f fs.File, limit int) ([]fs.DirEntry, error) {
-	rd, ok := f.(fs.ReadDirFile)
-	if !ok {
-		return nil, errors.New("not a directory")
-	}
-	entries, err := rd.ReadDir(limit)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
-	}
-	return entries, nil
-}
-
 // searchFile reports the first line of the file satisfying expr.
-func (e *evaluator) searchFile(name string, expr Expr) (string, bool, error) {
-	f, err := e.opts.FS.Open(name)
+func (e *evaluator) searchFile(ctx context.Context, name string, expr Expr) (string, bool, error) {
+	data, err := e.readFile(ctx, name)
 	if err != nil {
-		return "", false, fmt.Errorf("/%s does not exist", name)
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return "", false, fmt.Errorf("/%s is a directory", name)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, e.opts.MaxOutputBytes+1))
-	if err != nil {
-		return "", false, fmt.Errorf("/%s: %w", name, err)
-	}
-	if int64(len(data)) > e.opts.MaxOutputBytes {
-		data = data[:e.opts.MaxOutputBytes]
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", false, fmt.Errorf("%s does not exist", name)
+		}
+		return "", false, err
 	}
 	line, ok := searchLines(data, expr)
 	return line, ok, nil
@@ -360,32 +464,15 @@ func searchLines(data []byte, expr Expr) (string, bool) {
 	return "", false
 }
 
-func (e *evaluator) processRule(r *Rule) (ruleState, string) {
+func (e *evaluator) processRule(ctx context.Context, r *Rule) (ruleState, string) {
 	want := r.Targets[0]
-	f, err := e.opts.FS.Open("proc")
+	procs, err := e.procs.get("", func() ([]Process, error) { return e.target.Processes(ctx) })
 	if err != nil {
-		return ruleUnknown, "process list unavailable"
+		return ruleUnknown, "process list unavailable: " + err.Error()
 	}
-	entries, err := readDirLimited(f, 0)
-	_ = f.Close()
-	if err != nil {
-		return ruleUnknown, "process list unavailable"
-	}
-	for _, de := range entries {
-		pid := de.Name()
-		if !de.IsDir() || strings.Trim(pid, "0123456789") != "" {
-			continue
-		}
-		if comm, err := fs.ReadFile(e.opts.FS, "proc/"+pid+"/comm"); err == nil && strings.TrimSpace(string(comm)) == want {
-			return ruleTrue, "process " + want + " running (pid " + pid + ")"
-		}
-		cmdline, err := fs.ReadFile(e.opts.FS, "proc/"+pid+"/cmdline")
-		if err != nil || len(cmdline) == 0 {
-			continue
-		}
-		argv0, _, _ := strings.Cut(string(cmdline), "\x00")
-		if argv0 == want || path.Base(argv0) == want {
-			return ruleTrue, "process " + want + " running (pid " + pid + ")"
+	for _, p := range procs {
+		if p.Comm == want || p.Argv0 == want || (p.Argv0 != "" && path.Base(p.Argv0) == want) {
+			return ruleTrue, "process " + want + " running (pid " + p.PID + ")"
 		}
 	}
 	return ruleFalse, "no process named " + want
@@ -400,43 +487,47 @@ func (e *evaluator) commandRule(ctx context.Context, r *Rule) (ruleState, string
 	if err != nil {
 		return ruleUnknown, "command not run: " + err.Error()
 	}
-	res, ok := e.cmds[line]
-	if !ok {
-		res.out, res.err = e.run(ctx, argv)
-		e.cmds[line] = res
-	}
-	if res.err != nil {
-		return ruleUnknown, "command failed: " + res.err.Error()
+	res, err := e.cmds.get(line, func() (CommandResult, error) {
+		return e.target.Run(ctx, argv, e.opts.MaxOutputBytes)
+	})
+	if err != nil {
+		return ruleUnknown, "command failed: " + err.Error()
 	}
 	if r.Content == nil {
 		return ruleTrue, "command ran"
 	}
-	if l, found := searchLines(res.out, r.Content); found {
+	if l, found := searchLines(res.Output, r.Content); found {
 		return ruleTrue, fmt.Sprintf("output line %q matched", truncate(l, 120))
 	}
 	return ruleFalse, "no output line matched"
 }
 
-// run executes argv directly, never through a shell, with a timeout and an
-// output cap. A non-zero exit status is not an error: checks often inspect
-// the output of commands that report findings through their status.
-func (e *evaluator) run(ctx context.Context, argv []string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, e.opts.CommandTimeout)
-	defer cancel()
-	// #nosec G204 -- argv comes from a policy the operator chose to run with
-	// command rules explicitly allowed; no shell interprets it.
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	out := &capWriter{max: e.opts.MaxOutputBytes}
-	cmd.Stdout, cmd.Stderr = out, out
-	err := cmd.Run()
-	var exitErr *exec.ExitError
-	if err != nil && !errors.As(err, &exitErr) {
-		return nil, err
+// maxQueryLines bounds the lines one database rule reads.
+const maxQueryLines = 10000
+
+func (e *evaluator) queryRule(ctx context.Context, r *Rule) (ruleState, string) {
+	if e.querier == nil {
+		return ruleUnknown, fmt.Sprintf("no %s database to query on this target", r.Type)
 	}
-	if ctx.Err() != nil {
-		return nil, fmt.Errorf("timed out after %s", e.opts.CommandTimeout)
+	q := r.Targets[0]
+	lines, err := e.query.get(string(r.Type)+"\x00"+q, func() ([]string, error) {
+		return e.querier.Query(ctx, r.Type, q, maxQueryLines)
+	})
+	if err != nil {
+		return ruleUnknown, "query failed: " + err.Error()
 	}
-	return out.buf.Bytes(), nil
+	if r.Content == nil {
+		if len(lines) > 0 {
+			return ruleTrue, fmt.Sprintf("query returned %d lines", len(lines))
+		}
+		return ruleFalse, "query returned nothing"
+	}
+	for _, l := range lines {
+		if r.Content.Match(l) {
+			return ruleTrue, fmt.Sprintf("result line %q matched", truncate(l, 120))
+		}
+	}
+	return ruleFalse, fmt.Sprintf("no result line matched (%d lines)", len(lines))
 }
 
 type capWriter struct {

@@ -60,6 +60,12 @@ type Check struct {
 	Compliance  map[string][]string
 	Condition   Condition
 	Rules       []*Rule
+	// Manual marks a check that tools cannot decide (physical security,
+	// process questions). It is a Vigil extension to the SCA format: a
+	// check written with "type: manual" needs no rules (any rules and its
+	// condition are ignored) and always evaluates to Manual, pending an
+	// assessor who records the result and evidence.
+	Manual bool
 }
 
 // Problem is a construct of a policy that could not be loaded.
@@ -99,18 +105,32 @@ type rawPolicy struct {
 		Rules       []yaml.Node `yaml:"rules"`
 	} `yaml:"requirements"`
 	Variables map[string]string `yaml:"variables"`
-	Checks    []struct {
-		ID          string              `yaml:"id"`
-		Title       string              `yaml:"title"`
-		Name        string              `yaml:"name"`
-		Description string              `yaml:"description"`
-		Rationale   string              `yaml:"rationale"`
-		Remediation string              `yaml:"remediation"`
-		References  textList            `yaml:"references"`
-		Compliance  map[string][]string `yaml:"compliance"`
-		Condition   string              `yaml:"condition"`
-		Rules       []yaml.Node         `yaml:"rules"`
-	} `yaml:"checks"`
+	Checks    []rawCheck        `yaml:"checks"`
+}
+
+type rawCheckFields struct {
+	ID          string              `yaml:"id"`
+	Title       string              `yaml:"title"`
+	Name        string              `yaml:"name"`
+	Description string              `yaml:"description"`
+	Rationale   string              `yaml:"rationale"`
+	Remediation string              `yaml:"remediation"`
+	References  textList            `yaml:"references"`
+	Compliance  map[string][]string `yaml:"compliance"`
+	Condition   string              `yaml:"condition"`
+	Rules       []yaml.Node         `yaml:"rules"`
+	Type        string              `yaml:"type"`
+}
+
+// rawCheck remembers the line a check starts on, for problems.
+type rawCheck struct {
+	rawCheckFields
+	Line int
+}
+
+func (c *rawCheck) UnmarshalYAML(n *yaml.Node) error {
+	c.Line = n.Line
+	return n.Decode(&c.rawCheckFields)
 }
 
 // Parse loads a policy from YAML. name labels problems (usually the file
@@ -167,18 +187,34 @@ func Parse(data []byte, name string) (*Policy, error) {
 			probs = append(probs, Problem{Reason: "duplicate check id"})
 		}
 		seen[rc.ID] = true
-		cond, err := parseCondition(rc.Condition)
-		if err != nil {
-			probs = append(probs, Problem{Reason: err.Error()})
-		}
-		rules, rprobs := parseRules(rc.Rules, vars)
-		probs = append(probs, rprobs...)
-		if len(rc.Rules) == 0 {
-			probs = append(probs, Problem{Reason: "check has no rules"})
+		var (
+			cond   Condition
+			rules  []*Rule
+			manual bool
+		)
+		switch strings.ToLower(strings.TrimSpace(rc.Type)) {
+		case "manual":
+			manual = true
+		case "", "automated", "automatic":
+			var err error
+			if cond, err = parseCondition(rc.Condition); err != nil {
+				probs = append(probs, Problem{Reason: err.Error()})
+			}
+			var rprobs []Problem
+			rules, rprobs = parseRules(rc.Rules, vars)
+			probs = append(probs, rprobs...)
+			if len(rc.Rules) == 0 {
+				probs = append(probs, Problem{Reason: "check has no rules"})
+			}
+		default:
+			probs = append(probs, Problem{Reason: fmt.Sprintf("check type %q is not manual", rc.Type)})
 		}
 		if len(probs) > 0 {
 			for i := range probs {
 				probs[i].File, probs[i].CheckID = name, rc.ID
+				if probs[i].Line == 0 {
+					probs[i].Line = rc.Line
+				}
 			}
 			p.Problems = append(p.Problems, probs...)
 			continue
@@ -190,7 +226,7 @@ func Parse(data []byte, name string) (*Policy, error) {
 		p.Checks = append(p.Checks, Check{
 			ID: rc.ID, Title: title, Description: rc.Description, Rationale: rc.Rationale,
 			Remediation: rc.Remediation, References: []string(rc.References), Compliance: rc.Compliance,
-			Condition: cond, Rules: rules,
+			Condition: cond, Rules: rules, Manual: manual,
 		})
 		p.Rules += len(rules)
 	}

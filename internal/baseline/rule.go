@@ -17,6 +17,10 @@ const (
 	RuleProcess   RuleType = "process"
 	RuleCommand   RuleType = "command"
 	RuleRegistry  RuleType = "registry"
+	// RuleSQL and RuleRedis are Vigil extensions for database baselines;
+	// see ParseRule.
+	RuleSQL   RuleType = "sql"
+	RuleRedis RuleType = "redis"
 )
 
 // PatternKind says how a Pattern tests a line.
@@ -113,12 +117,57 @@ const arrow = " -> "
 
 // ParseRule parses one SCA rule string such as
 // "f:/etc/ssh/sshd_config -> !r:^# && n:^Port\s+(\d+) compare > 1024".
+//
+// Besides the SCA prefixes, two Vigil extensions query databases over their
+// own protocol (see Querier):
+//
+//	sql:STATEMENT [-> EXPR]   run STATEMENT in a read-only transaction; each
+//	                          row is one line, columns joined by a tab, NULL
+//	                          as an empty string
+//	redis:PARAMETER [-> EXPR] CONFIG GET PARAMETER; each returned pair is one
+//	                          line "name value"
+//
+// EXPR is tested line by line as for c: rules; without EXPR the rule holds
+// when the query returns at least one line. The statement may itself contain
+// " -> "; the last part is the pattern. Examples:
+//
+//	sql:SHOW password_encryption -> r:^scram-sha-256$
+//	sql:SHOW VARIABLES LIKE 'local_infile' -> r:\tOFF$
+//	redis:protected-mode -> r:^protected-mode yes$
 func ParseRule(s string) (*Rule, error) {
 	r := &Rule{Raw: s}
 	s = strings.TrimSpace(s)
 	if rest, ok := strings.CutPrefix(s, "not "); ok {
 		r.Negate = true
 		s = strings.TrimSpace(rest)
+	}
+	for _, q := range []struct {
+		prefix string
+		typ    RuleType
+	}{{"sql:", RuleSQL}, {"redis:", RuleRedis}} {
+		body, ok := strings.CutPrefix(s, q.prefix)
+		if !ok {
+			continue
+		}
+		r.Type = q.typ
+		parts := splitArrow(body)
+		if len(parts) > 2 {
+			parts = []string{strings.Join(parts[:len(parts)-1], arrow), parts[len(parts)-1]}
+		}
+		if parts[0] == "" {
+			return nil, fmt.Errorf("%s rule names no query", q.typ)
+		}
+		r.Targets = []string{parts[0]}
+		if len(parts) == 2 {
+			if parts[1] == "" {
+				return nil, fmt.Errorf("empty part 2")
+			}
+			var err error
+			if r.Content, err = parseExpr(parts[1]); err != nil {
+				return nil, err
+			}
+		}
+		return r, nil
 	}
 	if len(s) < 2 || s[1] != ':' {
 		return nil, fmt.Errorf("rule %q: missing type prefix (f:, d:, p:, c:, r:)", truncate(s, 60))

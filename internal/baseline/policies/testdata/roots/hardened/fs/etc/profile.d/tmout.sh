@@ -1,0 +1,2 @@
+readonly TMOUT=600
+export TMOUT
