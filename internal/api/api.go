@@ -25,7 +25,9 @@ import (
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/exposure"
 	"github.com/vigil-sec/vigil/internal/httpmw"
+	"github.com/vigil-sec/vigil/internal/incident"
 	"github.com/vigil-sec/vigil/internal/policyreview"
+	"github.com/vigil-sec/vigil/internal/posture"
 	"github.com/vigil-sec/vigil/internal/secret"
 	"github.com/vigil-sec/vigil/internal/tenant"
 	"github.com/vigil-sec/vigil/internal/vuln/lifecycle"
@@ -47,9 +49,12 @@ type Options struct {
 	Archive  *archive.Service
 	Exposure *exposure.Service
 	Alerting *alerting.Service
-	Audit    *audit.Log
-	Secrets  *secret.Vault
-	Logger   *slog.Logger
+	// Incidents and Posture back the incident and posture endpoints.
+	Incidents *incident.Service
+	Posture   *posture.Service
+	Audit     *audit.Log
+	Secrets   *secret.Vault
+	Logger    *slog.Logger
 	// Version is reported by GET /api/v1/version and in the OpenAPI info.
 	Version string
 	// MaxBodyBytes limits request bodies (default httpmw.DefaultMaxBody).
@@ -145,6 +150,7 @@ func newServer(opts Options) (s *server, err error) {
 	s.registerDiscovery()
 	s.registerReports()
 	s.registerChannels()
+	s.registerIncidents()
 	s.registerTokens()
 	s.registerSecrets()
 	s.registerAudit()

@@ -33,7 +33,7 @@ type harness struct {
 func newHarness(t testing.TB, opts ...func(*Options)) *harness {
 	t.Helper()
 	env := fixture.New(t)
-	o := Options{Auth: env.Auth, Tenants: env.Tenants, Assets: env.Assets, Reviews: env.Reviews, Vulns: env.Vulns, Archive: env.Archive, Exposure: env.Exposure, Alerting: env.Alerting, Audit: env.Audit, Secrets: env.Secrets,
+	o := Options{Auth: env.Auth, Tenants: env.Tenants, Assets: env.Assets, Reviews: env.Reviews, Vulns: env.Vulns, Archive: env.Archive, Exposure: env.Exposure, Alerting: env.Alerting, Incidents: env.Incidents, Posture: env.Posture, Audit: env.Audit, Secrets: env.Secrets,
 		Logger: slog.New(slog.DiscardHandler), Version: "test"}
 	for _, f := range opts {
 		f(&o)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/alerting"
 	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/incident"
 	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/secret"
 	"github.com/vigil-sec/vigil/internal/store"
@@ -113,8 +114,13 @@ func TestEveryRouteIsProtected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	icase, err := env.Incidents.Create(actx, env.TenantA.ID, incident.Input{Title: "Case", Severity: "high", Category: "malware"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	samples := map[string]string{
 		"channel": nc.ID,
+		"case":    icase.ID,
 		"run":     drun.ID,
 		"vuln":    vl[0].ID,
 		"review":  rev.ID,
@@ -128,7 +134,7 @@ func TestEveryRouteIsProtected(t *testing.T) {
 		"secret":  sec.ID,
 	}
 	// Strings from tenant A that must never reach a tenant-B caller.
-	secretsOfA := []string{env.TenantA.ID, env.TenantA.Slug, env.AssetA.ID, contact.ID, tokA.ID, sec.ID, rev.ID, vl[0].ID, drun.ID, nc.ID}
+	secretsOfA := []string{icase.ID, env.TenantA.ID, env.TenantA.Slug, env.AssetA.ID, contact.ID, tokA.ID, sec.ID, rev.ID, vl[0].ID, drun.ID, nc.ID}
 
 	routes := walk(t, h.srv)
 	seen := map[string]bool{}

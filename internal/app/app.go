@@ -28,6 +28,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/compromise"
 	"github.com/vigil-sec/vigil/internal/config"
 	"github.com/vigil-sec/vigil/internal/exposure"
+	"github.com/vigil-sec/vigil/internal/incident"
 	"github.com/vigil-sec/vigil/internal/pipeline"
 	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/posture"
@@ -71,6 +72,7 @@ type App struct {
 	Compromise *compromise.Service
 	Posture    *posture.Service
 	Reports    *reportcentre.Centre
+	Incidents  *incident.Service
 	// SyslogTCPAddr and SyslogUDPAddr are the bound syslog listeners, set
 	// by Serve when configured.
 	SyslogTCPAddr, SyslogUDPAddr net.Addr
@@ -176,6 +178,10 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Posture = posture.NewService(a.Store, posture.Options{Logger: logger})
 	a.Secrets = secret.NewVault(a.Box, a.Store.Secrets(), a.Audit)
 	if a.Alerting, err = alerting.NewService(a.Store, a.Secrets, a.Audit, alerting.Options{Logger: logger, BaseURL: cfg.BaseURL}); err != nil {
+		_ = a.Close()
+		return nil, err
+	}
+	if a.Incidents, err = incident.NewService(a.Store, a.Audit, incident.Options{Logger: logger}); err != nil {
 		_ = a.Close()
 		return nil, err
 	}

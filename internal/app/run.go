@@ -18,12 +18,12 @@ import (
 
 // Handler builds the composed HTTP handler of this node.
 func (a *App) Handler() (http.Handler, error) {
-	apiH, err := api.New(api.Options{Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, Archive: a.Archive, Exposure: a.Exposure, Alerting: a.Alerting, Audit: a.Audit,
+	apiH, err := api.New(api.Options{Incidents: a.Incidents, Posture: a.Posture, Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, Archive: a.Archive, Exposure: a.Exposure, Alerting: a.Alerting, Audit: a.Audit,
 		Secrets: a.Secrets, Logger: a.Logger, Version: Version, MaxBodyBytes: a.Config.MaxBodyBytes})
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	uiH, err := web.New(web.Options{Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, Archive: a.Archive, Exposure: a.Exposure, Triage: a.Triage, Alerting: a.Alerting, Compromise: a.Compromise, Posture: a.Posture, Reports: a.Reports, Audit: a.Audit,
+	uiH, err := web.New(web.Options{Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, Archive: a.Archive, Exposure: a.Exposure, Triage: a.Triage, Alerting: a.Alerting, Compromise: a.Compromise, Posture: a.Posture, Reports: a.Reports, Incidents: a.Incidents, Audit: a.Audit,
 		Store: a.Store, Logger: a.Logger, SecureCookies: a.Config.CookieSecure(), Version: Version})
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)

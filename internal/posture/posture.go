@@ -36,8 +36,8 @@ func VulnSeverities() []string { return []string{"critical", "high", "medium", "
 // openAlertStatuses are the alerts still waiting for an analyst.
 func openAlertStatuses() []string { return []string{"new", "acknowledged"} }
 
-// IncidentCounter reports a tenant's cases; the incident service provides
-// it. Without one the incident tile and score component are "not measured".
+// IncidentCounter reports a tenant's cases; by default they are counted in
+// the incident store.
 type IncidentCounter interface {
 	// OpenByPhase counts open cases per phase.
 	OpenByPhase(ctx context.Context, tenantID string) (map[string]int, error)
@@ -288,10 +288,29 @@ func (s *Service) logs(ctx context.Context, tenantID string, now time.Time, p *S
 	return nil
 }
 
+// storeIncidents counts cases from the incident store.
+type storeIncidents struct{ st store.Store }
+
+func (c storeIncidents) OpenByPhase(ctx context.Context, tenantID string) (map[string]int, error) {
+	out := map[string]int{}
+	for _, ph := range []string{"detect", "contain", "eradicate", "recover", "summarise"} {
+		n, err := c.st.Incidents().Count(ctx, tenantID, store.IncidentFilter{Phases: []string{ph}})
+		if err != nil {
+			return nil, err
+		}
+		out[ph] = n
+	}
+	return out, nil
+}
+
+func (c storeIncidents) SLABreached(ctx context.Context, tenantID string, now time.Time) (int, error) {
+	return c.st.Incidents().Count(ctx, tenantID, store.IncidentFilter{Breached: true, Now: now})
+}
+
 func (s *Service) incidents(ctx context.Context, tenantID string, now time.Time, p *Snapshot) error {
 	ic := s.opts.Incidents
 	if ic == nil {
-		return nil
+		ic = storeIncidents{s.st}
 	}
 	by, err := ic.OpenByPhase(ctx, tenantID)
 	if err != nil {

@@ -154,11 +154,11 @@ func TestTenant(t *testing.T) {
 	if p.Logs.Silent == 1 && p.Logs.SilentList[0].Host != "fw-01" {
 		t.Errorf("silent sender %+v", p.Logs.SilentList[0])
 	}
-	if p.Incidents.Measured {
-		t.Error("incidents measured without a counter")
+	if !p.Incidents.Measured || p.Incidents.Open != 0 {
+		t.Errorf("incidents from the empty incident store: %+v", p.Incidents)
 	}
 	want := Compute(Measures{KEVOpen: 1, CriticalOpen: 1, HighOpen: 1, Overdue: 1, CriticalAlerts: 2, HighAlerts: 1,
-		UnknownAssets: 1, ZombieAssets: 1, RiskyServices: 2, SilentSources: 1, BreachedCases: -1})
+		UnknownAssets: 1, ZombieAssets: 1, RiskyServices: 2, SilentSources: 1, BreachedCases: 0})
 	if d := cmp.Diff(want, p.Score); d != "" {
 		t.Errorf("score (-want +got):\n%s", d)
 	}

@@ -133,6 +133,7 @@ type Store interface {
 	Alerts() AlertStore
 	NotifyChannels() NotifyChannelStore
 	Weblog() WeblogStore
+	Incidents() IncidentStore
 	Posture() PostureStore
 
 	// Driver names the driver: "sqlite" or "postgres".

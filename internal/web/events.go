@@ -163,7 +163,9 @@ type alertsPage struct {
 	Total    int
 	Pager    pager
 	CanWrite bool
-	Changed  string
+	// CanPromote: the user may open a case from the selected alerts.
+	CanPromote bool
+	Changed    string
 }
 
 func alertLevels() []string { return []string{"critical", "high", "medium", "low", "informational"} }
@@ -176,6 +178,7 @@ func (s *server) alertQueue(w http.ResponseWriter, r *http.Request) error {
 	v := &alertsPage{URL: eventsBase(t) + "/alerts", Status: q.Get("status"), Level: q.Get("level"), Q: strings.TrimSpace(q.Get("q")),
 		Statuses: triage.Statuses(), Levels: alertLevels(), CanWrite: auth.FromContext(ctx).Can(auth.PermEventTriage, t.ID),
 		Changed: q.Get("changed")}
+	v.CanPromote = v.CanWrite && s.opts.Incidents != nil && auth.FromContext(ctx).Can(auth.PermIncidentWrite, t.ID)
 	f := store.AlertFilter{Query: v.Q}
 	switch {
 	case v.Status == "":

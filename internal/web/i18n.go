@@ -252,7 +252,7 @@ func dynamicMessageIDs(as []area) []string {
 	add("finding", policyFindingKinds())
 	add("finding_about", policyFindingKinds())
 	add("vstate", lifecycle.States())
-	add("report_kind", []string{"vulnerabilities", "policy-review", "exposure", "app-compromise", "monitoring"})
+	add("report_kind", []string{"vulnerabilities", "policy-review", "exposure", "app-compromise", "monitoring", "incident"})
 	add("mark", []string{"true-positive", "false-positive"})
 	add("verdict", []string{"compromised", "attacked-not-compromised", "clean"})
 	add("run_status", []string{"pending", "running", "done", "failed"})
@@ -265,6 +265,10 @@ func dynamicMessageIDs(as []area) []string {
 	add("posture.grade", []string{"good", "fair", "poor", "critical"})
 	add("posture.component", []string{"vulnerabilities", "alerts", "exposure", "logs", "incidents"})
 	add("posture.phase", incidentPhases())
+	add("incidents.cat", []string{"malware", "intrusion", "data_leak", "dos", "defacement", "phishing", "insider", "other"})
+	add("incidents.timer", []string{"acknowledge", "contain", "close"})
+	add("incidents.tstatus", []string{"todo", "doing", "done", "skipped"})
+	add("incidents.section", reportSectionKeys())
 	for _, code := range store.FieldCodes() {
 		ids = append(ids, fieldErrorPrefix+code)
 	}

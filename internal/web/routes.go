@@ -140,6 +140,18 @@ func (s *server) register() {
 	s.handle(post, ev+"/alerts/bulk", inTenant(auth.PermEventTriage), s.alertBulk)
 	s.handle(get, ev+"/alerts/{alert}", inTenant(auth.PermEventRead), s.alertView)
 	s.handle(get, ev+"/{event}", inTenant(auth.PermEventRead), s.eventView)
+	s.handle(post, ev+"/alerts/promote", inTenant(auth.PermIncidentWrite), s.alertPromote)
+	inc := t + "/incidents"
+	if s.opts.Incidents != nil {
+		s.handle(get, inc, inTenant(auth.PermEventRead), s.incidentList)
+		s.handle(post, inc, inTenant(auth.PermIncidentWrite), s.incidentCreate)
+		s.handle(get, inc+"/{case}", inTenant(auth.PermEventRead), s.incidentView)
+		s.handle(post, inc+"/{case}/evidence", inTenant(auth.PermIncidentWrite), s.incidentEvidenceAdd)
+		s.handle(get, inc+"/{case}/evidence/{evidence}", inTenant(auth.PermIncidentWrite), s.incidentEvidenceGet)
+		s.handle(post, inc+"/{case}/tasks/{task}", inTenant(auth.PermIncidentWrite), s.incidentTask)
+		s.handle(post, inc+"/{case}/report/generate", inTenant(auth.PermReportRead), s.incidentReport)
+		s.handle(post, inc+"/{case}/{action}", inTenant(auth.PermIncidentWrite), s.incidentAction)
+	}
 	ch := t + "/notifications"
 	s.handle(get, ch, inTenant(auth.PermServiceRead), s.channelList)
 	s.handle(post, ch, inTenant(auth.PermSecretWrite), s.channelCreate)
@@ -179,7 +191,7 @@ func (s *server) register() {
 	s.handle(post, pol+"/{review}/report", inTenant(auth.PermAssessRead), s.reviewReport)
 	s.handle(get, pol+"/{review}/optimised", inTenant(auth.PermAssessRead), s.reviewOptimised)
 	for _, a := range s.areas {
-		if t+a.Path == ev || t+a.Path == comp || t+a.Path == pol || t+a.Path == disc || t+a.Path == vul || t+a.Path == rep || a.Key == "vuln-lifecycle" {
+		if (t+a.Path == inc && s.opts.Incidents != nil) || t+a.Path == ev || t+a.Path == comp || t+a.Path == pol || t+a.Path == disc || t+a.Path == vul || t+a.Path == rep || a.Key == "vuln-lifecycle" {
 			continue // built above
 		}
 		s.handle(get, t+a.Path, inTenant(a.Perm), s.comingSoon(a))

@@ -3,6 +3,7 @@ package web
 import (
 	"github.com/vigil-sec/vigil/internal/alerting"
 	"github.com/vigil-sec/vigil/internal/archive"
+	"github.com/vigil-sec/vigil/internal/incident"
 	"net/http"
 	"os"
 	"regexp"
@@ -125,9 +126,22 @@ func TestEveryRouteIsProtected(t *testing.T) {
 	if err := ui.Store.Weblog().CreateRun(ctx, &wrun); err != nil {
 		t.Fatal(err)
 	}
+	icase, err := ui.Incidents.Create(ctx, ui.TenantA.ID, incident.Input{Title: "Case", Severity: "high", Category: "malware"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks, err := ui.Incidents.ApplyPlaybook(ctx, ui.TenantA.ID, icase.ID, "webshell")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := ui.Incidents.AddEvidence(ctx, ui.TenantA.ID, icase.ID, incident.EvidenceInput{Name: "e.txt", Content: strings.NewReader("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
 	params := map[string]string{
 		"tenant": ui.TenantA.Slug, "tenantID": ui.TenantA.ID, "asset": ui.AssetA.ID, "contact": contact.ID,
 		"service": "mlps", "token": token.ID, "user": ui.AnalystA.ID, "team": team.ID, "review": review.ID, "vuln": vulns[0].ID, "report": rep.ID, "run": drun.ID, "analysis": wrun.ID, "event": "ev-1", "channel": nc.ID, "alert": alert.ID,
+		"case": icase.ID, "task": tasks[0].ID, "evidence": ev.ID, "action": "note",
 	}
 	fill := func(pattern string) string {
 		return paramRE.ReplaceAllStringFunc(pattern, func(m string) string {

@@ -21,6 +21,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/compromise"
 	"github.com/vigil-sec/vigil/internal/exposure"
+	"github.com/vigil-sec/vigil/internal/incident"
 	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/posture"
 	"github.com/vigil-sec/vigil/internal/reportcentre"
@@ -46,6 +47,8 @@ type Options struct {
 	Posture *posture.Service
 	// Reports is the report catalogue; nil hides it.
 	Reports *reportcentre.Centre
+	// Incidents is incident response; nil leaves its area a placeholder.
+	Incidents *incident.Service
 	Audit   *audit.Log
 	// Store is used only for sessions: to update the selected tenant and
 	// to read the signed-in user's profile.

@@ -150,6 +150,9 @@ func (s *Store) NotifyChannels() store.NotifyChannelStore { return notifyChannel
 // Weblog returns the compromise-detection store.
 func (s *Store) Weblog() store.WeblogStore { return weblogs{s} }
 
+// Incidents returns the incident response store.
+func (s *Store) Incidents() store.IncidentStore { return incidents{s} }
+
 // Posture returns the posture snapshot store.
 func (s *Store) Posture() store.PostureStore { return postures{s} }
 

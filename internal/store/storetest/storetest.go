@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Alerts", testAlerts},
 		{"NotifyChannels", testNotifyChannels},
 		{"Weblog", testWeblog},
+		{"Incidents", testIncidents},
 		{"EventAggregates", testEventAggregates},
 		{"Posture", testPosture},
 		{"Audit", testAudit},
