@@ -160,9 +160,13 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// Dashboard of the tenant, in English, then switch to Chinese.
-	step(t, ctx, "open dashboard", chromedp.Navigate(base+"/t/acme"), chromedp.WaitVisible(`main p.metric`))
-	if m := text(t, ctx, "main p.metric"); strings.TrimSpace(m) != "1" {
+	step(t, ctx, "open dashboard", chromedp.Navigate(base+"/t/acme"), chromedp.WaitVisible(`#assets-card p.metric`))
+	if m := text(t, ctx, "#assets-card p.metric"); strings.TrimSpace(m) != "1" {
 		t.Fatalf("dashboard counts %q assets, want the 1 just created", m)
+	}
+	// A new tenant with nothing wrong yet scores full marks.
+	if m := text(t, ctx, "#posture .score-card p.metric"); !strings.HasPrefix(strings.TrimSpace(m), "100") {
+		t.Fatalf("posture score of a new tenant: %q", m)
 	}
 	screenshot(t, ctx, "screenshot-dashboard.png")
 	en := text(t, ctx, "nav")

@@ -66,8 +66,9 @@ func TestBrowserServices(t *testing.T) {
 		}
 	}
 	screenshot(t, ctx, "screenshot-policy-review.png")
-	step(t, ctx, "accept the plan and generate the report",
-		chromedp.Click(`form[action$="/accept"] button`),
+	step(t, ctx, "accept the plan", chromedp.Click(`form[action$="/accept"] button`))
+	waitFor(t, ctx, "the accepted plan", `location.search.includes('ok=accepted')`)
+	step(t, ctx, "generate the report",
 		chromedp.WaitVisible(`#proposal`),
 		chromedp.SetValue(`#r-format`, "html"),
 		chromedp.Click(`#report-form button[type="submit"]`),
@@ -97,8 +98,8 @@ func TestBrowserServices(t *testing.T) {
 		chromedp.SendKeys(`#vuln-change input[name="control"]`, "Reverse proxy blocks /cgi-bin/"),
 		chromedp.SetValue(`#f-expires`, "2099-12-31"),
 		chromedp.Click(`#vuln-change button[type="submit"]`),
-		chromedp.WaitVisible(`ol.timeline`),
 	)
+	waitFor(t, ctx, "the mitigation recorded", `document.querySelector('main').innerText.includes('Reverse proxy blocks /cgi-bin/')`)
 	if body := text(t, ctx, "main"); !strings.Contains(body, "Reverse proxy blocks /cgi-bin/") || !strings.Contains(body, "Mitigated, not fixed") {
 		t.Fatalf("mitigation not recorded:\n%s", truncate(body, 3000))
 	}
