@@ -1,0 +1,33 @@
+package keyperiod
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/vigil-sec/vigil/internal/campaign"
+)
+
+// FuzzParseCalendar checks the calendar loader never panics, refuses with
+// a *campaign.LineError, and keeps every accepted period well formed.
+func FuzzParseCalendar(f *testing.F) {
+	b, err := data.ReadFile("data/calendar.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		c, err := ParseCalendar(doc, "fuzz.yaml")
+		if err != nil {
+			var le *campaign.LineError
+			if !errors.As(err, &le) {
+				t.Fatalf("error %v is not a *campaign.LineError", err)
+			}
+			return
+		}
+		for _, p := range c.Periods {
+			if !p.End.After(p.Start) || p.LeadTime <= 0 || p.LeadTime > MaxLeadTime {
+				t.Fatalf("accepted period %+v", p)
+			}
+		}
+	})
+}

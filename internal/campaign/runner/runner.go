@@ -1,0 +1,50 @@
+// Package runner holds the campaign runners Vigil provides itself: a TLS
+// configuration check over crypto/tls handshakes, an exposed-port check
+// with the discovery connect scanner compared with the declared design,
+// and a thin adapter running a baseline policy on a local filesystem root.
+// Each implements campaign.Runner; the application registers them, with
+// its own runners for vulnerability scans, discovery and web logs, in a
+// campaign.Engine.
+package runner
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/vigil-sec/vigil/internal/asset/discovery"
+	"github.com/vigil-sec/vigil/internal/campaign"
+)
+
+// Interface guards.
+var (
+	_ campaign.Runner = (*TLS)(nil)
+	_ campaign.Runner = (*Ports)(nil)
+	_ campaign.Runner = (*Baseline)(nil)
+)
+
+// maxPortsParam bounds the ports named in a task parameter.
+const maxPortsParam = 4096
+
+// portList parses a comma-separated port list or nmap-style spec.
+func portList(spec string) ([]uint16, error) {
+	spec = strings.TrimSpace(spec)
+	if spec == "" {
+		return nil, nil
+	}
+	ps, err := discovery.ParsePorts(spec)
+	if err != nil {
+		return nil, fmt.Errorf("ports %q: %w", spec, err)
+	}
+	if len(ps) > maxPortsParam {
+		return nil, fmt.Errorf("ports %q: %d ports, limit %d", spec, len(ps), maxPortsParam)
+	}
+	return ps, nil
+}
+
+func portName(p uint16) string {
+	if n := discovery.PortName(p); n != "" {
+		return strconv.Itoa(int(p)) + "/" + n
+	}
+	return strconv.Itoa(int(p))
+}
