@@ -104,14 +104,15 @@ type payload struct {
 // inspect runs the cheap layers and reports whether CRS should run.
 func (a *Analyzer) inspect(rec *Record) payload {
 	var p payload
-	p.norm = normalize(rec.URI)
+	dec := decode(rec.URI)
+	p.norm = pathView(dec)
 	ua := normalize(rec.UA)
 	ref := normalize(refererTail(rec.Referer))
 	p.suspicious = a.opt.NoPrefilter || suspiciousText(p.norm) || suspiciousUA(ua) || (ref != "" && suspiciousText(ref))
 	if !p.suspicious {
 		return p
 	}
-	p.sigs = matchSignatures(a.sigs, p.norm)
+	p.sigs = matchSignatures(a.sigs, p.norm, shellView(dec))
 	p.jndi = hasJNDI(p.norm) || hasJNDI(ua) || hasJNDI(ref) || hasJNDI(strings.ToLower(rec.Host))
 	return p
 }

@@ -4,7 +4,9 @@
 // parsers for the usual access-log formats with format auto-detection and
 // coverage accounting (record.go, format.go, reader.go), payload rules (the
 // OWASP Core Rule Set evaluated through Coraza, behind cheap prefilters, plus
-// a small set of targeted signatures kept as data in signatures.txt),
+// targeted signatures kept as data in signatures.txt that run on the output
+// of a decoding and normalisation pipeline modelled on the CRS
+// transformations, normalize.go),
 // per-client behaviour detectors over streaming windows, and success scoring
 // of every attack candidate against the normal responses of the same path.
 //

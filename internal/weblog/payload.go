@@ -45,12 +45,22 @@ func parseSignatures(text string) ([]Signature, error) {
 	return out, sc.Err()
 }
 
-// matchSignatures returns the signatures that match the normalised text.
-func matchSignatures(sigs []Signature, n string) []Signature {
+// matchSignatures returns the signatures that match any view of the
+// normalised request (the path view first, then the shell view when it
+// differs).
+func matchSignatures(sigs []Signature, views ...string) []Signature {
 	var out []Signature
 	for _, s := range sigs {
-		if s.re.MatchString(n) {
-			out = append(out, s)
+		prev := ""
+		for i, v := range views {
+			if i > 0 && v == prev {
+				continue
+			}
+			prev = v
+			if s.re.MatchString(v) {
+				out = append(out, s)
+				break
+			}
 		}
 	}
 	return out
