@@ -16,9 +16,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigil-sec/vigil/internal/archive"
 	"github.com/vigil-sec/vigil/internal/audit"
 	"github.com/vigil-sec/vigil/internal/auth"
-	"github.com/vigil-sec/vigil/internal/archive"
 	"github.com/vigil-sec/vigil/internal/notify"
 	"github.com/vigil-sec/vigil/internal/secret"
 	"github.com/vigil-sec/vigil/internal/store"
@@ -366,6 +366,48 @@ func (s *Service) SendReport(ctx context.Context, r store.Report, summary string
 		}
 		if err := s.disp.Enqueue(ctx, name, msg); err != nil {
 			errs = append(errs, fmt.Errorf("channel %s: %w", c.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// SLABreached tells the case's tenant, on every enabled channel whose
+// lowest level the case's severity reaches, that an SLA timer of the case
+// (acknowledge, contain or close) passed its due time. Delivery is
+// asynchronous.
+func (s *Service) SLABreached(ctx context.Context, c store.Incident, timer string, due time.Time) error {
+	chans, err := s.store.NotifyChannels().List(ctx, c.TenantID)
+	if err != nil || len(chans) == 0 {
+		return err
+	}
+	t, err := s.store.Tenants().Get(ctx, c.TenantID)
+	if err != nil {
+		return err
+	}
+	data := notify.TemplateData{Tenant: t.Name, Title: c.Ref + " " + c.Title, Severity: severityOf(c.Severity),
+		Summary: fmt.Sprintf("The %s deadline of %s passed at %s (phase: %s).", timer, c.Ref, due.UTC().Format("2006-01-02 15:04 UTC"), c.Phase),
+		Time:    due, Fields: []notify.Field{{Name: "case", Value: c.Ref}, {Name: "timer", Value: timer}, {Name: "phase", Value: c.Phase}}}
+	if s.baseURL != "" {
+		data.Link = s.baseURL + "/t/" + t.Slug + "/incidents/" + c.ID
+	}
+	var errs []error
+	for _, ch := range chans {
+		if !ch.Enabled || levelRank(c.Severity) < levelRank(ch.MinLevel) {
+			continue
+		}
+		name := ch.TenantID + "/" + ch.ID
+		if err := s.ensure(ctx, ch, name); err != nil {
+			errs = append(errs, fmt.Errorf("channel %s: %w", ch.Name, err))
+			continue
+		}
+		msg, err := s.templates.Message("sla-"+c.ID+"-"+timer+"-"+ch.ID, notify.KindSLABreach, s.lang, data)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		msg.Tenant = c.TenantID
+		if err := s.disp.Enqueue(ctx, name, msg); err != nil {
+			errs = append(errs, fmt.Errorf("channel %s: %w", ch.Name, err))
 		}
 	}
 	return errors.Join(errs...)

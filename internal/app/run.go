@@ -123,6 +123,7 @@ const (
 	JobDiscoveryRun   = "jobs.discovery.run"
 	JobPostureRecord  = "jobs.posture.record"
 	JobReportsDue     = "jobs.reports.due"
+	JobIncidentSLA    = "jobs.incidents.sla"
 )
 
 // startWorkers consumes the jobs queue and schedules housekeeping. The
@@ -146,6 +147,10 @@ func (a *App) startWorkers(ctx context.Context) (func() error, error) {
 		JobPostureRecord: func(ctx context.Context, _ []byte) error { return a.Posture.RecordAll(ctx) },
 		// Reports of the tenants' service catalogue whose period has ended.
 		JobReportsDue: func(ctx context.Context, _ []byte) error { return a.runDueReports(ctx) },
+		// Cases whose SLA timers ran out since the last run.
+		JobIncidentSLA: func(ctx context.Context, _ []byte) error {
+			return a.EscalateBreaches(ctx, time.Now(), housekeepingEvery)
+		},
 	}
 	sub, err := a.Bus.Consume(ctx, JobsQueue, bus.ConsumeOptions{Group: "workers", Concurrency: 2},
 		func(ctx context.Context, d bus.Delivery) error {
@@ -165,10 +170,10 @@ func (a *App) startWorkers(ctx context.Context) (func() error, error) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		t := time.NewTicker(10 * time.Minute)
+		t := time.NewTicker(housekeepingEvery)
 		defer t.Stop()
 		for {
-			for _, job := range []string{JobSessionCleanup, JobVulnExpire, JobPostureRecord, JobReportsDue} {
+			for _, job := range []string{JobSessionCleanup, JobVulnExpire, JobPostureRecord, JobReportsDue, JobIncidentSLA} {
 				if err := a.Bus.Enqueue(sctx, JobsQueue, bus.Message{Subject: job}); err != nil && sctx.Err() == nil {
 					a.Logger.Warn("schedule job", "job", job, "err", err)
 				}

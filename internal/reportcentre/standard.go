@@ -5,6 +5,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/compromise"
 	"github.com/vigil-sec/vigil/internal/exposure"
+	"github.com/vigil-sec/vigil/internal/incident"
 	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/posture"
 	"github.com/vigil-sec/vigil/internal/report"
@@ -20,6 +21,7 @@ type Services struct {
 	Exposure   *exposure.Service
 	Reviews    *policyreview.Service
 	Compromise *compromise.Service
+	Incidents  *incident.Service
 }
 
 // AllFormats are the formats every standard report comes in.
@@ -57,6 +59,10 @@ func (c *Centre) RegisterStandard(s Services) error {
 	add(s.Compromise != nil, Kind{Code: "app-compromise", Service: "app-compromise", NameEN: "Application compromise report",
 		NameZH: "应用失陷检测报告", Source: "weblog-run"}, func(ctx context.Context, t store.Tenant, p Params) (*report.Document, error) {
 		return s.Compromise.ReportDocument(ctx, t, p.SourceID, p.Lang)
+	})
+	add(s.Incidents != nil, Kind{Code: "incident", Service: "incident-response", NameEN: "Incident response report",
+		NameZH: "网络安全事件应急响应报告", Source: "incident"}, func(ctx context.Context, t store.Tenant, p Params) (*report.Document, error) {
+		return s.Incidents.Report(ctx, t.ID, p.SourceID, p.Lang)
 	})
 	for _, k := range kinds {
 		if err := c.Register(k); err != nil {

@@ -49,7 +49,7 @@ type Options struct {
 	Reports *reportcentre.Centre
 	// Incidents is incident response; nil leaves its area a placeholder.
 	Incidents *incident.Service
-	Audit   *audit.Log
+	Audit     *audit.Log
 	// Store is used only for sessions: to update the selected tenant and
 	// to read the signed-in user's profile.
 	Store  store.Store
