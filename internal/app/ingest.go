@@ -48,29 +48,34 @@ func (a *App) IngestHandler() http.Handler {
 			DeadLetters: logs.DeadLetterFunc(func(ctx context.Context, dl logs.DeadLetter) {
 				a.Logger.Debug("ingest: record refused", "source", dl.Source, "reason", dl.Reason)
 			})},
-		Authenticate: func(r *http.Request) (string, error) {
-			secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok {
-				return "", errors.New("bearer token required")
-			}
-			pr, err := a.Auth.Token(r.Context(), strings.TrimSpace(secret))
-			if err != nil {
-				return "", err
-			}
-			tenantID := r.Header.Get("X-Vigil-Tenant")
-			if tenantID == "" {
-				if ids := pr.TenantIDs(); len(ids) == 1 {
-					tenantID = ids[0]
-				}
-			} else if t, err := a.Tenants.ResolveTenant(auth.WithPrincipal(r.Context(), pr), tenantID); err == nil {
-				tenantID = t.ID
-			}
-			if tenantID == "" || !pr.Can(auth.PermEventIngest, tenantID) {
-				return "", auth.ErrForbidden
-			}
-			return tenantID, nil
-		},
+		Authenticate: a.tokenTenant,
 	})
+}
+
+// tokenTenant authenticates a machine's request (log shipper, agent): a
+// bearer token whose role may send events to its tenant; X-Vigil-Tenant
+// names the tenant when the token holds several.
+func (a *App) tokenTenant(r *http.Request) (string, error) {
+	secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return "", errors.New("bearer token required")
+	}
+	pr, err := a.Auth.Token(r.Context(), strings.TrimSpace(secret))
+	if err != nil {
+		return "", err
+	}
+	tenantID := r.Header.Get("X-Vigil-Tenant")
+	if tenantID == "" {
+		if ids := pr.TenantIDs(); len(ids) == 1 {
+			tenantID = ids[0]
+		}
+	} else if t, err := a.Tenants.ResolveTenant(auth.WithPrincipal(r.Context(), pr), tenantID); err == nil {
+		tenantID = t.ID
+	}
+	if tenantID == "" || !pr.Can(auth.PermEventIngest, tenantID) {
+		return "", auth.ErrForbidden
+	}
+	return tenantID, nil
 }
 
 // startIngest opens the spool, drains it into the pipeline and starts the

@@ -30,7 +30,7 @@ func (a *App) Handler() (http.Handler, error) {
 	}
 	return httpserver.New(httpserver.Options{API: apiH, UI: uiH, Logger: a.Logger, Ready: a.Ready,
 		Registry: a.Registry, MaxBodyBytes: a.Config.MaxBodyBytes, TrustedProxies: a.Config.Prefixes(),
-		Ingest: a.IngestHandler()}), nil
+		Ingest: a.IngestHandler(), Agent: a.AgentHandler()}), nil
 }
 
 // Serve runs the node's role until ctx is done, then shuts down gracefully:

@@ -34,6 +34,9 @@ type Options struct {
 	// Ingest receives log events at POST /ingest/events; it checks its own
 	// bearer tokens and body limit.
 	Ingest http.Handler
+	// Agent receives host agents' documents at POST /api/v1/agent/...; it
+	// checks its own bearer tokens and body limit.
+	Agent http.Handler
 }
 
 // New returns the composed handler.
@@ -81,6 +84,9 @@ func New(opts Options) http.Handler {
 	}
 	if opts.Ingest != nil {
 		mux.Handle("POST /ingest/events", observe("ingest", opts.Ingest))
+	}
+	if opts.Agent != nil {
+		mux.Handle("POST /api/v1/agent/", observe("agent", opts.Agent))
 	}
 	if opts.UI != nil {
 		upload := opts.MaxUploadBytes

@@ -1,0 +1,128 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/agent"
+	"github.com/vigil-sec/vigil/internal/archive"
+	"github.com/vigil-sec/vigil/internal/baseline"
+	"github.com/vigil-sec/vigil/internal/report"
+	"github.com/vigil-sec/vigil/internal/store"
+)
+
+// AgentHandler receives the host agents' documents: POST
+// /api/v1/agent/inventory keeps the host in the tenant's inventory, POST
+// /api/v1/agent/baseline archives the baseline report of the run. Both take
+// the same bearer tokens as /ingest/events.
+func (a *App) AgentHandler() http.Handler {
+	opts := agent.HandlerOptions{Authenticate: a.tokenTenant, Logger: a.Logger}
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/v1/agent/inventory", agent.NewInventoryHandler(agentSink{a}, opts))
+	mux.Handle("POST /api/v1/agent/baseline", agent.NewBaselineHandler(agentSink{a}, opts))
+	return mux
+}
+
+// agentSink stores what agents send.
+type agentSink struct{ a *App }
+
+// maxAgentAttr bounds one attribute copied from an agent's document.
+const maxAgentAttr = 200
+
+func clip(s string) string {
+	if len(s) > maxAgentAttr {
+		return s[:maxAgentAttr]
+	}
+	return s
+}
+
+// Inventory creates or refreshes the host asset of the agent, found by its
+// agent ID (or, the first time, by its host name).
+func (s agentSink) Inventory(ctx context.Context, tenantID string, inv agent.Inventory) error {
+	ctx = asSystem(ctx)
+	assets := s.a.Store.Assets()
+	name := clip(inv.Host.Hostname)
+	if name == "" {
+		name = "agent " + clip(inv.AgentID)
+	}
+	var found *store.Asset
+	list, err := assets.List(ctx, tenantID, store.AssetFilter{Kind: "host", Query: name, Page: store.Page{Limit: 100}})
+	if err != nil {
+		return err
+	}
+	for i := range list {
+		if list[i].Attributes["agent_id"] == inv.AgentID || (found == nil && strings.EqualFold(list[i].Name, name)) {
+			found = &list[i]
+		}
+	}
+	asset := store.Asset{TenantID: tenantID, Kind: "host", Name: name, Importance: 3, Tags: []string{"agent"}}
+	if found != nil {
+		asset = *found
+	}
+	if asset.Attributes == nil {
+		asset.Attributes = map[string]string{}
+	}
+	attrs := map[string]string{"agent_id": clip(inv.AgentID), "os": clip(inv.Host.OSPrettyName), "kernel": clip(inv.Host.Kernel),
+		"packages": strconv.Itoa(len(inv.Packages)), "listening": strconv.Itoa(len(inv.Listeners)),
+		"inventory_at": inv.CollectedAt.UTC().Format(time.RFC3339)}
+	for k, v := range attrs {
+		asset.Attributes[k] = v
+	}
+	if asset.Address == "" {
+		asset.Address = primaryAddress(inv)
+	}
+	asset.LastSeenAt = time.Now().UTC()
+	if found == nil {
+		return assets.Create(ctx, &asset)
+	}
+	return assets.Update(ctx, &asset)
+}
+
+// primaryAddress is the host's first global unicast address, IPv4 first.
+func primaryAddress(inv agent.Inventory) string {
+	var v6 string
+	for _, ifc := range inv.Interfaces {
+		for _, a := range ifc.Addresses {
+			p, err := netip.ParsePrefix(a)
+			ip := p.Addr()
+			if err != nil {
+				if ip, err = netip.ParseAddr(a); err != nil {
+					continue
+				}
+			}
+			switch {
+			case !ip.IsGlobalUnicast() && !ip.IsPrivate():
+			case ip.Is4():
+				return ip.String()
+			case v6 == "":
+				v6 = ip.String()
+			}
+		}
+	}
+	return v6
+}
+
+// Baseline archives the baseline report of an agent's run.
+func (s agentSink) Baseline(ctx context.Context, tenantID string, res agent.BaselineResult) error {
+	ctx = asSystem(ctx)
+	t, err := s.a.Store.Tenants().Get(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	rep := res.Report
+	run := baseline.PolicyRun{Asset: clip(res.Hostname), PolicyID: clip(res.Policy.ID), PolicyTitle: clip(res.Policy.Name),
+		At: res.CollectedAt, Report: &rep}
+	doc, err := baseline.ReportDocument(baseline.Assessment{Tenant: t.Name, Lang: "zh-CN", Runs: []baseline.PolicyRun{run},
+		Author: "agent " + clip(res.AgentID)})
+	if err != nil {
+		return fmt.Errorf("baseline report: %w", err)
+	}
+	_, err = s.a.Archive.Generate(ctx, archive.Request{TenantID: tenantID, Service: "baseline", Kind: "baseline",
+		SourceID: clip(res.AgentID), Format: report.FormatHTML, Doc: doc})
+	return err
+}
