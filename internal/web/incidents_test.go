@@ -132,3 +132,26 @@ func TestIncidentFlow(t *testing.T) {
 		t.Error("the closed case is not listed")
 	}
 }
+
+// TestUrgentNoticePage publishes a notice from the page; the customer may
+// not open it.
+func TestUrgentNoticePage(t *testing.T) {
+	t.Parallel()
+	ui := newTestUI(t)
+	analyst := ui.as(t, ui.AnalystA)
+	page := analyst.get("/notices")
+	wantStatus(t, page, http.StatusOK)
+	if !strings.Contains(page.body, ui.TenantA.Name) || strings.Contains(page.body, ui.TenantB.Name) {
+		t.Fatal("the analyst of A should be offered A only")
+	}
+	r := analyst.post("/notices", url.Values{"title": {"Urgent: <script>x</script> exploited"}, "severity": {"critical"},
+		"harm": {"Remote code execution"}, "match": {"web"}, "tenant": {ui.TenantA.ID, ui.TenantB.ID}})
+	wantStatus(t, r, http.StatusOK)
+	if !strings.Contains(r.body, `id="notice-results"`) || strings.Contains(r.body, "<script>x") {
+		t.Fatalf("results:\n%s", r.body)
+	}
+	if strings.Contains(r.body, ui.TenantB.Name) || !strings.Contains(r.body, "notifications") {
+		t.Error("the results should list tenant A only")
+	}
+	wantStatus(t, ui.as(t, ui.CustomerB).get("/notices"), http.StatusForbidden)
+}

@@ -97,6 +97,9 @@ func (s *server) nav(r *http.Request, cur *store.Tenant) ([]navGroup, error) {
 	if s.opts.Posture != nil {
 		g.Items = append(g.Items, item(T("nav.wall"), "/soc", true))
 	}
+	if s.opts.Alerting != nil && p.CanAny(auth.PermIncidentWrite) {
+		g.Items = append(g.Items, item(T("nav.notices"), "/notices", true))
+	}
 	if p.Can(auth.PermTenantAdmin, "") {
 		g.Items = append(g.Items, item(T("nav.tenants"), "/admin/tenants", false))
 	}

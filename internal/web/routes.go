@@ -80,6 +80,8 @@ func (s *server) register() {
 	s.handle(post, "/tenant", signedIn(), s.switchTenant)
 	s.handle(get, "/account", signedIn(), s.account)
 	s.handle(get, "/soc", signedIn(), s.socWall)
+	s.handle(get, "/notices", signedIn(), s.noticeForm)
+	s.handle(post, "/notices", signedIn(), s.noticePublish)
 	s.add(route{method: get, pattern: "/account/password", access: signedIn()}.withPending(), s.passwordForm)
 	s.add(route{method: post, pattern: "/account/password", access: signedIn()}.withPending(), s.changePassword)
 

@@ -56,7 +56,7 @@ func pagePrototypes() map[string]page {
 		"coming": &comingPage{}, "reviews": &reviewsPage{}, "review": &reviewPage{},
 		"vulns": &vulnsPage{}, "vuln": &vulnPage{}, "reports": &reportsPage{}, "discovery": &discoveryPage{}, "discovery_run": &discoveryRunPage{},
 		"events": &eventsPage{}, "event": &eventPage{}, "alerts": &alertsPage{}, "alert": &alertPage{}, "channels": &channelsPage{}, "compromise": &compromisePage{}, "compromise_run": &compromiseRunPage{},
-		"wall": &wallPage{}, "incidents": &incidentsPage{}, "incident": &incidentPage{},
+		"wall": &wallPage{}, "incidents": &incidentsPage{}, "incident": &incidentPage{}, "notices": &noticesPage{},
 	}
 }
 
