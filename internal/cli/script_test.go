@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -22,6 +23,12 @@ func TestMain(m *testing.M) {
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
+		// $CORPUS is the shared corpus of real samples.
+		Setup: func(env *testscript.Env) error {
+			c, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "corpus"))
+			env.Setenv("CORPUS", c)
+			return err
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			// sqlexec FILE STATEMENT runs one SQL statement on a SQLite
 			// file, standing in for someone editing the database by hand.

@@ -130,9 +130,11 @@ var zeekFieldIDs = map[string]zfield{
 	"note": fNote, "msg": fMsg, "src": fSrc, "dst": fDst, "p": fP, "actions": fActions,
 }
 
-// zrow is one log line as the values of the known fields.
+// zrow is one log line as the values of the known fields. A TSV value is
+// a slice of the line being read (or of an unescaped copy), so a field the
+// record does not keep as a string costs no allocation; get copies.
 type zrow struct {
-	v   [nzfields]string
+	v   [nzfields][]byte
 	has [nzfields]bool
 	// list fields (sets and vectors) as separate elements
 	lists map[zfield][]string
@@ -145,11 +147,56 @@ func (r *zrow) reset() {
 	}
 }
 
+// get returns a field as a new string, "" when absent.
 func (r *zrow) get(f zfield) string {
 	if !r.has[f] {
 		return ""
 	}
+	return string(r.v[f])
+}
+
+// raw returns a field's bytes, valid until the next line; nil when absent.
+func (r *zrow) raw(f zfield) []byte {
+	if !r.has[f] {
+		return nil
+	}
 	return r.v[f]
+}
+
+// maxInterned bounds the distinct strings a reader shares; past it,
+// values are copied per record.
+const maxInterned = 4096
+
+// intern returns a field as a string shared by every record with the same
+// value: protocol, service, connection state, labels, query types and
+// other low-cardinality fields.
+func (zr *zeekReader) intern(f zfield) string {
+	b := zr.row.raw(f)
+	if len(b) == 0 {
+		return ""
+	}
+	if s, ok := zr.interned[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(s) <= 64 && len(zr.interned) < maxInterned {
+		if zr.interned == nil {
+			zr.interned = map[string]string{}
+		}
+		zr.interned[s] = s
+	}
+	return s
+}
+
+// internLower is intern of the lower-cased value.
+func (zr *zeekReader) internLower(f zfield) string {
+	b := zr.row.raw(f)
+	for _, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			return strings.ToLower(zr.intern(f))
+		}
+	}
+	return zr.intern(f)
 }
 
 func (r *zrow) list(f zfield) []string {
@@ -172,13 +219,18 @@ type zeekReader struct {
 	// keepCerts is set while reading x509.log in ReadZeekDir.
 	keepCerts bool
 	row       zrow
+	interned  map[string]string
+	conn      Conn
+
+	// unescaped holds the \x-decoded copies of the current line's fields.
+	unescaped []byte
 
 	// TSV header state
 	kind   string
 	sep    []byte
 	setSep string
-	empty  string
-	unset  string
+	empty  []byte
+	unset  []byte
 	cols   []zfield // column index -> field id (-1 unknown)
 	isList []bool   // column index -> set/vector type
 }
@@ -329,8 +381,8 @@ func (zr *zeekReader) read(r io.Reader) error {
 func (zr *zeekReader) resetHeader() {
 	zr.sep = []byte{'\t'}
 	zr.setSep = ","
-	zr.empty = "(empty)"
-	zr.unset = "-"
+	zr.empty = []byte("(empty)")
+	zr.unset = []byte("-")
 	zr.cols = nil
 	zr.isList = nil
 }
@@ -379,9 +431,9 @@ func (zr *zeekReader) header(b []byte) {
 	case "set_separator":
 		zr.setSep = unescapeZeek(string(rest))
 	case "empty_field":
-		zr.empty = unescapeZeek(string(rest))
+		zr.empty = []byte(unescapeZeek(string(rest)))
 	case "unset_field":
-		zr.unset = unescapeZeek(string(rest))
+		zr.unset = []byte(unescapeZeek(string(rest)))
 	case "path":
 		if k := string(rest); k != "" {
 			zr.kind = k
@@ -423,6 +475,7 @@ func (zr *zeekReader) tsvLine(b []byte) {
 	}
 	row := &zr.row
 	row.reset()
+	zr.unescaped = zr.unescaped[:0]
 	for i := 0; i < n; i++ {
 		var f []byte
 		if j := bytes.Index(b, zr.sep); j >= 0 {
@@ -434,24 +487,23 @@ func (zr *zeekReader) tsvLine(b []byte) {
 		if id < 0 {
 			continue
 		}
-		s := string(f)
-		if s == zr.unset {
+		if bytes.Equal(f, zr.unset) {
 			continue
 		}
 		if zr.isList[i] {
-			if s == zr.empty {
+			if bytes.Equal(f, zr.empty) {
 				continue
 			}
-			zr.setList(id, strings.Split(s, zr.setSep))
+			zr.setList(id, strings.Split(string(f), zr.setSep))
 			continue
 		}
-		if s == zr.empty {
-			s = ""
+		if bytes.Equal(f, zr.empty) {
+			f = f[:0]
 		}
-		if strings.Contains(s, `\x`) {
-			s = unescapeZeek(s)
+		if bytes.Contains(f, []byte(`\x`)) {
+			f = zr.unescapeField(f)
 		}
-		row.v[id] = clip(s)
+		row.v[id] = clipBytes(f)
 		row.has[id] = true
 	}
 	zr.emit(zr.kind)
@@ -474,8 +526,9 @@ func (zr *zeekReader) setList(id zfield, elems []string) {
 	}
 	row.lists[id] = out
 	row.has[id] = true
+	row.v[id] = nil
 	if len(out) > 0 {
-		row.v[id] = out[0]
+		row.v[id] = []byte(out[0])
 	}
 }
 
@@ -484,6 +537,49 @@ func clip(s string) string {
 		return s[:maxZeekValue]
 	}
 	return s
+}
+
+func clipBytes(b []byte) []byte {
+	if len(b) > maxZeekValue {
+		return b[:maxZeekValue]
+	}
+	return b
+}
+
+// unescapeField decodes a field's \xHH escapes into the line's scratch
+// buffer. The returned slice is capped so that later appends to the
+// buffer cannot overwrite it.
+func (zr *zeekReader) unescapeField(f []byte) []byte {
+	start := len(zr.unescaped)
+	for i := 0; i < len(f); i++ {
+		if f[i] == '\\' && i+3 < len(f) && f[i+1] == 'x' {
+			if v, ok := unhex2(f[i+2], f[i+3]); ok {
+				zr.unescaped = append(zr.unescaped, v)
+				i += 3
+				continue
+			}
+		}
+		zr.unescaped = append(zr.unescaped, f[i])
+	}
+	return zr.unescaped[start:len(zr.unescaped):len(zr.unescaped)]
+}
+
+func unhex2(a, b byte) (byte, bool) {
+	x, ok1 := unhex(a)
+	y, ok2 := unhex(b)
+	return x<<4 | y, ok1 && ok2
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 // unescapeZeek decodes Zeek's \xHH escapes; anything else is kept.
@@ -537,7 +633,7 @@ func (zr *zeekReader) jsonLine(b []byte) {
 			}
 			zr.setList(id, vals)
 		default:
-			row.v[id] = clip(jsonScalar(raw))
+			row.v[id] = []byte(clip(jsonScalar(raw)))
 			row.has[id] = true
 		}
 	}
@@ -604,41 +700,41 @@ func kindFromKeys(r *zrow) string {
 // emit converts the current row to a record of the log's kind.
 func (zr *zeekReader) emit(kind string) {
 	r := &zr.row
-	ts, err := parseZeekTime(r.get(fTS))
+	ts, err := parseZeekTime(r.raw(fTS))
 	if err != nil && kind != "x509" {
 		zr.skip("ts: " + err.Error())
 		return
 	}
 	switch kind {
 	case "conn":
-		c := Conn{TS: ts, UID: r.get(fUID), Proto: strings.ToLower(r.get(fProto)),
-			Service: r.get(fService), State: r.get(fConnState),
-			Label: r.get(fLabel), DetailedLabel: r.get(fDetailedLabel)}
+		// One Conn is reused for every line: the handler may use it only
+		// during the call, and it does not escape per record.
+		c := &zr.conn
+		*c = Conn{TS: ts, UID: r.get(fUID), Proto: zr.internLower(fProto),
+			Service: zr.intern(fService), State: zr.intern(fConnState),
+			Label: zr.intern(fLabel), DetailedLabel: zr.intern(fDetailedLabel)}
 		if !zr.endpoints(&c.Src, &c.SrcPort, &c.Dst, &c.DstPort) {
 			return
 		}
 		if s := r.list(fService); len(s) > 0 {
 			c.Service = strings.Join(s, ",")
 		}
-		c.Duration = parseInterval(r.get(fDuration))
-		c.OrigBytes = parseCount(r.get(fOrigBytes))
-		c.RespBytes = parseCount(r.get(fRespBytes))
-		c.OrigPkts = parseCount(r.get(fOrigPkts))
-		c.RespPkts = parseCount(r.get(fRespPkts))
+		c.Duration = parseInterval(r.raw(fDuration))
+		c.OrigBytes = parseCount(r.raw(fOrigBytes))
+		c.RespBytes = parseCount(r.raw(fRespBytes))
+		c.OrigPkts = parseCount(r.raw(fOrigPkts))
+		c.RespPkts = parseCount(r.raw(fRespPkts))
 		zr.st.Records++
-		zr.h.Conn(&c)
+		zr.h.Conn(c)
 	case "dns":
-		d := DNS{TS: ts, UID: r.get(fUID), Proto: strings.ToLower(r.get(fProto)),
-			Query: strings.TrimSuffix(r.get(fQuery), "."), QType: r.get(fQType), RCode: r.get(fRCode)}
+		d := DNS{TS: ts, UID: r.get(fUID), Proto: zr.internLower(fProto),
+			Query: strings.TrimSuffix(r.get(fQuery), "."), QType: zr.intern(fQType), RCode: zr.intern(fRCode)}
 		if !zr.endpoints(&d.Src, &d.SrcPort, &d.Dst, &d.DstPort) {
 			return
 		}
-		if d.QType == "" {
-			d.QType = r.get(fQType)
-		}
 		d.Answers = r.list(fAnswers)
-		if d.Answers == nil && r.has[fAnswers] && r.v[fAnswers] != "" {
-			d.Answers = strings.Split(r.v[fAnswers], zr.setSep)
+		if d.Answers == nil && len(r.raw(fAnswers)) > 0 {
+			d.Answers = strings.Split(string(r.raw(fAnswers)), zr.setSep)
 		}
 		for _, t := range r.list(fTTLs) {
 			d.TTLs = append(d.TTLs, parseInterval(t))
@@ -646,23 +742,23 @@ func (zr *zeekReader) emit(kind string) {
 		zr.st.Records++
 		zr.h.DNS(&d)
 	case "http":
-		x := HTTP{TS: ts, UID: r.get(fUID), Method: r.get(fMethod), Host: r.get(fHost), URI: r.get(fURI),
+		x := HTTP{TS: ts, UID: r.get(fUID), Method: zr.intern(fMethod), Host: r.get(fHost), URI: r.get(fURI),
 			UserAgent: r.get(fUserAgent), Referrer: r.get(fReferrer)}
 		if !zr.endpoints(&x.Src, &x.SrcPort, &x.Dst, &x.DstPort) {
 			return
 		}
-		x.Status = int(parseCount(r.get(fStatus)))
-		x.ReqBytes = parseCount(r.get(fReqLen))
-		x.RespBytes = parseCount(r.get(fRespLen))
+		x.Status = int(parseCount(r.raw(fStatus)))
+		x.ReqBytes = parseCount(r.raw(fReqLen))
+		x.RespBytes = parseCount(r.raw(fRespLen))
 		if m := r.list(fRespMIME); len(m) > 0 {
 			x.RespMIME = m[0]
 		}
 		zr.st.Records++
 		zr.h.HTTP(&x)
 	case "ssl":
-		t := TLS{TS: ts, UID: r.get(fUID), Version: r.get(fVersion), ServerName: r.get(fServerName),
+		t := TLS{TS: ts, UID: r.get(fUID), Version: zr.intern(fVersion), ServerName: r.get(fServerName),
 			JA3: r.get(fJA3), JA4: r.get(fJA4), Subject: r.get(fSubject), Issuer: r.get(fIssuer),
-			Established: r.get(fEstablished) == "T"}
+			Established: string(r.raw(fEstablished)) == "T"}
 		if !zr.endpoints(&t.Src, &t.SrcPort, &t.Dst, &t.DstPort) {
 			return
 		}
@@ -691,8 +787,8 @@ func (zr *zeekReader) emit(kind string) {
 			return
 		}
 		c := cert{subject: r.get(fCertSubject), issuer: r.get(fCertIssuer)}
-		c.notBefore, _ = parseZeekTime(r.get(fNotBefore))
-		c.notAfter, _ = parseZeekTime(r.get(fNotAfter))
+		c.notBefore, _ = parseZeekTime(r.raw(fNotBefore))
+		c.notAfter, _ = parseZeekTime(r.raw(fNotAfter))
 		zr.st.Records++
 		for _, k := range []string{r.get(fID), r.get(fFingerprint)} {
 			if k != "" && len(zr.certs) < maxCerts {
@@ -701,10 +797,10 @@ func (zr *zeekReader) emit(kind string) {
 		}
 	case "files":
 		f := File{TS: ts, UID: r.get(fUID), Name: r.get(fFilename), MIME: r.get(fMIME),
-			MD5: r.get(fMD5), SHA1: r.get(fSHA1), SHA256: r.get(fSHA256), Protocol: strings.ToLower(r.get(fSource))}
-		f.Size = parseCount(r.get(fTotalBytes))
+			MD5: r.get(fMD5), SHA1: r.get(fSHA1), SHA256: r.get(fSHA256), Protocol: zr.internLower(fSource)}
+		f.Size = parseCount(r.raw(fTotalBytes))
 		if f.Size == 0 {
-			f.Size = parseCount(r.get(fSeenBytes))
+			f.Size = parseCount(r.raw(fSeenBytes))
 		}
 		if f.UID == "" {
 			if u := r.list(fUID); len(u) > 0 {
@@ -713,30 +809,30 @@ func (zr *zeekReader) emit(kind string) {
 		}
 		tx, rx := firstAddr(r, fTxHosts), firstAddr(r, fRxHosts)
 		if !tx.IsValid() {
-			tx, _ = netip.ParseAddr(r.get(fRespH))
+			tx, _ = parseAddr(r.raw(fRespH))
 		}
 		if !rx.IsValid() {
-			rx, _ = netip.ParseAddr(r.get(fOrigH))
+			rx, _ = parseAddr(r.raw(fOrigH))
 		}
 		f.Src, f.Dst = tx, rx
 		zr.st.Records++
 		zr.h.File(&f)
 	case "notice":
-		a := Alert{TS: ts, UID: r.get(fUID), Proto: strings.ToLower(r.get(fProto)), Source: "zeek",
+		a := Alert{TS: ts, UID: r.get(fUID), Proto: zr.internLower(fProto), Source: "zeek",
 			Signature: r.get(fNote), Category: r.get(fMsg), Severity: 2}
-		src, dst := r.get(fOrigH), r.get(fRespH)
-		if src == "" {
-			src = r.get(fSrc)
+		src, dst := r.raw(fOrigH), r.raw(fRespH)
+		if len(src) == 0 {
+			src = r.raw(fSrc)
 		}
-		if dst == "" {
-			dst = r.get(fDst)
+		if len(dst) == 0 {
+			dst = r.raw(fDst)
 		}
-		a.Src, _ = netip.ParseAddr(src)
-		a.Dst, _ = netip.ParseAddr(dst)
-		a.SrcPort = parsePort(r.get(fOrigP))
-		a.DstPort = parsePort(r.get(fRespP))
+		a.Src, _ = parseAddr(src)
+		a.Dst, _ = parseAddr(dst)
+		a.SrcPort = parsePort(r.raw(fOrigP))
+		a.DstPort = parsePort(r.raw(fRespP))
 		if a.DstPort == 0 {
-			a.DstPort = parsePort(r.get(fP))
+			a.DstPort = parsePort(r.raw(fP))
 		}
 		if a.Signature == "" {
 			zr.skip("notice without note")
@@ -763,21 +859,55 @@ func firstAddr(r *zrow, f zfield) netip.Addr {
 func (zr *zeekReader) endpoints(src *netip.Addr, sport *uint16, dst *netip.Addr, dport *uint16) bool {
 	r := &zr.row
 	var err error
-	if *src, err = netip.ParseAddr(r.get(fOrigH)); err != nil {
+	if *src, err = parseAddr(r.raw(fOrigH)); err != nil {
 		zr.skip("id.orig_h: not an address")
 		return false
 	}
-	if *dst, err = netip.ParseAddr(r.get(fRespH)); err != nil {
+	if *dst, err = parseAddr(r.raw(fRespH)); err != nil {
 		zr.skip("id.resp_h: not an address")
 		return false
 	}
-	*sport = parsePort(r.get(fOrigP))
-	*dport = parsePort(r.get(fRespP))
+	*sport = parsePort(r.raw(fOrigP))
+	*dport = parsePort(r.raw(fRespP))
 	return true
 }
 
-func parsePort(s string) uint16 {
-	if s == "" || len(s) > 5 {
+// parseAddr parses an address from bytes: dotted-quad IPv4 directly
+// (with netip's rules: four decimal octets, no leading zeros), anything
+// else through netip.ParseAddr.
+func parseAddr(b []byte) (netip.Addr, error) {
+	var v4 [4]byte
+	k, val, digits := 0, 0, 0
+	ok := len(b) >= 7 && len(b) <= 15
+	for i := 0; ok && i <= len(b); i++ {
+		if i == len(b) || b[i] == '.' {
+			if digits == 0 || k > 3 {
+				ok = false
+				break
+			}
+			v4[k] = byte(val)
+			k, val, digits = k+1, 0, 0
+			continue
+		}
+		c := b[i]
+		if c < '0' || c > '9' || (digits == 1 && val == 0) {
+			ok = false
+			break
+		}
+		val = val*10 + int(c-'0')
+		digits++
+		if val > 255 {
+			ok = false
+		}
+	}
+	if ok && k == 4 {
+		return netip.AddrFrom4(v4), nil
+	}
+	return netip.ParseAddr(string(b))
+}
+
+func parsePort[T string | []byte](s T) uint16 {
+	if len(s) == 0 || len(s) > 5 {
 		return 0
 	}
 	var v uint32
@@ -793,11 +923,11 @@ func parsePort(s string) uint16 {
 	return uint16(v) // #nosec G115 -- checked above
 }
 
-func parseCount(s string) int64 {
-	if s == "" {
+func parseCount[T string | []byte](s T) int64 {
+	if len(s) == 0 {
 		return 0
 	}
-	v, err := strconv.ParseInt(s, 10, 64)
+	v, err := strconv.ParseInt(string(s), 10, 64)
 	if err != nil || v < 0 {
 		return 0
 	}
@@ -805,11 +935,11 @@ func parseCount(s string) int64 {
 }
 
 // parseInterval parses a Zeek interval (seconds with a fraction).
-func parseInterval(s string) time.Duration {
-	if s == "" {
+func parseInterval[T string | []byte](s T) time.Duration {
+	if len(s) == 0 {
 		return 0
 	}
-	v, err := strconv.ParseFloat(s, 64)
+	v, err := strconv.ParseFloat(string(s), 64)
 	if err != nil || v < 0 || math.IsNaN(v) || v > 1e9 {
 		return 0
 	}
@@ -818,20 +948,20 @@ func parseInterval(s string) time.Duration {
 
 // parseZeekTime parses an epoch time with a fraction or an ISO 8601 time
 // (JSON logs written with json_timestamps).
-func parseZeekTime(s string) (time.Time, error) {
-	if s == "" {
+func parseZeekTime[T string | []byte](s T) (time.Time, error) {
+	if len(s) == 0 {
 		return time.Time{}, errors.New("missing")
 	}
-	if v, err := strconv.ParseFloat(s, 64); err == nil {
+	if v, err := strconv.ParseFloat(string(s), 64); err == nil {
 		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || v > 1e11 {
-			return time.Time{}, fmt.Errorf("%q out of range", clipReason(s))
+			return time.Time{}, fmt.Errorf("%q out of range", clipReason(string(s)))
 		}
 		sec, frac := math.Modf(v)
 		return time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3).UTC(), nil
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
+	t, err := time.Parse(time.RFC3339Nano, string(s))
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is not a time", clipReason(s))
+		return time.Time{}, fmt.Errorf("%q is not a time", clipReason(string(s)))
 	}
 	return t.UTC(), nil
 }

@@ -5,8 +5,13 @@
 // analysis is fed by a traffic reader through traffic.Handler, keeps
 // bounded aggregates (caps documented on Options) and produces Findings
 // with a score in [0,1] and an explanation made of named sub-scores. Hosts
-// are ranked by combining their findings, and Trace rebuilds one host's
-// timeline by re-reading the input.
+// are ranked by combining their findings, Trace rebuilds one host's
+// timeline by re-reading the input, and ReportDocument turns a period's
+// findings into the traffic risk report (internal/report renders it).
+//
+// Every pair-keyed aggregate lives in a bounded table (see table) whose
+// eviction costs O(1) per record, so a day of tens of millions of flows
+// is analysed in bounded memory.
 //
 // Direction (internal or external) comes from the configured internal
 // prefixes, never from the flags a log carries.
@@ -142,14 +147,23 @@ type Options struct {
 	MinScore float64
 	// MaxPairs caps the host pairs each pair-keyed analysis tracks
 	// (beacons, long connections, scans, brute force, violations, intel);
-	// default 200,000. When a table is full, the pairs with the fewest
-	// connections are evicted first.
+	// default 200,000. When a table is full, a new pair replaces the
+	// lightest (fewest connections, destinations or seconds, as the
+	// analysis weighs them) of a few sampled pairs: O(1) per flow, and
+	// pairs seen repeatedly outlive one-off ones (see table).
 	MaxPairs int
+	// MaxNames caps the host names remembered to name connections: HTTP
+	// Host and TLS SNI by connection uid, DNS answers by address; default
+	// 1,000,000 or twice MaxPairs if larger. A Zeek directory's ssl and
+	// http logs are read before its conn log, so this must cover the
+	// directory's named connections for conn records to get their names.
+	MaxNames int
 	// MaxDomains caps the registered domains tracked for DNS tunnelling
 	// and the hosts tracked for DGA and rare destinations; default 100,000.
 	MaxDomains int
 	// LongConnection is the duration from which a connection (or the
-	// cumulative time of a pair) is long; default 1 hour.
+	// cumulative time of a pair) between an internal and an external
+	// host is long; default 1 hour.
 	LongConnection time.Duration
 	// ScanThreshold is the weighted count of distinct destinations (or
 	// ports) from which a scan is reported; default 10.
@@ -168,6 +182,9 @@ type Options struct {
 func (o *Options) defaults() {
 	if o.MaxPairs <= 0 {
 		o.MaxPairs = 200_000
+	}
+	if o.MaxNames <= 0 {
+		o.MaxNames = max(1_000_000, 2*o.MaxPairs)
 	}
 	if o.MaxDomains <= 0 {
 		o.MaxDomains = 100_000
@@ -223,7 +240,7 @@ func New(opt Options) (*Analyzer, error) {
 		return nil, errors.New("analyze: min score must be within 0..1")
 	}
 	z := NewZones(opt.Internal)
-	a := &Analyzer{opt: opt, zones: z, names: newNames(opt.MaxPairs * 2)}
+	a := &Analyzer{opt: opt, zones: z, names: newNames(opt.MaxNames)}
 	a.beacons = newBeacons(opt.MaxPairs)
 	a.longs = newLongConns(opt.MaxPairs, opt.LongConnection)
 	dg, err := newDGAModel()
@@ -251,7 +268,7 @@ func (a *Analyzer) Conn(c *traffic.Conn) {
 		a.beacons.add(c, host, a.span.base)
 		a.rare.add(c.Src, c.Dst, dstIn, c.TS)
 	}
-	a.longs.add(c)
+	a.longs.add(c, srcIn, dstIn)
 	a.scans.add(c, srcIn, dstIn)
 	if a.opt.Intel != nil {
 		a.intel.conn(a.opt.Intel, c, srcIn, dstIn)

@@ -41,12 +41,11 @@ type beaconSeries struct {
 }
 
 type beacons struct {
-	max   int
-	pairs map[beaconKey]*beaconSeries
+	pairs *table[beaconKey, beaconSeries]
 }
 
 func newBeacons(maxPairs int) *beacons {
-	return &beacons{max: maxPairs, pairs: map[beaconKey]*beaconSeries{}}
+	return &beacons{pairs: newTable[beaconKey](maxPairs, func(s *beaconSeries) int64 { return s.n })}
 }
 
 func (b *beacons) add(c *traffic.Conn, host string, base int64) {
@@ -57,13 +56,9 @@ func (b *beacons) add(c *traffic.Conn, host string, base int64) {
 }
 
 func (b *beacons) addKey(k beaconKey, c *traffic.Conn, base int64) {
-	s := b.pairs[k]
-	if s == nil {
-		if len(b.pairs) >= b.max {
-			b.pairs = evict(b.pairs, b.max, func(s *beaconSeries) int64 { return s.n })
-		}
-		s = &beaconSeries{stride: 1}
-		b.pairs[k] = s
+	s, added := b.pairs.getOrAdd(k)
+	if added {
+		s.stride = 1
 	}
 	u := c.TS.Unix()
 	if s.n == 0 {
@@ -93,7 +88,7 @@ func (b *beacons) addKey(k beaconKey, c *traffic.Conn, base int64) {
 		}
 	}
 	sz := uint32(max(0, min(size, math.MaxUint32))) // #nosec G115 -- clamped to the uint32 range
-	n := uint64(max(s.n, 1)) // #nosec G115 -- s.n counts up from 1
+	n := uint64(max(s.n, 1))                        // #nosec G115 -- s.n counts up from 1
 	if len(s.sizes) < maxBeaconSizes {
 		s.sizes = append(s.sizes, sz)
 	} else if j := splitmix(n) % n; j < maxBeaconSizes {
@@ -108,41 +103,6 @@ func splitmix(x uint64) uint64 {
 	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
 	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
 	return x ^ (x >> 31)
-}
-
-// evict keeps the entries with the highest weight, 90% of max, in a new
-// map (rebuilding rather than deleting in place leaves no tombstones to
-// slow later lookups). Called only when the map is full, so its cost is
-// amortised over the 10% of inserts in between.
-func evict[K comparable, V any](m map[K]V, max int, weight func(V) int64) map[K]V {
-	target := max * 9 / 10
-	if len(m) <= target {
-		return m
-	}
-	ws := make([]int64, 0, len(m))
-	for _, v := range m {
-		ws = append(ws, weight(v))
-	}
-	slices.Sort(ws)
-	cut := ws[len(m)-target] // entries above cut are kept, ties fill the rest
-	above := 0
-	for _, w := range ws {
-		if w > cut {
-			above++
-		}
-	}
-	ties := target - above
-	nm := make(map[K]V, max)
-	for k, v := range m {
-		w := weight(v)
-		if w > cut || (w == cut && ties > 0) {
-			if w == cut {
-				ties--
-			}
-			nm[k] = v
-		}
-	}
-	return nm
 }
 
 // Beacon score weights. The weighted sum is multiplied by a
@@ -165,31 +125,31 @@ func (b *beacons) findings(ctx *scoreCtx) []Finding {
 	// or a shared front end): such an address pair is reported through
 	// its names only.
 	named := map[hostPair]int64{}
-	for k, s := range b.pairs {
+	b.pairs.each(func(k beaconKey, s *beaconSeries) {
 		sources[beaconKey{dst: k.dst, host: k.host}]++
 		if k.host != "" {
 			named[hostPair{k.src, s.lastDst}] += s.n
 		}
-	}
+	})
 	spanS := ctx.span.seconds()
 	spanHours := math.Max(1, math.Ceil(spanS/3600))
 	var out []Finding
-	for k, s := range b.pairs {
+	b.pairs.each(func(k beaconKey, s *beaconSeries) {
 		if k.host == "" && named[hostPair{k.src, k.dst}]*2 >= s.n {
-			continue
+			return
 		}
 		ts := slices.Clone(s.ts)
 		slices.Sort(ts)
 		ts = slices.Compact(ts)
 		if len(ts) < minBeaconTS {
-			continue
+			return
 		}
 		domain := k.host
 		if domain == "" {
 			domain = ctx.names.nameOf(k.dst)
 		}
 		if ctx.safe.Dst(k.dst, domain) {
-			continue
+			return
 		}
 		iv := make([]float64, 0, len(ts)-1)
 		for i := 1; i < len(ts); i++ {
@@ -243,7 +203,7 @@ func (b *beacons) findings(ctx *scoreCtx) []Finding {
 		f.Explanation = fmt.Sprintf("%d connections to %s at a median interval of %s: timing %.2f, data size %.2f, hourly spread %.2f, coverage %.2f, count %.2f. %s",
 			s.n, what, secs(tMedian), timing, size, hourly, coverage, count, explain(sub))
 		out = append(out, f)
-	}
+	})
 	return out
 }
 

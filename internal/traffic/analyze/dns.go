@@ -74,15 +74,17 @@ type dgaHost struct {
 type dnsAnalysis struct {
 	max     int
 	seed    maphash.Seed
-	domains map[string]*tunnelDomain
+	domains *table[string, tunnelDomain]
 	dga     *dgaModel
-	hosts   map[netip.Addr]*dgaHost
+	hosts   *table[netip.Addr, dgaHost]
 	scored  map[string]float64 // registered domain -> DGA score cache (bounded)
 }
 
 func newDNSAnalysis(maxDomains int, dga *dgaModel) *dnsAnalysis {
-	return &dnsAnalysis{max: maxDomains, seed: maphash.MakeSeed(), domains: map[string]*tunnelDomain{},
-		dga: dga, hosts: map[netip.Addr]*dgaHost{}, scored: map[string]float64{}}
+	return &dnsAnalysis{max: maxDomains, seed: maphash.MakeSeed(),
+		domains: newTable[string](maxDomains, func(t *tunnelDomain) int64 { return t.unique()*4 + t.n }),
+		dga:     dga, hosts: newTable[netip.Addr](maxDomains, func(h *dgaHost) int64 { return h.distinct }),
+		scored: map[string]float64{}}
 }
 
 // registered returns the registered domain (eTLD+1) of a name and the
@@ -111,13 +113,9 @@ func (d *dnsAnalysis) add(r *traffic.DNS, q string, srcInternal bool) {
 	if !ok {
 		return
 	}
-	t := d.domains[reg]
-	if t == nil {
-		if len(d.domains) >= d.max {
-			d.domains = evict(d.domains, d.max, func(t *tunnelDomain) int64 { return t.unique()*4 + t.n })
-		}
-		t = &tunnelDomain{subs: map[uint64]struct{}{}, first: r.TS, last: r.TS}
-		d.domains[reg] = t
+	t, added := d.domains.getOrAdd(reg)
+	if added {
+		*t = tunnelDomain{subs: map[uint64]struct{}{}, first: r.TS, last: r.TS}
 	}
 	t.n++
 	if r.TS.Before(t.first) {
@@ -163,13 +161,9 @@ func (d *dnsAnalysis) addDGA(r *traffic.DNS, reg string) {
 	if s < dgaDomainThreshold {
 		return
 	}
-	h := d.hosts[r.Src]
-	if h == nil {
-		if len(d.hosts) >= d.max {
-			d.hosts = evict(d.hosts, d.max, func(h *dgaHost) int64 { return h.distinct })
-		}
-		h = &dgaHost{domains: map[string]float64{}, first: r.TS, last: r.TS}
-		d.hosts[r.Src] = h
+	h, added := d.hosts.getOrAdd(r.Src)
+	if added {
+		*h = dgaHost{domains: map[string]float64{}, first: r.TS, last: r.TS}
 	}
 	h.queries++
 	if r.RCode == "NXDOMAIN" {
@@ -211,9 +205,9 @@ func tunnelScore(unique int64, avgLen, avgEnt, unusual float64) (float64, []SubS
 
 func (d *dnsAnalysis) findings(ctx *scoreCtx) []Finding {
 	var out []Finding
-	for reg, t := range d.domains {
+	d.domains.each(func(reg string, t *tunnelDomain) {
 		if t.unique() < minTunnelSubdomains || ctx.safe.Domain(reg) {
-			continue
+			return
 		}
 		avgLen := t.sumLen / float64(max(t.withSub, 1))
 		avgEnt := t.sumEnt / float64(max(t.withSub, 1))
@@ -228,10 +222,10 @@ func (d *dnsAnalysis) findings(ctx *scoreCtx) []Finding {
 				Explanation: fmt.Sprintf("%d queries for %d distinct subdomains of %s (longest %d characters, e.g. %s). %s",
 					t.n, t.unique(), reg, t.maxLen, t.example, explain(sub))})
 		}
-	}
-	for src, h := range d.hosts {
+	})
+	d.hosts.each(func(src netip.Addr, h *dgaHost) {
 		if h.distinct < minDGADomains {
-			continue
+			return
 		}
 		var sum float64
 		var doms []string
@@ -243,7 +237,7 @@ func (d *dnsAnalysis) findings(ctx *scoreCtx) []Finding {
 			doms = append(doms, dom)
 		}
 		if len(doms) < minDGADomains {
-			continue
+			return
 		}
 		slices.Sort(doms)
 		mean := sum / float64(len(doms))
@@ -262,6 +256,6 @@ func (d *dnsAnalysis) findings(ctx *scoreCtx) []Finding {
 		out = append(out, Finding{Class: ClassDGA, Src: src, Domain: strings.Join(ex, ","), Score: score,
 			First: h.first.UTC(), Last: h.last.UTC(), Count: h.queries, Distinct: h.distinct, SubScores: sub,
 			Explanation: fmt.Sprintf("%s queried %d DGA-like domains (%s). %s", src, h.distinct, strings.Join(ex, ", "), explain(sub))})
-	}
+	})
 	return out
 }

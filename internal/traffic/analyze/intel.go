@@ -21,22 +21,17 @@ type intelHit struct {
 }
 
 type intelMatches struct {
-	max  int
-	hits map[intelKey]*intelHit
+	hits *table[intelKey, intelHit]
 }
 
 func newIntelMatches(maxPairs int) *intelMatches {
-	return &intelMatches{max: maxPairs, hits: map[intelKey]*intelHit{}}
+	return &intelMatches{hits: newTable[intelKey](maxPairs, func(h *intelHit) int64 { return h.n })}
 }
 
 func (m *intelMatches) hit(k intelKey, ts time.Time, port uint16) {
-	h := m.hits[k]
-	if h == nil {
-		if len(m.hits) >= m.max {
-			m.hits = evict(m.hits, m.max, func(h *intelHit) int64 { return h.n })
-		}
-		h = &intelHit{first: ts, last: ts}
-		m.hits[k] = h
+	h, added := m.hits.getOrAdd(k)
+	if added {
+		h.first, h.last = ts, ts
 	}
 	h.n++
 	h.port = port
@@ -69,7 +64,7 @@ func (m *intelMatches) domain(ind Indicators, src, dst netip.Addr, name string, 
 
 func (m *intelMatches) findings(*scoreCtx) []Finding {
 	var out []Finding
-	for k, h := range m.hits {
+	m.hits.each(func(k intelKey, h *intelHit) {
 		what := k.dst.String()
 		if k.domain != "" {
 			what = k.domain
@@ -78,7 +73,7 @@ func (m *intelMatches) findings(*scoreCtx) []Finding {
 		out = append(out, Finding{Class: ClassIntelMatch, Src: k.src, Dst: k.dst, DstPort: h.port, Domain: k.domain,
 			Indicator: k.indicator, Score: 0.9, First: h.first.UTC(), Last: h.last.UTC(), Count: h.n, SubScores: sub,
 			Explanation: fmt.Sprintf("%s and %s matched the indicator %s %d times", k.src, what, k.indicator, h.n)})
-	}
+	})
 	return out
 }
 
@@ -101,12 +96,11 @@ type alertAgg struct {
 // alerts turns IDS alerts from external sources against internal hosts
 // into external_attack findings.
 type alerts struct {
-	max  int
-	aggs map[alertKey]*alertAgg
+	aggs *table[alertKey, alertAgg]
 }
 
 func newAlerts(maxPairs int) *alerts {
-	return &alerts{max: maxPairs, aggs: map[alertKey]*alertAgg{}}
+	return &alerts{aggs: newTable[alertKey](maxPairs, func(g *alertAgg) int64 { return g.n })}
 }
 
 func (a *alerts) add(al *traffic.Alert, srcIn, dstIn bool) {
@@ -114,13 +108,9 @@ func (a *alerts) add(al *traffic.Alert, srcIn, dstIn bool) {
 		return
 	}
 	k := alertKey{al.Src, al.Dst, al.Signature}
-	g := a.aggs[k]
-	if g == nil {
-		if len(a.aggs) >= a.max {
-			a.aggs = evict(a.aggs, a.max, func(g *alertAgg) int64 { return g.n })
-		}
-		g = &alertAgg{first: al.TS, last: al.TS, severity: al.Severity}
-		a.aggs[k] = g
+	g, added := a.aggs.getOrAdd(k)
+	if added {
+		*g = alertAgg{first: al.TS, last: al.TS, severity: al.Severity}
 	}
 	g.n++
 	if al.Action == "blocked" {
@@ -140,7 +130,7 @@ func (a *alerts) add(al *traffic.Alert, srcIn, dstIn bool) {
 
 func (a *alerts) findings(*scoreCtx) []Finding {
 	var out []Finding
-	for k, g := range a.aggs {
+	a.aggs.each(func(k alertKey, g *alertAgg) {
 		sev := 0.5
 		if g.severity >= 1 && g.severity <= 4 {
 			sev = 1 - float64(g.severity-1)/4
@@ -152,6 +142,6 @@ func (a *alerts) findings(*scoreCtx) []Finding {
 		out = append(out, Finding{Class: ClassExternalAttack, Src: k.src, Dst: k.dst, DstPort: g.port, Rule: k.sig,
 			Score: score, First: g.first.UTC(), Last: g.last.UTC(), Count: g.n, SubScores: sub,
 			Explanation: fmt.Sprintf("%s alert %q (%s) from %s against %s, %d times. %s", g.source, k.sig, g.category, k.src, k.dst, g.n, explain(sub))})
-	}
+	})
 	return out
 }

@@ -27,27 +27,26 @@ type longPair struct {
 }
 
 type longConns struct {
-	max       int
 	threshold time.Duration
-	pairs     map[longKey]*longPair
+	pairs     *table[longKey, longPair]
 }
 
 func newLongConns(maxPairs int, threshold time.Duration) *longConns {
-	return &longConns{max: maxPairs, threshold: threshold, pairs: map[longKey]*longPair{}}
+	return &longConns{threshold: threshold,
+		pairs: newTable[longKey](maxPairs, func(p *longPair) int64 { return int64(p.total / time.Second) })}
 }
 
-func (l *longConns) add(c *traffic.Conn) {
-	if c.Duration < minTrackedDuration {
+// add tracks connections that cross the internal/external boundary, as
+// RITA does: long sessions between internal hosts (remote desktops, file
+// shares, jump hosts) are the network's ordinary work.
+func (l *longConns) add(c *traffic.Conn, srcIn, dstIn bool) {
+	if c.Duration < minTrackedDuration || srcIn == dstIn {
 		return
 	}
 	k := longKey{c.Src, c.Dst, c.DstPort}
-	p := l.pairs[k]
-	if p == nil {
-		if len(l.pairs) >= l.max {
-			l.pairs = evict(l.pairs, l.max, func(p *longPair) int64 { return int64(p.total / time.Second) })
-		}
-		p = &longPair{first: c.TS, last: c.TS, proto: c.Proto}
-		l.pairs[k] = p
+	p, added := l.pairs.getOrAdd(k)
+	if added {
+		*p = longPair{first: c.TS, last: c.TS, proto: c.Proto}
 	}
 	p.n++
 	p.total += c.Duration
@@ -63,13 +62,13 @@ func (l *longConns) add(c *traffic.Conn) {
 
 func (l *longConns) findings(ctx *scoreCtx) []Finding {
 	var out []Finding
-	for k, p := range l.pairs {
+	l.pairs.each(func(k longKey, p *longPair) {
 		if p.total < l.threshold {
-			continue
+			return
 		}
 		domain := ctx.names.nameOf(k.dst)
 		if ctx.safe.Dst(k.dst, domain) {
-			continue
+			return
 		}
 		// 0.5 at the threshold, 1 at 8x the threshold.
 		ratio := float64(p.total) / float64(l.threshold)
@@ -84,6 +83,6 @@ func (l *longConns) findings(ctx *scoreCtx) []Finding {
 			Domain: domain, Score: score, First: p.first.UTC(), Last: p.last.UTC(), Count: p.n, Bytes: p.bytes, SubScores: sub,
 			Explanation: fmt.Sprintf("%s connected to %s port %d for %s in total (longest %s). %s",
 				k.src, k.dst, k.port, p.total.Round(time.Second), p.longest.Round(time.Second), explain(sub))})
-	}
+	})
 	return out
 }

@@ -213,13 +213,12 @@ type violAgg struct {
 }
 
 type violations struct {
-	max   int
-	aggs  map[violKey]*violAgg
+	aggs  *table[violKey, violAgg]
 	rules []Rule
 }
 
 func newViolations(maxPairs int) *violations {
-	return &violations{max: maxPairs, aggs: map[violKey]*violAgg{}}
+	return &violations{aggs: newTable[violKey](maxPairs, func(g *violAgg) int64 { return g.n })}
 }
 
 func (v *violations) add(p *Policy, _ *Zones, c *traffic.Conn, srcIn, dstIn bool) {
@@ -229,13 +228,9 @@ func (v *violations) add(p *Policy, _ *Zones, c *traffic.Conn, srcIn, dstIn bool
 			continue
 		}
 		k := violKey{i, c.Src, c.Dst, c.DstPort}
-		g := v.aggs[k]
-		if g == nil {
-			if len(v.aggs) >= v.max {
-				v.aggs = evict(v.aggs, v.max, func(g *violAgg) int64 { return g.n })
-			}
-			g = &violAgg{first: c.TS, last: c.TS, proto: c.Proto, service: c.Service}
-			v.aggs[k] = g
+		g, added := v.aggs.getOrAdd(k)
+		if added {
+			*g = violAgg{first: c.TS, last: c.TS, proto: c.Proto, service: c.Service}
 		}
 		g.n++
 		g.bytes += c.OrigBytes + c.RespBytes
@@ -250,7 +245,7 @@ func (v *violations) add(p *Policy, _ *Zones, c *traffic.Conn, srcIn, dstIn bool
 
 func (v *violations) findings(*scoreCtx) []Finding {
 	var out []Finding
-	for k, g := range v.aggs {
+	v.aggs.each(func(k violKey, g *violAgg) {
 		r := v.rules[k.rule]
 		sub := []SubScore{{Name: "rule severity", Value: r.Severity, Detail: r.Name}}
 		svc := ""
@@ -260,6 +255,6 @@ func (v *violations) findings(*scoreCtx) []Finding {
 		out = append(out, Finding{Class: ClassViolation, Src: k.src, Dst: k.dst, DstPort: k.port, Proto: g.proto, Rule: r.Name,
 			Score: r.Severity, First: g.first.UTC(), Last: g.last.UTC(), Count: g.n, Bytes: g.bytes, SubScores: sub,
 			Explanation: fmt.Sprintf("%d %s flows from %s to %s port %d%s break the rule %q", g.n, g.proto, k.src, k.dst, k.port, svc, r.Name)})
-	}
+	})
 	return out
 }

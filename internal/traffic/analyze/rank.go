@@ -164,7 +164,7 @@ func (t *tracer) DNS(d *traffic.DNS) {
 func (t *tracer) HTTP(h *traffic.HTTP) {
 	if t.keep(h.TS, h.Src, h.Dst) {
 		t.events = append(t.events, Event{h.TS, "http", h.Src, h.Dst, h.DstPort,
-			fmt.Sprintf("%s %s%s -> %d", h.Method, h.Host, h.URI, h.Status)})
+			fmt.Sprintf("%s %s %s -> %d", h.Method, h.Host, h.URI, h.Status)})
 	}
 }
 
@@ -191,3 +191,12 @@ func (t *tracer) File(f *traffic.File) {
 
 // Zones returns the analyzer's internal/external classifier.
 func (a *Analyzer) Zones() *Zones { return a.zones }
+
+// Period returns the first and last connection start times read; zero
+// times when no connection was read.
+func (a *Analyzer) Period() (from, to time.Time) {
+	if !a.span.seen {
+		return time.Time{}, time.Time{}
+	}
+	return time.Unix(a.span.first, 0).UTC(), time.Unix(a.span.last, 0).UTC()
+}

@@ -21,12 +21,19 @@ type rareDst struct {
 // them, and the set of internal hosts seen (both capped).
 type rare struct {
 	max   int
-	dsts  map[netip.Addr]*rareDst
+	dsts  *table[netip.Addr, rareDst]
 	hosts map[netip.Addr]struct{}
 }
 
 func newRare(maxEntries int) *rare {
-	return &rare{max: maxEntries, dsts: map[netip.Addr]*rareDst{}, hosts: map[netip.Addr]struct{}{}}
+	// Widely shared destinations are the least significant here.
+	w := func(d *rareDst) int64 {
+		if d.many {
+			return 0
+		}
+		return 1
+	}
+	return &rare{max: maxEntries, dsts: newTable[netip.Addr](maxEntries, w), hosts: map[netip.Addr]struct{}{}}
 }
 
 func (r *rare) add(src, dst netip.Addr, dstInternal bool, ts time.Time) {
@@ -36,19 +43,9 @@ func (r *rare) add(src, dst netip.Addr, dstInternal bool, ts time.Time) {
 	if dstInternal {
 		return
 	}
-	d := r.dsts[dst]
-	if d == nil {
-		if len(r.dsts) >= r.max {
-			// Widely shared destinations are the least significant here.
-			r.dsts = evict(r.dsts, r.max, func(d *rareDst) int64 {
-				if d.many {
-					return 0
-				}
-				return 1
-			})
-		}
-		d = &rareDst{src: src, first: ts, last: ts}
-		r.dsts[dst] = d
+	d, added := r.dsts.getOrAdd(dst)
+	if added {
+		*d = rareDst{src: src, first: ts, last: ts}
 	}
 	d.n++
 	if src != d.src {
@@ -69,13 +66,13 @@ func (r *rare) findings(ctx *scoreCtx) []Finding {
 		return nil
 	}
 	var out []Finding
-	for dst, d := range r.dsts {
+	r.dsts.each(func(dst netip.Addr, d *rareDst) {
 		if d.many {
-			continue
+			return
 		}
 		name := ctx.names.nameOf(dst)
 		if ctx.safe.Dst(dst, name) {
-			continue
+			return
 		}
 		rarity := 1 - 1/float64(len(r.hosts))
 		score := 0.3 * rarity
@@ -83,6 +80,6 @@ func (r *rare) findings(ctx *scoreCtx) []Finding {
 		out = append(out, Finding{Class: ClassRareDestination, Src: d.src, Dst: dst, Domain: name, Score: score,
 			First: d.first.UTC(), Last: d.last.UTC(), Count: d.n, SubScores: sub,
 			Explanation: fmt.Sprintf("only %s contacts %s (%d connections). %s", d.src, dst, d.n, explain(sub))})
-	}
+	})
 	return out
 }
