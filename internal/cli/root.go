@@ -88,6 +88,7 @@ Configuration comes from vigil.yaml (--config), VIGIL_* environment variables an
 		newTrafficCmd(),
 		newComplianceCmd(),
 		newAgentCmd(),
+		newIncidentCmd(g),
 	)
 	return root
 }
