@@ -1,7 +1,6 @@
 package campaign
 
 import (
-	"bytes"
 	"embed"
 	"errors"
 	"fmt"
@@ -17,6 +16,8 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/vigil-sec/vigil/internal/datafile"
 )
 
 //go:embed templates/*.yaml
@@ -32,8 +33,6 @@ const (
 	MaxTextLen      = 2000
 	MaxParamLen     = 1000
 	MaxDuration     = 400 * 24 * time.Hour
-	maxYAMLNodes    = 50_000
-	maxYAMLDepth    = 10
 	maxNameLen      = 200
 )
 
@@ -103,24 +102,11 @@ type tplFileItem struct {
 }
 
 var (
-	idRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
-	goTypeRE = regexp.MustCompile(` (?:in type|into) [\w.\[\]*]+`)
+	idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 )
 
 // LineError is a template problem at a line of the YAML file.
-type LineError struct {
-	Name string // file name
-	Line int
-	Msg  string
-}
-
-// Error returns "name:line: msg".
-func (e *LineError) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", e.Name, e.Line, e.Msg)
-	}
-	return fmt.Sprintf("%s: %s", e.Name, e.Msg)
-}
+type LineError = datafile.LineError
 
 // ParseTemplate reads and validates one YAML template. name labels errors
 // (usually the file name). Unknown keys, unknown kinds or phases, duplicate
@@ -131,7 +117,7 @@ func ParseTemplate(r io.Reader, name string) (*Template, error) {
 		return nil, fmt.Errorf("%s: read: %w", name, err)
 	}
 	var f tplFile
-	root, err := DecodeYAML(data, name, MaxTemplateSize, &f)
+	root, err := datafile.Decode(data, name, MaxTemplateSize, &f)
 	if err != nil {
 		return nil, err
 	}
@@ -141,173 +127,50 @@ func ParseTemplate(r io.Reader, name string) (*Template, error) {
 	return f.validate(root, lerr)
 }
 
-// DecodeYAML decodes one YAML document of at most maxSize bytes into v,
-// refusing unknown keys, anchors and aliases, more than one document and
-// oversized trees. Errors are *LineError values labelled with name. The
-// node tree is returned for locating later validation errors (see
-// LineOf).
-func DecodeYAML(data []byte, name string, maxSize int, v any) (*yaml.Node, error) {
-	lerr := func(line int, format string, args ...any) error {
-		return &LineError{Name: name, Line: line, Msg: fmt.Sprintf(format, args...)}
-	}
-	if len(data) > maxSize {
-		return nil, lerr(0, "larger than %d bytes", maxSize)
-	}
-	if !utf8.Valid(data) {
-		return nil, lerr(0, "not valid UTF-8")
-	}
-	var root yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&root); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, lerr(0, "empty document")
-		}
-		return nil, yamlError(name, err)
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, lerr(extra.Line, "more than one YAML document")
-	}
-	if line, msg := checkTree(&root); msg != "" {
-		return nil, lerr(line, "%s", msg)
-	}
-	typed := yaml.NewDecoder(bytes.NewReader(data))
-	typed.KnownFields(true)
-	if err := typed.Decode(v); err != nil {
-		return nil, yamlError(name, err)
-	}
-	return &root, nil
-}
-
-var lineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
-
-// yamlError turns a decoder error into a *LineError naming the first
-// problem's line, without the Go type names the decoder adds.
-func yamlError(name string, err error) error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	msg = strings.TrimPrefix(msg, "unmarshal errors:\n")
-	var parts []string
-	line := 0
-	for _, l := range strings.Split(msg, "\n") {
-		l = strings.TrimSpace(goTypeRE.ReplaceAllString(l, ""))
-		if l == "" {
-			continue
-		}
-		if m := lineRE.FindStringSubmatch(l); m != nil {
-			if n, err := strconv.Atoi(m[1]); err == nil && line == 0 {
-				line = n
-			}
-			l = m[2]
-		}
-		parts = append(parts, l)
-	}
-	return &LineError{Name: name, Line: line, Msg: strings.Join(parts, "; ")}
-}
-
-// checkTree bounds the YAML tree before it is decoded and refuses anchors
-// and aliases (which could blow it up).
-func checkTree(root *yaml.Node) (int, string) {
-	count := 0
-	var walk func(n *yaml.Node, depth int) (int, string)
-	walk = func(n *yaml.Node, depth int) (int, string) {
-		count++
-		if count > maxYAMLNodes {
-			return n.Line, fmt.Sprintf("more than %d YAML nodes", maxYAMLNodes)
-		}
-		if depth > maxYAMLDepth {
-			return n.Line, fmt.Sprintf("nested deeper than %d levels", maxYAMLDepth)
-		}
-		if n.Kind == yaml.AliasNode || n.Anchor != "" {
-			return n.Line, "anchors and aliases are not allowed"
-		}
-		for _, c := range n.Content {
-			if l, m := walk(c, depth+1); m != "" {
-				return l, m
-			}
-		}
-		return 0, ""
-	}
-	return walk(root, 0)
-}
-
-// LineOf finds the line of the value under a path of mapping keys
-// (string) and sequence indexes (int) in a tree from DecodeYAML, or the
-// line of the nearest parent that exists.
-func LineOf(root *yaml.Node, steps ...any) int {
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
-		n = n.Content[0]
-	}
-	line := n.Line
-	for _, s := range steps {
-		var next *yaml.Node
-		switch s := s.(type) {
-		case string:
-			if n.Kind == yaml.MappingNode {
-				for i := 0; i+1 < len(n.Content); i += 2 {
-					if n.Content[i].Value == s {
-						next = n.Content[i+1]
-						break
-					}
-				}
-			}
-		case int:
-			if n.Kind == yaml.SequenceNode && s >= 0 && s < len(n.Content) {
-				next = n.Content[s]
-			}
-		}
-		if next == nil {
-			return line
-		}
-		n, line = next, next.Line
-	}
-	return line
-}
-
 type lineErrFunc func(line int, format string, args ...any) error
 
 func (f *tplFile) validate(root *yaml.Node, lerr lineErrFunc) (*Template, error) {
 	if !idRE.MatchString(f.ID) {
-		return nil, lerr(LineOf(root, "id"), "id %q: want 1-64 lower-case letters, digits, '.', '-' or '_'", f.ID)
+		return nil, lerr(datafile.LineOf(root, "id"), "id %q: want 1-64 lower-case letters, digits, '.', '-' or '_'", f.ID)
 	}
 	if err := checkText(f.Name, 1, maxNameLen, true); err != nil {
-		return nil, lerr(LineOf(root, "name"), "name: %v", err)
+		return nil, lerr(datafile.LineOf(root, "name"), "name: %v", err)
 	}
 	kind := Kind(f.Kind)
 	if !slices.Contains([]Kind{KindGoLive, KindKeyPeriod, KindGeneral}, kind) {
-		return nil, lerr(LineOf(root, "kind"), "kind %q: want go-live, key-period or general", f.Kind)
+		return nil, lerr(datafile.LineOf(root, "kind"), "kind %q: want go-live, key-period or general", f.Kind)
 	}
 	if err := checkText(f.Description, 0, MaxTextLen, false); err != nil {
-		return nil, lerr(LineOf(root, "description"), "description: %v", err)
+		return nil, lerr(datafile.LineOf(root, "description"), "description: %v", err)
 	}
 	t := &Template{ID: f.ID, Name: f.Name, Kind: kind, Description: strings.TrimSpace(f.Description)}
 	if len(f.Phases) == 0 || len(f.Phases) > MaxPhases {
-		return nil, lerr(LineOf(root, "phases"), "%d phases: want 1 to %d", len(f.Phases), MaxPhases)
+		return nil, lerr(datafile.LineOf(root, "phases"), "%d phases: want 1 to %d", len(f.Phases), MaxPhases)
 	}
 	phases := map[string]bool{}
 	for i, p := range f.Phases {
 		if !idRE.MatchString(p.ID) {
-			return nil, lerr(LineOf(root, "phases", i, "id"), "phase id %q: want 1-64 lower-case letters, digits, '.', '-' or '_'", p.ID)
+			return nil, lerr(datafile.LineOf(root, "phases", i, "id"), "phase id %q: want 1-64 lower-case letters, digits, '.', '-' or '_'", p.ID)
 		}
 		if phases[p.ID] {
-			return nil, lerr(LineOf(root, "phases", i, "id"), "phase id %q repeats", p.ID)
+			return nil, lerr(datafile.LineOf(root, "phases", i, "id"), "phase id %q repeats", p.ID)
 		}
 		phases[p.ID] = true
 		if err := checkText(p.Name, 1, maxNameLen, true); err != nil {
-			return nil, lerr(LineOf(root, "phases", i, "name"), "phase %q name: %v", p.ID, err)
+			return nil, lerr(datafile.LineOf(root, "phases", i, "name"), "phase %q name: %v", p.ID, err)
 		}
 		d, err := ParseDuration(p.Duration)
 		if err != nil {
-			return nil, lerr(LineOf(root, "phases", i, "duration"), "phase %q duration: %v", p.ID, err)
+			return nil, lerr(datafile.LineOf(root, "phases", i, "duration"), "phase %q duration: %v", p.ID, err)
 		}
 		t.Phases = append(t.Phases, TemplatePhase{ID: p.ID, Name: p.Name, Duration: d})
 	}
 	if len(f.Tasks) > MaxTasks {
-		return nil, lerr(LineOf(root, "tasks"), "%d tasks, limit %d", len(f.Tasks), MaxTasks)
+		return nil, lerr(datafile.LineOf(root, "tasks"), "%d tasks, limit %d", len(f.Tasks), MaxTasks)
 	}
 	tasks := map[string]bool{}
 	for i, ft := range f.Tasks {
-		at := func(key string) int { return LineOf(root, "tasks", i, key) }
+		at := func(key string) int { return datafile.LineOf(root, "tasks", i, key) }
 		if !idRE.MatchString(ft.ID) {
 			return nil, lerr(at("id"), "task id %q: want 1-64 lower-case letters, digits, '.', '-' or '_'", ft.ID)
 		}
@@ -341,10 +204,10 @@ func (f *tplFile) validate(root *yaml.Node, lerr lineErrFunc) (*Template, error)
 		}
 		for _, k := range slices.Sorted(maps.Keys(ft.Params)) {
 			if !idRE.MatchString(k) {
-				return nil, lerr(LineOf(root, "tasks", i, "params", k), "task %q: param name %q is not an identifier", ft.ID, k)
+				return nil, lerr(datafile.LineOf(root, "tasks", i, "params", k), "task %q: param name %q is not an identifier", ft.ID, k)
 			}
 			if err := checkText(ft.Params[k], 0, MaxParamLen, true); err != nil {
-				return nil, lerr(LineOf(root, "tasks", i, "params", k), "task %q param %s: %v", ft.ID, k, err)
+				return nil, lerr(datafile.LineOf(root, "tasks", i, "params", k), "task %q param %s: %v", ft.ID, k, err)
 			}
 		}
 		if kind == TaskManual && len(ft.Items) == 0 {
@@ -362,7 +225,7 @@ func (f *tplFile) validate(root *yaml.Node, lerr lineErrFunc) (*Template, error)
 		}
 		items := map[string]bool{}
 		for j, it := range ft.Items {
-			iat := func(key string) int { return LineOf(root, "tasks", i, "items", j, key) }
+			iat := func(key string) int { return datafile.LineOf(root, "tasks", i, "items", j, key) }
 			if !idRE.MatchString(it.ID) {
 				return nil, lerr(iat("id"), "task %q item id %q: want 1-64 lower-case letters, digits, '.', '-' or '_'", ft.ID, it.ID)
 			}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/campaign"
+	"github.com/vigil-sec/vigil/internal/datafile"
 )
 
 //go:embed data/*.yaml
@@ -83,32 +84,32 @@ func LoadASVS() (*ASVS, error) {
 // requirement id under its chapter, levels 1 to 3, ids unique.
 func ParseASVS(b []byte, name string) (*ASVS, error) {
 	var f asvsFile
-	root, err := campaign.DecodeYAML(b, name, maxDataSize, &f)
+	root, err := datafile.Decode(b, name, maxDataSize, &f)
 	if err != nil {
 		return nil, err
 	}
 	lerr := func(line int, format string, args ...any) error {
-		return &campaign.LineError{Name: name, Line: line, Msg: fmt.Sprintf(format, args...)}
+		return &datafile.LineError{Name: name, Line: line, Msg: fmt.Sprintf(format, args...)}
 	}
 	if f.Version != ASVSVersion {
-		return nil, lerr(campaign.LineOf(root, "version"), "version %q: want %s", f.Version, ASVSVersion)
+		return nil, lerr(datafile.LineOf(root, "version"), "version %q: want %s", f.Version, ASVSVersion)
 	}
 	if len(f.Chapters) != 17 {
-		return nil, lerr(campaign.LineOf(root, "chapters"), "%d chapters: ASVS %s has 17", len(f.Chapters), ASVSVersion)
+		return nil, lerr(datafile.LineOf(root, "chapters"), "%d chapters: ASVS %s has 17", len(f.Chapters), ASVSVersion)
 	}
 	a := &ASVS{Version: f.Version}
 	seen := map[string]bool{}
 	for i, ch := range f.Chapters {
 		want := "V" + strconv.Itoa(i+1)
 		if ch.ID != want {
-			return nil, lerr(campaign.LineOf(root, "chapters", i, "id"), "chapter %d has id %q, want %s", i+1, ch.ID, want)
+			return nil, lerr(datafile.LineOf(root, "chapters", i, "id"), "chapter %d has id %q, want %s", i+1, ch.ID, want)
 		}
 		if strings.TrimSpace(ch.Name) == "" || strings.TrimSpace(ch.NameZh) == "" {
-			return nil, lerr(campaign.LineOf(root, "chapters", i), "chapter %s needs name and name_zh", ch.ID)
+			return nil, lerr(datafile.LineOf(root, "chapters", i), "chapter %s needs name and name_zh", ch.ID)
 		}
 		c := Chapter{ID: ch.ID, Name: ch.Name, NameZh: ch.NameZh}
 		for j, r := range ch.Requirements {
-			at := campaign.LineOf(root, "chapters", i, "requirements", j)
+			at := datafile.LineOf(root, "chapters", i, "requirements", j)
 			m := reqIDRE.FindStringSubmatch(r.ID)
 			if m == nil || m[1] != strconv.Itoa(i+1) {
 				return nil, lerr(at, "requirement %q is not an id of chapter %s", r.ID, ch.ID)
@@ -163,7 +164,7 @@ func LoadMLPS() ([]MLPSItem, error) {
 		return nil, fmt.Errorf("mlps items: %w", err)
 	}
 	var f mlpsFile
-	root, err := campaign.DecodeYAML(b, "mlps.yaml", maxDataSize, &f)
+	root, err := datafile.Decode(b, "mlps.yaml", maxDataSize, &f)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +173,7 @@ func LoadMLPS() ([]MLPSItem, error) {
 	for i, it := range f.Items {
 		sev := campaign.Severity(it.Severity)
 		if it.ID == "" || seen[it.ID] || it.MinLevel < 1 || it.MinLevel > 5 || !sev.Valid() || strings.TrimSpace(it.Text) == "" {
-			return nil, &campaign.LineError{Name: "mlps.yaml", Line: campaign.LineOf(root, "items", i), Msg: fmt.Sprintf("item %q: needs a unique id, min_level 1-5, a severity and text", it.ID)}
+			return nil, &datafile.LineError{Name: "mlps.yaml", Line: datafile.LineOf(root, "items", i), Msg: fmt.Sprintf("item %q: needs a unique id, min_level 1-5, a severity and text", it.ID)}
 		}
 		seen[it.ID] = true
 		out = append(out, MLPSItem{ID: it.ID, Area: it.Area, MinLevel: it.MinLevel, Severity: sev, Text: it.Text})
@@ -240,37 +241,37 @@ func DefaultRules() (Rules, error) {
 // never pass on its own).
 func ParseRules(b []byte, name string) (Rules, error) {
 	var f rulesFile
-	root, err := campaign.DecodeYAML(b, name, maxDataSize, &f)
+	root, err := datafile.Decode(b, name, maxDataSize, &f)
 	if err != nil {
 		return Rules{}, err
 	}
 	lerr := func(line int, format string, args ...any) error {
-		return &campaign.LineError{Name: name, Line: line, Msg: fmt.Sprintf(format, args...)}
+		return &datafile.LineError{Name: name, Line: line, Msg: fmt.Sprintf(format, args...)}
 	}
 	r := Rules{Severities: map[campaign.Severity]Action{}, ASVSSeverity: map[int]campaign.Severity{}}
 	for k, v := range f.Severities {
 		s, a := campaign.Severity(k), Action(v)
 		if !s.Valid() || !a.valid() {
-			return Rules{}, lerr(campaign.LineOf(root, "severities", k), "severities: %q: %q is not a severity with an action (fail, accept, note, ignore)", k, v)
+			return Rules{}, lerr(datafile.LineOf(root, "severities", k), "severities: %q: %q is not a severity with an action (fail, accept, note, ignore)", k, v)
 		}
 		r.Severities[s] = a
 	}
 	for _, s := range campaign.Severities() {
 		if _, ok := r.Severities[s]; !ok {
-			return Rules{}, lerr(campaign.LineOf(root, "severities"), "severities: no action for %s", s)
+			return Rules{}, lerr(datafile.LineOf(root, "severities"), "severities: no action for %s", s)
 		}
 	}
 	for key, v := range map[string]string{"errored": f.Errored, "pending": f.Pending} {
 		if a := Action(v); a != ActionFail && a != ActionAccept {
-			return Rules{}, lerr(campaign.LineOf(root, key), "%s: %q, want fail or accept", key, v)
+			return Rules{}, lerr(datafile.LineOf(root, key), "%s: %q, want fail or accept", key, v)
 		}
 	}
 	r.Errored, r.Pending = Action(f.Errored), Action(f.Pending)
 	if len(f.FixDeadlines) == 0 || len(f.FixDeadlines) > 20 {
-		return Rules{}, lerr(campaign.LineOf(root, "fix_deadlines"), "fix_deadlines: want 1 to 20 bands")
+		return Rules{}, lerr(datafile.LineOf(root, "fix_deadlines"), "fix_deadlines: want 1 to 20 bands")
 	}
 	for i, d := range f.FixDeadlines {
-		at := campaign.LineOf(root, "fix_deadlines", i)
+		at := datafile.LineOf(root, "fix_deadlines", i)
 		w, err := campaign.ParseDuration(d.Within)
 		if err != nil {
 			return Rules{}, lerr(at, "fix_deadlines: within: %v", err)
@@ -282,13 +283,13 @@ func ParseRules(b []byte, name string) (Rules, error) {
 	}
 	m, err := campaign.ParseDuration(f.MaxAcceptance)
 	if err != nil {
-		return Rules{}, lerr(campaign.LineOf(root, "max_acceptance"), "max_acceptance: %v", err)
+		return Rules{}, lerr(datafile.LineOf(root, "max_acceptance"), "max_acceptance: %v", err)
 	}
 	r.MaxAcceptance = m
 	for lvl := 1; lvl <= 3; lvl++ {
 		s := campaign.Severity(f.ASVSSeverity[lvl])
 		if !s.Valid() {
-			return Rules{}, lerr(campaign.LineOf(root, "asvs_severity"), "asvs_severity: level %d needs a severity", lvl)
+			return Rules{}, lerr(datafile.LineOf(root, "asvs_severity"), "asvs_severity: level %d needs a severity", lvl)
 		}
 		r.ASVSSeverity[lvl] = s
 	}

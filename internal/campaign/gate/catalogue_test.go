@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/campaign"
+	"github.com/vigil-sec/vigil/internal/datafile"
 	"github.com/vigil-sec/vigil/internal/report"
 )
 
@@ -73,7 +74,7 @@ func TestParseASVSRejects(t *testing.T) {
 	} {
 		if _, err := ParseASVS([]byte(doc), name); err == nil {
 			t.Errorf("%s: accepted", name)
-		} else if le := (*campaign.LineError)(nil); !errors.As(err, &le) || le.Line == 0 {
+		} else if le := (*datafile.LineError)(nil); !errors.As(err, &le) || le.Line == 0 {
 			t.Errorf("%s: error %v has no line", name, err)
 		}
 	}

@@ -4,11 +4,11 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/vigil-sec/vigil/internal/campaign"
+	"github.com/vigil-sec/vigil/internal/datafile"
 )
 
 // FuzzParseRules checks the decision-rules loader never panics, refuses
-// with a *campaign.LineError, and never accepts rules under which a check
+// with a *datafile.LineError, and never accepts rules under which a check
 // that did not run could pass.
 func FuzzParseRules(f *testing.F) {
 	b, err := data.ReadFile("data/rules.yaml")
@@ -19,9 +19,9 @@ func FuzzParseRules(f *testing.F) {
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		r, err := ParseRules(doc, "fuzz.yaml")
 		if err != nil {
-			var le *campaign.LineError
+			var le *datafile.LineError
 			if !errors.As(err, &le) {
-				t.Fatalf("error %v is not a *campaign.LineError", err)
+				t.Fatalf("error %v is not a *datafile.LineError", err)
 			}
 			return
 		}

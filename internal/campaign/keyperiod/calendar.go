@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/campaign"
+	"github.com/vigil-sec/vigil/internal/datafile"
 )
 
 //go:embed data/calendar.yaml
@@ -90,21 +91,21 @@ func DefaultCalendar() (*Calendar, error) {
 // most MaxPeriodDays days) and lead times. Errors carry the line.
 func ParseCalendar(b []byte, name string) (*Calendar, error) {
 	var f calFile
-	root, err := campaign.DecodeYAML(b, name, MaxCalendarSize, &f)
+	root, err := datafile.Decode(b, name, MaxCalendarSize, &f)
 	if err != nil {
 		return nil, err
 	}
 	lerr := func(line int, format string, args ...any) error {
-		return &campaign.LineError{Name: name, Line: line, Msg: fmt.Sprintf(format, args...)}
+		return &datafile.LineError{Name: name, Line: line, Msg: fmt.Sprintf(format, args...)}
 	}
 	m := zoneRE.FindStringSubmatch(f.Zone)
 	if m == nil {
-		return nil, lerr(campaign.LineOf(root, "zone"), "zone %q: want a UTC offset such as +08:00", f.Zone)
+		return nil, lerr(datafile.LineOf(root, "zone"), "zone %q: want a UTC offset such as +08:00", f.Zone)
 	}
 	hh, _ := strconv.Atoi(m[2])
 	mm, _ := strconv.Atoi(m[3])
 	if hh > 14 || mm > 59 {
-		return nil, lerr(campaign.LineOf(root, "zone"), "zone %q is out of range", f.Zone)
+		return nil, lerr(datafile.LineOf(root, "zone"), "zone %q is out of range", f.Zone)
 	}
 	off := hh*3600 + mm*60
 	if m[1] == "-" {
@@ -112,11 +113,11 @@ func ParseCalendar(b []byte, name string) (*Calendar, error) {
 	}
 	c := &Calendar{Zone: time.FixedZone("UTC"+f.Zone, off)}
 	if len(f.Periods) > MaxPeriods {
-		return nil, lerr(campaign.LineOf(root, "periods"), "%d periods, limit %d", len(f.Periods), MaxPeriods)
+		return nil, lerr(datafile.LineOf(root, "periods"), "%d periods, limit %d", len(f.Periods), MaxPeriods)
 	}
 	seen := map[string]bool{}
 	for i, p := range f.Periods {
-		at := func(k string) int { return campaign.LineOf(root, "periods", i, k) }
+		at := func(k string) int { return datafile.LineOf(root, "periods", i, k) }
 		if !periodIDRE.MatchString(p.ID) || seen[p.ID] {
 			return nil, lerr(at("id"), "period id %q is not an identifier or repeats", p.ID)
 		}

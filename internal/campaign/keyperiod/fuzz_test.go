@@ -4,11 +4,11 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/vigil-sec/vigil/internal/campaign"
+	"github.com/vigil-sec/vigil/internal/datafile"
 )
 
 // FuzzParseCalendar checks the calendar loader never panics, refuses with
-// a *campaign.LineError, and keeps every accepted period well formed.
+// a *datafile.LineError, and keeps every accepted period well formed.
 func FuzzParseCalendar(f *testing.F) {
 	b, err := data.ReadFile("data/calendar.yaml")
 	if err != nil {
@@ -18,9 +18,9 @@ func FuzzParseCalendar(f *testing.F) {
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		c, err := ParseCalendar(doc, "fuzz.yaml")
 		if err != nil {
-			var le *campaign.LineError
+			var le *datafile.LineError
 			if !errors.As(err, &le) {
-				t.Fatalf("error %v is not a *campaign.LineError", err)
+				t.Fatalf("error %v is not a *datafile.LineError", err)
 			}
 			return
 		}

@@ -12,7 +12,6 @@
 package playbook
 
 import (
-	"bytes"
 	"embed"
 	"errors"
 	"fmt"
@@ -27,6 +26,8 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/vigil-sec/vigil/internal/datafile"
 )
 
 //go:embed playbooks/*.yaml
@@ -144,8 +145,7 @@ type fileTask struct {
 }
 
 var (
-	idRE     = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
-	goTypeRE = regexp.MustCompile(` (?:in type|into) [\w.\[\]*]+`)
+	idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 )
 
 // Load reads and validates one YAML playbook. name labels errors (usually
@@ -166,113 +166,22 @@ func Load(r io.Reader, name string) (Playbook, error) {
 }
 
 func parse(data []byte) (Playbook, error) {
-	if !utf8.Valid(data) {
-		return Playbook{}, errors.New("not valid UTF-8")
-	}
 	// The node tree gives line numbers for validation errors; the typed
-	// decode refuses unknown keys.
-	var root yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&root); err != nil {
-		if errors.Is(err, io.EOF) {
-			return Playbook{}, errors.New("empty document")
+	// decode refuses unknown keys. Errors read "line N: ...": Load adds
+	// the file name.
+	var f file
+	root, err := datafile.Decode(data, "", MaxFileSize, &f)
+	if err != nil {
+		var le *datafile.LineError
+		if errors.As(err, &le) {
+			if le.Line > 0 {
+				return Playbook{}, fmt.Errorf("line %d: %s", le.Line, le.Msg)
+			}
+			return Playbook{}, errors.New(le.Msg)
 		}
-		return Playbook{}, yamlError(err)
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return Playbook{}, errors.New("more than one YAML document")
-	}
-	if err := checkNode(&root); err != nil {
 		return Playbook{}, err
 	}
-	var f file
-	typed := yaml.NewDecoder(bytes.NewReader(data))
-	typed.KnownFields(true)
-	if err := typed.Decode(&f); err != nil {
-		return Playbook{}, yamlError(err)
-	}
-	return f.validate(&root)
-}
-
-// yamlError rewrites a decoder error for the file's author: one line per
-// problem with its line number, without the Go type names the decoder adds
-// ("field x not found in type playbook.file").
-func yamlError(err error) error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	msg = strings.TrimPrefix(msg, "unmarshal errors:\n")
-	var parts []string
-	for _, l := range strings.Split(msg, "\n") {
-		if l = strings.TrimSpace(goTypeRE.ReplaceAllString(l, "")); l != "" {
-			parts = append(parts, l)
-		}
-	}
-	return errors.New(strings.Join(parts, "; "))
-}
-
-// maxNodes and maxDepth bound the YAML tree before it is decoded into the
-// typed form, so aliases cannot blow it up.
-const (
-	maxDepth = 8
-	maxNodes = 20000
-)
-
-func checkNode(root *yaml.Node) error {
-	count := 0
-	var walk func(n *yaml.Node, depth int) error
-	walk = func(n *yaml.Node, depth int) error {
-		count++
-		if count > maxNodes {
-			return fmt.Errorf("line %d: more than %d YAML nodes", n.Line, maxNodes)
-		}
-		if depth > maxDepth {
-			return fmt.Errorf("line %d: nested deeper than %d", n.Line, maxDepth)
-		}
-		if n.Kind == yaml.AliasNode || n.Anchor != "" {
-			return fmt.Errorf("line %d: anchors and aliases are not allowed", n.Line)
-		}
-		for _, c := range n.Content {
-			if err := walk(c, depth+1); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return walk(root, 0)
-}
-
-// at finds the line of the value under a path of mapping keys (string) and
-// sequence indexes (int), or the nearest parent that exists.
-func at(root *yaml.Node, steps ...any) int {
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
-		n = n.Content[0]
-	}
-	line := n.Line
-	for _, s := range steps {
-		var next *yaml.Node
-		switch s := s.(type) {
-		case string:
-			if n.Kind == yaml.MappingNode {
-				for i := 0; i+1 < len(n.Content); i += 2 {
-					if n.Content[i].Value == s {
-						next = n.Content[i+1]
-						break
-					}
-				}
-			}
-		case int:
-			if n.Kind == yaml.SequenceNode && s >= 0 && s < len(n.Content) {
-				next = n.Content[s]
-			}
-		}
-		if next == nil {
-			return line
-		}
-		n = next
-		line = n.Line
-	}
-	return line
+	return f.validate(root)
 }
 
 func (f *file) validate(root *yaml.Node) (Playbook, error) {
@@ -280,58 +189,58 @@ func (f *file) validate(root *yaml.Node) (Playbook, error) {
 		return fmt.Errorf("line %d: %s", line, fmt.Sprintf(format, args...))
 	}
 	if !idRE.MatchString(f.ID) {
-		return Playbook{}, lineErr(at(root, "id"), "id %q: want 1-64 lower-case letters, digits, '-' or '_'", f.ID)
+		return Playbook{}, lineErr(datafile.LineOf(root, "id"), "id %q: want 1-64 lower-case letters, digits, '-' or '_'", f.ID)
 	}
 	if err := text(f.Name, 1, maxNameLen, true); err != nil {
-		return Playbook{}, lineErr(at(root, "name"), "name: %v", err)
+		return Playbook{}, lineErr(datafile.LineOf(root, "name"), "name: %v", err)
 	}
 	if !ValidCategory(f.Category) {
-		return Playbook{}, lineErr(at(root, "category"), "category %q: want one of %s", f.Category, strings.Join(Categories(), ", "))
+		return Playbook{}, lineErr(datafile.LineOf(root, "category"), "category %q: want one of %s", f.Category, strings.Join(Categories(), ", "))
 	}
 	if err := text(f.Description, 0, MaxDescriptionLen, false); err != nil {
-		return Playbook{}, lineErr(at(root, "description"), "description: %v", err)
+		return Playbook{}, lineErr(datafile.LineOf(root, "description"), "description: %v", err)
 	}
 	if len(f.Tasks) == 0 {
-		return Playbook{}, lineErr(at(root, "tasks"), "no tasks")
+		return Playbook{}, lineErr(datafile.LineOf(root, "tasks"), "no tasks")
 	}
 	if len(f.Tasks) > MaxTasks {
-		return Playbook{}, lineErr(at(root, "tasks"), "%d tasks, limit %d", len(f.Tasks), MaxTasks)
+		return Playbook{}, lineErr(datafile.LineOf(root, "tasks"), "%d tasks, limit %d", len(f.Tasks), MaxTasks)
 	}
 	p := Playbook{ID: f.ID, Name: f.Name, Category: f.Category, Description: strings.TrimSpace(f.Description)}
 	titles := make(map[string]int, len(f.Tasks))
 	last := 0
 	for i, ft := range f.Tasks {
 		if err := text(ft.Title, 1, MaxTitleLen, true); err != nil {
-			return Playbook{}, lineErr(at(root, "tasks", i, "title"), "task %d title: %v", i+1, err)
+			return Playbook{}, lineErr(datafile.LineOf(root, "tasks", i, "title"), "task %d title: %v", i+1, err)
 		}
 		if prev, dup := titles[ft.Title]; dup {
-			return Playbook{}, lineErr(at(root, "tasks", i, "title"), "task title %q repeats task %d", ft.Title, prev)
+			return Playbook{}, lineErr(datafile.LineOf(root, "tasks", i, "title"), "task title %q repeats task %d", ft.Title, prev)
 		}
 		titles[ft.Title] = i + 1
 		pi := PhaseIndex(ft.Phase)
 		if pi < 0 {
-			return Playbook{}, lineErr(at(root, "tasks", i, "phase"), "task %q: phase %q: want one of %s", ft.Title, ft.Phase, strings.Join(Phases(), ", "))
+			return Playbook{}, lineErr(datafile.LineOf(root, "tasks", i, "phase"), "task %q: phase %q: want one of %s", ft.Title, ft.Phase, strings.Join(Phases(), ", "))
 		}
 		if pi < last {
-			return Playbook{}, lineErr(at(root, "tasks", i, "phase"), "task %q: phase %s comes after %s; list tasks in phase order", ft.Title, ft.Phase, Phases()[last])
+			return Playbook{}, lineErr(datafile.LineOf(root, "tasks", i, "phase"), "task %q: phase %s comes after %s; list tasks in phase order", ft.Title, ft.Phase, Phases()[last])
 		}
 		last = pi
 		if err := text(ft.Description, 0, MaxDescriptionLen, false); err != nil {
-			return Playbook{}, lineErr(at(root, "tasks", i, "description"), "task %q description: %v", ft.Title, err)
+			return Playbook{}, lineErr(datafile.LineOf(root, "tasks", i, "description"), "task %q description: %v", ft.Title, err)
 		}
 		if len(ft.Checklist) > MaxChecklist {
-			return Playbook{}, lineErr(at(root, "tasks", i, "checklist"), "task %q: %d checklist items, limit %d", ft.Title, len(ft.Checklist), MaxChecklist)
+			return Playbook{}, lineErr(datafile.LineOf(root, "tasks", i, "checklist"), "task %q: %d checklist items, limit %d", ft.Title, len(ft.Checklist), MaxChecklist)
 		}
 		for j, c := range ft.Checklist {
 			if err := text(c, 1, MaxChecklistLen, true); err != nil {
-				return Playbook{}, lineErr(at(root, "tasks", i, "checklist", j), "task %q checklist item %d: %v", ft.Title, j+1, err)
+				return Playbook{}, lineErr(datafile.LineOf(root, "tasks", i, "checklist", j), "task %q checklist item %d: %v", ft.Title, j+1, err)
 			}
 		}
 		var due time.Duration
 		if ft.DueAfter != "" {
 			d, err := ParseDuration(ft.DueAfter)
 			if err != nil {
-				return Playbook{}, lineErr(at(root, "tasks", i, "due_after"), "task %q due_after: %v", ft.Title, err)
+				return Playbook{}, lineErr(datafile.LineOf(root, "tasks", i, "due_after"), "task %q due_after: %v", ft.Title, err)
 			}
 			due = d
 		}
