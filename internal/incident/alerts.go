@@ -25,25 +25,11 @@ func openAlertStatuses() []string { return []string{"new", "acknowledged"} }
 // maxEventsPerAlert bounds the events read per promoted alert.
 const maxEventsPerAlert = 20
 
-func levelRank(l string) int {
-	switch l {
-	case "critical":
-		return 4
-	case "high":
-		return 3
-	case "medium":
-		return 2
-	case "low":
-		return 1
-	}
-	return 0
-}
-
 // severityOf maps the highest alert level to a case severity.
 func severityOf(alerts []store.Alert) string {
 	best := 0
 	for _, a := range alerts {
-		best = max(best, levelRank(a.Level))
+		best = max(best, store.SeverityRank(a.Level))
 	}
 	switch best {
 	case 4:

@@ -164,20 +164,6 @@ type alerts struct{ s *Store }
 const alertCols = `id, tenant_id, group_key, rule_id, rule_title, level, tags, host, asset_id, event_ids, count, status, note,
 	first_seen, last_seen, updated_by, updated_at`
 
-func levelRank(l string) int {
-	switch l {
-	case "critical":
-		return 4
-	case "high":
-		return 3
-	case "medium":
-		return 2
-	case "low":
-		return 1
-	}
-	return 0
-}
-
 func scanAlert(r rowScanner) (store.Alert, error) {
 	var a store.Alert
 	err := r.Scan(&a.ID, &a.TenantID, &a.GroupKey, &a.RuleID, &a.RuleTitle, &a.Level, jsonDest{&a.Tags}, &a.Host, &a.AssetID,
@@ -251,7 +237,7 @@ func (x alerts) Raise(ctx context.Context, a *store.Alert, window time.Duration,
 		a.FirstSeen, a.LastSeen, a.UpdatedAt = first, at, s.stamp()
 		_, err = c.exec(ctx, `INSERT INTO alerts (`+alertCols+`, level_rank) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.ID, a.TenantID, a.GroupKey, a.RuleID, a.RuleTitle, a.Level, tags, a.Host, a.AssetID, ids, a.Count, a.Status, a.Note,
-			s.t(a.FirstSeen), s.t(a.LastSeen), a.UpdatedBy, s.t(a.UpdatedAt), levelRank(a.Level))
+			s.t(a.FirstSeen), s.t(a.LastSeen), a.UpdatedBy, s.t(a.UpdatedAt), store.SeverityRank(a.Level))
 		created = err == nil
 		return err
 	})

@@ -16,21 +16,6 @@ const vulnCols = `id, tenant_id, fingerprint, asset_id, asset_key, scanner, rule
 	cvss4_vector, fixed_in, remediation, evidence, kev, epss, priority, priority_reason, state, state_note, state_by,
 	state_at, assignee, control, expires_at, due_at, first_seen, last_seen, occurrences, scan_id, updated_at`
 
-// severityRank orders severities for sorting and filtering.
-func severityRank(s string) int {
-	switch s {
-	case "critical":
-		return 4
-	case "high":
-		return 3
-	case "medium":
-		return 2
-	case "low":
-		return 1
-	}
-	return 0
-}
-
 func scanVuln(r rowScanner) (store.VulnFinding, error) {
 	var v store.VulnFinding
 	var cvss, epss sql.NullFloat64
@@ -151,7 +136,7 @@ func (x vulns) upsert(ctx context.Context, c conn, f *store.VulnFinding, in stor
 			f.Layer, f.Host, f.IP, f.Port, f.Protocol, f.URL, f.Target, f.Package, f.Version, cves, cwes, refs,
 			f.CVSSVector, optFloat(f.CVSSScore), f.CVSS4Vector, f.FixedIn, f.Remediation, f.Evidence, f.KEV,
 			optFloat(f.EPSS), f.Priority, f.PriorityReason, f.State, "", "", s.t(at), "", "", nil, s.t(f.DueAt),
-			s.t(at), s.t(at), f.Occurrences, f.ScanID, s.t(at), severityRank(f.Severity))
+			s.t(at), s.t(at), f.Occurrences, f.ScanID, s.t(at), store.SeverityRank(f.Severity))
 		if err != nil {
 			return err
 		}
@@ -178,7 +163,7 @@ func (x vulns) upsert(ctx context.Context, c conn, f *store.VulnFinding, in stor
 		state = ?, state_at = CASE WHEN ? THEN ? ELSE state_at END, state_note = CASE WHEN ? THEN ? ELSE state_note END,
 		state_by = CASE WHEN ? THEN '' ELSE state_by END
 		WHERE id = ?`,
-		f.AssetID, f.AssetID, f.AssetKey, f.RuleID, f.Title, f.Description, f.Severity, severityRank(f.Severity), f.Layer,
+		f.AssetID, f.AssetID, f.AssetKey, f.RuleID, f.Title, f.Description, f.Severity, store.SeverityRank(f.Severity), f.Layer,
 		f.Host, f.IP, f.Port, f.Protocol, f.URL, f.Target, f.Package, f.Version, cves, cwes, refs, f.CVSSVector,
 		optFloat(f.CVSSScore), f.CVSS4Vector, f.FixedIn, f.Remediation, f.Evidence, f.KEV, optFloat(f.EPSS), f.Priority,
 		f.PriorityReason, s.t(at), max(f.Occurrences, 1), f.ScanID, s.t(at),
