@@ -35,6 +35,32 @@ const (
 	DefaultBannerWait  = 500 * time.Millisecond
 )
 
+// Method is how a scan probes ports.
+type Method string
+
+// Scan methods.
+const (
+	// MethodConnect completes a TCP handshake with each port through the
+	// operating system. It needs no privilege.
+	MethodConnect Method = "connect"
+	// MethodSYN sends a bare SYN on a raw socket and reads the answer
+	// (SYN/ACK: open, RST: closed, none: filtered) without completing the
+	// handshake. It needs raw sockets (root or CAP_NET_RAW); without them
+	// the scan falls back to MethodConnect and says so in its Summary.
+	MethodSYN Method = "syn"
+)
+
+// ParseMethod parses a scan method name; the empty string is MethodConnect.
+func ParseMethod(s string) (Method, error) {
+	switch Method(s) {
+	case "", MethodConnect:
+		return MethodConnect, nil
+	case MethodSYN:
+		return MethodSYN, nil
+	}
+	return "", fmt.Errorf("discovery: unknown scan method %q (want %s or %s)", s, MethodConnect, MethodSYN)
+}
+
 // Options configures a Scanner.
 type Options struct {
 	// Scope every scanned address must lie in. Required: Scan refuses
@@ -44,16 +70,27 @@ type Options struct {
 	// connections included (DefaultRate when <= 0).
 	Rate float64
 	// Concurrency bounds the connections in flight (DefaultConcurrency
-	// when <= 0).
+	// when <= 0). A SYN scan holds no connection per probe: it lets up to
+	// Rate × Timeout × 2 probes (at least Concurrency, at most 65,536)
+	// await an answer, so that silent ports do not slow it below Rate.
 	Concurrency int
 	// Timeout bounds each connection attempt and each fingerprint step
-	// (DefaultTimeout when <= 0).
+	// (DefaultTimeout when <= 0). A SYN scan waits less for an answer
+	// once it has measured the round trip.
 	Timeout time.Duration
 	// Fingerprint identifies services on open ports.
 	Fingerprint bool
 	// BannerWait is how long to wait for a server to speak first
 	// (DefaultBannerWait when <= 0).
 	BannerWait time.Duration
+	// Method chooses connect or SYN scanning (MethodConnect when empty).
+	Method Method
+	// Ping runs host discovery first (ICMP echo and a TCP ping of
+	// PingPorts) and port-scans only the hosts that answered.
+	Ping bool
+	// PingPorts are the ports of the TCP ping (DefaultPingPorts when
+	// empty).
+	PingPorts []uint16
 	// Logger receives debug messages; nil discards them.
 	Logger *slog.Logger
 	// Now is the rate limiter's clock; nil means time.Now.
@@ -72,15 +109,25 @@ type Result struct {
 
 // Summary counts the results of a scan.
 type Summary struct {
-	Hosts    uint64        `json:"hosts"`
-	Probed   uint64        `json:"probed"`
-	Open     uint64        `json:"open"`
-	Closed   uint64        `json:"closed"`
-	Filtered uint64        `json:"filtered"`
-	Elapsed  time.Duration `json:"elapsed_ns"`
+	// Method is the method the scan used.
+	Method Method `json:"method"`
+	// Fallback says why the scan used another method than the one asked
+	// for; empty when it did not.
+	Fallback string `json:"fallback,omitempty"`
+	// Hosts counts the target addresses; HostsUp those that answered host
+	// discovery (all of them when discovery was off).
+	Hosts   uint64 `json:"hosts"`
+	HostsUp uint64 `json:"hosts_up"`
+	// Discovery is the host discovery summary, when Ping was on.
+	Discovery *HostSummary  `json:"discovery,omitempty"`
+	Probed    uint64        `json:"probed"`
+	Open      uint64        `json:"open"`
+	Closed    uint64        `json:"closed"`
+	Filtered  uint64        `json:"filtered"`
+	Elapsed   time.Duration `json:"elapsed_ns"`
 }
 
-// Scanner runs TCP connect scans.
+// Scanner runs TCP connect or SYN scans, and host discovery.
 type Scanner struct {
 	opts    Options
 	limiter *Limiter
@@ -105,6 +152,20 @@ func New(opts Options) (*Scanner, error) {
 	if opts.BannerWait <= 0 {
 		opts.BannerWait = DefaultBannerWait
 	}
+	if opts.Method == "" {
+		opts.Method = MethodConnect
+	}
+	if _, err := ParseMethod(string(opts.Method)); err != nil {
+		return nil, err
+	}
+	if len(opts.PingPorts) == 0 {
+		opts.PingPorts = DefaultPingPorts()
+	}
+	for _, p := range opts.PingPorts {
+		if p == 0 {
+			return nil, errors.New("discovery: port 0 is not a ping port")
+		}
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -123,19 +184,19 @@ type job struct {
 	port uint16
 }
 
-// Scan probes every port of every target and calls emit with each result,
-// from one goroutine at a time, as results arrive. It refuses, before
-// dialling anything, targets outside the scanner's scope. It returns
-// ctx.Err() when cancelled; the summary counts what finished.
+// Scan probes every port of every target, with the scanner's method, and
+// calls emit with each result, from one goroutine at a time, as results
+// arrive. With Ping it first runs host discovery and probes only the hosts
+// that answered. It refuses, before sending anything, targets outside the
+// scanner's scope. It returns ctx.Err() when cancelled; the summary counts
+// what finished and says which method was used.
 func (s *Scanner) Scan(ctx context.Context, targets *Targets, ports []uint16, emit func(Result)) (Summary, error) {
 	var sum Summary
 	if targets == nil || len(ports) == 0 {
 		return sum, errors.New("discovery: nothing to scan")
 	}
-	for _, r := range targets.ranges {
-		if !s.opts.Scope.Contains(r) {
-			return sum, fmt.Errorf("discovery: %s is not inside scope %s: %w", r, s.opts.Scope, ErrOutOfScope)
-		}
+	if err := s.checkScope(targets); err != nil {
+		return sum, err
 	}
 	for _, p := range ports {
 		if p == 0 {
@@ -143,44 +204,50 @@ func (s *Scanner) Scan(ctx context.Context, targets *Targets, ports []uint16, em
 		}
 	}
 	sum.Hosts = targets.Len()
+	sum.HostsUp = sum.Hosts
+	sum.Method = s.opts.Method
 	start := time.Now()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	jobs := make(chan job)
-	results := make(chan Result, s.opts.Concurrency)
-	var wg sync.WaitGroup
-	for range s.opts.Concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				r, ok := s.probe(ctx, j.host, j.port)
-				if !ok {
-					continue
-				}
-				results <- r
+	var raw *rawTCP
+	if s.opts.Method == MethodSYN || s.opts.Ping {
+		var err error
+		raw, err = openRawTCP(targets)
+		if err != nil {
+			raw = nil
+			if s.opts.Method == MethodSYN {
+				sum.Method = MethodConnect
+				sum.Fallback = fmt.Sprintf("SYN scan needs raw sockets (root or CAP_NET_RAW): %v; used a connect scan", err)
+				s.log.Warn("discovery: falling back to connect scan", "err", err)
 			}
-		}()
-	}
-	go func() {
-		defer close(jobs)
-		for host := range targets.All() {
-			for _, p := range ports {
-				if err := s.limiter.Wait(ctx); err != nil {
-					return
-				}
-				select {
-				case jobs <- job{host, p}:
-				case <-ctx.Done():
-					return
-				}
-			}
+		} else {
+			defer raw.Close()
 		}
-	}()
+	}
+	if s.opts.Ping {
+		up, hs, err := s.discover(ctx, targets, raw, nil)
+		sum.Discovery = &hs
+		if err != nil {
+			sum.Elapsed = time.Since(start)
+			return sum, err
+		}
+		sum.HostsUp = uint64(len(up))
+		if len(up) == 0 {
+			sum.Elapsed = time.Since(start)
+			return sum, ctx.Err()
+		}
+		targets = targetsOf(up)
+	}
+
+	results := make(chan Result, s.opts.Concurrency)
 	go func() {
-		wg.Wait()
-		close(results)
+		defer close(results)
+		if sum.Method == MethodSYN {
+			s.synRun(ctx, raw, targets, ports, results)
+			return
+		}
+		s.connectRun(ctx, targets, ports, results)
 	}()
 	for r := range results {
 		sum.Probed++
@@ -196,6 +263,45 @@ func (s *Scanner) Scan(ctx context.Context, targets *Targets, ports []uint16, em
 	}
 	sum.Elapsed = time.Since(start)
 	return sum, ctx.Err()
+}
+
+// connectRun connect-scans every port of every target and sends the
+// results to out. It returns when every probe has finished or ctx is done.
+func (s *Scanner) connectRun(ctx context.Context, targets *Targets, ports []uint16, out chan<- Result) {
+	jobs := make(chan job)
+	var wg sync.WaitGroup
+	for range s.opts.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				r, ok := s.probe(ctx, j.host, j.port)
+				if !ok {
+					continue
+				}
+				select {
+				case out <- r:
+				case <-ctx.Done():
+				}
+			}
+		}()
+	}
+	func() {
+		defer close(jobs)
+		for host := range targets.All() {
+			for _, p := range ports {
+				if err := s.limiter.Wait(ctx); err != nil {
+					return
+				}
+				select {
+				case jobs <- job{host, p}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	wg.Wait()
 }
 
 // probe connects to host:port. ok is false when ctx was cancelled.

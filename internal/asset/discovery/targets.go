@@ -1,7 +1,7 @@
 // Package discovery owns Vigil's active asset discovery engine: parsing
 // targets and port specs, keeping every scan inside a declared scope, TCP
-// connect scanning under a rate limit, and light service fingerprinting of
-// the open ports it finds.
+// connect and SYN scanning and host discovery (ICMP echo, TCP ping) under a
+// rate limit, and light service fingerprinting of the open ports it finds.
 package discovery
 
 import (
