@@ -25,6 +25,8 @@ import (
 	"github.com/vigil-sec/vigil/internal/bus"
 	"github.com/vigil-sec/vigil/internal/bus/inproc"
 	"github.com/vigil-sec/vigil/internal/bus/jetstream"
+	"github.com/vigil-sec/vigil/internal/compliance"
+	"github.com/vigil-sec/vigil/internal/compliance/project"
 	"github.com/vigil-sec/vigil/internal/compromise"
 	"github.com/vigil-sec/vigil/internal/config"
 	"github.com/vigil-sec/vigil/internal/exposure"
@@ -73,6 +75,8 @@ type App struct {
 	Posture    *posture.Service
 	Reports    *reportcentre.Centre
 	Incidents  *incident.Service
+	// Assessments runs MLPS assessment projects.
+	Assessments *project.Service
 	// SyslogTCPAddr and SyslogUDPAddr are the bound syslog listeners, set
 	// by Serve when configured.
 	SyslogTCPAddr, SyslogUDPAddr net.Addr
@@ -182,6 +186,15 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		return nil, err
 	}
 	if a.Incidents, err = incident.NewService(a.Store, a.Audit, incident.Options{Logger: logger}); err != nil {
+		_ = a.Close()
+		return nil, err
+	}
+	frameworks, err := compliance.Builtin() // loaded now so a broken catalogue fails at start
+	if err != nil {
+		_ = a.Close()
+		return nil, fmt.Errorf("compliance frameworks: %w", err)
+	}
+	if a.Assessments, err = project.NewService(a.Store, a.Audit, project.Options{Logger: logger, Catalog: frameworks}); err != nil {
 		_ = a.Close()
 		return nil, err
 	}

@@ -135,6 +135,7 @@ type Store interface {
 	Weblog() WeblogStore
 	Incidents() IncidentStore
 	Posture() PostureStore
+	Compliance() ComplianceStore
 
 	// Driver names the driver: "sqlite" or "postgres".
 	Driver() string

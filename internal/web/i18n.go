@@ -15,6 +15,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/asset"
 	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/compliance/project"
 	"github.com/vigil-sec/vigil/internal/store"
 	"github.com/vigil-sec/vigil/internal/tenant"
 	"github.com/vigil-sec/vigil/internal/triage"
@@ -252,7 +253,7 @@ func dynamicMessageIDs(as []area) []string {
 	add("finding", policyFindingKinds())
 	add("finding_about", policyFindingKinds())
 	add("vstate", lifecycle.States())
-	add("report_kind", []string{"vulnerabilities", "policy-review", "exposure", "app-compromise", "monitoring", "incident"})
+	add("report_kind", []string{"vulnerabilities", "policy-review", "exposure", "app-compromise", "monitoring", "incident", "mlps-assessment"})
 	add("mark", []string{"true-positive", "false-positive"})
 	add("verdict", []string{"compromised", "attacked-not-compromised", "clean"})
 	add("run_status", []string{"pending", "running", "done", "failed"})
@@ -269,6 +270,8 @@ func dynamicMessageIDs(as []area) []string {
 	add("incidents.timer", []string{"acknowledge", "contain", "close"})
 	add("incidents.tstatus", []string{"todo", "doing", "done", "skipped"})
 	add("incidents.section", reportSectionKeys())
+	add("mlps.phase", project.Phases())
+	add("mlps.result", project.Results())
 	for _, code := range store.FieldCodes() {
 		ids = append(ids, fieldErrorPrefix+code)
 	}

@@ -154,6 +154,18 @@ func (s *server) register() {
 		s.handle(post, inc+"/{case}/report/generate", inTenant(auth.PermReportRead), s.incidentReport)
 		s.handle(post, inc+"/{case}/{action}", inTenant(auth.PermIncidentWrite), s.incidentAction)
 	}
+	mlps := t + "/compliance/mlps"
+	if s.opts.Assessments != nil {
+		s.handle(get, mlps, inTenant(auth.PermTenantRead), s.assessmentList) // checks assessment.read itself
+		s.handle(post, mlps, inTenant(auth.PermAssessWrite), s.assessmentCreate)
+		s.handle(get, mlps+"/{project}", inTenant(auth.PermAssessRead), s.assessmentView)
+		s.handle(post, mlps+"/{project}/items", inTenant(auth.PermAssessWrite), s.assessmentItem)
+		s.handle(post, mlps+"/{project}/items/clear", inTenant(auth.PermAssessWrite), s.assessmentClear)
+		s.handle(post, mlps+"/{project}/phase", inTenant(auth.PermAssessWrite), s.assessmentPhase)
+		s.handle(post, mlps+"/{project}/report", inTenant(auth.PermReportRead), s.assessmentReport)
+		s.handle(get, mlps+"/{project}/items.xlsx", inTenant(auth.PermAssessRead), s.assessmentExport)
+		s.handle(post, mlps+"/{project}/import", inTenant(auth.PermAssessWrite), s.assessmentImport)
+	}
 	ch := t + "/notifications"
 	s.handle(get, ch, inTenant(auth.PermServiceRead), s.channelList)
 	s.handle(post, ch, inTenant(auth.PermSecretWrite), s.channelCreate)
@@ -193,7 +205,7 @@ func (s *server) register() {
 	s.handle(post, pol+"/{review}/report", inTenant(auth.PermAssessRead), s.reviewReport)
 	s.handle(get, pol+"/{review}/optimised", inTenant(auth.PermAssessRead), s.reviewOptimised)
 	for _, a := range s.areas {
-		if (t+a.Path == inc && s.opts.Incidents != nil) || t+a.Path == ev || t+a.Path == comp || t+a.Path == pol || t+a.Path == disc || t+a.Path == vul || t+a.Path == rep || a.Key == "vuln-lifecycle" {
+		if (t+a.Path == inc && s.opts.Incidents != nil) || (t+a.Path == mlps && s.opts.Assessments != nil) || t+a.Path == ev || t+a.Path == comp || t+a.Path == pol || t+a.Path == disc || t+a.Path == vul || t+a.Path == rep || a.Key == "vuln-lifecycle" {
 			continue // built above
 		}
 		s.handle(get, t+a.Path, inTenant(a.Perm), s.comingSoon(a))

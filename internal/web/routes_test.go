@@ -3,6 +3,7 @@ package web
 import (
 	"github.com/vigil-sec/vigil/internal/alerting"
 	"github.com/vigil-sec/vigil/internal/archive"
+	"github.com/vigil-sec/vigil/internal/compliance/project"
 	"github.com/vigil-sec/vigil/internal/incident"
 	"net/http"
 	"os"
@@ -138,10 +139,15 @@ func TestEveryRouteIsProtected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	proj, err := ui.Assessments.Create(ctx, ui.TenantA.ID, project.ProjectInput{Name: "MLPS", System: "OA", Level: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
 	params := map[string]string{
 		"tenant": ui.TenantA.Slug, "tenantID": ui.TenantA.ID, "asset": ui.AssetA.ID, "contact": contact.ID,
 		"service": "mlps", "token": token.ID, "user": ui.AnalystA.ID, "team": team.ID, "review": review.ID, "vuln": vulns[0].ID, "report": rep.ID, "run": drun.ID, "analysis": wrun.ID, "event": "ev-1", "channel": nc.ID, "alert": alert.ID,
 		"case": icase.ID, "task": tasks[0].ID, "evidence": ev.ID, "action": "note",
+		"project": proj.ID,
 	}
 	fill := func(pattern string) string {
 		return paramRE.ReplaceAllStringFunc(pattern, func(m string) string {

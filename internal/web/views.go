@@ -57,6 +57,7 @@ func pagePrototypes() map[string]page {
 		"vulns": &vulnsPage{}, "vuln": &vulnPage{}, "reports": &reportsPage{}, "discovery": &discoveryPage{}, "discovery_run": &discoveryRunPage{},
 		"events": &eventsPage{}, "event": &eventPage{}, "alerts": &alertsPage{}, "alert": &alertPage{}, "channels": &channelsPage{}, "compromise": &compromisePage{}, "compromise_run": &compromiseRunPage{},
 		"wall": &wallPage{}, "incidents": &incidentsPage{}, "incident": &incidentPage{}, "notices": &noticesPage{},
+		"assessments": &assessmentsPage{}, "assessment": &assessmentPage{},
 	}
 }
 

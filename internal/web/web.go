@@ -19,6 +19,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/asset"
 	"github.com/vigil-sec/vigil/internal/audit"
 	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/compliance/project"
 	"github.com/vigil-sec/vigil/internal/compromise"
 	"github.com/vigil-sec/vigil/internal/exposure"
 	"github.com/vigil-sec/vigil/internal/incident"
@@ -49,7 +50,10 @@ type Options struct {
 	Reports *reportcentre.Centre
 	// Incidents is incident response; nil leaves its area a placeholder.
 	Incidents *incident.Service
-	Audit     *audit.Log
+	// Assessments runs MLPS assessment projects; nil leaves the mlps area
+	// a placeholder.
+	Assessments *project.Service
+	Audit       *audit.Log
 	// Store is used only for sessions: to update the selected tenant and
 	// to read the signed-in user's profile.
 	Store  store.Store

@@ -156,6 +156,9 @@ func (s *Store) Incidents() store.IncidentStore { return incidents{s} }
 // Posture returns the posture snapshot store.
 func (s *Store) Posture() store.PostureStore { return postures{s} }
 
+// Compliance returns the assessment project store.
+func (s *Store) Compliance() store.ComplianceStore { return complianceStore{s} }
+
 // ---- query plumbing ----
 
 // querier is what *sql.DB and *sql.Tx have in common.

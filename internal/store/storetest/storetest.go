@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Incidents", testIncidents},
 		{"EventAggregates", testEventAggregates},
 		{"Posture", testPosture},
+		{"Compliance", testCompliance},
 		{"Audit", testAudit},
 		{"AuditAppendOnly", testAuditAppendOnly},
 		{"TenantIsolation", testTenantIsolation},
