@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,7 +25,13 @@ func (a *App) loadRules() error {
 	if a.Config.RulesDir == "" {
 		return nil
 	}
-	res, err := detect.LoadDir(a.Config.RulesDir)
+	// Rules go through the default processing pipeline, which maps Sigma's
+	// field names onto the ones Vigil's parsers produce.
+	def, err := detect.DefaultPipeline()
+	if err != nil {
+		return err
+	}
+	res, err := detect.NewPipelineSet(def).LoadFS(os.DirFS(a.Config.RulesDir), ".")
 	if err != nil {
 		return fmt.Errorf("rules_dir: %w", err)
 	}

@@ -26,8 +26,9 @@ const minLoadRate = 99.0
 // events offline, or check that a rule tree loads.
 func newDetectCmd() *cobra.Command {
 	var (
-		ruleDirs []string
-		check    bool
+		ruleDirs  []string
+		pipelines []string
+		check     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "detect --rules DIR [--check] [FILE...]",
@@ -53,6 +54,12 @@ before it, and an event earlier than one before it is taken at that later time.
 Matches of rules referenced only by correlations without "generate: true" are
 not written on their own. Correlation state is kept in memory for the run only.
 
+Before they are compiled, rules go through Vigil's default processing
+pipeline (Sigma field names mapped onto the names Vigil's parsers produce)
+and each --pipeline file in pySigma's pipeline YAML format (field name and
+prefix mappings, added conditions, logsource changes, string replacement,
+dropped detection items, value placeholders), lowest priority first.
+
 With --check, detect prints every rule that cannot be loaded with its file and
 reason (correlation rules included: unknown references, cycles, unsupported
 types), then the counts, and exits 1 when fewer than 99% of the rules load.`,
@@ -60,7 +67,11 @@ types), then the counts, and exits 1 when fewer than 99% of the rules load.`,
 			if len(ruleDirs) == 0 {
 				return errors.New("detect: --rules DIR is required")
 			}
-			res, err := loadRuleDirs(ruleDirs)
+			set, err := pipelineSet(pipelines)
+			if err != nil {
+				return err
+			}
+			res, err := loadRuleDirs(set, ruleDirs)
 			if err != nil {
 				return err
 			}
@@ -78,11 +89,29 @@ types), then the counts, and exits 1 when fewer than 99% of the rules load.`,
 		},
 	}
 	cmd.Flags().StringArrayVar(&ruleDirs, "rules", nil, "directory of Sigma rules (repeatable)")
+	cmd.Flags().StringArrayVar(&pipelines, "pipeline", nil, "Sigma processing pipeline YAML applied after the default one (repeatable)")
 	cmd.Flags().BoolVar(&check, "check", false, "load the rules, print every rejection and the counts, run no events")
 	return cmd
 }
 
-func loadRuleDirs(dirs []string) (*detect.LoadResult, error) {
+// pipelineSet is the default pipeline plus the named pipeline files.
+func pipelineSet(files []string) (*detect.PipelineSet, error) {
+	def, err := detect.DefaultPipeline()
+	if err != nil {
+		return nil, err
+	}
+	ps := []*detect.Pipeline{def}
+	for _, f := range files {
+		p, err := detect.LoadPipelineFile(os.DirFS(filepath.Dir(f)), filepath.Base(f))
+		if err != nil {
+			return nil, fmt.Errorf("detect: --pipeline %s: %w", f, err)
+		}
+		ps = append(ps, p)
+	}
+	return detect.NewPipelineSet(ps...), nil
+}
+
+func loadRuleDirs(set *detect.PipelineSet, dirs []string) (*detect.LoadResult, error) {
 	all := &detect.LoadResult{}
 	for _, dir := range dirs {
 		if fi, err := os.Stat(dir); err != nil {
@@ -90,7 +119,7 @@ func loadRuleDirs(dirs []string) (*detect.LoadResult, error) {
 		} else if !fi.IsDir() {
 			return nil, fmt.Errorf("detect: rules: %s is not a directory", dir)
 		}
-		res, err := detect.LoadDir(dir)
+		res, err := set.LoadFS(os.DirFS(dir), ".")
 		if err != nil {
 			return nil, fmt.Errorf("detect: %w", err)
 		}

@@ -22,7 +22,8 @@
 // base64offset is compared case-sensitively. Keywords match inside any
 // value of the event.
 //
-// Not supported (load errors): expand (needs pipeline placeholder values),
+// Not supported (load errors): expand unless a pipeline's
+// value_placeholders fills it in,
 // aggregations in conditions ("| count() ..."), regular expressions RE2
 // cannot run (look-around, back-references), multi-document rule files,
 // nested mappings, encoding modifiers on values with wildcards, more than
@@ -42,6 +43,13 @@
 // temporal_ordered. A Correlator evaluates resolved correlations over
 // time-ordered matches with bounded in-memory state; see Correlator and
 // EventTime. Correlation state does not survive a restart.
+//
+// Processing pipelines (pySigma's pipeline YAML: field name mapping,
+// prefix mapping, added conditions, logsource changes, string replacement,
+// dropped detection items, placeholder values) transform a rule between
+// decoding and compiling; see ParsePipeline, PipelineSet and
+// DefaultPipeline, which maps Sigma field names onto the ECS-style names
+// of Vigil's events.
 //
 // Events and logsource routing are described at NewEvent. An Engine
 // groups rules by logsource and runs, per event field, an Aho-Corasick

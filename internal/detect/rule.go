@@ -83,6 +83,12 @@ func LoadDir(dir string) (*LoadResult, error) {
 // recorded in Errors; only a failure to walk the tree is returned as an
 // error.
 func LoadFS(fsys fs.FS, root string) (*LoadResult, error) {
+	return loadFS(fsys, root, ParseRule)
+}
+
+// loadFS is LoadFS with the detection rule parser given: ParseRule, or a
+// PipelineSet's ParseRule.
+func loadFS(fsys fs.FS, root string, parse func([]byte) (*Rule, error)) (*LoadResult, error) {
 	res := &LoadResult{}
 	err := fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -94,7 +100,7 @@ func LoadFS(fsys fs.FS, root string) (*LoadResult, error) {
 		data, err := readLimited(fsys, p)
 		if err == nil {
 			var r *Rule
-			r, err = ParseRule(data)
+			r, err = parse(data)
 			if err == nil {
 				r.Path = p
 				res.Rules = append(res.Rules, r)
@@ -149,6 +155,11 @@ func ParseRule(data []byte) (r *Rule, err error) {
 	if err != nil {
 		return nil, err
 	}
+	return ruleFromDoc(doc)
+}
+
+// ruleFromDoc compiles a decoded rule document (see ParseRule).
+func ruleFromDoc(doc map[string]any) (*Rule, error) {
 	if _, ok := doc["correlation"]; ok {
 		return nil, ErrCorrelation
 	}
@@ -156,7 +167,7 @@ func ParseRule(data []byte) (r *Rule, err error) {
 	if err != nil {
 		return nil, err
 	}
-	r = &Rule{ID: h.id, Name: h.name, Title: h.title, Status: h.status, Level: h.level,
+	r := &Rule{ID: h.id, Name: h.name, Title: h.title, Status: h.status, Level: h.level,
 		Description: h.description, Tags: h.tags}
 	if ls, ok := doc["logsource"].(map[string]any); ok {
 		r.LogSource.Product, _ = ls["product"].(string)
