@@ -31,6 +31,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/config"
 	"github.com/vigil-sec/vigil/internal/exposure"
 	"github.com/vigil-sec/vigil/internal/incident"
+	"github.com/vigil-sec/vigil/internal/intel"
 	"github.com/vigil-sec/vigil/internal/pipeline"
 	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/posture"
@@ -55,6 +56,12 @@ var Version = "dev"
 
 // App is an opened platform: store, bus and domain services.
 type App struct {
+	// The indicators of the last feed load, and those new since the load
+	// before, waiting for RetroHunt; only the feed refresh loop uses them.
+	intelIndicators []intel.Indicator
+	intelLoaded     bool
+	freshIntel      []intel.Indicator
+
 	Config     config.Config
 	Logger     *slog.Logger
 	Store      store.Store

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/bus"
 	"github.com/vigil-sec/vigil/internal/intel"
+	"github.com/vigil-sec/vigil/internal/intel/hunt"
 	"github.com/vigil-sec/vigil/internal/vuln/enrich"
 )
 
@@ -74,11 +76,18 @@ func (a *App) LoadFeeds(ctx context.Context) error {
 	}
 	a.Vulns.SetFeeds(kev, epss)
 	if len(a.Config.IntelFeeds) > 0 {
-		m, err := a.loadIntel(ctx)
+		m, ins, err := a.loadIntel(ctx)
 		if err != nil {
 			errs = append(errs, err)
 		} else {
 			a.Pipeline.SetIntel(m)
+			// Indicators new since the last load are looked for in the
+			// events already stored (RetroHunt); the first load has no
+			// "since".
+			if a.intelLoaded {
+				a.freshIntel = append(a.freshIntel, hunt.Fresh(a.intelIndicators, ins)...)
+			}
+			a.intelIndicators, a.intelLoaded = ins, true
 		}
 	}
 	if len(errs) > 0 {
@@ -103,6 +112,9 @@ func (a *App) startFeedRefresh(ctx context.Context) func() error {
 		for {
 			if err := a.LoadFeeds(ctx); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("threat feeds not refreshed", "err", err)
+			}
+			if err := a.RetroHunt(ctx); err != nil && ctx.Err() == nil {
+				a.Logger.Warn("retro-hunt", "err", err)
 			}
 			select {
 			case <-ctx.Done():
@@ -165,13 +177,14 @@ func (a *App) runDiscovery(ctx context.Context, data []byte) error {
 
 // loadIntel builds a matcher from every configured intelligence feed;
 // objects a feed rejects are logged with their reason and left out.
-func (a *App) loadIntel(ctx context.Context) (*intel.Matcher, error) {
+func (a *App) loadIntel(ctx context.Context) (*intel.Matcher, []intel.Indicator, error) {
 	reg := intel.NewRegistry()
 	m := intel.NewMatcher(intel.MatcherOptions{})
+	var all []intel.Indicator
 	for _, path := range a.Config.IntelFeeds {
 		f, err := reg.LoadPath(ctx, path, "", intel.ParseOptions{})
 		if err != nil {
-			return nil, fmt.Errorf("intel_feeds %s: %w", path, err)
+			return nil, nil, fmt.Errorf("intel_feeds %s: %w", path, err)
 		}
 		for _, r := range f.Rejected {
 			a.Logger.Debug("intel: object refused", "feed", path, "where", r.Where, "reason", r.Reason)
@@ -180,9 +193,45 @@ func (a *App) loadIntel(ctx context.Context) (*intel.Matcher, error) {
 		for _, in := range f.Indicators {
 			if err := m.Add(in); err == nil {
 				added++
+				all = append(all, in)
 			}
 		}
 		a.Logger.Info("intel feed loaded", "feed", path, "format", f.Format, "indicators", added, "rejected", len(f.Rejected))
 	}
-	return m, nil
+	return m, all, nil
+}
+
+// retroHuntWindow is how far back new indicators are looked for.
+const retroHuntWindow = 30 * 24 * time.Hour
+
+// RetroHunt looks for the indicators the last feed loads added in every
+// tenant's events of the past 30 days and raises alerts for what it finds
+// (tagged retro-hunt; a sighting already alerted is not raised again).
+func (a *App) RetroHunt(ctx context.Context) error {
+	fresh := a.freshIntel
+	a.freshIntel = nil
+	if len(fresh) == 0 {
+		return nil
+	}
+	m, skipped := hunt.MatcherFor(fresh, intel.MatcherOptions{})
+	ctx = asSystem(ctx)
+	ts, err := a.Store.Tenants().List(ctx)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	var errs []error
+	for _, t := range ts {
+		if t.Disabled {
+			continue
+		}
+		res, err := hunt.Hunt(ctx, a.Store, t.ID, m, now.Add(-retroHuntWindow), now, hunt.Options{Raise: true, Logger: a.Logger})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("retro-hunt %s: %w", t.Slug, err))
+			continue
+		}
+		a.Logger.Info("retro-hunt", "tenant", t.Slug, "indicators", len(fresh)-skipped, "events", res.Scanned,
+			"hits", len(res.Hits), "alerts", res.AlertsRaised)
+	}
+	return errors.Join(errs...)
 }
