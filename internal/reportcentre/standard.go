@@ -3,9 +3,11 @@ package reportcentre
 import (
 	"context"
 
+	"github.com/vigil-sec/vigil/internal/compliance/project"
 	"github.com/vigil-sec/vigil/internal/compromise"
 	"github.com/vigil-sec/vigil/internal/exposure"
 	"github.com/vigil-sec/vigil/internal/incident"
+	"github.com/vigil-sec/vigil/internal/intel/hunt"
 	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/posture"
 	"github.com/vigil-sec/vigil/internal/report"
@@ -22,6 +24,11 @@ type Services struct {
 	Reviews    *policyreview.Service
 	Compromise *compromise.Service
 	Incidents  *incident.Service
+	// Assessments are MLPS assessment projects.
+	Assessments *project.Service
+	// Intel, when set, is the store the threat-intelligence report reads
+	// (its intel alerts, live and retro-hunt).
+	Intel store.Store
 }
 
 // AllFormats are the formats every standard report comes in.
@@ -63,6 +70,14 @@ func (c *Centre) RegisterStandard(s Services) error {
 	add(s.Incidents != nil, Kind{Code: "incident", Service: "incident-response", NameEN: "Incident response report",
 		NameZH: "网络安全事件应急响应报告", Source: "incident"}, func(ctx context.Context, t store.Tenant, p Params) (*report.Document, error) {
 		return s.Incidents.Report(ctx, t.ID, p.SourceID, p.Lang)
+	})
+	add(s.Assessments != nil, Kind{Code: "mlps-assessment", Service: "mlps", NameEN: "MLPS 2.0 assessment report",
+		NameZH: "网络安全等级保护测评报告", Source: "mlps-project"}, func(ctx context.Context, t store.Tenant, p Params) (*report.Document, error) {
+		return s.Assessments.Report(ctx, t.ID, p.SourceID, p.Lang)
+	})
+	add(s.Intel != nil, Kind{Code: "threat-intel", Service: "threat-intel", NameEN: "Threat intelligence report",
+		NameZH: "威胁情报报告", Periodic: true}, func(ctx context.Context, t store.Tenant, p Params) (*report.Document, error) {
+		return hunt.Report(ctx, s.Intel, hunt.ReportInput{Tenant: t, From: p.From, To: p.To, Lang: p.Lang})
 	})
 	for _, k := range kinds {
 		if err := c.Register(k); err != nil {

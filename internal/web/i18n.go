@@ -253,7 +253,7 @@ func dynamicMessageIDs(as []area) []string {
 	add("finding", policyFindingKinds())
 	add("finding_about", policyFindingKinds())
 	add("vstate", lifecycle.States())
-	add("report_kind", []string{"vulnerabilities", "policy-review", "exposure", "app-compromise", "monitoring", "incident", "mlps-assessment"})
+	add("report_kind", []string{"vulnerabilities", "policy-review", "exposure", "app-compromise", "monitoring", "incident", "threat-intel", "baseline", "mlps-assessment"})
 	add("mark", []string{"true-positive", "false-positive"})
 	add("verdict", []string{"compromised", "attacked-not-compromised", "clean"})
 	add("run_status", []string{"pending", "running", "done", "failed"})
