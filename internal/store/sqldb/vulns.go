@@ -334,19 +334,23 @@ func (x vulns) Scans(ctx context.Context, tenantID string, p store.Page) ([]stor
 // CountBy counts a tenant's findings by state and severity.
 func (x vulns) CountBy(ctx context.Context, tenantID string) (map[[2]string]int, error) {
 	type row struct {
-		state, sev string
-		n          int
+		state string
+		rank  int
+		n     int
 	}
+	// Grouped by the indexed rank, not the severity text, so the count
+	// reads the (tenant, state, rank) index alone.
 	rows, err := collect(ctx, x.s.conn(), func(r rowScanner) (row, error) {
 		var v row
-		return v, r.Scan(&v.state, &v.sev, &v.n)
-	}, `SELECT state, severity, COUNT(*) FROM vuln_findings WHERE tenant_id = ? GROUP BY state, severity`, tenantID)
+		return v, r.Scan(&v.state, &v.rank, &v.n)
+	}, `SELECT state, severity_rank, COUNT(*) FROM vuln_findings WHERE tenant_id = ? GROUP BY state, severity_rank`, tenantID)
 	if err != nil {
 		return nil, x.s.wrap("count vulnerabilities", err)
 	}
+	names := map[int]string{4: "critical", 3: "high", 2: "medium", 1: "low", 0: "info"}
 	out := make(map[[2]string]int, len(rows))
 	for _, r := range rows {
-		out[[2]string{r.state, r.sev}] = r.n
+		out[[2]string{r.state, names[r.rank]}] += r.n
 	}
 	return out, nil
 }
