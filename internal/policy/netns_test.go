@@ -301,26 +301,7 @@ func newNetnsLab(t *testing.T) *netnsLab {
 
 	cmd := exec.Command("ip", "netns", "exec", lab.fw, exe, "-test.run=^TestNetnsHelperProcess$") // #nosec G204 -- the test binary
 	cmd.Env = append(os.Environ(), netnsHelperEnv+"=listen")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = stdin.Close()
-		_ = cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || strings.TrimSpace(line) != "ready" {
-		t.Fatalf("listener: %q %v", line, err)
-	}
+	testenv.StartHelper(t, cmd)
 	return lab
 }
 

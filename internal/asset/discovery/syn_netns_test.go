@@ -1,7 +1,6 @@
 package discovery
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	crand "crypto/rand"
@@ -154,26 +153,7 @@ func newScanLab(t *testing.T) *scanLab {
 
 	cmd := exec.Command("ip", netnsExec(lab.target, exe, "-test.run=^TestDiscoveryHelper$")[1:]...) // #nosec G204 -- the test binary
 	cmd.Env = append(os.Environ(), helperEnv+"=listen", helperArgsEnv+"="+portList(labOpen))
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = stdin.Close()
-		_ = cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || strings.TrimSpace(line) != "ready" {
-		t.Fatalf("listener: %q %v", line, err)
-	}
+	testenv.StartHelper(t, cmd)
 	return lab
 }
 
