@@ -82,16 +82,7 @@ func runCorpusDir(t *testing.T, format, dirName string, table []sample) {
 			if len(fs) != s.vigil {
 				t.Errorf("got %d findings, want %d (DefectDojo: %d)", len(fs), s.vigil, s.dd)
 			}
-			seen := map[string]bool{}
-			for _, f := range fs {
-				if f.Fingerprint == "" || seen[f.Fingerprint] {
-					t.Errorf("empty or repeated fingerprint in %+v", f)
-				}
-				seen[f.Fingerprint] = true
-				if f.Title == "" || f.Severity == "" || f.Scanner == "" || f.Occurrences < 1 {
-					t.Errorf("incomplete finding %+v", f)
-				}
-			}
+			checkFindings(t, fs, "")
 			// Auto-detection must pick the same importer.
 			head, err := os.ReadFile(filepath.Join(dir, s.file))
 			if err != nil {
@@ -146,4 +137,45 @@ func TestDetectOtherFormats(t *testing.T) {
 		}
 		t.Errorf("%s/%s (a %s sample) detected as %s", dir, filepath.Base(f), dir, imp.Format())
 	}
+}
+
+// checkFindings asserts every finding has a fingerprint of its own and the
+// fields every importer must fill; scanner, when not "", is the scanner
+// name they must carry.
+func checkFindings(t *testing.T, fs []Finding, scanner string) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, f := range fs {
+		if f.Fingerprint == "" || seen[f.Fingerprint] {
+			t.Errorf("empty or repeated fingerprint in %+v", f)
+		}
+		seen[f.Fingerprint] = true
+		if f.Title == "" || f.Severity == "" || f.Scanner == "" || (scanner != "" && f.Scanner != scanner) || f.Occurrences < 1 {
+			t.Errorf("incomplete finding %+v", f)
+		}
+	}
+}
+
+// wantParsed checks the outcome of parsing one corpus sample: a sample
+// that must fail gives an error naming the file and no findings (and
+// wantParsed returns false: nothing more to check); the others parse into
+// the expected number of findings (DefectDojo's count shown for reference).
+func wantParsed(t *testing.T, fs []Finding, err error, path string, wantErr bool, want, dd int) bool {
+	t.Helper()
+	if wantErr {
+		if err == nil || fs != nil {
+			t.Fatalf("want an error and no findings, got %d findings, err %v", len(fs), err)
+		}
+		if !strings.Contains(err.Error(), path) {
+			t.Errorf("error %q does not name the file", err)
+		}
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != want {
+		t.Errorf("got %d findings, want %d (DefectDojo: %d)", len(fs), want, dd)
+	}
+	return true
 }

@@ -95,31 +95,10 @@ func runCorpus2(t *testing.T, dir string, table []sample2) {
 				t.Errorf("Detect = %v, %v; want %s", imp, err, s.format)
 			}
 			fs, _, err := reg.ParseFile(context.Background(), s.format, path)
-			if s.wantErr {
-				if err == nil || fs != nil {
-					t.Fatalf("want an error and no findings, got %d findings, err %v", len(fs), err)
-				}
-				if !strings.Contains(err.Error(), path) {
-					t.Errorf("error %q does not name the file", err)
-				}
+			if !wantParsed(t, fs, err, path, s.wantErr, s.vigil, s.dd) {
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(fs) != s.vigil {
-				t.Errorf("got %d findings, want %d (DefectDojo: %d)", len(fs), s.vigil, s.dd)
-			}
-			seen := map[string]bool{}
-			for _, f := range fs {
-				if f.Fingerprint == "" || seen[f.Fingerprint] {
-					t.Errorf("empty or repeated fingerprint in %+v", f)
-				}
-				seen[f.Fingerprint] = true
-				if f.Title == "" || f.Severity == "" || f.Scanner == "" || f.Occurrences < 1 {
-					t.Errorf("incomplete finding %+v", f)
-				}
-			}
+			checkFindings(t, fs, "")
 			// A truncated copy must fail with a located error and no findings.
 			if len(data) > 64 {
 				cut := data[:len(data)*2/3]
