@@ -53,23 +53,53 @@ type catalog struct {
 }
 
 // loadCatalog parses the embedded message files. Each is a flat JSON object
-// of message ID to text; every locale must define the same IDs.
+// of message ID to text. A locale's messages are its main file
+// (locales/<tag>.json) plus any feature files (locales/<feature>.<tag>.json),
+// so a service's pages can keep their messages next to each other; an ID
+// defined twice for one locale is an error. Every locale must define the
+// same IDs.
 func loadCatalog() (*catalog, error) {
 	c := &catalog{bundle: i18n.NewBundle(language.English), loc: map[string]*i18n.Localizer{},
 		text: map[string]map[string]string{}}
+	entries, err := localeFS.ReadDir("locales")
+	if err != nil {
+		return nil, fmt.Errorf("web: messages: %w", err)
+	}
 	var tags []language.Tag
 	for _, l := range locales() {
-		name := "locales/" + l.Tag + ".json"
-		data, err := localeFS.ReadFile(name)
-		if err != nil {
-			return nil, fmt.Errorf("web: messages: %w", err)
-		}
 		flat := map[string]string{}
-		if err := json.Unmarshal(data, &flat); err != nil {
-			return nil, fmt.Errorf("web: messages %s: %w", name, err)
+		found := false
+		for _, e := range entries {
+			base, ok := strings.CutSuffix(e.Name(), ".json")
+			if !ok || (base != l.Tag && !strings.HasSuffix(base, "."+l.Tag)) {
+				continue
+			}
+			found = true
+			name := "locales/" + e.Name()
+			data, err := localeFS.ReadFile(name)
+			if err != nil {
+				return nil, fmt.Errorf("web: messages: %w", err)
+			}
+			part := map[string]string{}
+			if err := json.Unmarshal(data, &part); err != nil {
+				return nil, fmt.Errorf("web: messages %s: %w", name, err)
+			}
+			for id, text := range part {
+				if _, dup := flat[id]; dup {
+					return nil, fmt.Errorf("web: messages %s: %q is defined twice for %s", name, id, l.Tag)
+				}
+				flat[id] = text
+			}
 		}
-		if _, err := c.bundle.ParseMessageFileBytes(data, l.Tag+".json"); err != nil {
-			return nil, fmt.Errorf("web: messages %s: %w", name, err)
+		if !found {
+			return nil, fmt.Errorf("web: messages: no file for %s", l.Tag)
+		}
+		merged, err := json.Marshal(flat)
+		if err != nil {
+			return nil, fmt.Errorf("web: messages %s: %w", l.Tag, err)
+		}
+		if _, err := c.bundle.ParseMessageFileBytes(merged, l.Tag+".json"); err != nil {
+			return nil, fmt.Errorf("web: messages %s: %w", l.Tag, err)
 		}
 		c.text[l.Tag] = flat
 		c.loc[l.Tag] = i18n.NewLocalizer(c.bundle, l.Tag)

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"slices"
 
 	"github.com/go-chi/chi/v5"
 
@@ -205,11 +206,16 @@ func (s *server) register() {
 	s.handle(post, pol+"/{review}/report", inTenant(auth.PermAssessRead), s.reviewReport)
 	s.handle(get, pol+"/{review}/optimised", inTenant(auth.PermAssessRead), s.reviewOptimised)
 	for _, a := range s.areas {
-		if (t+a.Path == inc && s.opts.Incidents != nil) || (t+a.Path == mlps && s.opts.Assessments != nil) || t+a.Path == ev || t+a.Path == comp || t+a.Path == pol || t+a.Path == disc || t+a.Path == vul || t+a.Path == rep || a.Key == "vuln-lifecycle" {
+		if a.Key == "vuln-lifecycle" || s.registered(get, t+a.Path) {
 			continue // built above
 		}
 		s.handle(get, t+a.Path, inTenant(a.Perm), s.comingSoon(a))
 	}
+}
+
+// registered reports whether a route for method and pattern is in the table.
+func (s *server) registered(method, pattern string) bool {
+	return slices.ContainsFunc(s.routes, func(rt route) bool { return rt.method == method && rt.pattern == pattern })
 }
 
 // wrap puts the access check in front of a handler and renders its error.
