@@ -32,6 +32,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/exposure"
 	"github.com/vigil-sec/vigil/internal/incident"
 	"github.com/vigil-sec/vigil/internal/intel"
+	"github.com/vigil-sec/vigil/internal/intel/desk"
 	"github.com/vigil-sec/vigil/internal/pipeline"
 	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/posture"
@@ -80,8 +81,11 @@ type App struct {
 	Alerting   *alerting.Service
 	Compromise *compromise.Service
 	Posture    *posture.Service
-	Reports    *reportcentre.Centre
-	Incidents  *incident.Service
+	// Desk holds the loaded threat intelligence, feed health and the
+	// TAXII collections.
+	Desk      *desk.Desk
+	Reports   *reportcentre.Centre
+	Incidents *incident.Service
 	// Assessments runs MLPS assessment projects.
 	Assessments *project.Service
 	// SyslogTCPAddr and SyslogUDPAddr are the bound syslog listeners, set
@@ -187,6 +191,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Triage = triage.NewService(a.Store, a.Audit, nil)
 	a.Compromise = compromise.NewService(a.Store, a.Audit, logger)
 	a.Posture = posture.NewService(a.Store, posture.Options{Logger: logger})
+	a.Desk = desk.New(a.Store, desk.Options{})
 	a.Secrets = secret.NewVault(a.Box, a.Store.Secrets(), a.Audit)
 	if a.Alerting, err = alerting.NewService(a.Store, a.Secrets, a.Audit, alerting.Options{Logger: logger, BaseURL: cfg.BaseURL}); err != nil {
 		_ = a.Close()

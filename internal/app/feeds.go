@@ -1,6 +1,8 @@
 package app
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,8 +14,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/bus"
 	"github.com/vigil-sec/vigil/internal/intel"
+	"github.com/vigil-sec/vigil/internal/intel/desk"
 	"github.com/vigil-sec/vigil/internal/intel/hunt"
 	"github.com/vigil-sec/vigil/internal/vuln/enrich"
 )
@@ -42,8 +46,10 @@ func openSource(ctx context.Context, src string) (io.ReadCloser, error) {
 	return os.Open(src) // #nosec G304 -- the administrator configures the feed file
 }
 
-// LoadFeeds loads the configured KEV and EPSS feeds into the vulnerability
-// service. A feed that fails keeps the previous one and is reported.
+// LoadFeeds loads the configured KEV, EPSS, intelligence and advisory
+// feeds into the vulnerability service, the pipeline's matcher and the
+// intelligence desk, recording each feed's health. A feed that fails keeps
+// the previous one and is reported.
 func (a *App) LoadFeeds(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, feedTimeout)
 	defer cancel()
@@ -51,6 +57,7 @@ func (a *App) LoadFeeds(ctx context.Context) error {
 	var kev *enrich.KEV
 	var epss *enrich.EPSS
 	if src := a.Config.KEVSource; src != "" {
+		started := time.Now()
 		r, err := openSource(ctx, src)
 		if err == nil {
 			kev, err = enrich.LoadKEV(r, enrich.Options{})
@@ -58,11 +65,14 @@ func (a *App) LoadFeeds(ctx context.Context) error {
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("kev_source: %w", err))
+			a.Desk.Record(desk.KindKEV, src, "", started, 0, 0, err)
 		} else {
 			a.Logger.Info("KEV catalogue loaded", "entries", kev.Len(), "source", src)
+			a.Desk.Record(desk.KindKEV, src, "cisa-kev", started, kev.Len(), 0, nil)
 		}
 	}
 	if src := a.Config.EPSSSource; src != "" {
+		started := time.Now()
 		r, err := openSource(ctx, src)
 		if err == nil {
 			epss, err = enrich.LoadEPSS(r, enrich.Options{})
@@ -70,13 +80,16 @@ func (a *App) LoadFeeds(ctx context.Context) error {
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("epss_source: %w", err))
+			a.Desk.Record(desk.KindEPSS, src, "", started, 0, 0, err)
 		} else {
 			a.Logger.Info("EPSS scores loaded", "scores", epss.Len(), "source", src)
+			a.Desk.Record(desk.KindEPSS, src, "first-epss", started, epss.Len(), 0, nil)
 		}
 	}
 	a.Vulns.SetFeeds(kev, epss)
+	var ins []intel.Indicator
 	if len(a.Config.IntelFeeds) > 0 {
-		m, ins, err := a.loadIntel(ctx)
+		m, all, err := a.loadIntel(ctx)
 		if err != nil {
 			errs = append(errs, err)
 		} else {
@@ -85,21 +98,81 @@ func (a *App) LoadFeeds(ctx context.Context) error {
 			// events already stored (RetroHunt); the first load has no
 			// "since".
 			if a.intelLoaded {
-				a.freshIntel = append(a.freshIntel, hunt.Fresh(a.intelIndicators, ins)...)
+				a.freshIntel = append(a.freshIntel, hunt.Fresh(a.intelIndicators, all)...)
 			}
-			a.intelIndicators, a.intelLoaded = ins, true
+			a.intelIndicators, a.intelLoaded = all, true
+			ins = all
 		}
 	}
+	advs, err := a.loadAdvisories(ctx, kev)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	a.Desk.SetIntel(advs, ins)
 	if len(errs) > 0 {
 		return fmt.Errorf("feeds: %v", errs)
 	}
 	return nil
 }
 
+// loadAdvisories builds the advisories: the KEV catalogue's entries (when
+// it loaded) and every advisory feed. A feed that fails is reported and
+// the others are kept; nil means nothing to replace.
+func (a *App) loadAdvisories(ctx context.Context, kev *enrich.KEV) ([]hunt.Advisory, error) {
+	if kev == nil && len(a.Config.AdvisoryFeeds) == 0 {
+		return nil, nil
+	}
+	var advs []hunt.Advisory
+	if kev != nil {
+		advs = hunt.FromKEV(kev)
+	} else if a.Config.KEVSource != "" {
+		// The KEV load failed: keep the KEV advisories of the last load.
+		for _, adv := range a.Desk.Advisories() {
+			if adv.Source == "cisa-kev" {
+				advs = append(advs, adv)
+			}
+		}
+	}
+	var errs []error
+	for _, src := range a.Config.AdvisoryFeeds {
+		started := time.Now()
+		got, rejected, format, err := readAdvisories(ctx, src)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("advisory_feeds %s: %w", src, err))
+			a.Desk.Record(desk.KindAdvisories, src, "", started, 0, 0, err)
+			continue
+		}
+		for _, r := range rejected {
+			a.Logger.Debug("advisory refused", "feed", src, "where", r.Where, "reason", r.Reason)
+		}
+		a.Desk.Record(desk.KindAdvisories, src, format, started, len(got), len(rejected), nil)
+		advs = append(advs, got...)
+	}
+	return advs, errors.Join(errs...)
+}
+
+// readAdvisories reads one advisory feed: a STIX 2.1 bundle or Vigil's
+// advisory JSON, told apart by the bundle's "type".
+func readAdvisories(ctx context.Context, src string) ([]hunt.Advisory, []intel.Rejection, string, error) {
+	r, err := openSource(ctx, src)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	defer r.Close()
+	br := bufio.NewReader(r)
+	head, _ := br.Peek(4096)
+	if bytes.Contains(head, []byte(`"bundle"`)) || bytes.Contains(head, []byte(`"spec_version"`)) {
+		advs, rej, err := hunt.ParseSTIX(ctx, br)
+		return advs, rej, "stix", err
+	}
+	advs, rej, err := hunt.DecodeAdvisories(ctx, br)
+	return advs, rej, "vigil-advisory", err
+}
+
 // startFeedRefresh loads the feeds now and every FeedRefresh until ctx
 // ends; every node keeps its own copy.
 func (a *App) startFeedRefresh(ctx context.Context) func() error {
-	if a.Config.KEVSource == "" && a.Config.EPSSSource == "" && len(a.Config.IntelFeeds) == 0 {
+	if a.Config.KEVSource == "" && a.Config.EPSSSource == "" && len(a.Config.IntelFeeds) == 0 && len(a.Config.AdvisoryFeeds) == 0 {
 		return func() error { return nil }
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -176,14 +249,17 @@ func (a *App) runDiscovery(ctx context.Context, data []byte) error {
 }
 
 // loadIntel builds a matcher from every configured intelligence feed;
-// objects a feed rejects are logged with their reason and left out.
+// objects a feed rejects are logged with their reason and left out. A feed
+// that fails fails the load, so the previous matcher stays in place.
 func (a *App) loadIntel(ctx context.Context) (*intel.Matcher, []intel.Indicator, error) {
 	reg := intel.NewRegistry()
 	m := intel.NewMatcher(intel.MatcherOptions{})
 	var all []intel.Indicator
 	for _, path := range a.Config.IntelFeeds {
+		started := time.Now()
 		f, err := reg.LoadPath(ctx, path, "", intel.ParseOptions{})
 		if err != nil {
+			a.Desk.Record(desk.KindIndicators, path, "", started, 0, 0, err)
 			return nil, nil, fmt.Errorf("intel_feeds %s: %w", path, err)
 		}
 		for _, r := range f.Rejected {
@@ -196,6 +272,7 @@ func (a *App) loadIntel(ctx context.Context) (*intel.Matcher, []intel.Indicator,
 				all = append(all, in)
 			}
 		}
+		a.Desk.Record(desk.KindIndicators, path, f.Format, started, added, len(f.Rejected), nil)
 		a.Logger.Info("intel feed loaded", "feed", path, "format", f.Format, "indicators", added, "rejected", len(f.Rejected))
 	}
 	return m, all, nil
@@ -234,4 +311,23 @@ func (a *App) RetroHunt(ctx context.Context) error {
 			"hits", len(res.Hits), "alerts", res.AlertsRaised)
 	}
 	return errors.Join(errs...)
+}
+
+// TAXIIHandler serves the intelligence desk's collections over TAXII 2.1
+// at /taxii2/: a tenant's API token whose role may read its events reads
+// the curated indicators and the tenant's own sightings. A token without
+// that permission, or for a disabled tenant, is refused.
+func (a *App) TAXIIHandler() (http.Handler, error) {
+	return intel.NewTAXIIServer(intel.TAXIIServerOptions{Title: "Vigil", APIRoot: "taxii2/vigil", Source: a.Desk, Logger: a.Logger,
+		Auth: func(r *http.Request) (string, error) {
+			id, err := a.tokenFor(r, auth.PermEventRead)
+			if err != nil {
+				return "", fmt.Errorf("%w: %w", intel.ErrUnauthorized, err)
+			}
+			t, err := a.Store.Tenants().Get(r.Context(), id)
+			if err != nil || t.Disabled {
+				return "", intel.ErrUnauthorized
+			}
+			return id, nil
+		}})
 }

@@ -63,6 +63,13 @@ func (a *App) IngestHandler() http.Handler {
 // bearer token whose role may send events to its tenant; X-Vigil-Tenant
 // names the tenant when the token holds several.
 func (a *App) tokenTenant(r *http.Request) (string, error) {
+	return a.tokenFor(r, auth.PermEventIngest)
+}
+
+// tokenFor authenticates a machine's bearer token and returns the tenant
+// it acts for, which must grant perm; X-Vigil-Tenant names the tenant when
+// the token holds several.
+func (a *App) tokenFor(r *http.Request, perm auth.Perm) (string, error) {
 	secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
 		return "", errors.New("bearer token required")
@@ -79,7 +86,7 @@ func (a *App) tokenTenant(r *http.Request) (string, error) {
 	} else if t, err := a.Tenants.ResolveTenant(auth.WithPrincipal(r.Context(), pr), tenantID); err == nil {
 		tenantID = t.ID
 	}
-	if tenantID == "" || !pr.Can(auth.PermEventIngest, tenantID) {
+	if tenantID == "" || !pr.Can(perm, tenantID) {
 		return "", auth.ErrForbidden
 	}
 	return tenantID, nil

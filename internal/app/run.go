@@ -23,14 +23,18 @@ func (a *App) Handler() (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	uiH, err := web.New(web.Options{Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, Archive: a.Archive, Exposure: a.Exposure, Triage: a.Triage, Alerting: a.Alerting, Compromise: a.Compromise, Posture: a.Posture, Reports: a.Reports, Incidents: a.Incidents, Assessments: a.Assessments, Audit: a.Audit,
+	uiH, err := web.New(web.Options{Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, Archive: a.Archive, Exposure: a.Exposure, Triage: a.Triage, Alerting: a.Alerting, Compromise: a.Compromise, Posture: a.Posture, Intel: a.Desk, FeedRefresh: a.Config.FeedRefresh, Reports: a.Reports, Incidents: a.Incidents, Assessments: a.Assessments, Audit: a.Audit,
 		Store: a.Store, Logger: a.Logger, SecureCookies: a.Config.CookieSecure(), Version: Version})
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
+	taxiiH, err := a.TAXIIHandler()
+	if err != nil {
+		return nil, fmt.Errorf("taxii: %w", err)
+	}
 	return httpserver.New(httpserver.Options{API: apiH, UI: uiH, Logger: a.Logger, Ready: a.Ready,
 		Registry: a.Registry, MaxBodyBytes: a.Config.MaxBodyBytes, TrustedProxies: a.Config.Prefixes(),
-		Ingest: a.IngestHandler(), Agent: a.AgentHandler()}), nil
+		Ingest: a.IngestHandler(), Agent: a.AgentHandler(), TAXII: taxiiH}), nil
 }
 
 // Serve runs the node's role until ctx is done, then shuts down gracefully:

@@ -82,6 +82,11 @@ type Config struct {
 	// event exports or feed directories, CSV/TXT lists) every new event is
 	// matched against; reloaded each FeedRefresh.
 	IntelFeeds []string `yaml:"intel_feeds"`
+	// AdvisoryFeeds are vulnerability and campaign advisories (Vigil's
+	// advisory JSON or STIX 2.1 bundles with vulnerability objects) that
+	// are matched against every tenant's assets next to the KEV catalogue;
+	// reloaded each FeedRefresh.
+	AdvisoryFeeds []string `yaml:"advisory_feeds"`
 
 	KEVSource   string        `yaml:"kev_source"`
 	EPSSSource  string        `yaml:"epss_source"`
@@ -174,6 +179,9 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 	str("VIGIL_RULES_DIR", &c.RulesDir)
 	if v, ok := lookup("VIGIL_INTEL_FEEDS"); ok {
 		c.IntelFeeds = splitList(v)
+	}
+	if v, ok := lookup("VIGIL_ADVISORY_FEEDS"); ok {
+		c.AdvisoryFeeds = splitList(v)
 	}
 	str("VIGIL_SYSLOG_TCP", &c.SyslogTCP)
 	str("VIGIL_SYSLOG_UDP", &c.SyslogUDP)

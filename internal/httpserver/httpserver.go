@@ -37,6 +37,9 @@ type Options struct {
 	// Agent receives host agents' documents at POST /api/v1/agent/...; it
 	// checks its own bearer tokens and body limit.
 	Agent http.Handler
+	// TAXII serves TAXII 2.1 under /taxii2/; it checks its own bearer
+	// tokens.
+	TAXII http.Handler
 }
 
 // New returns the composed handler.
@@ -87,6 +90,9 @@ func New(opts Options) http.Handler {
 	}
 	if opts.Agent != nil {
 		mux.Handle("POST /api/v1/agent/", observe("agent", opts.Agent))
+	}
+	if opts.TAXII != nil {
+		mux.Handle("GET /taxii2/", observe("taxii", opts.TAXII))
 	}
 	if opts.UI != nil {
 		upload := opts.MaxUploadBytes

@@ -36,6 +36,10 @@ var ErrUnauthorized = errors.New("unauthorized")
 // collection; the server answers 404.
 var ErrNoCollection = errors.New("no such collection")
 
+// ErrBadPage is returned by a CollectionSource for a next token it did not
+// give out; the server answers 400.
+var ErrBadPage = errors.New("bad next token")
+
 // Authorizer authenticates a request and returns the principal that the
 // CollectionSource sees.
 type Authorizer func(r *http.Request) (principal string, err error)
@@ -142,6 +146,8 @@ func (s *TAXIIServer) handle(pattern string, h taxiiHandler) {
 			te = &taxiiError{http.StatusUnauthorized, "authentication required"}
 		case errors.Is(err, ErrNoCollection):
 			te = &taxiiError{http.StatusNotFound, "collection not found"}
+		case errors.Is(err, ErrBadPage):
+			te = &taxiiError{http.StatusBadRequest, "bad next token"}
 		default:
 			s.opts.Logger.ErrorContext(r.Context(), "taxii request failed", "path", r.URL.Path, "err", err)
 			te = &taxiiError{http.StatusInternalServerError, "internal error"}

@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/asset"
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/compliance/project"
+	"github.com/vigil-sec/vigil/internal/intel/desk"
 	"github.com/vigil-sec/vigil/internal/store"
 	"github.com/vigil-sec/vigil/internal/tenant"
 	"github.com/vigil-sec/vigil/internal/triage"
@@ -285,6 +286,7 @@ func dynamicMessageIDs(as []area) []string {
 	add("vstate", lifecycle.States())
 	add("report_kind", []string{"vulnerabilities", "policy-review", "exposure", "app-compromise", "monitoring", "incident", "threat-intel", "baseline", "mlps-assessment"})
 	add("mark", []string{"true-positive", "false-positive"})
+	add("intel.kind", []string{desk.KindIndicators, desk.KindAdvisories, desk.KindKEV, desk.KindEPSS})
 	add("verdict", []string{"compromised", "attacked-not-compromised", "clean"})
 	add("run_status", []string{"pending", "running", "done", "failed"})
 	add("astatus", triage.Statuses())

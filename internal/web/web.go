@@ -11,6 +11,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/compromise"
 	"github.com/vigil-sec/vigil/internal/exposure"
 	"github.com/vigil-sec/vigil/internal/incident"
+	"github.com/vigil-sec/vigil/internal/intel/desk"
 	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/posture"
 	"github.com/vigil-sec/vigil/internal/reportcentre"
@@ -46,6 +48,12 @@ type Options struct {
 	Compromise *compromise.Service
 	// Posture feeds the dashboard tiles and the SOC wall; nil hides them.
 	Posture *posture.Service
+	// Intel is the threat intelligence desk; nil leaves the threat-intel
+	// area a placeholder.
+	Intel *desk.Desk
+	// FeedRefresh is how often feeds are reloaded: a feed not loaded for
+	// twice as long is shown stale.
+	FeedRefresh time.Duration
 	// Reports is the report catalogue; nil hides it.
 	Reports *reportcentre.Centre
 	// Incidents is incident response; nil leaves its area a placeholder.

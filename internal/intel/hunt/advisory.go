@@ -371,8 +371,24 @@ func ProductAttributes() []string {
 // "version" attribute, or a CPE's version, checked against the range when
 // there is one).
 func MatchAssets(ctx context.Context, st store.Store, tenantID string, adv Advisory, opts MatchOptions) (AdvisoryMatch, error) {
-	if err := adv.Check(); err != nil {
-		return AdvisoryMatch{}, fmt.Errorf("%w: %w", store.ErrInvalid, err)
+	ms, err := MatchMany(ctx, st, tenantID, []Advisory{adv}, opts)
+	if len(ms) == 0 {
+		return AdvisoryMatch{Advisory: adv}, err
+	}
+	return ms[0], err
+}
+
+// MatchMany is MatchAssets for several advisories at once: the tenant's
+// findings and assets are read once. Findings are matched through an index
+// of CVEs and package names; each asset is checked against every advisory,
+// so the cost grows with assets × advisories. Every advisory must pass
+// Check.
+func MatchMany(ctx context.Context, st store.Store, tenantID string, advs []Advisory, opts MatchOptions) ([]AdvisoryMatch, error) {
+	advs = slices.Clone(advs)
+	for i := range advs {
+		if err := advs[i].Check(); err != nil {
+			return nil, fmt.Errorf("%w: advisory %q: %w", store.ErrInvalid, clipText(advs[i].ID), err)
+		}
 	}
 	if opts.MaxFindings <= 0 {
 		opts.MaxFindings = DefaultMaxFindings
@@ -380,16 +396,30 @@ func MatchAssets(ctx context.Context, st store.Store, tenantID string, adv Advis
 	if opts.MaxAssets <= 0 {
 		opts.MaxAssets = DefaultMaxAssets
 	}
-	res := AdvisoryMatch{Advisory: adv, Findings: []FindingHit{}, Assets: []AssetHit{}}
-	cves := map[string]bool{}
-	for _, c := range adv.CVEs {
-		cves[c] = true
+	res := make([]AdvisoryMatch, len(advs))
+	byCVE, byProduct := map[string][]int{}, map[string][]int{}
+	for i := range advs {
+		res[i] = AdvisoryMatch{Advisory: advs[i], Findings: []FindingHit{}, Assets: []AssetHit{}}
+		for _, c := range advs[i].CVEs {
+			c = strings.ToUpper(strings.TrimSpace(c))
+			byCVE[c] = append(byCVE[c], i)
+		}
+		for _, af := range advs[i].Affected {
+			if p := squash(af.Product); p != "" && !slices.Contains(byProduct[p], i) {
+				byProduct[p] = append(byProduct[p], i)
+			}
+		}
+	}
+	truncateAll := func() {
+		for i := range res {
+			res[i].Truncated = true
+		}
 	}
 	f := store.VulnFilter{Page: store.Page{Limit: store.MaxPageSize}}
 	if !opts.AllStates {
 		f.States = lifecycle.OpenStates()
 	}
-	findingAssets := map[string]bool{}
+	findingAssets := make([]map[string]bool, len(advs))
 	read := 0
 	for {
 		if err := ctx.Err(); err != nil {
@@ -401,31 +431,41 @@ func MatchAssets(ctx context.Context, st store.Store, tenantID string, adv Advis
 		}
 		for _, fd := range fs {
 			read++
-			reason := ""
-			if slices.ContainsFunc(fd.CVEs, func(c string) bool { return cves[strings.ToUpper(strings.TrimSpace(c))] }) {
-				reason = "cve"
-			} else if fd.Package != "" && adv.affectsPackage(fd.Package, fd.Version) {
-				reason = "package"
+			reasons := map[int]string{}
+			for _, c := range fd.CVEs {
+				for _, i := range byCVE[strings.ToUpper(strings.TrimSpace(c))] {
+					reasons[i] = "cve"
+				}
 			}
-			if reason == "" {
-				continue
+			if fd.Package != "" {
+				for _, i := range byProduct[squash(fd.Package)] {
+					if _, ok := reasons[i]; !ok && advs[i].affectsPackage(fd.Package, fd.Version) {
+						reasons[i] = "package"
+					}
+				}
 			}
-			if fd.AssetID != "" {
-				findingAssets[fd.AssetID] = true
+			for i, reason := range reasons {
+				m := &res[i]
+				if fd.AssetID != "" {
+					if findingAssets[i] == nil {
+						findingAssets[i] = map[string]bool{}
+					}
+					findingAssets[i][fd.AssetID] = true
+				}
+				if len(m.Findings) >= maxListed {
+					m.Truncated = true
+					continue
+				}
+				host := cmpOr(fd.Host, fd.IP, fd.AssetKey)
+				m.Findings = append(m.Findings, FindingHit{FindingID: fd.ID, AssetID: fd.AssetID, Host: host, Title: fd.Title,
+					State: fd.State, Package: fd.Package, Version: fd.Version, Reason: reason})
 			}
-			if len(res.Findings) >= maxListed {
-				res.Truncated = true
-				continue
-			}
-			host := cmpOr(fd.Host, fd.IP, fd.AssetKey)
-			res.Findings = append(res.Findings, FindingHit{FindingID: fd.ID, AssetID: fd.AssetID, Host: host, Title: fd.Title,
-				State: fd.State, Package: fd.Package, Version: fd.Version, Reason: reason})
 		}
 		if len(fs) < store.MaxPageSize {
 			break
 		}
 		if read >= opts.MaxFindings {
-			res.Truncated = true
+			truncateAll()
 			break
 		}
 		f.Offset += len(fs)
@@ -442,25 +482,28 @@ func MatchAssets(ctx context.Context, st store.Store, tenantID string, adv Advis
 		}
 		for _, a := range as {
 			read++
-			hit, ok := adv.matchAsset(a)
-			if !ok && findingAssets[a.ID] {
-				hit, ok = AssetHit{Reason: "finding", VersionKnown: true}, true
+			for i := range advs {
+				hit, ok := advs[i].matchAsset(a)
+				if !ok && findingAssets[i][a.ID] {
+					hit, ok = AssetHit{Reason: "finding", VersionKnown: true}, true
+				}
+				if !ok {
+					continue
+				}
+				m := &res[i]
+				if len(m.Assets) >= maxListed {
+					m.Truncated = true
+					continue
+				}
+				hit.AssetID, hit.Name, hit.Address = a.ID, a.Name, a.Address
+				m.Assets = append(m.Assets, hit)
 			}
-			if !ok {
-				continue
-			}
-			if len(res.Assets) >= maxListed {
-				res.Truncated = true
-				continue
-			}
-			hit.AssetID, hit.Name, hit.Address = a.ID, a.Name, a.Address
-			res.Assets = append(res.Assets, hit)
 		}
 		if len(as) < store.MaxPageSize {
 			break
 		}
 		if read >= opts.MaxAssets {
-			res.Truncated = true
+			truncateAll()
 			break
 		}
 		af.Offset += len(as)

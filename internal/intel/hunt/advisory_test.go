@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -236,6 +237,21 @@ func TestMatchAssets(t *testing.T) {
 			t.Errorf("%s: findings %v assets %v, want %v and %v", c.adv.ID, gotF, gotA, wantF, wantA)
 		}
 	}
+	// Matched together with the whole KEV catalogue, each advisory finds
+	// what it finds alone.
+	many := append([]Advisory{gitAdv, ossl}, kev...)
+	ms, err := MatchMany(ctx, st, tn.ID, many, MatchOptions{})
+	must(t, err)
+	if len(ms) != len(many) {
+		t.Fatalf("MatchMany gave %d results for %d advisories", len(ms), len(many))
+	}
+	for i, adv := range many[:2] {
+		alone, err := MatchAssets(ctx, st, tn.ID, adv, MatchOptions{})
+		must(t, err)
+		if !reflect.DeepEqual(sortedHits(alone), sortedHits(ms[i])) {
+			t.Errorf("%s: together %+v, alone %+v", adv.ID, ms[i], alone)
+		}
+	}
 	if _, err := MatchAssets(ctx, st, tn.ID, Advisory{ID: "x", Title: "nothing named"}, MatchOptions{}); err == nil {
 		t.Error("advisory naming nothing accepted")
 	}
@@ -272,4 +288,12 @@ func TestDecodeAdvisories(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
+}
+
+// sortedHits orders a match's lists so two matches can be compared.
+func sortedHits(m AdvisoryMatch) AdvisoryMatch {
+	m.Findings, m.Assets = slices.Clone(m.Findings), slices.Clone(m.Assets)
+	slices.SortFunc(m.Findings, func(a, b FindingHit) int { return strings.Compare(a.FindingID, b.FindingID) })
+	slices.SortFunc(m.Assets, func(a, b AssetHit) int { return strings.Compare(a.AssetID, b.AssetID) })
+	return m
 }
