@@ -50,7 +50,9 @@ func DefaultRegistry() *Registry {
 	r := NewRegistry()
 	for _, imp := range []Importer{&sarifImporter{}, &nucleiImporter{}, &trivyImporter{}, &nmapImporter{}, &openvasImporter{}, &openvasCSVImporter{},
 		&tenableImporter{}, &tenableCSVImporter{}, &zapImporter{}, &niktoImporter{}, &testsslImporter{},
-		&osvImporter{}, &govulncheckImporter{}, &grypeImporter{}, &qualysImporter{}} {
+		&osvImporter{}, &govulncheckImporter{}, &grypeImporter{}, &qualysImporter{},
+		&openscapImporter{}, &burpImporter{}, &acunetixImporter{}, &masscanImporter{}, &naabuImporter{}, &gitleaksImporter{}, &semgrepImporter{},
+		&wazuhImporter{}, &lynisImporter{}} {
 		if err := r.Register(imp); err != nil {
 			panic(err) // built-in names are distinct; a clash is a programming error
 		}

@@ -21,6 +21,15 @@
 //	govulncheck  main module + advisory id + module + module version
 //	grype        target + vulnerability id + artifact name + version + artifact type
 //	qualys       host IP + QID + port + protocol (+ ssl)
+//	openscap     target name + first non-loopback address + rule id (failed rules only)
+//	burp         host origin + issue type + issue name
+//	acunetix     site origin + module + name (XML); target + type + URL without query (360 JSON)
+//	masscan      IP + protocol + port
+//	naabu        IP (else host) + protocol + port
+//	gitleaks     repository + file + rule + start line (commits of one leak merge)
+//	semgrep      rule + path + Semgrep fingerprint (else line); supply chain: repository + advisory + package + version + manifest
+//	wazuh        agent + CVE + package + version + architecture
+//	lynis        hostname + test id + text + details
 //
 // The fingerprint is the first 128 bits of SHA-256 over the scanner name and
 // those fields (trimmed, lower-cased), hex encoded. Records of one import
@@ -114,6 +123,7 @@ type Finding struct {
 	ToolScore   *float64 `json:"tool_score,omitempty"`
 	FixedIn     string   `json:"fixed_in,omitempty"`
 	Remediation string   `json:"remediation,omitempty"`
+	Layer       string   `json:"layer,omitempty"` // network, os, application or configuration when the format tells (layer.go)
 	Evidence    string   `json:"evidence,omitempty"`
 	References  []string `json:"references,omitempty"`
 	// Suppressed is set when the tool itself reports the result as

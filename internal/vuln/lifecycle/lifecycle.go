@@ -218,6 +218,9 @@ func assetKey(a vuln.Asset) string {
 // layer classifies a finding as network, os, application or
 // configuration from what the scanner reported.
 func layer(f vuln.Finding) string {
+	if f.Layer != "" {
+		return f.Layer // the scanner's format told
+	}
 	a := f.Asset
 	switch {
 	case strings.HasPrefix(strings.ToUpper(f.RuleID), "AVD-") || strings.HasPrefix(strings.ToUpper(f.RuleID), "KSV") ||
