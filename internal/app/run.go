@@ -125,6 +125,7 @@ const (
 	JobSessionCleanup = "jobs.sessions.cleanup"
 	JobVulnExpire     = "jobs.vulns.expire"
 	JobDiscoveryRun   = "jobs.discovery.run"
+	JobDiscoveryDue   = "jobs.discovery.due"
 	JobPostureRecord  = "jobs.posture.record"
 	JobReportsDue     = "jobs.reports.due"
 	JobIncidentSLA    = "jobs.incidents.sla"
@@ -147,6 +148,11 @@ func (a *App) startWorkers(ctx context.Context) (func() error, error) {
 		},
 		JobVulnExpire:   func(ctx context.Context, _ []byte) error { return a.expireDecisions(ctx) },
 		JobDiscoveryRun: a.runDiscovery,
+		// Scans of the tenants whose asset discovery subscription is due.
+		JobDiscoveryDue: func(ctx context.Context, _ []byte) error {
+			_, err := a.Exposure.StartDue(asSystem(ctx))
+			return err
+		},
 		// The day's posture snapshot, for the score trend.
 		JobPostureRecord: func(ctx context.Context, _ []byte) error { return a.Posture.RecordAll(ctx) },
 		// Reports of the tenants' service catalogue whose period has ended.
@@ -177,7 +183,7 @@ func (a *App) startWorkers(ctx context.Context) (func() error, error) {
 		t := time.NewTicker(housekeepingEvery)
 		defer t.Stop()
 		for {
-			for _, job := range []string{JobSessionCleanup, JobVulnExpire, JobPostureRecord, JobReportsDue, JobIncidentSLA} {
+			for _, job := range []string{JobSessionCleanup, JobVulnExpire, JobPostureRecord, JobReportsDue, JobIncidentSLA, JobDiscoveryDue} {
 				if err := a.Bus.Enqueue(sctx, JobsQueue, bus.Message{Subject: job}); err != nil && sctx.Err() == nil {
 					a.Logger.Warn("schedule job", "job", job, "err", err)
 				}

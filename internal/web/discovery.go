@@ -76,6 +76,10 @@ type discoveryRunPage struct {
 	Run    store.DiscoveryRun
 	Result exposure.RunResult
 	Done   bool
+	// Changes since the previous run over the same targets and ports;
+	// HasPrevious is false for the first such run.
+	Changes     exposure.RunDiff
+	HasPrevious bool
 }
 
 func (s *server) discoveryRun(w http.ResponseWriter, r *http.Request) error {
@@ -85,6 +89,9 @@ func (s *server) discoveryRun(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v := &discoveryRunPage{URL: discoveryBase(t) + "/" + run.ID, Run: run, Result: res, Done: run.Status == exposure.StatusDone}
+	if v.Changes, v.HasPrevious, err = s.opts.Exposure.Changes(r.Context(), t.ID, run, res); err != nil {
+		return err
+	}
 	s.render(w, r, http.StatusOK, "discovery_run", v)
 	return nil
 }
