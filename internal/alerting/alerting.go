@@ -59,6 +59,9 @@ type Service struct {
 
 	mu    sync.Mutex
 	added map[string]bool // channel IDs known to the dispatcher
+
+	ackKey []byte       // signs acknowledgement links; nil: no escalation
+	clock  notify.Clock // escalation timing
 }
 
 // Options configures a Service.
@@ -71,6 +74,9 @@ type Options struct {
 	// Retry and Clock tune the dispatcher (tests).
 	Retry notify.RetryPolicy
 	Clock notify.Clock
+	// AckKey (at least 32 bytes) signs the acknowledgement links of
+	// escalations; without it tenants' escalation rules are not run.
+	AckKey []byte
 }
 
 // NewService returns an alerting Service; Close stops its dispatcher.
@@ -84,7 +90,16 @@ func NewService(s store.Store, v *secret.Vault, a *audit.Log, opts Options) (*Se
 		return nil, err
 	}
 	svc := &Service{store: s, vault: v, audit: a, registry: notify.DefaultRegistry(), templates: t,
-		baseURL: strings.TrimSuffix(opts.BaseURL, "/"), lang: opts.Lang, logger: l, added: map[string]bool{}}
+		baseURL: strings.TrimSuffix(opts.BaseURL, "/"), lang: opts.Lang, logger: l, added: map[string]bool{}, clock: opts.Clock}
+	if svc.clock == nil {
+		svc.clock = notify.SystemClock{}
+	}
+	if len(opts.AckKey) > 0 {
+		if len(opts.AckKey) < 32 {
+			return nil, errors.New("alerting: the acknowledgement key must be at least 32 bytes")
+		}
+		svc.ackKey = opts.AckKey
+	}
 	retry := opts.Retry
 	if retry.MaxAttempts == 0 {
 		retry = notify.DefaultRetryPolicy()
@@ -291,8 +306,11 @@ func (s *Service) Test(ctx context.Context, tenantID, id string) (notify.Receipt
 // the caller passes a system principal. Delivery is asynchronous.
 func (s *Service) Alerted(ctx context.Context, a store.Alert) error {
 	chans, err := s.store.NotifyChannels().List(ctx, a.TenantID)
-	if err != nil || len(chans) == 0 {
+	if err != nil {
 		return err
+	}
+	if len(chans) == 0 && len(s.ackKey) == 0 {
+		return nil
 	}
 	t, err := s.store.Tenants().Get(ctx, a.TenantID)
 	if err != nil {
@@ -323,6 +341,9 @@ func (s *Service) Alerted(ctx context.Context, a store.Alert) error {
 		if err := s.disp.Enqueue(ctx, name, msg); err != nil {
 			errs = append(errs, fmt.Errorf("channel %s: %w", c.Name, err))
 		}
+	}
+	if err := s.escalate(ctx, a, t); err != nil {
+		errs = append(errs, fmt.Errorf("escalation: %w", err))
 	}
 	return errors.Join(errs...)
 }

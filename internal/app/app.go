@@ -6,6 +6,8 @@ package app
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -193,7 +195,8 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Posture = posture.NewService(a.Store, posture.Options{Logger: logger})
 	a.Desk = desk.New(a.Store, desk.Options{})
 	a.Secrets = secret.NewVault(a.Box, a.Store.Secrets(), a.Audit)
-	if a.Alerting, err = alerting.NewService(a.Store, a.Secrets, a.Audit, alerting.Options{Logger: logger, BaseURL: cfg.BaseURL}); err != nil {
+	if a.Alerting, err = alerting.NewService(a.Store, a.Secrets, a.Audit, alerting.Options{Logger: logger, BaseURL: cfg.BaseURL,
+		AckKey: derivedKey(key, "escalation acknowledgement links")}); err != nil {
 		_ = a.Close()
 		return nil, err
 	}
@@ -274,6 +277,14 @@ func (a *App) Bootstrap(ctx context.Context) (username, oneTime string, err erro
 
 // asSystem returns ctx acting as Vigil itself, for work no user asked for
 // (jobs, ingest, feeds): platform admin rights, audited as "system".
+// derivedKey is a key for one purpose, derived from the secret key so that
+// a key leaked from one use opens nothing else.
+func derivedKey(key []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("vigil: " + purpose))
+	return m.Sum(nil)
+}
+
 func asSystem(ctx context.Context) context.Context {
 	return auth.WithPrincipal(ctx, &auth.Principal{Username: "system", UserID: "system", GlobalRole: auth.RoleAdmin})
 }

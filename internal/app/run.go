@@ -195,9 +195,30 @@ func (a *App) startWorkers(ctx context.Context) (func() error, error) {
 			}
 		}
 	}()
+	// Escalation steps are due at minute granularity: every node ticks, and
+	// the store's revision check sends each step once.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(escalationEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-sctx.Done():
+				return
+			case <-t.C:
+			}
+			if err := a.Alerting.TickEscalations(asSystem(sctx)); err != nil && sctx.Err() == nil {
+				a.Logger.Warn("alert escalation", "err", err)
+			}
+		}
+	}()
 	return func() error {
 		cancel()
 		wg.Wait()
 		return sub.Stop()
 	}, nil
 }
+
+// escalationEvery is how often due escalation steps are sent.
+const escalationEvery = 30 * time.Second

@@ -186,11 +186,17 @@ type Escalation struct {
 	Done     bool      `json:"done"`      // acknowledged or every step fired
 	AckedAt  time.Time `json:"acked_at,omitzero"`
 	AckedBy  string    `json:"acked_by,omitempty"`
+	// Rev counts the writes of the escalation: Put succeeds only over the
+	// revision it was read at, so two nodes never fire the same step.
+	Rev int `json:"rev"`
 }
 
 // EscalationStore keeps escalation state; MemoryEscalations is the
 // in-memory implementation, the store layer a durable one.
 type EscalationStore interface {
+	// Put writes e if the stored escalation is still at revision e.Rev
+	// (an escalation not stored yet is at revision 0) and stores it at
+	// e.Rev+1; otherwise it returns ErrEscalationConflict.
 	Put(ctx context.Context, e Escalation) error
 	Get(ctx context.Context, id string) (Escalation, error)
 	// Due returns the open escalations whose NextAt is not after now.
@@ -199,6 +205,10 @@ type EscalationStore interface {
 
 // ErrEscalationNotFound is returned by EscalationStore.Get for an unknown id.
 var ErrEscalationNotFound = errors.New("escalation not found")
+
+// ErrEscalationConflict is returned by EscalationStore.Put when another
+// writer changed the escalation since it was read.
+var ErrEscalationConflict = errors.New("escalation changed meanwhile")
 
 // MemoryEscalations is an in-memory EscalationStore.
 type MemoryEscalations struct {
@@ -215,6 +225,10 @@ func (s *MemoryEscalations) Put(_ context.Context, e Escalation) error {
 	if s.m == nil {
 		s.m = map[string]Escalation{}
 	}
+	if s.m[e.ID].Rev != e.Rev {
+		return fmt.Errorf("%w: %s", ErrEscalationConflict, e.ID)
+	}
+	e.Rev++
 	s.m[e.ID] = e
 	return nil
 }
@@ -328,9 +342,12 @@ func (e *Engine) Raise(ctx context.Context, msg Message) ([]string, error) {
 			continue
 		}
 		esc := Escalation{ID: msg.ID + "/" + r.Name, Rule: r.Name, Message: msg, Raised: now, NextAt: now}
-		if err := e.opts.Store.Put(ctx, esc); err != nil {
+		if err := e.opts.Store.Put(ctx, esc); errors.Is(err, ErrEscalationConflict) {
+			continue // raised before, here or on another node
+		} else if err != nil {
 			return ids, fmt.Errorf("escalation: %w", err)
 		}
+		esc.Rev++
 		ids = append(ids, esc.ID)
 		if err := e.advance(ctx, esc, r, now); err != nil {
 			return ids, err
@@ -354,7 +371,9 @@ func (e *Engine) Tick(ctx context.Context) error {
 		r, ok := e.rule(esc.Rule)
 		if !ok {
 			esc.Done = true
-			errs = append(errs, e.opts.Store.Put(ctx, esc))
+			if err := e.opts.Store.Put(ctx, esc); err != nil && !errors.Is(err, ErrEscalationConflict) {
+				errs = append(errs, err)
+			}
 			continue
 		}
 		errs = append(errs, e.advance(ctx, esc, r, now))
@@ -381,7 +400,10 @@ func (e *Engine) Run(ctx context.Context, interval time.Duration) error {
 func (e *Engine) advance(ctx context.Context, esc Escalation, r Rule, now time.Time) error {
 	if until, held := r.QuietHours.heldUntil(now, esc.Message.Severity); held {
 		esc.NextAt = until
-		return e.opts.Store.Put(ctx, esc)
+		if err := e.opts.Store.Put(ctx, esc); err != nil && !errors.Is(err, ErrEscalationConflict) {
+			return err
+		}
+		return nil
 	}
 	step := r.Steps[esc.NextStep]
 	f := Firing{EscalationID: esc.ID, Rule: r.Name, Step: esc.NextStep + 1, Channels: slices.Clone(step.Channels), Message: esc.Message}
@@ -398,8 +420,11 @@ func (e *Engine) advance(ctx context.Context, esc Escalation, r Rule, now time.T
 		esc.NextAt = now.Add(step.After)
 	}
 	// Persist before firing: a crash in between loses a step rather than
-	// repeating it forever.
-	if err := e.opts.Store.Put(ctx, esc); err != nil {
+	// repeating it forever. A conflict means another node took this step
+	// (or the escalation was acknowledged meanwhile): it is not fired here.
+	if err := e.opts.Store.Put(ctx, esc); errors.Is(err, ErrEscalationConflict) {
+		return nil
+	} else if err != nil {
 		return fmt.Errorf("escalation: %w", err)
 	}
 	if err := e.opts.Fire(ctx, f); err != nil {
@@ -457,6 +482,10 @@ func (e *Engine) verify(token string, now time.Time) (string, error) {
 	return id, nil
 }
 
+// Verify returns the escalation id a token acknowledges, without
+// acknowledging it; a forged, malformed or expired token is ErrBadAckToken.
+func (e *Engine) Verify(token string) (string, error) { return e.verify(token, e.opts.Clock.Now()) }
+
 // Ack stops the escalation a token names; acknowledging twice is not an
 // error. It returns the escalation id.
 func (e *Engine) Ack(ctx context.Context, token, by string) (string, error) {
@@ -467,16 +496,23 @@ func (e *Engine) Ack(ctx context.Context, token, by string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	esc, err := e.opts.Store.Get(ctx, id)
-	if err != nil {
-		return "", fmt.Errorf("escalation ack: %w", err)
-	}
-	if !esc.AckedAt.IsZero() {
+	for range 5 {
+		esc, err := e.opts.Store.Get(ctx, id)
+		if err != nil {
+			return "", fmt.Errorf("escalation ack: %w", err)
+		}
+		if !esc.AckedAt.IsZero() {
+			return id, nil
+		}
+		esc.Done, esc.AckedAt, esc.AckedBy = true, now.UTC(), by
+		err = e.opts.Store.Put(ctx, esc)
+		if errors.Is(err, ErrEscalationConflict) {
+			continue // a step went out meanwhile: read it again
+		}
+		if err != nil {
+			return "", fmt.Errorf("escalation ack: %w", err)
+		}
 		return id, nil
 	}
-	esc.Done, esc.AckedAt, esc.AckedBy = true, now.UTC(), by
-	if err := e.opts.Store.Put(ctx, esc); err != nil {
-		return "", fmt.Errorf("escalation ack: %w", err)
-	}
-	return id, nil
+	return "", fmt.Errorf("escalation ack: %w: %s", ErrEscalationConflict, id)
 }

@@ -302,3 +302,54 @@ func TestEscalationThroughDispatcher(t *testing.T) {
 		t.Errorf("enqueue after close: %v", err)
 	}
 }
+
+// TestEscalationTwoEngines: two engines (two nodes) share one store and
+// tick at the same instants; every step goes out once, and an
+// acknowledgement through either stops both.
+func TestEscalationTwoEngines(t *testing.T) {
+	clock := newManualClock(fixedNow)
+	st := &MemoryEscalations{}
+	fl := &firingLog{}
+	var engines []*Engine
+	for range 2 {
+		e, err := NewEngine(EngineOptions{Rules: []Rule{oncallRule()}, Store: st, Clock: clock, Key: testKey,
+			AckBaseURL: "https://vigil.example/ack", Fire: fl.fire})
+		if err != nil {
+			t.Fatal(err)
+		}
+		engines = append(engines, e)
+	}
+	msg := Message{ID: "alert-9", Tenant: "acme", Kind: KindAlert, Severity: SeverityCritical, Subject: "x", Text: "web shell on web-01"}
+	for _, e := range engines {
+		if _, err := e.Raise(context.Background(), msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(10 * time.Minute)
+	var wg sync.WaitGroup
+	for _, e := range engines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := e.Tick(context.Background()); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := fl.steps(); len(got) != 2 || !strings.HasPrefix(got[0], "soc:1:") || !strings.HasPrefix(got[1], "soc:2:") {
+		t.Fatalf("firings %v, want steps 1 and 2 once each", got)
+	}
+	if _, err := engines[1].Ack(context.Background(), ackToken(t, fl.last()), "li"); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Hour)
+	for _, e := range engines {
+		if err := e.Tick(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := fl.steps(); len(got) != 2 {
+		t.Fatalf("acknowledged escalation fired again: %v", got)
+	}
+}

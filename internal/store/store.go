@@ -136,6 +136,7 @@ type Store interface {
 	Incidents() IncidentStore
 	Posture() PostureStore
 	Compliance() ComplianceStore
+	Escalations() EscalationStore
 
 	// Driver names the driver: "sqlite" or "postgres".
 	Driver() string

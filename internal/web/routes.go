@@ -206,6 +206,7 @@ func (s *server) register() {
 	s.handle(post, pol+"/{review}/report", inTenant(auth.PermAssessRead), s.reviewReport)
 	s.handle(get, pol+"/{review}/optimised", inTenant(auth.PermAssessRead), s.reviewOptimised)
 	s.registerIntel(t)
+	s.registerEscalation(t)
 	for _, a := range s.areas {
 		if a.Key == "vuln-lifecycle" || s.registered(get, t+a.Path) {
 			continue // built above

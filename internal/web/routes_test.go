@@ -30,6 +30,10 @@ var publicRoutes = []string{
 	"GET /login",
 	"POST /login",
 	"POST /lang",
+	// Acknowledgement links in escalation messages: the signed token is the
+	// authority, and it can only acknowledge its one alert.
+	"GET /ack",
+	"POST /ack",
 }
 
 type walkedRoute struct{ method, pattern string }
@@ -145,7 +149,7 @@ func TestEveryRouteIsProtected(t *testing.T) {
 	}
 	params := map[string]string{
 		"tenant": ui.TenantA.Slug, "tenantID": ui.TenantA.ID, "asset": ui.AssetA.ID, "contact": contact.ID,
-		"service": "mlps", "token": token.ID, "user": ui.AnalystA.ID, "team": team.ID, "review": review.ID, "vuln": vulns[0].ID, "report": rep.ID, "run": drun.ID, "analysis": wrun.ID, "event": "ev-1", "channel": nc.ID, "alert": alert.ID,
+		"service": "mlps", "token": token.ID, "user": ui.AnalystA.ID, "team": team.ID, "review": review.ID, "vuln": vulns[0].ID, "report": rep.ID, "run": drun.ID, "analysis": wrun.ID, "event": "ev-1", "channel": nc.ID, "alert": alert.ID, "rule": "night",
 		"case": icase.ID, "task": tasks[0].ID, "evidence": ev.ID, "action": "note",
 		"project": proj.ID,
 	}

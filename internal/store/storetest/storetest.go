@@ -54,6 +54,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"EventAggregates", testEventAggregates},
 		{"Posture", testPosture},
 		{"Compliance", testCompliance},
+		{"Escalations", testEscalations},
 		{"Audit", testAudit},
 		{"AuditAppendOnly", testAuditAppendOnly},
 		{"TenantIsolation", testTenantIsolation},

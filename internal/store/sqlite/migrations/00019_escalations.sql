@@ -1,0 +1,33 @@
+-- Notification escalation: a tenant's rules (which notifications escalate,
+-- through which channels, quiet hours, on-call rotation) and the state of
+-- each escalation in progress, written with a revision check so that two
+-- nodes never send the same step.
+
+-- +goose Up
+CREATE TABLE escalation_rules (
+    tenant_id  TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    name       TEXT NOT NULL,
+    spec       TEXT NOT NULL, -- the rule as JSON
+    enabled    INTEGER NOT NULL,
+    updated_by TEXT NOT NULL DEFAULT '',
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, name)
+);
+
+CREATE TABLE escalations (
+    id        TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    rule      TEXT NOT NULL,
+    state     TEXT NOT NULL, -- the escalation as JSON
+    next_at   TEXT NOT NULL,
+    done      INTEGER NOT NULL,
+    rev       INTEGER NOT NULL,
+    raised_at TEXT NOT NULL
+);
+
+CREATE INDEX escalations_due ON escalations (done, next_at);
+CREATE INDEX escalations_tenant ON escalations (tenant_id, raised_at);
+
+-- +goose Down
+DROP TABLE escalations;
+DROP TABLE escalation_rules;
