@@ -35,6 +35,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/incident"
 	"github.com/vigil-sec/vigil/internal/intel"
 	"github.com/vigil-sec/vigil/internal/intel/desk"
+	"github.com/vigil-sec/vigil/internal/ops"
 	"github.com/vigil-sec/vigil/internal/pipeline"
 	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/posture"
@@ -85,7 +86,9 @@ type App struct {
 	Posture    *posture.Service
 	// Desk holds the loaded threat intelligence, feed health and the
 	// TAXII collections.
-	Desk      *desk.Desk
+	Desk *desk.Desk
+	// Ops runs work orders and the ops audit.
+	Ops       *ops.Service
 	Reports   *reportcentre.Centre
 	Incidents *incident.Service
 	// Assessments runs MLPS assessment projects.
@@ -194,6 +197,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Compromise = compromise.NewService(a.Store, a.Audit, logger)
 	a.Posture = posture.NewService(a.Store, posture.Options{Logger: logger})
 	a.Desk = desk.New(a.Store, desk.Options{})
+	a.Ops = ops.NewService(a.Store, a.Audit, ops.Options{Logger: logger})
 	a.Secrets = secret.NewVault(a.Box, a.Store.Secrets(), a.Audit)
 	if a.Alerting, err = alerting.NewService(a.Store, a.Secrets, a.Audit, alerting.Options{Logger: logger, BaseURL: cfg.BaseURL,
 		AckKey: derivedKey(key, "escalation acknowledgement links")}); err != nil {

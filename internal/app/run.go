@@ -23,7 +23,7 @@ func (a *App) Handler() (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	uiH, err := web.New(web.Options{Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, Archive: a.Archive, Exposure: a.Exposure, Triage: a.Triage, Alerting: a.Alerting, Compromise: a.Compromise, Posture: a.Posture, Intel: a.Desk, FeedRefresh: a.Config.FeedRefresh, Reports: a.Reports, Incidents: a.Incidents, Assessments: a.Assessments, Audit: a.Audit,
+	uiH, err := web.New(web.Options{Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, Archive: a.Archive, Exposure: a.Exposure, Triage: a.Triage, Alerting: a.Alerting, Compromise: a.Compromise, Posture: a.Posture, Intel: a.Desk, Ops: a.Ops, FeedRefresh: a.Config.FeedRefresh, Reports: a.Reports, Incidents: a.Incidents, Assessments: a.Assessments, Audit: a.Audit,
 		Store: a.Store, Logger: a.Logger, SecureCookies: a.Config.CookieSecure(), Version: Version})
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)

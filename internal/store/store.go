@@ -137,6 +137,7 @@ type Store interface {
 	Posture() PostureStore
 	Compliance() ComplianceStore
 	Escalations() EscalationStore
+	WorkOrders() WorkOrderStore
 
 	// Driver names the driver: "sqlite" or "postgres".
 	Driver() string

@@ -207,6 +207,7 @@ func (s *server) register() {
 	s.handle(get, pol+"/{review}/optimised", inTenant(auth.PermAssessRead), s.reviewOptimised)
 	s.registerIntel(t)
 	s.registerEscalation(t)
+	s.registerOps(t)
 	for _, a := range s.areas {
 		if a.Key == "vuln-lifecycle" || s.registered(get, t+a.Path) {
 			continue // built above

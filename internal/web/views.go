@@ -58,7 +58,7 @@ func pagePrototypes() map[string]page {
 		"events": &eventsPage{}, "event": &eventPage{}, "alerts": &alertsPage{}, "alert": &alertPage{}, "channels": &channelsPage{}, "compromise": &compromisePage{}, "compromise_run": &compromiseRunPage{},
 		"wall": &wallPage{}, "incidents": &incidentsPage{}, "incident": &incidentPage{}, "notices": &noticesPage{},
 		"assessments": &assessmentsPage{}, "assessment": &assessmentPage{},
-		"intel": &intelPage{}, "escalation": &escalationPage{}, "ack": &ackPage{},
+		"intel": &intelPage{}, "escalation": &escalationPage{}, "ack": &ackPage{}, "ops": &opsPage{}, "ops_order": &opsOrderPage{},
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/exposure"
 	"github.com/vigil-sec/vigil/internal/incident"
 	"github.com/vigil-sec/vigil/internal/intel/desk"
+	"github.com/vigil-sec/vigil/internal/ops"
 	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/posture"
 	"github.com/vigil-sec/vigil/internal/reportcentre"
@@ -51,6 +52,9 @@ type Options struct {
 	// Intel is the threat intelligence desk; nil leaves the threat-intel
 	// area a placeholder.
 	Intel *desk.Desk
+	// Ops runs work orders and the ops audit; nil leaves the ops-audit
+	// area a placeholder.
+	Ops *ops.Service
 	// FeedRefresh is how often feeds are reloaded: a feed not loaded for
 	// twice as long is shown stale.
 	FeedRefresh time.Duration

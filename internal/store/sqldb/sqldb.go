@@ -156,6 +156,9 @@ func (s *Store) Incidents() store.IncidentStore { return incidents{s} }
 // Posture returns the posture snapshot store.
 func (s *Store) Posture() store.PostureStore { return postures{s} }
 
+// WorkOrders returns the work order store.
+func (s *Store) WorkOrders() store.WorkOrderStore { return workOrders{s} }
+
 // Escalations returns the notification escalation store.
 func (s *Store) Escalations() store.EscalationStore { return escalations{s} }
 

@@ -55,6 +55,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Posture", testPosture},
 		{"Compliance", testCompliance},
 		{"Escalations", testEscalations},
+		{"WorkOrders", testWorkOrders},
 		{"Audit", testAudit},
 		{"AuditAppendOnly", testAuditAppendOnly},
 		{"TenantIsolation", testTenantIsolation},
