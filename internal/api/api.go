@@ -26,6 +26,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/exposure"
 	"github.com/vigil-sec/vigil/internal/httpmw"
 	"github.com/vigil-sec/vigil/internal/incident"
+	"github.com/vigil-sec/vigil/internal/ops"
 	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/posture"
 	"github.com/vigil-sec/vigil/internal/secret"
@@ -51,10 +52,12 @@ type Options struct {
 	Alerting *alerting.Service
 	// Incidents and Posture back the incident and posture endpoints.
 	Incidents *incident.Service
-	Posture   *posture.Service
-	Audit     *audit.Log
-	Secrets   *secret.Vault
-	Logger    *slog.Logger
+	// Ops backs the work order endpoints.
+	Ops     *ops.Service
+	Posture *posture.Service
+	Audit   *audit.Log
+	Secrets *secret.Vault
+	Logger  *slog.Logger
 	// Version is reported by GET /api/v1/version and in the OpenAPI info.
 	Version string
 	// MaxBodyBytes limits request bodies (default httpmw.DefaultMaxBody).
@@ -151,6 +154,7 @@ func newServer(opts Options) (s *server, err error) {
 	s.registerReports()
 	s.registerChannels()
 	s.registerIncidents()
+	s.registerWorkOrders()
 	s.registerTokens()
 	s.registerSecrets()
 	s.registerAudit()

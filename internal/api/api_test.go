@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/fixture"
+	"github.com/vigil-sec/vigil/internal/ops"
 	"github.com/vigil-sec/vigil/internal/tenant"
 )
 
@@ -33,7 +34,7 @@ type harness struct {
 func newHarness(t testing.TB, opts ...func(*Options)) *harness {
 	t.Helper()
 	env := fixture.New(t)
-	o := Options{Auth: env.Auth, Tenants: env.Tenants, Assets: env.Assets, Reviews: env.Reviews, Vulns: env.Vulns, Archive: env.Archive, Exposure: env.Exposure, Alerting: env.Alerting, Incidents: env.Incidents, Posture: env.Posture, Audit: env.Audit, Secrets: env.Secrets,
+	o := Options{Auth: env.Auth, Tenants: env.Tenants, Assets: env.Assets, Reviews: env.Reviews, Vulns: env.Vulns, Archive: env.Archive, Exposure: env.Exposure, Alerting: env.Alerting, Incidents: env.Incidents, Ops: ops.NewService(env.Store, env.Audit, ops.Options{}), Posture: env.Posture, Audit: env.Audit, Secrets: env.Secrets,
 		Logger: slog.New(slog.DiscardHandler), Version: "test"}
 	for _, f := range opts {
 		f(&o)

@@ -121,6 +121,7 @@ func TestEveryRouteIsProtected(t *testing.T) {
 	samples := map[string]string{
 		"channel": nc.ID,
 		"case":    icase.ID,
+		"order":   "no-such-order",
 		"run":     drun.ID,
 		"vuln":    vl[0].ID,
 		"review":  rev.ID,
