@@ -410,3 +410,71 @@ func clip(s string, n int) string {
 	}
 	return string(r[:n-1]) + "…"
 }
+
+// StateChange is a change of a case's or work order's state, told to the
+// tenant's webhook channels so its own tools can follow (a ticketing
+// system, a SOAR): chat and e-mail channels are not bothered with it.
+type StateChange struct {
+	TenantID string
+	Kind     string // "case" or "work-order"
+	ID       string
+	Ref      string
+	Title    string
+	State    string
+	Change   string // what happened: created, phase, close, approve, …
+	Severity string // critical, high, medium, low, or "" for work orders
+	Path     string // the object's page under the base URL
+	At       time.Time
+}
+
+// StateChanged sends a state change to every enabled webhook channel of
+// the tenant, whatever the channel's lowest alert level. Delivery is
+// asynchronous and logged like every message.
+func (s *Service) StateChanged(ctx context.Context, c StateChange) error {
+	chans, err := s.store.NotifyChannels().List(ctx, c.TenantID)
+	if err != nil {
+		return err
+	}
+	var hooks []store.NotifyChannel
+	for _, ch := range chans {
+		if ch.Enabled && ch.Kind == "webhook" {
+			hooks = append(hooks, ch)
+		}
+	}
+	if len(hooks) == 0 {
+		return nil
+	}
+	t, err := s.store.Tenants().Get(ctx, c.TenantID)
+	if err != nil {
+		return err
+	}
+	sev := notify.SeverityInfo
+	if c.Severity != "" {
+		sev = severityOf(c.Severity)
+	}
+	data := notify.TemplateData{Tenant: t.Name, Title: clip(c.Ref+" "+c.Title, 300), Severity: sev,
+		Summary: clip(fmt.Sprintf("%s %s: %s, now %s", c.Kind, c.Ref, c.Change, c.State), 500), Time: c.At,
+		Fields: []notify.Field{{Name: "kind", Value: c.Kind}, {Name: "id", Value: c.ID}, {Name: "ref", Value: c.Ref},
+			{Name: "state", Value: c.State}, {Name: "change", Value: c.Change}}}
+	if s.baseURL != "" && c.Path != "" {
+		data.Link = s.baseURL + "/t/" + t.Slug + c.Path
+	}
+	var errs []error
+	for _, ch := range hooks {
+		name := ch.TenantID + "/" + ch.ID
+		if err := s.ensure(ctx, ch, name); err != nil {
+			errs = append(errs, fmt.Errorf("channel %s: %w", ch.Name, err))
+			continue
+		}
+		msg, err := s.templates.Message(fmt.Sprintf("%s-%s-%d-%s", c.ID, c.Change, c.At.UnixNano(), ch.ID), notify.KindCase, s.lang, data)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		msg.Tenant = c.TenantID
+		if err := s.disp.Enqueue(ctx, name, msg); err != nil {
+			errs = append(errs, fmt.Errorf("channel %s: %w", ch.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -199,3 +199,45 @@ func TestEscalationOfUnacknowledgedAlerts(t *testing.T) {
 		t.Fatal("bad signatures")
 	}
 }
+
+// TestStateChangesReachWebhooks: a case's state change goes to the
+// tenant's webhook channel, signed, and not to another tenant's.
+func TestStateChangesReachWebhooks(t *testing.T) {
+	e := fixture.New(t)
+	ctx := e.AdminCtx(t.Context())
+	mine, theirs := &receiver{}, &receiver{}
+	s1, s2 := httptest.NewServer(mine), httptest.NewServer(theirs)
+	defer s1.Close()
+	defer s2.Close()
+	svc, err := alerting.NewService(e.Store, e.Secrets, e.Audit, alerting.Options{BaseURL: "https://soc.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	for _, x := range []struct {
+		tenant, url string
+	}{{e.TenantA.ID, s1.URL}, {e.TenantB.ID, s2.URL}} {
+		settings, _ := json.Marshal(map[string]string{"url": x.url})
+		if _, err := svc.Create(ctx, x.tenant, alerting.Input{Name: "soar", Kind: "webhook", Settings: settings,
+			Secrets: map[string]string{"signing_secret": "hook-secret"}, MinLevel: "critical", AllowPrivate: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := svc.StateChanged(ctx, alerting.StateChange{TenantID: e.TenantA.ID, Kind: "case", ID: "c1", Ref: "IR-2026-0007",
+		Title: "Web shell <b>on</b> web-01", State: "contain", Change: "phase", Severity: "high", Path: "/incidents/c1", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(mine.got()) < 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	got := mine.got()
+	if len(got) != 1 || !strings.Contains(got[0], "IR-2026-0007") || !strings.Contains(got[0], "contain") ||
+		!strings.Contains(got[0], "https://soc.example/t/acme/incidents/c1") {
+		t.Fatalf("webhook got %q", got)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if len(theirs.got()) != 0 || mine.bad+theirs.bad != 0 {
+		t.Fatalf("other tenant got %d; bad signatures %d", len(theirs.got()), mine.bad+theirs.bad)
+	}
+}

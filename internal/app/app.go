@@ -197,14 +197,21 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Compromise = compromise.NewService(a.Store, a.Audit, logger)
 	a.Posture = posture.NewService(a.Store, posture.Options{Logger: logger})
 	a.Desk = desk.New(a.Store, desk.Options{})
-	a.Ops = ops.NewService(a.Store, a.Audit, ops.Options{Logger: logger})
+	a.Ops = ops.NewService(a.Store, a.Audit, ops.Options{Logger: logger, OnChange: func(ctx context.Context, o ops.Order, change string) error {
+		return a.Alerting.StateChanged(ctx, alerting.StateChange{TenantID: o.Tenant, Kind: "work-order", ID: o.ID, Ref: o.Ref, Title: o.Title,
+			State: string(o.State), Change: change, Path: "/operations/ops-audit/orders/" + o.ID, At: o.UpdatedAt})
+	}})
 	a.Secrets = secret.NewVault(a.Box, a.Store.Secrets(), a.Audit)
 	if a.Alerting, err = alerting.NewService(a.Store, a.Secrets, a.Audit, alerting.Options{Logger: logger, BaseURL: cfg.BaseURL,
 		AckKey: derivedKey(key, "escalation acknowledgement links")}); err != nil {
 		_ = a.Close()
 		return nil, err
 	}
-	if a.Incidents, err = incident.NewService(a.Store, a.Audit, incident.Options{Logger: logger}); err != nil {
+	if a.Incidents, err = incident.NewService(a.Store, a.Audit, incident.Options{Logger: logger,
+		OnChange: func(ctx context.Context, c store.Incident, change string) error {
+			return a.Alerting.StateChanged(ctx, alerting.StateChange{TenantID: c.TenantID, Kind: "case", ID: c.ID, Ref: c.Ref, Title: c.Title,
+				State: c.Phase, Change: change, Severity: c.Severity, Path: "/incidents/" + c.ID, At: c.UpdatedAt})
+		}}); err != nil {
 		_ = a.Close()
 		return nil, err
 	}

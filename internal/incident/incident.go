@@ -111,6 +111,7 @@ type Service struct {
 	maxUpload int64
 	playbooks []playbook.Playbook
 	enricher  Enricher
+	onChange  func(ctx context.Context, c store.Incident, change string) error
 }
 
 // Options configures a Service.
@@ -129,12 +130,16 @@ type Options struct {
 	Playbooks []playbook.Playbook
 	// Enricher looks observables up in threat intelligence; nil for none.
 	Enricher Enricher
+	// OnChange is told of each change of a case's state (created, merge,
+	// acknowledge, phase, close, reopen, report.final) after it is stored
+	// and audited; its error is logged, never returned.
+	OnChange func(ctx context.Context, c store.Incident, change string) error
 }
 
 // NewService returns an incident Service.
 func NewService(s store.Store, a *audit.Log, opts Options) (*Service, error) {
 	svc := &Service{store: s, audit: a, logger: opts.Logger, now: opts.Now, sla: DefaultSLA(), tenantSLA: opts.TenantSLA,
-		maxUpload: opts.MaxUpload, playbooks: opts.Playbooks, enricher: opts.Enricher}
+		maxUpload: opts.MaxUpload, playbooks: opts.Playbooks, enricher: opts.Enricher, onChange: opts.OnChange}
 	if svc.logger == nil {
 		svc.logger = slog.New(slog.DiscardHandler)
 	}
@@ -495,5 +500,21 @@ func changes(a, b store.Incident) map[string]any {
 
 // record writes one audit entry about a case.
 func (s *Service) record(ctx context.Context, tenantID, action, caseID string, detail any) error {
-	return s.audit.Record(ctx, audit.Event{TenantID: tenantID, Action: action, Object: "incident:" + caseID, Detail: detail})
+	if err := s.audit.Record(ctx, audit.Event{TenantID: tenantID, Action: action, Object: "incident:" + caseID, Detail: detail}); err != nil {
+		return err
+	}
+	if s.onChange != nil && stateChanges[action] {
+		c, err := s.store.Incidents().Get(ctx, tenantID, caseID)
+		if err != nil {
+			return err
+		}
+		if err := s.onChange(ctx, c, strings.TrimPrefix(action, "incident.")); err != nil {
+			s.logger.Warn("case change not announced", "case", c.Ref, "err", err)
+		}
+	}
+	return nil
 }
+
+// stateChanges are the audited actions announced through OnChange.
+var stateChanges = map[string]bool{"incident.create": true, "incident.merge": true, "incident.acknowledge": true,
+	"incident.phase": true, "incident.close": true, "incident.reopen": true, "incident.report.final": true}

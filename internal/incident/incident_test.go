@@ -750,3 +750,29 @@ func TestReportHostileStrings(t *testing.T) {
 	_, err = e.svc.Report(ctx, e.b.ID, c.ID, "en")
 	wantErr(t, err, auth.ErrForbidden)
 }
+
+// TestOnChange: state changes are announced after they are stored, in
+// order; a failing listener does not fail the change.
+func TestOnChange(t *testing.T) {
+	e := newEnv(t)
+	var got []string
+	svc, err := incident.NewService(e.st, audit.New(e.st.Audit(), audit.Options{}), incident.Options{
+		OnChange: func(ctx context.Context, c store.Incident, change string) error {
+			stored, err := e.st.Incidents().Get(ctx, c.TenantID, c.ID)
+			if err != nil || stored.Phase != c.Phase {
+				t.Errorf("announced before it was stored: %v", err)
+			}
+			got = append(got, change+":"+c.Phase)
+			return errors.New("listener down")
+		}})
+	must(t, err)
+	c, err := svc.Create(e.ctx, e.a.ID, incident.Input{Title: "announce", Severity: "high"})
+	must(t, err)
+	c, err = svc.SetPhase(e.ctx, e.a.ID, c.ID, c.Version, "contain", "isolated")
+	must(t, err)
+	_, err = svc.Close(e.ctx, e.a.ID, c.ID, c.Version, "true_positive", "done")
+	must(t, err)
+	if want := []string{"create:detect", "phase:contain", "close:closed"}; !slices.Equal(got, want) {
+		t.Fatalf("announced %v, want %v", got, want)
+	}
+}

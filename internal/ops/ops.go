@@ -42,16 +42,20 @@ const (
 
 // Service runs work orders and the ops audit.
 type Service struct {
-	store  store.Store
-	audit  *audit.Log
-	logger *slog.Logger
-	now    func() time.Time
+	store    store.Store
+	audit    *audit.Log
+	logger   *slog.Logger
+	now      func() time.Time
+	onChange func(ctx context.Context, o Order, change string) error
 }
 
 // Options configure a Service.
 type Options struct {
 	Logger *slog.Logger
 	Now    func() time.Time
+	// OnChange is told of each created order and each step of its flow
+	// after it is stored and audited; its error is logged, never returned.
+	OnChange func(ctx context.Context, o Order, change string) error
 }
 
 // NewService returns a Service.
@@ -62,7 +66,7 @@ func NewService(st store.Store, a *audit.Log, opts Options) *Service {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Service{store: st, audit: a, logger: opts.Logger, now: opts.Now}
+	return &Service{store: st, audit: a, logger: opts.Logger, now: opts.Now, onChange: opts.OnChange}
 }
 
 // Order is a stored order with its store bookkeeping.
@@ -165,8 +169,12 @@ func (s *Service) Create(ctx context.Context, tenantID string, in Input) (Order,
 	if err := s.save(ctx, &o); err != nil {
 		return Order{}, err
 	}
-	return o, s.audit.Record(ctx, audit.Event{TenantID: tenantID, Action: "workorder.create", Object: "work_order:" + o.ID,
-		Detail: map[string]string{"ref": o.Ref, "type": string(o.Type), "state": string(o.State)}})
+	if err := s.audit.Record(ctx, audit.Event{TenantID: tenantID, Action: "workorder.create", Object: "work_order:" + o.ID,
+		Detail: map[string]string{"ref": o.Ref, "type": string(o.Type), "state": string(o.State)}}); err != nil {
+		return o, err
+	}
+	s.changed(ctx, o, "created")
+	return o, nil
 }
 
 func (s *Service) save(ctx context.Context, o *Order) error {
@@ -289,8 +297,12 @@ func (s *Service) Act(ctx context.Context, tenantID, id string, version int, a w
 	if err := s.save(ctx, &o); err != nil {
 		return Order{}, err
 	}
-	return o, s.audit.Record(ctx, audit.Event{TenantID: tenantID, Action: "workorder." + string(a), Object: "work_order:" + o.ID,
-		Detail: map[string]string{"ref": o.Ref, "from": string(from), "to": string(o.State), "role": string(role)}})
+	if err := s.audit.Record(ctx, audit.Event{TenantID: tenantID, Action: "workorder." + string(a), Object: "work_order:" + o.ID,
+		Detail: map[string]string{"ref": o.Ref, "from": string(from), "to": string(o.State), "role": string(role)}}); err != nil {
+		return o, err
+	}
+	s.changed(ctx, o, string(a))
+	return o, nil
 }
 
 // Assign names the executor (and optionally the verifier); approvers do it.
@@ -332,6 +344,16 @@ func (s *Service) Assign(ctx context.Context, tenantID, id string, version int, 
 	}
 	return o, s.audit.Record(ctx, audit.Event{TenantID: tenantID, Action: "workorder.assign", Object: "work_order:" + o.ID,
 		Detail: map[string]string{"ref": o.Ref, "executor": o.Executor, "verifier": o.Verifier}})
+}
+
+// changed tells OnChange.
+func (s *Service) changed(ctx context.Context, o Order, change string) {
+	if s.onChange == nil {
+		return
+	}
+	if err := s.onChange(ctx, o, change); err != nil {
+		s.logger.Warn("work order change not announced", "order", o.Ref, "err", err)
+	}
 }
 
 // mayWork reports whether a user holds a role in the tenant (or a global

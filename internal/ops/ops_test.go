@@ -1,7 +1,9 @@
 package ops_test
 
 import (
+	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -32,7 +34,12 @@ func member(t *testing.T, e *fixture.Env, name, role string) store.User {
 func TestAccessOrderFlowAndAudit(t *testing.T) {
 	e := fixture.New(t)
 	clock := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
-	svc := ops.NewService(e.Store, e.Audit, ops.Options{Now: func() time.Time { return clock }})
+	var changes []string
+	svc := ops.NewService(e.Store, e.Audit, ops.Options{Now: func() time.Time { return clock },
+		OnChange: func(_ context.Context, o ops.Order, change string) error {
+			changes = append(changes, o.Ref+":"+change+":"+string(o.State))
+			return nil
+		}})
 	expert := member(t, e, "expert", auth.RoleExpert)
 	operator := member(t, e, "operator", auth.RoleOperator)
 	analyst := e.As(t.Context(), e.AnalystA)
@@ -81,6 +88,10 @@ func TestAccessOrderFlowAndAudit(t *testing.T) {
 	}
 	if o.State != workorder.StateVerified || len(o.History) != 6 || o.History[2].Action != "assign" || len(o.Comments) != 3 {
 		t.Fatalf("verified order %+v", o.Order)
+	}
+	if want := []string{o.Ref + ":created:submitted", o.Ref + ":approve:approved", o.Ref + ":start:in_progress",
+		o.Ref + ":complete:done", o.Ref + ":verify:verified"}; !slices.Equal(changes, want) {
+		t.Errorf("announced %v, want %v", changes, want)
 	}
 	// An expert's own request is not theirs to approve.
 	own, err := svc.Create(exp, e.TenantA.ID, ops.Input{Type: workorder.TypeChange, Title: "Rotate TLS certificate", Submit: true})
