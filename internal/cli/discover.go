@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -26,6 +26,8 @@ func newDiscoverCmd() *cobra.Command {
 		noFP        bool
 		method      string
 		ping        bool
+		subdomains  string
+		dnsServer   string
 	)
 	cmd := &cobra.Command{
 		Use:   "discover TARGET... [-p PORTS] [--method connect|syn] [--ping] [--rate N] [--concurrency N] [--timeout D] [--exclude X] [--scope CIDR,...]",
@@ -55,6 +57,20 @@ echo and a TCP ping of ports 80 and 443) and scans only those that answer.`,
 				return fmt.Errorf("discover: %w", err)
 			}
 			sc = sc.Add(discovery.LoopbackPrefixes()...)
+			resolver := dnsResolver(dnsServer)
+			var domains []string
+			if subdomains != "" {
+				words, err := readWordlist(subdomains)
+				if err != nil {
+					return fmt.Errorf("discover: %w", err)
+				}
+				domains = domainArgs(args)
+				extra, err := expandSubdomains(ctx, cmd.ErrOrStderr(), domains, discovery.SubdomainOptions{Resolver: resolver, Words: words}, sc, nil)
+				if err != nil {
+					return fmt.Errorf("discover: %w", err)
+				}
+				args = append(args, extra...)
+			}
 			portList, err := discovery.ParsePorts(ports)
 			if err != nil {
 				return fmt.Errorf("discover: %w", err)
@@ -62,7 +78,7 @@ echo and a TCP ping of ports 80 and 443) and scans only those that answer.`,
 			targets, err := discovery.ParseTargets(ctx, args, discovery.TargetOptions{
 				Scope:    sc,
 				Exclude:  exclude,
-				Resolver: net.DefaultResolver,
+				Resolver: resolver,
 			})
 			if err != nil {
 				if errors.Is(err, discovery.ErrOutOfScope) && len(scope) == 0 {
@@ -88,25 +104,51 @@ echo and a TCP ping of ports 80 and 443) and scans only those that answer.`,
 			}
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			var werr error
-			sum, err := s.Scan(ctx, targets, portList, func(r discovery.Result) {
-				if r.State != discovery.Open || werr != nil {
-					return
+			var sans []string
+			scan := func(targets *discovery.Targets) error {
+				sum, err := s.Scan(ctx, targets, portList, func(r discovery.Result) {
+					if r.State != discovery.Open || werr != nil {
+						return
+					}
+					if r.Service != nil && r.Service.TLS != nil {
+						sans = append(sans, r.Service.TLS.SANs...)
+					}
+					werr = enc.Encode(r)
+				})
+				if sum.Fallback != "" {
+					fmt.Fprintf(cmd.ErrOrStderr(), "discover: %s\n", sum.Fallback)
 				}
-				werr = enc.Encode(r)
-			})
-			if sum.Fallback != "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "discover: %s\n", sum.Fallback)
+				if d := sum.Discovery; d != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "discover: host discovery: %d of %d hosts up in %s (%s)\n",
+						d.Up, d.Hosts, d.Elapsed.Round(time.Millisecond), strings.Join(d.Methods, "; "))
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "discover: %s scan: %d hosts, %d ports probed: %d open, %d closed, %d filtered in %s\n",
+					sum.Method, sum.HostsUp, sum.Probed, sum.Open, sum.Closed, sum.Filtered, sum.Elapsed.Round(time.Millisecond))
+				if err != nil {
+					return fmt.Errorf("discover: %w", err)
+				}
+				return werr
 			}
-			if d := sum.Discovery; d != nil {
-				fmt.Fprintf(cmd.ErrOrStderr(), "discover: host discovery: %d of %d hosts up in %s (%s)\n",
-					d.Up, d.Hosts, d.Elapsed.Round(time.Millisecond), strings.Join(d.Methods, "; "))
+			if err := scan(targets); err != nil {
+				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "discover: %s scan: %d hosts, %d ports probed: %d open, %d closed, %d filtered in %s\n",
-				sum.Method, sum.HostsUp, sum.Probed, sum.Open, sum.Closed, sum.Filtered, sum.Elapsed.Round(time.Millisecond))
+			if len(domains) == 0 || len(sans) == 0 {
+				return nil
+			}
+			// Certificate names under the domains lead to more hosts.
+			scanned := map[netip.Addr]bool{}
+			for a := range targets.All() {
+				scanned[a] = true
+			}
+			extra, err := expandSubdomains(ctx, cmd.ErrOrStderr(), domains, discovery.SubdomainOptions{Resolver: resolver, SANs: sans}, sc, scanned)
+			if err != nil || len(extra) == 0 {
+				return err
+			}
+			more, err := discovery.ParseTargets(ctx, extra, discovery.TargetOptions{Scope: sc, Exclude: exclude, Resolver: resolver})
 			if err != nil {
 				return fmt.Errorf("discover: %w", err)
 			}
-			return werr
+			return scan(more)
 		},
 	}
 	f := cmd.Flags()
@@ -119,5 +161,8 @@ echo and a TCP ping of ports 80 and 443) and scans only those that answer.`,
 	f.BoolVar(&noFP, "no-fingerprint", false, "only report port states; do not identify services")
 	f.StringVar(&method, "method", string(discovery.MethodConnect), "scan method: connect, or syn (raw sockets; falls back to connect without them)")
 	f.BoolVar(&ping, "ping", false, "scan only hosts that answer ICMP echo or a TCP ping of ports 80 and 443")
+	f.StringVar(&subdomains, "subdomains", "", "wordlist FILE: also scan WORD.DOMAIN for every domain target, and names under it seen in certificates")
+	f.StringVar(&dnsServer, "dns-server", "", "resolve names with this DNS server (host:port) instead of the system's")
+	cmd.AddCommand(newDiscoverImportCmd())
 	return cmd
 }

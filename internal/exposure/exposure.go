@@ -119,6 +119,12 @@ type RunResult struct {
 	Elapsed  time.Duration  `json:"elapsed_ns"`
 	Summary  map[string]int `json:"summary"`
 	Finished time.Time      `json:"finished"`
+	// Import runs only (see Import): the source format, the observations
+	// in the tenant's scope (merged into the inventory) and those outside
+	// it (listed, not merged).
+	Source       string                  `json:"source,omitempty"`
+	Observations []discovery.Observation `json:"observations,omitempty"`
+	OutOfScope   []discovery.Observation `json:"out_of_scope,omitempty"`
 }
 
 // Input is a discovery run as a user asks for it.

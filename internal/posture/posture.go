@@ -235,14 +235,15 @@ func (s *Service) exposure(ctx context.Context, tenantID string, _ time.Time, p 
 	if p.Exposure.Assets, err = s.st.Assets().Count(ctx, tenantID, store.AssetFilter{}); err != nil {
 		return err
 	}
-	// The latest finished run: runs are listed newest first; a few
-	// pending or failed ones may come before it.
+	// The latest finished scan: runs are listed newest first; a few
+	// pending or failed ones, or imports of outside views (which say
+	// nothing of what is exposed now), may come before it.
 	runs, err := s.st.DiscoveryRuns().List(ctx, tenantID, store.Page{Limit: 20})
 	if err != nil {
 		return err
 	}
 	for _, r := range runs {
-		if r.Status != "done" {
+		if r.Status != "done" || exposure.IsImport(r) {
 			continue
 		}
 		full, err := s.st.DiscoveryRuns().Get(ctx, tenantID, r.ID)

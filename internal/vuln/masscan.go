@@ -62,8 +62,9 @@ func onlyKeys(rec map[string]json.RawMessage, allowed map[string]bool) bool {
 }
 
 type masscanRecord struct {
-	IP    *flexString `json:"ip"`
-	Ports []struct {
+	IP        *flexString `json:"ip"`
+	Timestamp flexString  `json:"timestamp"`
+	Ports     []struct {
 		Port    flexString `json:"port"`
 		Proto   flexString `json:"proto"`
 		Status  flexString `json:"status"`
@@ -93,40 +94,23 @@ func dropTrailingComma(data []byte) []byte {
 }
 
 func (*masscanImporter) Import(ctx context.Context, r io.Reader) ([]Finding, error) {
-	const format = "masscan"
 	data, err := readAll(r)
 	if err != nil {
 		return nil, err
 	}
-	if len(bytes.TrimSpace(data)) == 0 {
-		return []Finding{}, nil
-	}
-	if !headLooksJSON(data, "[") {
-		return nil, errAt(format, data, 0, errors.New("not a masscan JSON report: want an array of host records"))
-	}
-	var recs []masscanRecord
-	if err := decodeJSON(format, dropTrailingComma(data), &recs); err != nil {
+	recs, err := decodeMasscan(ctx, data)
+	if err != nil {
 		return nil, err
 	}
 	out := []Finding{}
-	for i, rec := range recs {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if rec.IP == nil || strings.TrimSpace(string(*rec.IP)) == "" {
-			return nil, errAt(format, data, 0, fmt.Errorf("record %d has no ip", i))
-		}
+	for _, rec := range recs {
 		ip := strings.TrimSpace(string(*rec.IP))
 		for _, p := range rec.Ports {
 			if st := strings.ToLower(strings.TrimSpace(string(p.Status))); st != "" && st != "open" {
 				continue
 			}
-			port := atoiPort(string(p.Port))
-			if port == 0 {
-				return nil, errAt(format, data, 0, fmt.Errorf("record %d (%s): invalid port %q", i, ip, p.Port))
-			}
 			proto := strings.ToLower(first(strings.TrimSpace(string(p.Proto)), "tcp"))
-			f := openPortFinding("masscan", ip, "", port, proto)
+			f := openPortFinding("masscan", ip, "", atoiPort(string(p.Port)), proto)
 			var ev []string
 			if r := strings.TrimSpace(string(p.Reason)); r != "" {
 				ev = append(ev, "reason: "+r+" ttl "+strings.TrimSpace(string(p.TTL)))
@@ -139,6 +123,42 @@ func (*masscanImporter) Import(ctx context.Context, r io.Reader) ([]Finding, err
 		}
 	}
 	return finishAll(out), nil
+}
+
+// decodeMasscan parses a masscan JSON report and checks every record has
+// an ip and every open port a valid number. It is the one masscan JSON
+// parser: the vulnerability importer and ReadOpenPorts both use it. An
+// empty input is no records.
+func decodeMasscan(ctx context.Context, data []byte) ([]masscanRecord, error) {
+	const format = "masscan"
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, nil
+	}
+	if !headLooksJSON(data, "[") {
+		return nil, errAt(format, data, 0, errors.New("not a masscan JSON report: want an array of host records"))
+	}
+	var recs []masscanRecord
+	if err := decodeJSON(format, dropTrailingComma(data), &recs); err != nil {
+		return nil, err
+	}
+	for i, rec := range recs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if rec.IP == nil || strings.TrimSpace(string(*rec.IP)) == "" {
+			return nil, errAt(format, data, 0, fmt.Errorf("record %d has no ip", i))
+		}
+		ip := strings.TrimSpace(string(*rec.IP))
+		for _, p := range rec.Ports {
+			if st := strings.ToLower(strings.TrimSpace(string(p.Status))); st != "" && st != "open" {
+				continue
+			}
+			if atoiPort(string(p.Port)) == 0 {
+				return nil, errAt(format, data, 0, fmt.Errorf("record %d (%s): invalid port %q", i, ip, p.Port))
+			}
+		}
+	}
+	return recs, nil
 }
 
 // openPortFinding is an informational open-port finding of a port

@@ -49,23 +49,48 @@ func (*naabuImporter) Detect(_ string, head []byte) bool {
 }
 
 type naabuLine struct {
-	Host     flexString `json:"host"`
-	IP       flexString `json:"ip"`
-	Port     flexString `json:"port"`
-	Protocol flexString `json:"protocol"`
-	TLS      flexString `json:"tls"`
+	Host      flexString `json:"host"`
+	IP        flexString `json:"ip"`
+	Port      flexString `json:"port"`
+	Protocol  flexString `json:"protocol"`
+	TLS       flexString `json:"tls"`
+	Timestamp flexString `json:"timestamp"`
 }
 
 func (*naabuImporter) Import(ctx context.Context, r io.Reader) ([]Finding, error) {
-	const format = "naabu"
 	data, err := readAll(r)
 	if err != nil {
 		return nil, err
 	}
+	lines, err := decodeNaabu(ctx, data)
+	if err != nil {
+		return nil, err
+	}
+	out := []Finding{}
+	for _, l := range lines {
+		ip, host := strings.TrimSpace(string(l.IP)), strings.TrimSpace(string(l.Host))
+		if host == ip {
+			host = ""
+		}
+		proto := strings.ToLower(first(strings.TrimSpace(string(l.Protocol)), "tcp"))
+		f := openPortFinding("naabu", ip, host, atoiPort(string(l.Port)), proto)
+		if strings.EqualFold(string(l.TLS), "true") {
+			f.Evidence = "TLS: yes"
+		}
+		out = append(out, f)
+	}
+	return finishAll(out), nil
+}
+
+// decodeNaabu parses naabu's JSON lines and checks each names an ip or a
+// host and a valid port. It is the one naabu parser: the vulnerability
+// importer and ReadOpenPorts both use it.
+func decodeNaabu(ctx context.Context, data []byte) ([]naabuLine, error) {
+	const format = "naabu"
 	if headLooksJSON(data, "[") {
 		return nil, errAt(format, data, 0, errors.New("a JSON array is not naabu output: naabu -json writes one object per line"))
 	}
-	out := []Finding{}
+	var out []naabuLine
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	var off int64
@@ -87,23 +112,14 @@ func (*naabuImporter) Import(ctx context.Context, r io.Reader) ([]Finding, error
 			}
 			return nil, &ParseError{Format: format, Line: n, Offset: lineOff, Err: err}
 		}
-		port := atoiPort(string(l.Port))
 		ip, host := strings.TrimSpace(string(l.IP)), strings.TrimSpace(string(l.Host))
-		if port == 0 || (ip == "" && host == "") {
+		if atoiPort(string(l.Port)) == 0 || (ip == "" && host == "") {
 			return nil, &ParseError{Format: format, Line: n, Offset: lineOff, Err: fmt.Errorf("not a naabu result: want ip or host and a port 1-65535")}
 		}
-		if host == ip {
-			host = ""
-		}
-		proto := strings.ToLower(first(strings.TrimSpace(string(l.Protocol)), "tcp"))
-		f := openPortFinding("naabu", ip, host, port, proto)
-		if strings.EqualFold(string(l.TLS), "true") {
-			f.Evidence = "TLS: yes"
-		}
-		out = append(out, f)
+		out = append(out, l)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, errAt(format, data, off, err)
 	}
-	return finishAll(out), nil
+	return out, nil
 }

@@ -52,6 +52,8 @@ func (t nmapTable) elem(key string) string {
 
 type nmapRun struct {
 	Hosts []struct {
+		StartTime string `xml:"starttime,attr"`
+		EndTime   string `xml:"endtime,attr"`
 		Addresses []struct {
 			Addr     string `xml:"addr,attr"`
 			AddrType string `xml:"addrtype,attr"`
@@ -70,6 +72,8 @@ type nmapRun struct {
 				Name    string   `xml:"name,attr"`
 				Product string   `xml:"product,attr"`
 				Version string   `xml:"version,attr"`
+				Extra   string   `xml:"extrainfo,attr"`
+				Tunnel  string   `xml:"tunnel,attr"`
 				CPEs    []string `xml:"cpe"`
 			} `xml:"service"`
 			Scripts []struct {

@@ -6,6 +6,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/vigil-sec/vigil/internal/archive"
+	"github.com/vigil-sec/vigil/internal/asset/discovery"
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/exposure"
 	"github.com/vigil-sec/vigil/internal/store"
@@ -22,13 +23,16 @@ type discoveryPage struct {
 	Targets  string
 	Ports    string
 	CanWrite bool
+	// The import form: formats to choose from and the one chosen.
+	Formats []string
+	Format  string
 }
 
 func (s *server) discoveryView(r *http.Request, targets, ports string) (*discoveryPage, error) {
 	ctx := r.Context()
 	t := state(r).tenant
 	v := &discoveryPage{URL: discoveryBase(t), Targets: targets, Ports: ports,
-		CanWrite: auth.FromContext(ctx).Can(auth.PermAssetWrite, t.ID)}
+		CanWrite: auth.FromContext(ctx).Can(auth.PermAssetWrite, t.ID), Formats: discovery.ImportFormats}
 	runs, err := s.opts.Exposure.List(ctx, t.ID, store.Page{Limit: 50})
 	if err != nil {
 		return nil, err
@@ -80,6 +84,9 @@ type discoveryRunPage struct {
 	// HasPrevious is false for the first such run.
 	Changes     exposure.RunDiff
 	HasPrevious bool
+	// Import is set for an import run: the page lists its observations
+	// and those outside the tenant's scope.
+	Import bool
 }
 
 func (s *server) discoveryRun(w http.ResponseWriter, r *http.Request) error {
@@ -88,7 +95,8 @@ func (s *server) discoveryRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v := &discoveryRunPage{URL: discoveryBase(t) + "/" + run.ID, Run: run, Result: res, Done: run.Status == exposure.StatusDone}
+	v := &discoveryRunPage{URL: discoveryBase(t) + "/" + run.ID, Run: run, Result: res, Done: run.Status == exposure.StatusDone,
+		Import: exposure.IsImport(run)}
 	if v.Changes, v.HasPrevious, err = s.opts.Exposure.Changes(r.Context(), t.ID, run, res); err != nil {
 		return err
 	}
@@ -115,5 +123,37 @@ func (s *server) discoveryReport(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	redirect(w, r, "/t/"+t.Slug+"/reports?ok=generated&report="+rep.ID)
+	return nil
+}
+
+// discoveryImport merges an uploaded scan report or search engine export
+// into the inventory as an import run.
+func (s *server) discoveryImport(w http.ResponseWriter, r *http.Request) error {
+	t := state(r).tenant
+	v, err := s.discoveryView(r, "", exposure.DefaultPorts)
+	if err != nil {
+		return err
+	}
+	v.Format = r.PostFormValue("format")
+	in := exposure.ImportInput{Format: v.Format}
+	if r.MultipartForm != nil && len(r.MultipartForm.File["file"]) > 0 {
+		fh := r.MultipartForm.File["file"][0]
+		f, err := fh.Open()
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in.File, in.FileName = f, fh.Filename
+	}
+	run, err := s.opts.Exposure.Import(r.Context(), t.ID, in)
+	if err == nil {
+		redirect(w, r, v.URL+"/"+run.ID+"?ok=imported")
+		return nil
+	}
+	status, ok := s.formError(r, err, &v.formState, []formField{{"file", "file"}, {"format", "format"}})
+	if !ok {
+		return err
+	}
+	s.render(w, r, status, "discovery", v)
 	return nil
 }

@@ -158,7 +158,7 @@ func (s *server) ackForm(w http.ResponseWriter, r *http.Request) error {
 	res, err := s.opts.Alerting.PeekAck(r.Context(), token)
 	if err != nil {
 		s.log.Info("acknowledgement link refused", "err", err)
-		s.renderError(w, r, http.StatusNotFound, "ack.invalid", "")
+		s.renderError(w, r, http.StatusNotFound, "error.ack_invalid", "")
 		return nil
 	}
 	s.render(w, r, http.StatusOK, "ack", &ackPage{Token: token, Result: res})
@@ -170,7 +170,7 @@ func (s *server) ackConfirm(w http.ResponseWriter, r *http.Request) error {
 	res, err := s.opts.Alerting.Acknowledge(r.Context(), token, r.PostFormValue("name"))
 	if err != nil {
 		s.log.Info("acknowledgement refused", "err", err)
-		s.renderError(w, r, http.StatusNotFound, "ack.invalid", "")
+		s.renderError(w, r, http.StatusNotFound, "error.ack_invalid", "")
 		return nil
 	}
 	s.render(w, r, http.StatusOK, "ack", &ackPage{Result: res, Done: true})

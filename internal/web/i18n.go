@@ -292,6 +292,7 @@ func dynamicMessageIDs(as []area) []string {
 	add("wo_action", []string{"submit", "approve", "reject", "revise", "start", "complete", "verify", "reopen", "cancel"})
 	add("wo_role", []string{"requester", "approver", "executor", "verifier"})
 	add("wo_finding", []string{"no_approved_order", "outside_window", "unused_order"})
+	add("report_kind", []string{"ops-audit"})
 	add("verdict", []string{"compromised", "attacked-not-compromised", "clean"})
 	add("run_status", []string{"pending", "running", "done", "failed"})
 	add("astatus", triage.Statuses())

@@ -189,6 +189,7 @@ func (s *server) register() {
 	s.handle(post, disc, inTenant(auth.PermAssetWrite), s.discoveryStart)
 	s.handle(get, disc+"/{run}", inTenant(auth.PermAssetRead), s.discoveryRun)
 	s.handle(post, disc+"/{run}/report", inTenant(auth.PermReportRead), s.discoveryReport)
+	s.handle(post, disc+"/import", inTenant(auth.PermAssetWrite), s.discoveryImport)
 	comp := t + "/operations/app-compromise"
 	s.handle(get, comp, inTenant(auth.PermEventRead), s.compromiseList)
 	s.handle(post, comp, inTenant(auth.PermEventTriage), s.compromiseAnalyze)
