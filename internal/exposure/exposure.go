@@ -122,9 +122,9 @@ type RunResult struct {
 	// Import runs only (see Import): the source format, the observations
 	// in the tenant's scope (merged into the inventory) and those outside
 	// it (listed, not merged).
-	Source       string                  `json:"source,omitempty"`
-	Observations []discovery.Observation `json:"observations,omitempty"`
-	OutOfScope   []discovery.Observation `json:"out_of_scope,omitempty"`
+	Source       string               `json:"source,omitempty"`
+	Observations []discovery.Sighting `json:"observations,omitempty"`
+	OutOfScope   []discovery.Sighting `json:"out_of_scope,omitempty"`
 }
 
 // Input is a discovery run as a user asks for it.

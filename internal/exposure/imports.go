@@ -261,7 +261,7 @@ func unionAttr(cur string, items ...string) string {
 }
 
 // portOf turns an observation into the run's open-port row.
-func portOf(o discovery.Observation) Port {
+func portOf(o discovery.Sighting) Port {
 	p := Port{Host: o.Host, Port: o.Port, Service: o.Service, Banner: strings.TrimSpace(o.Product + " " + o.Version),
 		HTTP: o.Title, TLS: o.TLS}
 	if p.Banner == "" {
@@ -275,7 +275,7 @@ func portOf(o discovery.Observation) Port {
 
 // mergeImport splits observations by scope and records the in-scope ones
 // in the inventory.
-func (s *Service) mergeImport(ctx context.Context, tenantID string, scope discovery.Scope, domains []string, obs []discovery.Observation, res *RunResult) error {
+func (s *Service) mergeImport(ctx context.Context, tenantID string, scope discovery.Scope, domains []string, obs []discovery.Sighting, res *RunResult) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now().UTC()

@@ -57,7 +57,7 @@ var (
 // ParseImport reads a whole file of the given format ("" detects it from
 // name and content) into deduplicated observations. On error it returns
 // none: a bad file is refused whole, never half imported.
-func ParseImport(ctx context.Context, format, name string, r io.Reader) ([]Observation, string, error) {
+func ParseImport(ctx context.Context, format, name string, r io.Reader) ([]Sighting, string, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxImportSize+1))
 	if err != nil {
 		return nil, format, err
@@ -71,7 +71,7 @@ func ParseImport(ctx context.Context, format, name string, r io.Reader) ([]Obser
 			return nil, "", fmt.Errorf("%w: choose one of %s", ErrImportFormat, strings.Join(ImportFormats, ", "))
 		}
 	}
-	var obs []Observation
+	var obs []Sighting
 	switch format {
 	case FormatNmap, FormatNaabu:
 		obs, err = readOpenPorts(ctx, format, data)
@@ -187,14 +187,14 @@ func DetectImport(name string, head []byte) string {
 
 // readOpenPorts converts the vulnerability importers' port scan reading
 // (one parser per format) into observations.
-func readOpenPorts(ctx context.Context, format string, data []byte) ([]Observation, error) {
+func readOpenPorts(ctx context.Context, format string, data []byte) ([]Sighting, error) {
 	ports, err := vuln.ReadOpenPorts(ctx, format, bytes.NewReader(data))
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Observation, 0, len(ports))
+	out := make([]Sighting, 0, len(ports))
 	for _, p := range ports {
-		o := Observation{Host: p.IP, Port: uint16(p.Port), Transport: p.Protocol, Service: p.Service, // #nosec G115 -- ReadOpenPorts returns ports 1-65535
+		o := Sighting{Host: p.IP, Port: uint16(p.Port), Transport: p.Protocol, Service: p.Service, // #nosec G115 -- ReadOpenPorts returns ports 1-65535
 			Product: p.Product, Version: p.Version, Banner: strings.TrimSpace(p.Extra + " " + p.Banner),
 			Hostnames: p.Hostnames, Seen: p.Seen}
 		if p.TLS && o.Service != "" && !strings.Contains(o.Service, "ssl") && !strings.HasSuffix(o.Service, "s") {
@@ -223,8 +223,8 @@ func lines(data []byte) *bufio.Scanner {
 // parseMasscanList reads masscan -oL: "open tcp 80 192.0.2.1 1700000000"
 // and "banner tcp 80 192.0.2.1 1700000000 http <banner>" lines, with "#"
 // comments.
-func parseMasscanList(ctx context.Context, data []byte) ([]Observation, error) {
-	var out []Observation
+func parseMasscanList(ctx context.Context, data []byte) ([]Sighting, error) {
+	var out []Sighting
 	banners := map[string]int{}
 	sc := lines(data)
 	for n := 1; sc.Scan(); n++ {
@@ -244,7 +244,7 @@ func parseMasscanList(ctx context.Context, data []byte) ([]Observation, error) {
 		if err != nil || port == 0 || ierr != nil {
 			return nil, lineError(FormatMasscan, n, fmt.Errorf("invalid port %q or address %q", f[2], f[3]))
 		}
-		o := Observation{Host: ip.String(), Port: uint16(port), Transport: f[1], Seen: unixSeconds(f[4])}
+		o := Sighting{Host: ip.String(), Port: uint16(port), Transport: f[1], Seen: unixSeconds(f[4])}
 		switch f[0] {
 		case "closed":
 			continue
@@ -449,8 +449,8 @@ type shodanBanner struct {
 	} `json:"_shodan"`
 }
 
-func parseShodan(ctx context.Context, data []byte) ([]Observation, error) {
-	var out []Observation
+func parseShodan(ctx context.Context, data []byte) ([]Sighting, error) {
+	var out []Sighting
 	err := jsonValues(ctx, FormatShodan, data, nil, func(_ int, raw json.RawMessage) error {
 		var b shodanBanner
 		if err := decodeObject(raw, &b); err != nil {
@@ -460,7 +460,7 @@ func parseShodan(ctx context.Context, data []byte) ([]Observation, error) {
 		if err != nil || b.IPStr == "" {
 			return errors.New("not a Shodan banner: want ip_str and port")
 		}
-		o := Observation{Host: string(b.IPStr), Port: port, Transport: string(b.Transport), Product: string(b.Product),
+		o := Sighting{Host: string(b.IPStr), Port: port, Transport: string(b.Transport), Product: string(b.Product),
 			Version: string(b.Version), Banner: string(b.Data), Seen: parseTime(string(b.Timestamp)),
 			Hostnames: append(slices.Clone([]string(b.Hostnames)), b.Domains...)}
 		o.Service, _, _ = strings.Cut(string(b.Shodan.Module), "-")
@@ -485,16 +485,16 @@ func parseShodan(ctx context.Context, data []byte) ([]Observation, error) {
 // documentation lists first (host, ip, port are the API's default).
 var fofaFields = []string{"host", "ip", "port", "protocol", "title", "server", "domain"}
 
-func fofaObservation(get func(string) string) (Observation, error) {
+func fofaObservation(get func(string) string) (Sighting, error) {
 	port, err := flex(get("port")).port()
 	if err != nil {
-		return Observation{}, err
+		return Sighting{}, err
 	}
 	host := get("host")
-	o := Observation{Host: get("ip"), Port: port, Transport: "tcp", Service: get("protocol"), Title: get("title"),
+	o := Sighting{Host: get("ip"), Port: port, Transport: "tcp", Service: get("protocol"), Title: get("title"),
 		Product: first(get("product"), get("server")), Version: get("version"), Seen: parseTime(get("lastupdatetime"))}
 	if o.Host == "" {
-		return Observation{}, errors.New("not a FOFA result: want ip and port")
+		return Sighting{}, errors.New("not a FOFA result: want ip and port")
 	}
 	if c := get("country_name"); c != "" {
 		o.Location = strings.Trim(c+", "+get("city"), ", ")
@@ -521,10 +521,10 @@ func first(s ...string) string {
 	return ""
 }
 
-func parseFOFA(ctx context.Context, data []byte) ([]Observation, error) {
+func parseFOFA(ctx context.Context, data []byte) ([]Sighting, error) {
 	t := bytes.TrimLeft(trimBOM(data), " \t\r\n")
 	if len(t) > 0 && (t[0] == '[' || t[0] == '{') {
-		var out []Observation
+		var out []Sighting
 		unwrap := func(raw json.RawMessage) ([]json.RawMessage, bool) {
 			var resp struct {
 				Error   bool              `json:"error"`
@@ -560,7 +560,7 @@ func parseFOFA(ctx context.Context, data []byte) ([]Observation, error) {
 		})
 		return out, err
 	}
-	return csvRecords(ctx, FormatFOFA, data, func(cols columns, rec []string) (Observation, bool, error) {
+	return csvRecords(ctx, FormatFOFA, data, func(cols columns, rec []string) (Sighting, bool, error) {
 		o, err := fofaObservation(func(k string) string { return cols.get(rec, k) })
 		return o, true, err
 	})
@@ -600,7 +600,7 @@ func (c columns) get(rec []string, names ...string) string {
 
 // csvRecords reads a CSV file whose first line is a header; fn turns each
 // row into an observation (keep false skips it).
-func csvRecords(ctx context.Context, format string, data []byte, fn func(columns, []string) (Observation, bool, error)) ([]Observation, error) {
+func csvRecords(ctx context.Context, format string, data []byte, fn func(columns, []string) (Sighting, bool, error)) ([]Sighting, error) {
 	r := csv.NewReader(bytes.NewReader(trimBOM(data)))
 	r.FieldsPerRecord = -1
 	r.ReuseRecord = true
@@ -612,7 +612,7 @@ func csvRecords(ctx context.Context, format string, data []byte, fn func(columns
 		return nil, fmt.Errorf("%s: header: %w", format, err)
 	}
 	cols := headerIndex(head)
-	var out []Observation
+	var out []Sighting
 	for n := 2; ; n++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -673,7 +673,7 @@ type censysHost struct {
 	LastUpdatedAt flex `json:"last_updated_at"`
 }
 
-func parseCensys(ctx context.Context, data []byte) ([]Observation, error) {
+func parseCensys(ctx context.Context, data []byte) ([]Sighting, error) {
 	unwrap := func(raw json.RawMessage) ([]json.RawMessage, bool) {
 		var resp struct {
 			Result json.RawMessage `json:"result"`
@@ -689,7 +689,7 @@ func parseCensys(ctx context.Context, data []byte) ([]Observation, error) {
 		}
 		return []json.RawMessage{resp.Result}, true
 	}
-	var out []Observation
+	var out []Sighting
 	err := jsonValues(ctx, FormatCensys, data, unwrap, func(_ int, raw json.RawMessage) error {
 		var h censysHost
 		if err := decodeObject(raw, &h); err != nil {
@@ -710,14 +710,14 @@ func parseCensys(ctx context.Context, data []byte) ([]Observation, error) {
 			loc = strings.Trim(string(h.Location.Country)+", "+string(h.Location.City), ", ")
 		}
 		if len(h.Services) == 0 {
-			out = append(out, Observation{Host: string(h.IP), Hostnames: names, Location: loc, Seen: parseTime(string(h.LastUpdatedAt))})
+			out = append(out, Sighting{Host: string(h.IP), Hostnames: names, Location: loc, Seen: parseTime(string(h.LastUpdatedAt))})
 		}
 		for _, s := range h.Services {
 			port, err := s.Port.port()
 			if err != nil {
 				return err
 			}
-			o := Observation{Host: string(h.IP), Port: port, Transport: string(s.TransportProtocol),
+			o := Sighting{Host: string(h.IP), Port: port, Transport: string(s.TransportProtocol),
 				Service: first(string(s.ExtendedServiceName), string(s.ServiceName)), Banner: string(s.Banner),
 				Hostnames: names, Location: loc, Seen: parseTime(first(string(s.ObservedAt), string(h.LastUpdatedAt)))}
 			if strings.EqualFold(o.Service, "unknown") {
@@ -765,7 +765,7 @@ type zoomEyeMatch struct {
 	Timestamp flex `json:"timestamp"`
 }
 
-func parseZoomEye(ctx context.Context, data []byte) ([]Observation, error) {
+func parseZoomEye(ctx context.Context, data []byte) ([]Sighting, error) {
 	unwrap := func(raw json.RawMessage) ([]json.RawMessage, bool) {
 		var resp struct {
 			Matches []json.RawMessage `json:"matches"`
@@ -775,7 +775,7 @@ func parseZoomEye(ctx context.Context, data []byte) ([]Observation, error) {
 		}
 		return resp.Matches, true
 	}
-	var out []Observation
+	var out []Sighting
 	err := jsonValues(ctx, FormatZoomEye, data, unwrap, func(_ int, raw json.RawMessage) error {
 		var m zoomEyeMatch
 		if err := decodeObject(raw, &m); err != nil {
@@ -789,7 +789,7 @@ func parseZoomEye(ctx context.Context, data []byte) ([]Observation, error) {
 		if err != nil {
 			return err
 		}
-		o := Observation{Host: m.IP[0], Port: port, Transport: string(p.Trans), Service: string(p.Service),
+		o := Sighting{Host: m.IP[0], Port: port, Transport: string(p.Trans), Service: string(p.Service),
 			Product: string(p.App), Version: string(p.Version), Banner: string(p.Banner),
 			Hostnames: append(slices.Clone([]string(m.RDNS)), string(p.Hostname)), Seen: parseTime(string(m.Timestamp))}
 		if len(p.Title) > 0 {
@@ -813,30 +813,30 @@ var (
 // pdnsObservations turns one name and its answers into observations: an
 // address answer gives the address, any other (a CNAME, or none as in
 // certificate transparency) gives the name alone.
-func pdnsObservations(names string, answers []string, seen time.Time) []Observation {
-	var out []Observation
+func pdnsObservations(names string, answers []string, seen time.Time) []Sighting {
+	var out []Sighting
 	for _, name := range strings.FieldsFunc(names, func(r rune) bool { return r == '\n' || r == ',' || r == ' ' }) {
 		got := false
 		for _, a := range answers {
 			if ip, err := netip.ParseAddr(strings.TrimSpace(a)); err == nil {
-				out = append(out, Observation{Host: ip.String(), Hostnames: []string{name}, Seen: seen})
+				out = append(out, Sighting{Host: ip.String(), Hostnames: []string{name}, Seen: seen})
 				got = true
 			}
 		}
 		if !got {
-			out = append(out, Observation{Hostnames: []string{name}, Seen: seen})
+			out = append(out, Sighting{Hostnames: []string{name}, Seen: seen})
 		}
 	}
 	return out
 }
 
-func parsePDNS(ctx context.Context, data []byte) ([]Observation, error) {
+func parsePDNS(ctx context.Context, data []byte) ([]Sighting, error) {
 	t := bytes.TrimLeft(trimBOM(data), " \t\r\n")
 	if len(t) == 0 {
 		return nil, nil
 	}
 	if t[0] == '[' || t[0] == '{' {
-		var out []Observation
+		var out []Sighting
 		err := jsonValues(ctx, FormatPDNS, data, nil, func(_ int, raw json.RawMessage) error {
 			var rec map[string]json.RawMessage
 			if err := decodeObject(raw, &rec); err != nil {
@@ -880,14 +880,14 @@ func parsePDNS(ctx context.Context, data []byte) ([]Observation, error) {
 			data = append([]byte("name,address\n"), t...)
 		}
 	}
-	var out []Observation
-	_, err := csvRecords(ctx, FormatPDNS, data, func(cols columns, rec []string) (Observation, bool, error) {
+	var out []Sighting
+	_, err := csvRecords(ctx, FormatPDNS, data, func(cols columns, rec []string) (Sighting, bool, error) {
 		name := cols.get(rec, pdnsNameKeys...)
 		if name == "" {
-			return Observation{}, false, errors.New("no name: want a column named name, domain, hostname or rrname")
+			return Sighting{}, false, errors.New("no name: want a column named name, domain, hostname or rrname")
 		}
 		out = append(out, pdnsObservations(name, []string{cols.get(rec, pdnsAddrKeys...)}, parseTime(cols.get(rec, "last_seen", "time_last", "timestamp")))...)
-		return Observation{}, false, nil
+		return Sighting{}, false, nil
 	})
 	return out, err
 }

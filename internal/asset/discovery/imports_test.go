@@ -21,7 +21,7 @@ import (
 // corpusScans holds DefectDojo's real nmap, masscan and naabu samples.
 var corpusScans = filepath.Join("..", "..", "..", "..", "shared", "corpus", "defectdojo", "scans")
 
-func parseFile(t *testing.T, format, path string) ([]Observation, string) {
+func parseFile(t *testing.T, format, path string) ([]Sighting, string) {
 	t.Helper()
 	f, err := os.Open(path) // #nosec G304 -- test data
 	if err != nil {
@@ -39,7 +39,7 @@ func parseFile(t *testing.T, format, path string) ([]Observation, string) {
 }
 
 // brief is an observation in one line, for readable expectations.
-func brief(o Observation) string {
+func brief(o Sighting) string {
 	s := o.Host
 	if o.Port != 0 {
 		s += ":" + strconv.Itoa(int(o.Port)) + "/" + o.Transport
@@ -52,7 +52,7 @@ func brief(o Observation) string {
 	return s
 }
 
-func briefs(obs []Observation) []string {
+func briefs(obs []Sighting) []string {
 	out := make([]string, len(obs))
 	for i, o := range obs {
 		out[i] = brief(o)
@@ -137,7 +137,7 @@ func TestParseImportSources(t *testing.T) {
 
 func TestParseImportHostileBanner(t *testing.T) {
 	obs, _ := parseFile(t, FormatShodan, filepath.Join("testdata", "imports", "shodan.jsonl"))
-	var redis Observation
+	var redis Sighting
 	for _, o := range obs {
 		if o.Port == 6379 {
 			redis = o
@@ -179,7 +179,7 @@ func TestParseImportCorpus(t *testing.T) {
 		if len(obs) != 25 {
 			t.Fatalf("%d observations, want the file's 25 open ports", len(obs))
 		}
-		byPort := map[uint16]Observation{}
+		byPort := map[uint16]Sighting{}
 		for _, o := range obs {
 			byPort[o.Port] = o
 		}
@@ -301,7 +301,7 @@ func TestDetectImportCorpus(t *testing.T) {
 func TestDedupeMergesSources(t *testing.T) {
 	seen1 := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
 	seen2 := seen1.Add(time.Hour)
-	in := []Observation{
+	in := []Sighting{
 		{Host: "192.0.2.1", Port: 443, Transport: "tcp", Source: "shodan", Hostnames: []string{"b.example.com"}, Seen: seen1},
 		{Host: "192.0.2.1", Port: 443, Transport: "tcp", Source: "censys", Product: "nginx", Hostnames: []string{"a.example.com"}, Seen: seen2},
 		{Host: "192.0.2.1", Port: 443, Transport: "udp", Source: "censys"},

@@ -10,12 +10,12 @@ import (
 	"unicode/utf8"
 )
 
-// Observation is one thing a source saw of a host: an open port with
+// Sighting is one thing a source saw of a host: an open port with
 // what answered on it, or (Port 0) only that a name points at an
 // address. Imports of other scanners' reports and of internet search
 // engine exports all become observations, so what outsiders see of a
 // tenant lands in the same list as Vigil's own scans.
-type Observation struct {
+type Sighting struct {
 	Host      string    `json:"host,omitempty"` // IP address; "" for a name seen without one
 	Port      uint16    `json:"port,omitempty"`
 	Transport string    `json:"transport,omitempty"` // tcp, udp
@@ -43,13 +43,13 @@ const (
 )
 
 // Addr is the observation's address, invalid when it has none.
-func (o Observation) Addr() netip.Addr {
+func (o Sighting) Addr() netip.Addr {
 	a, _ := netip.ParseAddr(o.Host)
 	return a
 }
 
 // key identifies what an observation is about for deduplication.
-func (o Observation) key() string {
+func (o Sighting) key() string {
 	if o.Port == 0 {
 		return o.Host + "|0|" + strings.Join(o.Hostnames, ",")
 	}
@@ -92,7 +92,7 @@ func cleanHostname(s string) string {
 
 // normalise cleans every field; ok is false for an observation that says
 // nothing usable (no valid address and no name).
-func (o *Observation) normalise() bool {
+func (o *Sighting) normalise() bool {
 	if h := strings.Trim(strings.TrimSpace(o.Host), "[]"); h != "" {
 		a, err := netip.ParseAddr(h)
 		if err != nil {
@@ -140,9 +140,9 @@ func (o *Observation) normalise() bool {
 // name-only observation: the same address and names): names and sources
 // are united, the latest Seen is kept, and empty fields are filled from
 // the others. The result is sorted by address, port and names.
-func Dedupe(obs []Observation) []Observation {
+func Dedupe(obs []Sighting) []Sighting {
 	idx := map[string]int{}
-	out := make([]Observation, 0, len(obs))
+	out := make([]Sighting, 0, len(obs))
 	for _, o := range obs {
 		k := o.key()
 		i, ok := idx[k]
@@ -186,7 +186,7 @@ func Dedupe(obs []Observation) []Observation {
 
 // CompareObservations orders by address (numerically; name-only last),
 // port, transport and names.
-func CompareObservations(a, b Observation) int {
+func CompareObservations(a, b Sighting) int {
 	aa, ba := a.Addr(), b.Addr()
 	switch {
 	case aa.IsValid() && !ba.IsValid():
