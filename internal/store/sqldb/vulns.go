@@ -3,6 +3,8 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"strings"
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/store"
@@ -13,21 +15,27 @@ type vulns struct{ s *Store }
 
 const vulnCols = `id, tenant_id, fingerprint, asset_id, asset_key, scanner, rule_id, title, description, severity,
 	layer, host, ip, port, protocol, url, target, package, version, cves, cwes, refs, cvss_vector, cvss_score,
-	cvss4_vector, fixed_in, remediation, evidence, kev, epss, priority, priority_reason, state, state_note, state_by,
-	state_at, assignee, control, expires_at, due_at, first_seen, last_seen, occurrences, scan_id, updated_at`
+	cvss4_vector, cvss4_score, fixed_in, remediation, evidence, kev, epss, priority, priority_reason, state, state_note,
+	state_by, state_at, assignee, control, expires_at, due_at, first_seen, last_seen, occurrences, scan_id, updated_at`
+
+// vulnColCount is the number of columns in vulnCols.
+const vulnColCount = 46
 
 func scanVuln(r rowScanner) (store.VulnFinding, error) {
 	var v store.VulnFinding
-	var cvss, epss sql.NullFloat64
+	var cvss, cvss4, epss sql.NullFloat64
 	err := r.Scan(&v.ID, &v.TenantID, &v.Fingerprint, &v.AssetID, &v.AssetKey, &v.Scanner, &v.RuleID, &v.Title,
 		&v.Description, &v.Severity, &v.Layer, &v.Host, &v.IP, &v.Port, &v.Protocol, &v.URL, &v.Target, &v.Package,
 		&v.Version, jsonDest{&v.CVEs}, jsonDest{&v.CWEs}, jsonDest{&v.References}, &v.CVSSVector, &cvss,
-		&v.CVSS4Vector, &v.FixedIn, &v.Remediation, &v.Evidence, &v.KEV, &epss, &v.Priority, &v.PriorityReason,
+		&v.CVSS4Vector, &cvss4, &v.FixedIn, &v.Remediation, &v.Evidence, &v.KEV, &epss, &v.Priority, &v.PriorityReason,
 		&v.State, &v.StateNote, &v.StateBy, timeDest{&v.StateAt}, &v.Assignee, &v.Control, timeDest{&v.ExpiresAt},
 		timeDest{&v.DueAt}, timeDest{&v.FirstSeen}, timeDest{&v.LastSeen}, &v.Occurrences, &v.ScanID,
 		timeDest{&v.UpdatedAt})
 	if cvss.Valid {
 		v.CVSSScore = &cvss.Float64
+	}
+	if cvss4.Valid {
+		v.CVSS4Score = &cvss4.Float64
 	}
 	if epss.Valid {
 		v.EPSS = &epss.Float64
@@ -42,7 +50,10 @@ func optFloat(p *float64) any {
 	return *p
 }
 
-// Import applies one scan in one transaction.
+// Import applies one scan in one transaction. It reads the stored state
+// of the scan's fingerprints importBatch at a time and writes findings and
+// events importBatch rows a statement, so an import costs a few round
+// trips per importBatch findings rather than two or three per finding.
 func (x vulns) Import(ctx context.Context, in store.VulnImport) error {
 	s := x.s
 	sc := in.Scan
@@ -56,26 +67,14 @@ func (x vulns) Import(ctx context.Context, in store.VulnImport) error {
 	sc.CreatedAt = at
 	sc.Total, sc.Added, sc.Updated, sc.Reopened, sc.Absent = len(in.Findings), 0, 0, 0, 0
 	err := s.inTx(ctx, func(c conn) error {
-		seen := make(map[string]bool, len(in.Findings))
-		var keys []string
-		for i := range in.Findings {
-			f := &in.Findings[i]
-			f.TenantID, f.ScanID = sc.TenantID, sc.ID
-			if !seen[f.Fingerprint] {
-				seen[f.Fingerprint] = true
-			}
-			if f.AssetKey != "" && !containsStr(keys, f.AssetKey) {
-				keys = append(keys, f.AssetKey)
-			}
-			if err := x.upsert(ctx, c, f, in, at, sc); err != nil {
-				return err
-			}
+		im := &importer{x: x, c: c, in: in, sc: sc, atT: at, at: s.t(at), fps: map[string]bool{}}
+		defer im.close()
+		if err := im.findings(ctx); err != nil {
+			return err
 		}
 		if sc.Full && in.AbsentTo != "" && len(in.AbsentStates) > 0 {
-			for _, key := range keys {
-				if err := x.markAbsent(ctx, c, sc, key, seen, in, at); err != nil {
-					return err
-				}
+			if err := im.absent(ctx); err != nil {
+				return err
 			}
 		}
 		_, err := c.exec(ctx, `INSERT INTO vuln_scans (id, tenant_id, scanner, format, filename, sha256, full_scan, total,
@@ -105,8 +104,146 @@ func (x vulns) event(ctx context.Context, c conn, e store.VulnEvent) error {
 	return err
 }
 
-func (x vulns) upsert(ctx context.Context, c conn, f *store.VulnFinding, in store.VulnImport, at time.Time, sc *store.VulnScan) error {
-	s := x.s
+// importBatch is how many rows one statement of an import writes or looks
+// up: at 47 parameters a finding a statement stays under SQLite's 32766 and
+// PostgreSQL's 65535 parameters.
+const importBatch = 400
+
+// upsertSQL writes n findings: new ones are inserted, known ones (the
+// same tenant and fingerprint) updated as a reimport does. The state
+// passed for a known finding is its state after the import; when it
+// differs from the stored one (a reopen), state_at, state_note and
+// state_by change with it.
+func upsertSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO vuln_findings (` + vulnCols + `, severity_rank) VALUES `)
+	row := "(" + placeholders(vulnColCount+1) + ")"
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	b.WriteString(` ON CONFLICT (tenant_id, fingerprint) DO UPDATE SET
+		asset_id = CASE WHEN excluded.asset_id = '' THEN vuln_findings.asset_id ELSE excluded.asset_id END,
+		asset_key = excluded.asset_key, rule_id = excluded.rule_id, title = excluded.title,
+		description = excluded.description, severity = excluded.severity, severity_rank = excluded.severity_rank,
+		layer = excluded.layer, host = excluded.host, ip = excluded.ip, port = excluded.port,
+		protocol = excluded.protocol, url = excluded.url, target = excluded.target, package = excluded.package,
+		version = excluded.version, cves = excluded.cves, cwes = excluded.cwes, refs = excluded.refs,
+		cvss_vector = excluded.cvss_vector, cvss_score = excluded.cvss_score, cvss4_vector = excluded.cvss4_vector,
+		cvss4_score = excluded.cvss4_score, fixed_in = excluded.fixed_in, remediation = excluded.remediation,
+		evidence = excluded.evidence, kev = excluded.kev, epss = excluded.epss, priority = excluded.priority,
+		priority_reason = excluded.priority_reason, last_seen = excluded.last_seen,
+		occurrences = excluded.occurrences, scan_id = excluded.scan_id, updated_at = excluded.updated_at,
+		state_at = CASE WHEN vuln_findings.state <> excluded.state THEN excluded.state_at ELSE vuln_findings.state_at END,
+		state_note = CASE WHEN vuln_findings.state <> excluded.state THEN excluded.state_note ELSE vuln_findings.state_note END,
+		state_by = CASE WHEN vuln_findings.state <> excluded.state THEN '' ELSE vuln_findings.state_by END,
+		state = excluded.state`)
+	return b.String()
+}
+
+// eventsSQL inserts n timeline events.
+func eventsSQL(n int) string {
+	row := "(" + placeholders(9) + ")"
+	return `INSERT INTO vuln_events (id, tenant_id, finding_id, at, actor_id, kind, from_state, to_state, note) VALUES ` +
+		strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
+
+// known is a stored finding's ID and state.
+type known struct{ id, state string }
+
+// importer applies one import in a transaction: findings and events are
+// written importBatch rows a statement, known fingerprints are looked up
+// importBatch at a time.
+type importer struct {
+	x    vulns
+	c    conn
+	in   store.VulnImport
+	sc   *store.VulnScan
+	atT  time.Time
+	at   any // atT as a query argument
+	rows []any
+	fps  map[string]bool // fingerprints in rows
+	n    int             // findings in rows
+	evs  []any
+	nevs int
+	// stmts are the statements of full batches, prepared once an import.
+	stmts map[string]*sql.Stmt
+}
+
+func (im *importer) close() {
+	for _, st := range im.stmts {
+		_ = st.Close()
+	}
+}
+
+// exec runs query; full says it is a full batch's, worth preparing once
+// for the import's other batches.
+func (im *importer) exec(ctx context.Context, full bool, query string, args ...any) error {
+	p, ok := im.c.q.(interface {
+		PrepareContext(context.Context, string) (*sql.Stmt, error)
+	})
+	if !full || !ok {
+		_, err := im.c.exec(ctx, query, args...)
+		return err
+	}
+	st := im.stmts[query]
+	if st == nil {
+		var err error
+		if st, err = p.PrepareContext(ctx, im.c.d.rebind(query)); err != nil {
+			return err
+		}
+		if im.stmts == nil {
+			im.stmts = map[string]*sql.Stmt{}
+		}
+		im.stmts[query] = st
+	}
+	_, err := st.ExecContext(ctx, args...)
+	return err
+}
+
+// lookup returns the stored findings among fps.
+func (im *importer) lookup(ctx context.Context, fps []string) (map[string]known, error) {
+	out := make(map[string]known, len(fps))
+	for lo := 0; lo < len(fps); lo += importBatch {
+		chunk := fps[lo:min(lo+importBatch, len(fps))]
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, im.sc.TenantID)
+		for _, fp := range chunk {
+			args = append(args, fp)
+		}
+		rows, err := im.c.query(ctx, `SELECT id, fingerprint, state FROM vuln_findings WHERE tenant_id = ? AND fingerprint IN (`+
+			placeholders(len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var k known
+			var fp string
+			if err := rows.Scan(&k.id, &fp, &k.state); err != nil {
+				_ = rows.Close()
+				return nil, err
+			}
+			out[fp] = k
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// add queues one finding, new or known, with its state after the import.
+func (im *importer) add(ctx context.Context, f *store.VulnFinding, state, note string, occurrences int) error {
+	if im.fps[f.Fingerprint] {
+		// The same fingerprint twice in one import: the second is an
+		// update of the first, which must be stored first.
+		if err := im.flush(ctx); err != nil {
+			return err
+		}
+	}
+	s := im.x.s
 	cves, err := tagsArg(f.CVEs)
 	if err != nil {
 		return err
@@ -119,96 +256,177 @@ func (x vulns) upsert(ctx context.Context, c conn, f *store.VulnFinding, in stor
 	if err != nil {
 		return err
 	}
-	var id, state string
-	err = c.queryRow(ctx, `SELECT id, state FROM vuln_findings WHERE tenant_id = ? AND fingerprint = ?`,
-		f.TenantID, f.Fingerprint).Scan(&id, &state)
-	if isNoRows(err) {
-		if err := ensureID(&f.ID); err != nil {
-			return err
-		}
-		f.State, f.StateAt, f.FirstSeen, f.LastSeen, f.UpdatedAt = in.Initial, at, at, at, at
-		if f.Occurrences == 0 {
-			f.Occurrences = 1
-		}
-		_, err = c.exec(ctx, `INSERT INTO vuln_findings (`+vulnCols+`, severity_rank) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-			?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			f.ID, f.TenantID, f.Fingerprint, f.AssetID, f.AssetKey, f.Scanner, f.RuleID, f.Title, f.Description, f.Severity,
-			f.Layer, f.Host, f.IP, f.Port, f.Protocol, f.URL, f.Target, f.Package, f.Version, cves, cwes, refs,
-			f.CVSSVector, optFloat(f.CVSSScore), f.CVSS4Vector, f.FixedIn, f.Remediation, f.Evidence, f.KEV,
-			optFloat(f.EPSS), f.Priority, f.PriorityReason, f.State, "", "", s.t(at), "", "", nil, s.t(f.DueAt),
-			s.t(at), s.t(at), f.Occurrences, f.ScanID, s.t(at), store.SeverityRank(f.Severity))
-		if err != nil {
-			return err
-		}
-		sc.Added++
-		return x.event(ctx, c, store.VulnEvent{TenantID: f.TenantID, FindingID: f.ID, At: at, ActorID: sc.CreatedBy,
-			Kind: "imported", To: f.State, Note: sc.Scanner})
-	}
-	if err != nil {
-		return err
-	}
-	f.ID = id
-	newState := state
-	if containsStr(in.ReopenStates, state) {
-		newState = in.Reopened
-		sc.Reopened++
-	} else {
-		sc.Updated++
-	}
-	_, err = c.exec(ctx, `UPDATE vuln_findings SET asset_id = CASE WHEN ? = '' THEN asset_id ELSE ? END, asset_key = ?,
-		rule_id = ?, title = ?, description = ?, severity = ?, severity_rank = ?, layer = ?, host = ?, ip = ?, port = ?,
-		protocol = ?, url = ?, target = ?, package = ?, version = ?, cves = ?, cwes = ?, refs = ?, cvss_vector = ?,
-		cvss_score = ?, cvss4_vector = ?, fixed_in = ?, remediation = ?, evidence = ?, kev = ?, epss = ?, priority = ?,
-		priority_reason = ?, last_seen = ?, occurrences = ?, scan_id = ?, updated_at = ?,
-		state = ?, state_at = CASE WHEN ? THEN ? ELSE state_at END, state_note = CASE WHEN ? THEN ? ELSE state_note END,
-		state_by = CASE WHEN ? THEN '' ELSE state_by END
-		WHERE id = ?`,
-		f.AssetID, f.AssetID, f.AssetKey, f.RuleID, f.Title, f.Description, f.Severity, store.SeverityRank(f.Severity), f.Layer,
-		f.Host, f.IP, f.Port, f.Protocol, f.URL, f.Target, f.Package, f.Version, cves, cwes, refs, f.CVSSVector,
-		optFloat(f.CVSSScore), f.CVSS4Vector, f.FixedIn, f.Remediation, f.Evidence, f.KEV, optFloat(f.EPSS), f.Priority,
-		f.PriorityReason, s.t(at), max(f.Occurrences, 1), f.ScanID, s.t(at),
-		newState, newState != state, s.t(at), newState != state, "seen again by "+sc.Scanner, newState != state, id)
-	if err != nil {
-		return err
-	}
-	if newState != state {
-		return x.event(ctx, c, store.VulnEvent{TenantID: f.TenantID, FindingID: id, At: at, ActorID: sc.CreatedBy,
-			Kind: "reopened", From: state, To: newState, Note: "seen again by " + sc.Scanner})
+	im.rows = append(im.rows, f.ID, f.TenantID, f.Fingerprint, f.AssetID, f.AssetKey, f.Scanner, f.RuleID, f.Title,
+		f.Description, f.Severity, f.Layer, f.Host, f.IP, f.Port, f.Protocol, f.URL, f.Target, f.Package, f.Version, cves,
+		cwes, refs, f.CVSSVector, optFloat(f.CVSSScore), f.CVSS4Vector, optFloat(f.CVSS4Score), f.FixedIn, f.Remediation,
+		f.Evidence, f.KEV, optFloat(f.EPSS), f.Priority, f.PriorityReason, state, note, "", im.at, "", "", nil, s.t(f.DueAt),
+		im.at, im.at, occurrences, f.ScanID, im.at, store.SeverityRank(f.Severity))
+	im.fps[f.Fingerprint] = true
+	im.n++
+	if im.n == importBatch {
+		return im.flush(ctx)
 	}
 	return nil
 }
 
-func (x vulns) markAbsent(ctx context.Context, c conn, sc *store.VulnScan, key string, seen map[string]bool, in store.VulnImport, at time.Time) error {
-	s := x.s
-	args := []any{sc.TenantID, sc.Scanner, key}
-	for _, st := range in.AbsentStates {
-		args = append(args, st)
+// event queues one timeline event; events are written after the
+// findings they belong to.
+func (im *importer) event(ctx context.Context, e store.VulnEvent) error {
+	if err := ensureID(&e.ID); err != nil {
+		return err
 	}
-	type row struct{ id, fp, state string }
-	rows, err := collect(ctx, c, func(r rowScanner) (row, error) {
-		var v row
-		return v, r.Scan(&v.id, &v.fp, &v.state)
-	}, `SELECT id, fingerprint, state FROM vuln_findings WHERE tenant_id = ? AND scanner = ? AND asset_key = ?
-		AND state IN (`+placeholders(len(in.AbsentStates))+`)`, args...)
+	im.evs = append(im.evs, e.ID, e.TenantID, e.FindingID, im.at, e.ActorID, e.Kind, e.From, e.To, e.Note)
+	im.nevs++
+	if im.nevs == importBatch {
+		return im.flush(ctx)
+	}
+	return nil
+}
+
+// flush writes the queued findings, then the queued events.
+func (im *importer) flush(ctx context.Context) error {
+	if im.n > 0 {
+		if err := im.exec(ctx, im.n == importBatch, upsertSQL(im.n), im.rows...); err != nil {
+			return err
+		}
+		im.rows, im.n = im.rows[:0], 0
+		clear(im.fps)
+	}
+	if im.nevs > 0 {
+		if err := im.exec(ctx, im.nevs == importBatch, eventsSQL(im.nevs), im.evs...); err != nil {
+			return err
+		}
+		im.evs, im.nevs = im.evs[:0], 0
+	}
+	return nil
+}
+
+// findings applies the scan's findings in order.
+func (im *importer) findings(ctx context.Context) error {
+	in, sc := im.in, im.sc
+	fps := make([]string, 0, len(in.Findings))
+	seen := make(map[string]bool, len(in.Findings))
+	for i := range in.Findings {
+		if fp := in.Findings[i].Fingerprint; !seen[fp] {
+			seen[fp] = true
+			fps = append(fps, fp)
+		}
+	}
+	stored, err := im.lookup(ctx, fps)
 	if err != nil {
 		return err
 	}
-	for _, r := range rows {
-		if seen[r.fp] {
+	for i := range in.Findings {
+		f := &in.Findings[i]
+		f.TenantID, f.ScanID = sc.TenantID, sc.ID
+		k, ok := stored[f.Fingerprint]
+		if !ok {
+			if err := ensureID(&f.ID); err != nil {
+				return err
+			}
+			f.State, f.StateAt, f.FirstSeen, f.LastSeen, f.UpdatedAt = in.Initial, im.atTime(), im.atTime(), im.atTime(), im.atTime()
+			if f.Occurrences == 0 {
+				f.Occurrences = 1
+			}
+			stored[f.Fingerprint] = known{id: f.ID, state: f.State}
+			sc.Added++
+			if err := im.add(ctx, f, f.State, "", f.Occurrences); err != nil {
+				return err
+			}
+			if err := im.event(ctx, store.VulnEvent{TenantID: f.TenantID, FindingID: f.ID, ActorID: sc.CreatedBy,
+				Kind: "imported", To: f.State, Note: sc.Scanner}); err != nil {
+				return err
+			}
 			continue
 		}
-		note := "absent from a full rescan by " + sc.Scanner
-		if _, err := c.exec(ctx, `UPDATE vuln_findings SET state = ?, state_at = ?, state_note = ?, state_by = '', updated_at = ?
-			WHERE id = ?`, in.AbsentTo, s.t(at), note, s.t(at), r.id); err != nil {
+		f.ID = k.id
+		newState, note := k.state, ""
+		if containsStr(in.ReopenStates, k.state) {
+			newState, note = in.Reopened, "seen again by "+sc.Scanner
+			sc.Reopened++
+		} else {
+			sc.Updated++
+		}
+		stored[f.Fingerprint] = known{id: k.id, state: newState}
+		if err := im.add(ctx, f, newState, note, max(f.Occurrences, 1)); err != nil {
 			return err
 		}
-		sc.Absent++
-		if err := x.event(ctx, c, store.VulnEvent{TenantID: sc.TenantID, FindingID: r.id, At: at, ActorID: sc.CreatedBy,
-			Kind: "absent", From: r.state, To: in.AbsentTo, Note: note}); err != nil {
+		if newState != k.state {
+			if err := im.event(ctx, store.VulnEvent{TenantID: f.TenantID, FindingID: k.id, ActorID: sc.CreatedBy,
+				Kind: "reopened", From: k.state, To: newState, Note: note}); err != nil {
+				return err
+			}
+		}
+	}
+	return im.flush(ctx)
+}
+
+func (im *importer) atTime() time.Time { return im.atT }
+
+// absent moves the open findings of the scan's asset keys that it did not
+// see to AbsentTo.
+func (im *importer) absent(ctx context.Context) error {
+	in, sc := im.in, im.sc
+	seen := make(map[string]bool, len(in.Findings))
+	var keys []string
+	keySeen := map[string]bool{}
+	for i := range in.Findings {
+		f := &in.Findings[i]
+		seen[f.Fingerprint] = true
+		if f.AssetKey != "" && !keySeen[f.AssetKey] {
+			keySeen[f.AssetKey] = true
+			keys = append(keys, f.AssetKey)
+		}
+	}
+	note := "absent from a full rescan by " + sc.Scanner
+	var ids []any
+	var froms []string
+	for lo := 0; lo < len(keys); lo += importBatch {
+		chunk := keys[lo:min(lo+importBatch, len(keys))]
+		args := make([]any, 0, 2+len(chunk)+len(in.AbsentStates))
+		args = append(args, sc.TenantID, sc.Scanner)
+		for _, k := range chunk {
+			args = append(args, k)
+		}
+		for _, st := range in.AbsentStates {
+			args = append(args, st)
+		}
+		rows, err := im.c.query(ctx, `SELECT id, fingerprint, state FROM vuln_findings WHERE tenant_id = ? AND scanner = ?
+			AND asset_key IN (`+placeholders(len(chunk))+`) AND state IN (`+placeholders(len(in.AbsentStates))+`)`, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id, fp, state string
+			if err := rows.Scan(&id, &fp, &state); err != nil {
+				_ = rows.Close()
+				return err
+			}
+			if !seen[fp] {
+				ids = append(ids, id)
+				froms = append(froms, state)
+			}
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			return err
 		}
 	}
-	return nil
+	for lo := 0; lo < len(ids); lo += importBatch {
+		chunk := ids[lo:min(lo+importBatch, len(ids))]
+		args := append([]any{in.AbsentTo, im.at, note, im.at, sc.TenantID}, chunk...)
+		if _, err := im.c.exec(ctx, `UPDATE vuln_findings SET state = ?, state_at = ?, state_note = ?, state_by = '', updated_at = ?
+			WHERE tenant_id = ? AND id IN (`+placeholders(len(chunk))+`)`, args...); err != nil {
+			return err
+		}
+	}
+	for i, id := range ids {
+		sc.Absent++
+		if err := im.event(ctx, store.VulnEvent{TenantID: sc.TenantID, FindingID: id.(string), ActorID: sc.CreatedBy,
+			Kind: "absent", From: froms[i], To: in.AbsentTo, Note: note}); err != nil {
+			return err
+		}
+	}
+	return im.flush(ctx)
 }
 
 // Get returns one finding of a tenant.
@@ -222,8 +440,13 @@ func (x vulns) filter(tenantID string, f store.VulnFilter) *where {
 	w := &where{}
 	w.add("tenant_id = ?", tenantID)
 	w.in("state", f.States)
-	if f.Severity != "" {
-		w.add("severity = ?", f.Severity)
+	switch rank := store.SeverityRank(f.Severity); {
+	case rank > 0:
+		// The rank is stored with the severity and names it alone, and
+		// the indexes have it.
+		w.add("severity_rank = ?", rank)
+	case f.Severity != "":
+		w.add("severity_rank = 0 AND severity = ?", f.Severity)
 	}
 	if f.KEV {
 		w.add("kev = ?", true)

@@ -144,6 +144,19 @@ func (s *Service) Import(ctx context.Context, tenantID string, in ImportInput) (
 		return store.VulnScan{}, invalid("format", store.CodeOneOf, map[string]any{"values": strings.Join(s.Formats(), ", ")},
 			"the format is not known or could not be detected; choose one of %s", strings.Join(s.Formats(), ", "))
 	}
+	// The tenant's asset index is read while the file parses: with many
+	// assets it takes about as long.
+	type indexed struct {
+		assets map[string]store.Asset
+		err    error
+	}
+	ictx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	idx := make(chan indexed, 1)
+	go func() {
+		a, err := s.assetIndex(ictx, tenantID)
+		idx <- indexed{a, err}
+	}()
 	fs, err := imp.Import(ctx, bytes.NewReader(in.Data))
 	if err != nil {
 		if ctx.Err() != nil {
@@ -155,18 +168,23 @@ func (s *Service) Import(ctx context.Context, tenantID string, in ImportInput) (
 		}
 		return store.VulnScan{}, invalid("file", store.CodeInvalidConfig, map[string]any{"reason": reason}, "%s", reason)
 	}
-	assets, err := s.assetIndex(ctx, tenantID)
-	if err != nil {
-		return store.VulnScan{}, err
+	ix := <-idx
+	if ix.err != nil {
+		return store.VulnScan{}, ix.err
 	}
+	assets := ix.assets
 	now := s.now().UTC()
 	sum := sha256.Sum256(in.Data)
 	p := auth.FromContext(ctx)
 	sc := store.VulnScan{TenantID: tenantID, Scanner: imp.Format(), Format: imp.Format(), Filename: name,
 		SHA256: hex.EncodeToString(sum[:]), Full: in.Full, CreatedBy: p.UserID}
+	sla, err := s.TenantSLA(ctx, tenantID)
+	if err != nil {
+		return store.VulnScan{}, err
+	}
 	rows := make([]store.VulnFinding, 0, len(fs))
 	for _, f := range fs {
-		rows = append(rows, s.row(f, assets, now))
+		rows = append(rows, s.row(f, assets, sla, now))
 	}
 	if err := s.store.Vulns().Import(ctx, store.VulnImport{Scan: &sc, Findings: rows, ReopenStates: reopenStates,
 		AbsentStates: absentStates, AbsentTo: StateFixedPending, Initial: StateNew, Reopened: StateReopened, At: now}); err != nil {
@@ -247,15 +265,15 @@ func clip(s string, n int) string {
 	return s[:cut] + " …[truncated]"
 }
 
-func (s *Service) row(f vuln.Finding, assets map[string]store.Asset, now time.Time) store.VulnFinding {
+func (s *Service) row(f vuln.Finding, assets map[string]store.Asset, sla map[string]int, now time.Time) store.VulnFinding {
 	key := assetKey(f.Asset)
 	r := store.VulnFinding{Fingerprint: f.Fingerprint, AssetKey: key, Scanner: f.Scanner, RuleID: f.RuleID,
 		Title: clip(f.Title, 1000), Description: clip(f.Description, maxTextLen), Severity: string(f.Severity), Layer: layer(f),
 		Host: f.Asset.Host, IP: f.Asset.IP, Port: f.Asset.Port, Protocol: f.Asset.Protocol, URL: clip(f.Asset.URL, 4096),
 		Target: f.Asset.Target, Package: f.Asset.Package, Version: f.Asset.Version, CVEs: f.CVEs, CWEs: f.CWEs,
 		References: f.References, CVSSVector: f.CVSSVector, CVSSScore: f.CVSSScore, CVSS4Vector: f.CVSS4Vector,
-		FixedIn: f.FixedIn, Remediation: clip(f.Remediation, maxTextLen), Evidence: clip(f.Evidence, maxEvidenceLen),
-		Occurrences: f.Occurrences}
+		CVSS4Score: f.CVSS4Score, FixedIn: f.FixedIn, Remediation: clip(f.Remediation, maxTextLen),
+		Evidence: clip(f.Evidence, maxEvidenceLen), Occurrences: f.Occurrences}
 	if r.Title == "" {
 		r.Title = f.RuleID
 	}
@@ -275,7 +293,7 @@ func (s *Service) row(f vuln.Finding, assets map[string]store.Asset, now time.Ti
 		r.EPSS = &p
 	}
 	r.Priority, r.PriorityReason = e.Priority, e.PriorityReason
-	if days := s.sla[r.Severity]; days > 0 {
+	if days := sla[r.Severity]; days > 0 {
 		r.DueAt = now.Add(time.Duration(days) * 24 * time.Hour)
 	}
 	return r
