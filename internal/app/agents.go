@@ -18,7 +18,7 @@ import (
 
 // AgentHandler receives the host agents' documents: POST
 // /api/v1/agent/inventory keeps the host in the tenant's inventory, POST
-// /api/v1/agent/baseline archives the baseline report of the run. Both take
+// /api/v1/agent/baseline stores the run and archives its report. Both take
 // the same bearer tokens as /ingest/events.
 func (a *App) AgentHandler() http.Handler {
 	opts := agent.HandlerOptions{Authenticate: a.tokenTenant, Logger: a.Logger}
@@ -107,9 +107,13 @@ func primaryAddress(inv agent.Inventory) string {
 	return v6
 }
 
-// Baseline archives the baseline report of an agent's run.
+// Baseline stores an agent's run as a baseline run of its host (for the
+// compliance pages, diffs and hardening) and archives its report.
 func (s agentSink) Baseline(ctx context.Context, tenantID string, res agent.BaselineResult) error {
 	ctx = asSystem(ctx)
+	if err := s.a.storeAgentRun(ctx, tenantID, res); err != nil {
+		return fmt.Errorf("baseline run: %w", err)
+	}
 	t, err := s.a.Store.Tenants().Get(ctx, tenantID)
 	if err != nil {
 		return err
