@@ -58,7 +58,7 @@ func loadTranscript(t *testing.T, path string) transcript {
 
 func fetch(t *testing.T, d *fakeDevice, p *Profile, mod func(*Target)) (Config, error) {
 	t.Helper()
-	tg := Target{Addr: d.addr, User: testUser, Password: testPass, HostKey: d.key, Timeout: 5 * time.Second}
+	tg := Target{Addr: d.Addr, User: testUser, Password: testPass, HostKey: d.Key, Timeout: 5 * time.Second}
 	if mod != nil {
 		mod(&tg)
 	}
@@ -102,15 +102,15 @@ func TestTranscripts(t *testing.T) {
 			if p.Support != SupportFull {
 				t.Errorf("profile %s replayed from a transcript but support=%s", p.Name, p.Support)
 			}
-			d := startDevice(t, &fakeDevice{banner: tr.Banner, prompt: tr.Prompt, modePrompts: tr.ModePrompts,
-				pager: tr.Pager, show: tr.Show, config: tr.Config})
+			d := startDevice(t, &fakeDevice{Banner: tr.Banner, Prompt: tr.Prompt, ModePrompts: tr.ModePrompts,
+				Pager: tr.Pager, Show: tr.Show, Config: tr.Config})
 
 			// First contact: TOFU returns the key to pin.
 			tofu, err := fetch(t, d, p, func(tg *Target) { tg.HostKey = nil; tg.TOFU = true })
 			if err != nil {
 				t.Fatalf("TOFU fetch: %v", err)
 			}
-			if tofu.HostKey == nil || !bytes.Equal(tofu.HostKey.Marshal(), d.key.Marshal()) {
+			if tofu.HostKey == nil || !bytes.Equal(tofu.HostKey.Marshal(), d.Key.Marshal()) {
 				t.Fatal("TOFU did not return the device key")
 			}
 
@@ -159,7 +159,7 @@ func TestTranscripts(t *testing.T) {
 				}
 				cfg2 = strings.Replace(cfg2, ch.From, ch.To, 1)
 			}
-			d.setConfig(cfg2)
+			d.SetConfig(cfg2)
 			c2, err := fetch(t, d, p, nil)
 			if err != nil {
 				t.Fatalf("second fetch: %v", err)
@@ -210,8 +210,8 @@ func TestMinimalProfiles(t *testing.T) {
 			for _, ex := range p.Examples {
 				in, want = append(in, ex.In), append(want, ex.Out)
 			}
-			d := startDevice(t, &fakeDevice{banner: "\r\n", prompt: p.ExamplePrompt, pager: p.PagerOff,
-				show: p.ShowConfig, config: strings.Join(in, "\n") + "\n"})
+			d := startDevice(t, &fakeDevice{Banner: "\r\n", Prompt: p.ExamplePrompt, Pager: p.PagerOff,
+				Show: p.ShowConfig, Config: strings.Join(in, "\n") + "\n"})
 			c, err := fetch(t, d, p, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -225,7 +225,7 @@ func TestMinimalProfiles(t *testing.T) {
 
 func TestHostKeyPinning(t *testing.T) {
 	p := builtin(t)["cisco-ios"]
-	d := startDevice(t, &fakeDevice{prompt: "r1#", pager: p.PagerOff, show: p.ShowConfig, config: "hostname r1\n"})
+	d := startDevice(t, &fakeDevice{Prompt: "r1#", Pager: p.PagerOff, Show: p.ShowConfig, Config: "hostname r1\n"})
 	other := newSigner(t).PublicKey()
 	_, err := fetch(t, d, p, func(tg *Target) { tg.HostKey = other })
 	if !errors.Is(err, ErrHostKeyChanged) {
@@ -254,7 +254,7 @@ func TestHostKeyPinning(t *testing.T) {
 
 func TestPublicKeyAuth(t *testing.T) {
 	p := builtin(t)["cisco-ios"]
-	d := startDevice(t, &fakeDevice{prompt: "r1#", pager: p.PagerOff, show: p.ShowConfig, config: "hostname r1\n"})
+	d := startDevice(t, &fakeDevice{Prompt: "r1#", Pager: p.PagerOff, Show: p.ShowConfig, Config: "hostname r1\n"})
 	// The fake device only knows the password; a signer alone is refused,
 	// a signer plus password falls through to the password.
 	s := newSigner(t)
@@ -270,7 +270,7 @@ func TestHostileOutput(t *testing.T) {
 	p := builtin(t)["cisco-ios"]
 
 	t.Run("huge", func(t *testing.T) {
-		d := startDevice(t, &fakeDevice{session: func(w io.Writer) {
+		d := startDevice(t, &fakeDevice{Session: func(w io.Writer) {
 			_, _ = io.WriteString(w, "r1#")
 			line := []byte(strings.Repeat("A", 1023) + "\n")
 			for i := 0; i < 4096; i++ { // 4 MiB, no prompt
@@ -286,7 +286,7 @@ func TestHostileOutput(t *testing.T) {
 	})
 
 	t.Run("huge without newlines", func(t *testing.T) {
-		d := startDevice(t, &fakeDevice{session: func(w io.Writer) {
+		d := startDevice(t, &fakeDevice{Session: func(w io.Writer) {
 			_, _ = io.WriteString(w, "r1#")
 			blob := bytes.Repeat([]byte{0xff, 0x00, 0x1b, '#'}, 64<<10)
 			for i := 0; i < 32; i++ { // 8 MiB of binary, never a line break
@@ -307,7 +307,7 @@ func TestHostileOutput(t *testing.T) {
 			"descr\bription x\n" +
 			"enable secret 5 \x1b[7mS3cr3t\x1b[0m\n" +
 			"end\n"
-		d := startDevice(t, &fakeDevice{prompt: "\x1b[32mr1#\x1b[0m", pager: p.PagerOff, show: p.ShowConfig, config: config})
+		d := startDevice(t, &fakeDevice{Prompt: "\x1b[32mr1#\x1b[0m", Pager: p.PagerOff, Show: p.ShowConfig, Config: config})
 		c, err := fetch(t, d, p, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -325,7 +325,7 @@ func TestHostileOutput(t *testing.T) {
 	})
 
 	t.Run("never prompts", func(t *testing.T) {
-		d := startDevice(t, &fakeDevice{session: func(w io.Writer) {
+		d := startDevice(t, &fakeDevice{Session: func(w io.Writer) {
 			_, _ = io.WriteString(w, "Welcome\r\nPress any key")
 			time.Sleep(2 * time.Second)
 		}})
@@ -342,7 +342,7 @@ func TestHostileOutput(t *testing.T) {
 	t.Run("pager left on", func(t *testing.T) {
 		noPager := *p
 		noPager.PagerOff = nil
-		d := startDevice(t, &fakeDevice{prompt: "r1#", pager: p.PagerOff, show: p.ShowConfig, config: "hostname r1\nend\n"})
+		d := startDevice(t, &fakeDevice{Prompt: "r1#", Pager: p.PagerOff, Show: p.ShowConfig, Config: "hostname r1\nend\n"})
 		_, err := fetch(t, d, &noPager, func(tg *Target) { tg.Timeout = 300 * time.Millisecond })
 		if !errors.Is(err, ErrTimeout) {
 			t.Fatalf("err = %v, want ErrTimeout at --More--", err)
@@ -350,10 +350,10 @@ func TestHostileOutput(t *testing.T) {
 	})
 
 	t.Run("context cancelled", func(t *testing.T) {
-		d := startDevice(t, &fakeDevice{session: func(w io.Writer) { time.Sleep(2 * time.Second) }})
+		d := startDevice(t, &fakeDevice{Session: func(w io.Writer) { time.Sleep(2 * time.Second) }})
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer cancel()
-		_, err := Fetch(ctx, Target{Addr: d.addr, User: testUser, Password: testPass, HostKey: d.key}, p)
+		_, err := Fetch(ctx, Target{Addr: d.Addr, User: testUser, Password: testPass, HostKey: d.Key}, p)
 		if err == nil {
 			t.Fatal("no error after cancel")
 		}

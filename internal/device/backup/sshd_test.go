@@ -1,192 +1,22 @@
 package backup
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
-	"io"
-	"net"
-	"strings"
-	"sync"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/vigil-sec/vigil/internal/device/devicetest"
 )
 
-// fakeDevice is a loopback SSH server replaying a vendor CLI: it echoes
-// input like a pty, answers pager commands silently, pages the config
-// ("--More--", never a prompt) until every pager command was sent, and
-// prints the config on the show command.
-type fakeDevice struct {
-	t      *testing.T
-	addr   string
-	key    ssh.PublicKey
-	ln     net.Listener
-	wg     sync.WaitGroup
-	banner string
-
-	mu          sync.Mutex
-	prompt      string
-	modePrompts map[string]string
-	pager       []string
-	show        string
-	config      string
-	// session, when set, replaces the CLI after login.
-	session func(w io.Writer)
-}
+// The scripted SSH device lives in devicetest, shared with the O&M service
+// tests.
+type fakeDevice = devicetest.SSHDevice
 
 const (
-	testUser = "backup"
-	testPass = "device-pass"
+	testUser = devicetest.SSHUser
+	testPass = devicetest.SSHPassword
 )
 
-func newSigner(t testing.TB) ssh.Signer {
-	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+func newSigner(t testing.TB) ssh.Signer { return devicetest.NewSigner(t) }
 
-func startDevice(t *testing.T, d *fakeDevice) *fakeDevice {
-	t.Helper()
-	host := newSigner(t)
-	cfg := &ssh.ServerConfig{
-		PasswordCallback: func(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
-			if c.User() == testUser && string(pw) == testPass {
-				return nil, nil
-			}
-			return nil, io.EOF
-		},
-	}
-	cfg.AddHostKey(host)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.t, d.ln, d.addr, d.key = t, ln, ln.Addr().String(), host.PublicKey()
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			d.wg.Add(1)
-			go func() {
-				defer d.wg.Done()
-				d.serveConn(c, cfg)
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		d.wg.Wait()
-	})
-	return d
-}
-
-func (d *fakeDevice) serveConn(c net.Conn, cfg *ssh.ServerConfig) {
-	defer c.Close()
-	sc, chans, reqs, err := ssh.NewServerConn(c, cfg)
-	if err != nil {
-		return
-	}
-	defer sc.Close()
-	go ssh.DiscardRequests(reqs)
-	for nc := range chans {
-		if nc.ChannelType() != "session" {
-			_ = nc.Reject(ssh.UnknownChannelType, "no")
-			continue
-		}
-		ch, rq, err := nc.Accept()
-		if err != nil {
-			return
-		}
-		shell := make(chan struct{})
-		go func() {
-			for r := range rq {
-				ok := r.Type == "pty-req" || r.Type == "shell"
-				if r.WantReply {
-					_ = r.Reply(ok, nil)
-				}
-				if r.Type == "shell" {
-					close(shell)
-				}
-			}
-		}()
-		<-shell
-		d.cli(ch)
-		_ = ch.Close()
-	}
-}
-
-func crlf(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }
-
-func (d *fakeDevice) cli(ch ssh.Channel) {
-	d.mu.Lock()
-	banner, prompt, session := d.banner, d.prompt, d.session
-	d.mu.Unlock()
-	if session != nil {
-		session(ch)
-		return
-	}
-	_, _ = io.WriteString(ch, banner+prompt)
-	sent := map[string]bool{}
-	var line []byte
-	buf := make([]byte, 256)
-	for {
-		n, err := ch.Read(buf)
-		if err != nil {
-			return
-		}
-		for _, c := range buf[:n] {
-			if c != '\r' && c != '\n' {
-				line = append(line, c)
-				_, _ = ch.Write([]byte{c}) // echo
-				continue
-			}
-			cmd := strings.TrimSpace(string(line))
-			line = line[:0]
-			_, _ = io.WriteString(ch, "\r\n")
-			d.mu.Lock()
-			if p, ok := d.modePrompts[cmd]; ok {
-				prompt = p
-			}
-			pagerDone := true
-			for _, p := range d.pager {
-				if p == cmd {
-					sent[cmd] = true
-				}
-				pagerDone = pagerDone && sent[p]
-			}
-			show, config := d.show, d.config
-			d.mu.Unlock()
-			switch {
-			case cmd == "exit":
-				return
-			case cmd == "" || sent[cmd]:
-			case cmd == show && !pagerDone:
-				first, _, _ := strings.Cut(config, "\n")
-				_, _ = io.WriteString(ch, crlf(first+"\n")+" --More-- ")
-				continue // a pager waits for a key: no prompt
-			case cmd == show:
-				_, _ = io.WriteString(ch, crlf(config))
-			default:
-				_, _ = io.WriteString(ch, "% Invalid input detected at '^' marker.\r\n")
-			}
-			_, _ = io.WriteString(ch, prompt)
-		}
-	}
-}
-
-func (d *fakeDevice) setConfig(s string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.config = s
-}
+func startDevice(t *testing.T, d *fakeDevice) *fakeDevice { return devicetest.StartSSH(t, d) }

@@ -1,183 +1,32 @@
 package health
 
 import (
-	"net"
-	"slices"
 	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/gosnmp/gosnmp"
+
+	"github.com/vigil-sec/vigil/internal/device/devicetest"
 )
 
-// agent is a minimal SNMPv2c agent on a loopback UDP port. It decodes
-// requests with gosnmp's packet decoder and answers Get, GetNext and GetBulk
-// from a table sorted by OID. Requests with the wrong community are dropped
-// without a reply, as real agents do.
-type agent struct {
-	community string
-	conn      net.PacketConn
-	mu        sync.Mutex
-	table     []row
-	requests  atomic.Int64
-	wg        sync.WaitGroup
-}
+// The fake SNMP agent lives in devicetest, shared with the O&M service tests.
+type agent = devicetest.Agent
 
-type row struct {
-	oid []uint64
-	pdu gosnmp.SnmpPDU
-}
-
-func parseOID(s string) []uint64 {
-	parts := strings.Split(strings.TrimPrefix(s, "."), ".")
-	out := make([]uint64, 0, len(parts))
-	for _, p := range parts {
-		n, err := strconv.ParseUint(p, 10, 64)
-		if err != nil {
-			return nil
-		}
-		out = append(out, n)
-	}
-	return out
-}
-
-func startAgent(t *testing.T, community string, vars []gosnmp.SnmpPDU) *agent {
+func startAgent(t *testing.T, community string, vars []gosnmp.SnmpPDU) *devicetest.Agent {
 	t.Helper()
-	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &agent{community: community, conn: conn}
-	a.set(vars)
-	a.wg.Add(1)
-	go a.serve()
-	t.Cleanup(func() {
-		_ = conn.Close()
-		a.wg.Wait()
-	})
-	return a
-}
-
-func (a *agent) addr() string { return a.conn.LocalAddr().String() }
-
-// set replaces the table (values keep their OID order).
-func (a *agent) set(vars []gosnmp.SnmpPDU) {
-	rows := make([]row, 0, len(vars))
-	for _, v := range vars {
-		v.Name = "." + strings.TrimPrefix(v.Name, ".")
-		rows = append(rows, row{oid: parseOID(v.Name), pdu: v})
-	}
-	slices.SortFunc(rows, func(x, y row) int { return slices.Compare(x.oid, y.oid) })
-	a.mu.Lock()
-	a.table = rows
-	a.mu.Unlock()
-}
-
-func (a *agent) serve() {
-	defer a.wg.Done()
-	buf := make([]byte, 65535)
-	dec := &gosnmp.GoSNMP{Version: gosnmp.Version2c}
-	for {
-		n, from, err := a.conn.ReadFrom(buf)
-		if err != nil {
-			return
-		}
-		req, err := dec.SnmpDecodePacket(buf[:n])
-		if err != nil || req.Community != a.community {
-			continue
-		}
-		a.requests.Add(1)
-		resp := &gosnmp.SnmpPacket{
-			Version:   gosnmp.Version2c,
-			Community: a.community,
-			PDUType:   gosnmp.GetResponse,
-			RequestID: req.RequestID,
-			Variables: a.answer(req),
-		}
-		out, err := resp.MarshalMsg()
-		if err != nil {
-			continue
-		}
-		_, _ = a.conn.WriteTo(out, from)
-	}
-}
-
-func (a *agent) answer(req *gosnmp.SnmpPacket) []gosnmp.SnmpPDU {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var out []gosnmp.SnmpPDU
-	switch req.PDUType {
-	case gosnmp.GetRequest:
-		for _, v := range req.Variables {
-			out = append(out, a.get(v.Name))
-		}
-	case gosnmp.GetNextRequest:
-		for _, v := range req.Variables {
-			out = append(out, a.next(v.Name))
-		}
-	case gosnmp.GetBulkRequest:
-		nonRep := min(int(req.NonRepeaters), len(req.Variables))
-		for _, v := range req.Variables[:nonRep] {
-			out = append(out, a.next(v.Name))
-		}
-		reps := min(int(req.MaxRepetitions), 64)
-		cursors := make([]string, 0, len(req.Variables)-nonRep)
-		for _, v := range req.Variables[nonRep:] {
-			cursors = append(cursors, v.Name)
-		}
-		for range reps {
-			for i, c := range cursors {
-				p := a.next(c)
-				out = append(out, p)
-				cursors[i] = p.Name
-			}
-		}
-	}
-	return out
-}
-
-func (a *agent) get(name string) gosnmp.SnmpPDU {
-	oid := parseOID(name)
-	i, ok := slices.BinarySearchFunc(a.table, oid, func(r row, o []uint64) int { return slices.Compare(r.oid, o) })
-	if !ok {
-		return gosnmp.SnmpPDU{Name: name, Type: gosnmp.NoSuchObject}
-	}
-	return a.table[i].pdu
-}
-
-func (a *agent) next(name string) gosnmp.SnmpPDU {
-	oid := parseOID(name)
-	i, ok := slices.BinarySearchFunc(a.table, oid, func(r row, o []uint64) int { return slices.Compare(r.oid, o) })
-	if ok {
-		i++
-	}
-	if i >= len(a.table) {
-		return gosnmp.SnmpPDU{Name: name, Type: gosnmp.EndOfMibView}
-	}
-	return a.table[i].pdu
+	return devicetest.StartAgent(t, community, vars)
 }
 
 // Helpers to build agent tables.
-func str(oid, v string) gosnmp.SnmpPDU {
-	return gosnmp.SnmpPDU{Name: oid, Type: gosnmp.OctetString, Value: []byte(v)}
-}
-func integer(oid string, v int) gosnmp.SnmpPDU {
-	return gosnmp.SnmpPDU{Name: oid, Type: gosnmp.Integer, Value: v}
-}
-func gauge(oid string, v uint32) gosnmp.SnmpPDU {
-	return gosnmp.SnmpPDU{Name: oid, Type: gosnmp.Gauge32, Value: v}
-}
-func counter(oid string, v uint32) gosnmp.SnmpPDU {
-	return gosnmp.SnmpPDU{Name: oid, Type: gosnmp.Counter32, Value: v}
-}
-func ticks(oid string, v uint32) gosnmp.SnmpPDU {
-	return gosnmp.SnmpPDU{Name: oid, Type: gosnmp.TimeTicks, Value: v}
-}
-func objectID(oid, v string) gosnmp.SnmpPDU {
-	return gosnmp.SnmpPDU{Name: oid, Type: gosnmp.ObjectIdentifier, Value: v}
-}
+var (
+	parseOID = devicetest.ParseOID
+	str      = devicetest.Str
+	integer  = devicetest.Integer
+	gauge    = devicetest.Gauge
+	counter  = devicetest.Counter
+	ticks    = devicetest.Ticks
+	objectID = devicetest.ObjectID
+)
 
 // ifRows builds IF-MIB ifEntry columns for interfaces.
 func ifRows(ifs []Interface) []gosnmp.SnmpPDU {

@@ -52,7 +52,7 @@ func genericHost(up uint32, loads []int, ifs []Interface) []gosnmp.SnmpPDU {
 }
 
 func target(a *agent, community string) Target {
-	return Target{Addr: a.addr(), Community: community, Version: "2c", Timeout: 300 * time.Millisecond, Retries: 0}
+	return Target{Addr: a.Addr(), Community: community, Version: "2c", Timeout: 300 * time.Millisecond, Retries: 0}
 }
 
 var fwIfs = []Interface{
@@ -126,8 +126,8 @@ func TestPollWrongCommunity(t *testing.T) {
 	if time.Since(start) > 5*time.Second {
 		t.Errorf("took %v", time.Since(start))
 	}
-	if a.requests.Load() != 0 {
-		t.Errorf("agent answered %d requests", a.requests.Load())
+	if a.Requests() != 0 {
+		t.Errorf("agent answered %d requests", a.Requests())
 	}
 }
 
@@ -202,7 +202,7 @@ func TestPollThenJudge(t *testing.T) {
 
 	// Errors grow on port2 without a reboot.
 	grown := []Interface{fwIfs[0], {Index: 2, Descr: "port2", OperStatus: 1, InErrors: 200, OutErrors: 5}, fwIfs[2]}
-	a.set(fortigate(910000, 30, 50, 100, grown))
+	a.Set(fortigate(910000, 30, 50, 100, grown))
 	cur, err := Poll(context.Background(), target(a, "s3cret"), "fortigate")
 	if err != nil {
 		t.Fatal(err)
@@ -211,7 +211,7 @@ func TestPollThenJudge(t *testing.T) {
 
 	// Reboot, port1 down, CPU at 97%.
 	down := []Interface{{Index: 1, Descr: "port1", OperStatus: 2}, fwIfs[1], fwIfs[2]}
-	a.set(fortigate(1200, 97, 50, 100, down))
+	a.Set(fortigate(1200, 97, 50, 100, down))
 	after, err := Poll(context.Background(), target(a, "s3cret"), "fortigate")
 	if err != nil {
 		t.Fatal(err)
