@@ -1,0 +1,103 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Drill is an attack/defence exercise of a tenant as stored: its plan
+// (scope, teams with their members, scoring scheme and planned cases kept
+// as JSON the drill engine owns), its schedule and state. Version counts
+// every change, of the plan or of the drill's log, so a stale edit is
+// ErrConflict.
+type Drill struct {
+	ID                string
+	TenantID          string
+	Name              string
+	State             string // planned, running, paused, finished
+	Start, End        time.Time
+	RulesOfEngagement string
+	Scope             []byte // JSON
+	Teams             []byte // JSON: names, roles, units and member usernames
+	Scheme            []byte // JSON, empty for the default scheme
+	Cases             []byte // JSON
+	CreatedBy         string
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	Version           int
+}
+
+// DrillRecord is one attack action of a drill as stored; Body is the
+// engine's record as JSON.
+type DrillRecord struct {
+	ID        string
+	At        time.Time
+	Team      string
+	Technique string
+	Body      []byte
+}
+
+// DrillObservation is a defence observation the defenders confirmed;
+// Body is the engine's observation as JSON. Seq orders a drill's
+// observations.
+type DrillObservation struct {
+	Seq      int64
+	RecordID string
+	AlertID  string
+	At       time.Time
+	By       string
+	Body     []byte
+}
+
+// DrillAnnouncement is a directing team's message to the teams of one role
+// (To empty: everyone).
+type DrillAnnouncement struct {
+	Seq  int64
+	At   time.Time
+	By   string
+	To   string
+	Text string
+}
+
+// DrillStateChange is one entry of a drill's state history. An emergency
+// stop (running → paused) carries who and why.
+type DrillStateChange struct {
+	Seq    int64
+	From   string
+	To     string
+	At     time.Time
+	By     string
+	Reason string
+}
+
+// DrillLog is everything that happened in a drill: records by time, then
+// id; the other lists in the order they were added.
+type DrillLog struct {
+	Records       []DrillRecord
+	Observations  []DrillObservation
+	Announcements []DrillAnnouncement
+	StateChanges  []DrillStateChange
+}
+
+// DrillStore persists drills. Every method that adds to a drill's log
+// takes the version the caller read: when the drill changed since, nothing
+// is written and the error is ErrConflict; the version after the change is
+// returned. A drill of another tenant is ErrNotFound.
+type DrillStore interface {
+	Create(ctx context.Context, d *Drill) error
+	Get(ctx context.Context, tenantID, id string) (Drill, error)
+	// List returns a page of the tenant's drills, latest start first.
+	List(ctx context.Context, tenantID string, p Page) ([]Drill, error)
+	// Update writes the plan and state of d if d.Version is current.
+	Update(ctx context.Context, d *Drill) error
+	Delete(ctx context.Context, tenantID, id string) error
+	// Log returns a drill's records, observations, announcements and state
+	// history.
+	Log(ctx context.Context, tenantID, id string) (DrillLog, error)
+	AddRecord(ctx context.Context, tenantID, drillID string, version int, r *DrillRecord) (int, error)
+	AddObservation(ctx context.Context, tenantID, drillID string, version int, o *DrillObservation) (int, error)
+	AddAnnouncement(ctx context.Context, tenantID, drillID string, version int, a *DrillAnnouncement) (int, error)
+	// ChangeState appends c to the state history and sets the drill's
+	// state to c.To, in one transaction.
+	ChangeState(ctx context.Context, tenantID, drillID string, version int, c *DrillStateChange) (int, error)
+}
