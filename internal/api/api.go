@@ -23,6 +23,10 @@ import (
 	"github.com/vigil-sec/vigil/internal/asset"
 	"github.com/vigil-sec/vigil/internal/audit"
 	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/baseline/hardening"
+	"github.com/vigil-sec/vigil/internal/campaign/manager"
+	"github.com/vigil-sec/vigil/internal/device/om"
+	"github.com/vigil-sec/vigil/internal/drill/exercise"
 	"github.com/vigil-sec/vigil/internal/exposure"
 	"github.com/vigil-sec/vigil/internal/httpmw"
 	"github.com/vigil-sec/vigil/internal/incident"
@@ -31,7 +35,9 @@ import (
 	"github.com/vigil-sec/vigil/internal/posture"
 	"github.com/vigil-sec/vigil/internal/secret"
 	"github.com/vigil-sec/vigil/internal/tenant"
+	"github.com/vigil-sec/vigil/internal/traffic/risk"
 	"github.com/vigil-sec/vigil/internal/vuln/lifecycle"
+	"github.com/vigil-sec/vigil/internal/vuln/scan"
 )
 
 // basePath prefixes every route; the server mounts the handler at /api/.
@@ -47,6 +53,7 @@ type Options struct {
 	Assets   *asset.Service
 	Reviews  *policyreview.Service
 	Vulns    *lifecycle.Service
+	VulnScan *scan.Service
 	Archive  *archive.Service
 	Exposure *exposure.Service
 	Alerting *alerting.Service
@@ -55,6 +62,8 @@ type Options struct {
 	// Ops backs the work order endpoints.
 	Ops     *ops.Service
 	Posture *posture.Service
+	// Drills backs the drill endpoints; nil leaves them out.
+	Drills  *exercise.Service
 	Audit   *audit.Log
 	Secrets *secret.Vault
 	Logger  *slog.Logger
@@ -63,6 +72,15 @@ type Options struct {
 	// MaxBodyBytes limits request bodies (default httpmw.DefaultMaxBody).
 	// A body must be smaller than the limit.
 	MaxBodyBytes int64
+
+	// Baseline backs the baseline run and hardening endpoints.
+	Baseline *hardening.Service
+	// Traffic backs the traffic analysis endpoints; nil leaves them out.
+	Traffic *risk.Service
+	// Campaigns backs the campaign endpoints; nil leaves them out.
+	Campaigns *manager.Service
+	// Devices backs the security device O&M endpoints; nil leaves them out.
+	Devices *om.Service
 }
 
 // server is the API: its dependencies, router and route table.
@@ -149,12 +167,18 @@ func newServer(opts Options) (s *server, err error) {
 	s.registerServices()
 	s.registerAssets()
 	s.registerPolicyReviews()
+	s.registerBaseline()
 	s.registerVulns()
+	s.registerVulnScan()
 	s.registerDiscovery()
 	s.registerReports()
 	s.registerChannels()
 	s.registerIncidents()
 	s.registerWorkOrders()
+	s.registerCampaigns()
+	s.registerDrills()
+	s.registerTraffic()
+	s.registerDevices()
 	s.registerTokens()
 	s.registerSecrets()
 	s.registerAudit()
@@ -201,6 +225,7 @@ func (s *server) config(version string) huma.Config {
 		{Name: "contacts", Description: "People to reach at a tenant or a vendor."},
 		{Name: "services", Description: "Contracted services of a tenant with their service levels."},
 		{Name: "assets", Description: "The asset inventory of a tenant."},
+		{Name: "baseline", Description: "Baseline check runs and the approval of hardening fixes."},
 		{Name: "tokens", Description: "API tokens; the secret is returned once, at creation."},
 		{Name: "audit", Description: "The tamper-evident audit log."},
 	}

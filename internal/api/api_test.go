@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/campaign/manager"
 	"github.com/vigil-sec/vigil/internal/fixture"
-	"github.com/vigil-sec/vigil/internal/ops"
 	"github.com/vigil-sec/vigil/internal/tenant"
 )
 
@@ -34,8 +34,14 @@ type harness struct {
 func newHarness(t testing.TB, opts ...func(*Options)) *harness {
 	t.Helper()
 	env := fixture.New(t)
-	o := Options{Auth: env.Auth, Tenants: env.Tenants, Assets: env.Assets, Reviews: env.Reviews, Vulns: env.Vulns, Archive: env.Archive, Exposure: env.Exposure, Alerting: env.Alerting, Incidents: env.Incidents, Ops: ops.NewService(env.Store, env.Audit, ops.Options{}), Posture: env.Posture, Audit: env.Audit, Secrets: env.Secrets,
+	o := Options{Auth: env.Auth, Tenants: env.Tenants, Assets: env.Assets, Reviews: env.Reviews, Vulns: env.Vulns, Archive: env.Archive, Exposure: env.Exposure, Alerting: env.Alerting, Incidents: env.Incidents, Ops: env.Ops, Posture: env.Posture, Audit: env.Audit, Secrets: env.Secrets,
+		Drills: env.Drills, Devices: env.Devices, Baseline: env.Baseline, Traffic: env.Traffic, VulnScan: env.VulnScan,
 		Logger: slog.New(slog.DiscardHandler), Version: "test"}
+	campaigns, err := manager.NewService(env.Store, env.Audit, manager.Options{Archive: env.Archive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Campaigns = campaigns
 	for _, f := range opts {
 		f(&o)
 	}

@@ -24,13 +24,17 @@ import (
 	"github.com/vigil-sec/vigil/internal/asset"
 	"github.com/vigil-sec/vigil/internal/audit"
 	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/baseline/hardening"
 	"github.com/vigil-sec/vigil/internal/bus"
 	"github.com/vigil-sec/vigil/internal/bus/inproc"
 	"github.com/vigil-sec/vigil/internal/bus/jetstream"
+	"github.com/vigil-sec/vigil/internal/campaign/manager"
 	"github.com/vigil-sec/vigil/internal/compliance"
 	"github.com/vigil-sec/vigil/internal/compliance/project"
 	"github.com/vigil-sec/vigil/internal/compromise"
 	"github.com/vigil-sec/vigil/internal/config"
+	"github.com/vigil-sec/vigil/internal/device/om"
+	"github.com/vigil-sec/vigil/internal/drill/exercise"
 	"github.com/vigil-sec/vigil/internal/exposure"
 	"github.com/vigil-sec/vigil/internal/incident"
 	"github.com/vigil-sec/vigil/internal/intel"
@@ -45,8 +49,10 @@ import (
 	"github.com/vigil-sec/vigil/internal/store/postgres"
 	"github.com/vigil-sec/vigil/internal/store/sqlite"
 	"github.com/vigil-sec/vigil/internal/tenant"
+	"github.com/vigil-sec/vigil/internal/traffic/risk"
 	"github.com/vigil-sec/vigil/internal/triage"
 	"github.com/vigil-sec/vigil/internal/vuln/lifecycle"
+	"github.com/vigil-sec/vigil/internal/vuln/scan"
 )
 
 // DBFile and BusFile are the embedded default's files in the data dir.
@@ -91,8 +97,21 @@ type App struct {
 	Ops       *ops.Service
 	Reports   *reportcentre.Centre
 	Incidents *incident.Service
+	// Baseline stores baseline runs, runs scheduled SSH checks and the
+	// hardening loop.
+	Baseline *hardening.Service
 	// Assessments runs MLPS assessment projects.
 	Assessments *project.Service
+	// Drills runs attack/defence drills.
+	Drills *exercise.Service
+	// Campaigns runs go-live gates and key-period campaigns.
+	Campaigns *manager.Service
+	// Traffic runs the tenants' traffic risk analyses.
+	Traffic *risk.Service
+	// VulnScan runs Vigil's own vulnerability checks and verifications.
+	VulnScan *scan.Service
+	// Devices runs security device O&M: health polls, config backups.
+	Devices *om.Service
 	// SyslogTCPAddr and SyslogUDPAddr are the bound syslog listeners, set
 	// by Serve when configured.
 	SyslogTCPAddr, SyslogUDPAddr net.Addr
@@ -193,8 +212,15 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Vulns = lifecycle.NewService(a.Store, a.Audit, lifecycle.Options{Logger: logger})
 	a.Archive = archive.NewService(a.Store.Reports(), a.Audit, archive.Options{Logger: logger, BrowserPath: cfg.Chromium})
 	a.Exposure = exposure.NewService(a.Store, a.Audit, exposure.Options{Logger: logger, Enqueue: a.enqueueDiscovery})
+	if a.VulnScan, err = scan.New(a.Store, a.Vulns, a.Exposure, scan.Options{Logger: logger}); err != nil {
+		_ = a.Bus.Close()
+		_ = a.Store.Close()
+		return nil, err
+	}
 	a.Triage = triage.NewService(a.Store, a.Audit, nil)
 	a.Compromise = compromise.NewService(a.Store, a.Audit, logger)
+	a.Traffic = risk.NewService(a.Store, a.Audit, risk.Options{Logger: logger, Enqueue: a.enqueueTraffic,
+		OnAlert: func(ctx context.Context, al store.Alert) error { return a.Alerting.Alerted(asSystem(ctx), al) }})
 	a.Posture = posture.NewService(a.Store, posture.Options{Logger: logger})
 	a.Desk = desk.New(a.Store, desk.Options{})
 	a.Ops = ops.NewService(a.Store, a.Audit, ops.Options{Logger: logger, OnChange: func(ctx context.Context, o ops.Order, change string) error {
@@ -202,6 +228,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 			State: string(o.State), Change: change, Path: "/operations/ops-audit/orders/" + o.ID, At: o.UpdatedAt})
 	}})
 	a.Secrets = secret.NewVault(a.Box, a.Store.Secrets(), a.Audit)
+	a.Baseline = hardening.NewService(a.Store, a.Audit, hardening.Options{Logger: logger, Secrets: a.Secrets})
 	if a.Alerting, err = alerting.NewService(a.Store, a.Secrets, a.Audit, alerting.Options{Logger: logger, BaseURL: cfg.BaseURL,
 		AckKey: derivedKey(key, "escalation acknowledgement links")}); err != nil {
 		_ = a.Close()
@@ -221,6 +248,20 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		return nil, fmt.Errorf("compliance frameworks: %w", err)
 	}
 	if a.Assessments, err = project.NewService(a.Store, a.Audit, project.Options{Logger: logger, Catalog: frameworks}); err != nil {
+		_ = a.Close()
+		return nil, err
+	}
+	a.Drills = exercise.NewService(a.Store, a.Audit, exercise.Options{Logger: logger, Archive: a.Archive})
+	if a.Campaigns, err = manager.NewService(a.Store, a.Audit, manager.Options{Logger: logger, Archive: a.Archive,
+		OnAlert: func(ctx context.Context, al store.Alert) error { return a.Alerting.Alerted(asSystem(ctx), al) },
+		OnReport: func(ctx context.Context, r store.Report, summary string) error {
+			return a.Alerting.SendReport(asSystem(ctx), r, summary)
+		}}); err != nil {
+		_ = a.Close()
+		return nil, err
+	}
+	if a.Devices, err = om.NewService(a.Store, a.Secrets, a.Assets, a.Audit, om.Options{Logger: logger,
+		OnAlert: func(ctx context.Context, al store.Alert) error { return a.Alerting.Alerted(asSystem(ctx), al) }}); err != nil {
 		_ = a.Close()
 		return nil, err
 	}

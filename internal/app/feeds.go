@@ -94,6 +94,7 @@ func (a *App) LoadFeeds(ctx context.Context) error {
 			errs = append(errs, err)
 		} else {
 			a.Pipeline.SetIntel(m)
+			a.Traffic.SetIntel(m)
 			// Indicators new since the last load are looked for in the
 			// events already stored (RetroHunt); the first load has no
 			// "since".

@@ -18,12 +18,12 @@ import (
 
 // Handler builds the composed HTTP handler of this node.
 func (a *App) Handler() (http.Handler, error) {
-	apiH, err := api.New(api.Options{Incidents: a.Incidents, Ops: a.Ops, Posture: a.Posture, Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, Archive: a.Archive, Exposure: a.Exposure, Alerting: a.Alerting, Audit: a.Audit,
+	apiH, err := api.New(api.Options{Incidents: a.Incidents, Campaigns: a.Campaigns, Drills: a.Drills, Posture: a.Posture, Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, VulnScan: a.VulnScan, Archive: a.Archive, Exposure: a.Exposure, Alerting: a.Alerting, Baseline: a.Baseline, Traffic: a.Traffic, Devices: a.Devices, Audit: a.Audit,
 		Secrets: a.Secrets, Logger: a.Logger, Version: Version, MaxBodyBytes: a.Config.MaxBodyBytes})
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	uiH, err := web.New(web.Options{Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, Archive: a.Archive, Exposure: a.Exposure, Triage: a.Triage, Alerting: a.Alerting, Compromise: a.Compromise, Posture: a.Posture, Intel: a.Desk, Ops: a.Ops, FeedRefresh: a.Config.FeedRefresh, Reports: a.Reports, Incidents: a.Incidents, Assessments: a.Assessments, Audit: a.Audit,
+	uiH, err := web.New(web.Options{Campaigns: a.Campaigns, Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, VulnScan: a.VulnScan, Archive: a.Archive, Exposure: a.Exposure, Triage: a.Triage, Alerting: a.Alerting, Compromise: a.Compromise, Posture: a.Posture, Intel: a.Desk, Ops: a.Ops, FeedRefresh: a.Config.FeedRefresh, Reports: a.Reports, Incidents: a.Incidents, Assessments: a.Assessments, Drills: a.Drills, Baseline: a.Baseline, Traffic: a.Traffic, Devices: a.Devices, Audit: a.Audit,
 		Store: a.Store, Logger: a.Logger, SecureCookies: a.Config.CookieSecure(), Version: Version})
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
@@ -126,9 +126,18 @@ const (
 	JobVulnExpire     = "jobs.vulns.expire"
 	JobDiscoveryRun   = "jobs.discovery.run"
 	JobDiscoveryDue   = "jobs.discovery.due"
+	JobTrafficRun     = "jobs.traffic.run"
+	JobTrafficEvents  = "jobs.traffic.events"
 	JobPostureRecord  = "jobs.posture.record"
 	JobReportsDue     = "jobs.reports.due"
 	JobIncidentSLA    = "jobs.incidents.sla"
+	JobBaselineDue    = "jobs.baseline.due"
+	JobVulnScanDue    = "jobs.vulns.scan"
+	JobDevicesRun     = "jobs.devices.run"
+	// JobCampaignsCheck decides open go-live gates (expired risk
+	// acceptances raise alerts) and moves key-period campaigns on,
+	// archiving their daily and summary reports.
+	JobCampaignsCheck = "jobs.campaigns.check"
 )
 
 // startWorkers consumes the jobs queue and schedules housekeeping. The
@@ -153,10 +162,24 @@ func (a *App) startWorkers(ctx context.Context) (func() error, error) {
 			_, err := a.Exposure.StartDue(asSystem(ctx))
 			return err
 		},
+		JobTrafficRun: a.runTraffic,
+		// The tenants' collected Suricata and netfilter events of the last hour.
+		JobTrafficEvents: func(ctx context.Context, _ []byte) error { return a.runTrafficEvents(ctx) },
 		// The day's posture snapshot, for the score trend.
 		JobPostureRecord: func(ctx context.Context, _ []byte) error { return a.Posture.RecordAll(ctx) },
 		// Reports of the tenants' service catalogue whose period has ended.
 		JobReportsDue: func(ctx context.Context, _ []byte) error { return a.runDueReports(ctx) },
+		// Scheduled SSH baseline checks whose time has come.
+		JobBaselineDue: func(ctx context.Context, _ []byte) error { return a.runDueBaseline(ctx) },
+		// Scheduled vulnerability scans of subscribed tenants.
+		JobVulnScanDue: func(ctx context.Context, _ []byte) error { return a.RunDueVulnScans(ctx, time.Now()) },
+		// Device health polls, due config backups, expiry and silent-log warnings.
+		JobDevicesRun: func(ctx context.Context, _ []byte) error { return a.Devices.RunScheduled(asSystem(ctx)) },
+		// Expired risk acceptances of go-live gates; key-period phases and reports.
+		JobCampaignsCheck: func(ctx context.Context, _ []byte) error {
+			ctx = asSystem(ctx)
+			return errors.Join(a.Campaigns.CheckAcceptances(ctx), a.Campaigns.Tick(ctx))
+		},
 		// Cases whose SLA timers ran out since the last run.
 		JobIncidentSLA: func(ctx context.Context, _ []byte) error {
 			return a.EscalateBreaches(ctx, time.Now(), housekeepingEvery)
@@ -183,7 +206,7 @@ func (a *App) startWorkers(ctx context.Context) (func() error, error) {
 		t := time.NewTicker(housekeepingEvery)
 		defer t.Stop()
 		for {
-			for _, job := range []string{JobSessionCleanup, JobVulnExpire, JobPostureRecord, JobReportsDue, JobIncidentSLA, JobDiscoveryDue} {
+			for _, job := range []string{JobSessionCleanup, JobVulnExpire, JobPostureRecord, JobReportsDue, JobIncidentSLA, JobDiscoveryDue, JobBaselineDue, JobVulnScanDue, JobTrafficEvents, JobDevicesRun, JobCampaignsCheck} {
 				if err := a.Bus.Enqueue(sctx, JobsQueue, bus.Message{Subject: job}); err != nil && sctx.Err() == nil {
 					a.Logger.Warn("schedule job", "job", job, "err", err)
 				}

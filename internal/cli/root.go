@@ -87,6 +87,7 @@ Configuration comes from vigil.yaml (--config), VIGIL_* environment variables an
 		newWeblogCmd(),
 		newTrafficCmd(),
 		newComplianceCmd(),
+		newDrillCmd(),
 		newAgentCmd(),
 		newIncidentCmd(g),
 	)

@@ -17,6 +17,7 @@ func newVulnCmd(g *globalFlags) *cobra.Command {
 		Short:        "Work with vulnerability findings and scanner output",
 	}
 	cmd.AddCommand(newVulnParseCmd(), newVulnEnrichCmd(), newVulnImportCmd(g))
+	cmd.AddCommand(newVulnScanCmd(g), newVulnVerifyCmd(g))
 	return cmd
 }
 

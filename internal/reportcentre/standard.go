@@ -3,8 +3,10 @@ package reportcentre
 import (
 	"context"
 
+	"github.com/vigil-sec/vigil/internal/baseline/hardening"
 	"github.com/vigil-sec/vigil/internal/compliance/project"
 	"github.com/vigil-sec/vigil/internal/compromise"
+	"github.com/vigil-sec/vigil/internal/device/om"
 	"github.com/vigil-sec/vigil/internal/exposure"
 	"github.com/vigil-sec/vigil/internal/incident"
 	"github.com/vigil-sec/vigil/internal/intel/hunt"
@@ -12,6 +14,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/posture"
 	"github.com/vigil-sec/vigil/internal/report"
 	"github.com/vigil-sec/vigil/internal/store"
+	"github.com/vigil-sec/vigil/internal/traffic/risk"
 	"github.com/vigil-sec/vigil/internal/vuln/lifecycle"
 )
 
@@ -26,9 +29,15 @@ type Services struct {
 	Incidents  *incident.Service
 	// Assessments are MLPS assessment projects.
 	Assessments *project.Service
+	// Baseline is the baseline service (runs, compliance, hardening).
+	Baseline *hardening.Service
 	// Intel, when set, is the store the threat-intelligence report reads
 	// (its intel alerts, live and retro-hunt).
 	Intel store.Store
+	// Traffic holds the traffic risk analyses.
+	Traffic *risk.Service
+	// Devices is security device O&M (the monthly O&M report).
+	Devices *om.Service
 }
 
 // AllFormats are the formats every standard report comes in.
@@ -78,6 +87,18 @@ func (c *Centre) RegisterStandard(s Services) error {
 	add(s.Intel != nil, Kind{Code: "threat-intel", Service: "threat-intel", NameEN: "Threat intelligence report",
 		NameZH: "威胁情报报告", Periodic: true}, func(ctx context.Context, t store.Tenant, p Params) (*report.Document, error) {
 		return hunt.Report(ctx, s.Intel, hunt.ReportInput{Tenant: t, From: p.From, To: p.To, Lang: p.Lang})
+	})
+	add(s.Baseline != nil, Kind{Code: "baseline", Service: "baseline", NameEN: "Security baseline assessment report",
+		NameZH: "安全基线评估报告", Periodic: true}, func(ctx context.Context, t store.Tenant, p Params) (*report.Document, error) {
+		return s.Baseline.ReportDocument(ctx, t, p.Lang)
+	})
+	add(s.Traffic != nil, Kind{Code: "traffic-analysis", Service: "traffic-analysis", NameEN: "Traffic risk report",
+		NameZH: "流量风险分析报告", Periodic: true}, func(ctx context.Context, t store.Tenant, p Params) (*report.Document, error) {
+		return s.Traffic.ReportDocument(ctx, t, p.From, p.To, p.Lang)
+	})
+	add(s.Devices != nil, Kind{Code: "device-om", Service: "device-om", NameEN: "Security device O&M report",
+		NameZH: "安全产品运行维护报告", Periodic: true}, func(ctx context.Context, t store.Tenant, p Params) (*report.Document, error) {
+		return s.Devices.MonthlyReport(ctx, t, p.From, p.To, p.Lang)
 	})
 	for _, k := range kinds {
 		if err := c.Register(k); err != nil {

@@ -138,6 +138,12 @@ type Store interface {
 	Compliance() ComplianceStore
 	Escalations() EscalationStore
 	WorkOrders() WorkOrderStore
+	Baseline() BaselineStore
+	Devices() DeviceStore
+	Traffic() TrafficStore
+	Campaigns() CampaignStore
+	Drills() DrillStore
+	VulnSettings() VulnSettingsStore
 
 	// Driver names the driver: "sqlite" or "postgres".
 	Driver() string
@@ -557,6 +563,7 @@ type VulnFinding struct {
 	CVSSVector     string
 	CVSSScore      *float64
 	CVSS4Vector    string
+	CVSS4Score     *float64 // Vigil's CVSS v4.0 score of CVSS4Vector (CVSS-BTE), nil when none
 	FixedIn        string
 	Remediation    string
 	Evidence       string

@@ -285,6 +285,8 @@ func dynamicMessageIDs(as []area) []string {
 	add("finding_about", policyFindingKinds())
 	add("vstate", lifecycle.States())
 	add("report_kind", []string{"vulnerabilities", "policy-review", "exposure", "app-compromise", "monitoring", "incident", "threat-intel", "baseline", "mlps-assessment"})
+	add("report_kind", []string{"traffic-analysis"})
+	ids = append(ids, baselineMessageIDs()...)
 	add("mark", []string{"true-positive", "false-positive"})
 	add("intel.kind", []string{desk.KindIndicators, desk.KindAdvisories, desk.KindKEV, desk.KindEPSS})
 	add("wo_state", []string{"draft", "submitted", "approved", "rejected", "in_progress", "done", "verified", "reopened", "cancelled"})
@@ -310,6 +312,9 @@ func dynamicMessageIDs(as []area) []string {
 	add("incidents.section", reportSectionKeys())
 	add("mlps.phase", project.Phases())
 	add("mlps.result", project.Results())
+	ids = append(ids, drillMessageIDs()...)
+	ids = append(ids, campaignMessageIDs()...)
+	ids = append(ids, deviceMessageIDs()...)
 	for _, code := range store.FieldCodes() {
 		ids = append(ids, fieldErrorPrefix+code)
 	}

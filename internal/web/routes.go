@@ -187,9 +187,9 @@ func (s *server) register() {
 	disc := t + "/operations/asset-discovery"
 	s.handle(get, disc, inTenant(auth.PermAssetRead), s.discoveryList)
 	s.handle(post, disc, inTenant(auth.PermAssetWrite), s.discoveryStart)
+	s.handle(post, disc+"/import", inTenant(auth.PermAssetWrite), s.discoveryImport)
 	s.handle(get, disc+"/{run}", inTenant(auth.PermAssetRead), s.discoveryRun)
 	s.handle(post, disc+"/{run}/report", inTenant(auth.PermReportRead), s.discoveryReport)
-	s.handle(post, disc+"/import", inTenant(auth.PermAssetWrite), s.discoveryImport)
 	comp := t + "/operations/app-compromise"
 	s.handle(get, comp, inTenant(auth.PermEventRead), s.compromiseList)
 	s.handle(post, comp, inTenant(auth.PermEventTriage), s.compromiseAnalyze)
@@ -209,6 +209,12 @@ func (s *server) register() {
 	s.registerIntel(t)
 	s.registerEscalation(t)
 	s.registerOps(t)
+	s.registerDrill(t)
+	s.registerTraffic(t)
+	s.registerBaseline(t)
+	s.registerCampaigns(t)
+	s.registerDevices(t)
+	s.registerVulnScan(t)
 	for _, a := range s.areas {
 		if a.Key == "vuln-lifecycle" || s.registered(get, t+a.Path) {
 			continue // built above

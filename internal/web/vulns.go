@@ -49,6 +49,8 @@ type vulnsPage struct {
 	CanWrite   bool
 	// Bulk is the result of the last bulk change, when there was one.
 	BulkChanged, BulkFailed int
+	// SLA is the tenant's fix deadlines form (template "vulnsla").
+	SLA *vulnSLAForm
 }
 
 // sevCount is the number of open findings of one severity.
@@ -110,6 +112,9 @@ func (s *server) vulnsView(r *http.Request) (*vulnsPage, error) {
 			URL: withQuery(v.URL, url.Values{"state": {"open"}, "severity": {sev}})})
 	}
 	if v.Scans, err = s.opts.Vulns.Scans(ctx, t.ID, store.Page{Limit: 5}); err != nil {
+		return nil, err
+	}
+	if v.SLA, err = s.vulnSLAView(r); err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -214,6 +219,10 @@ type vulnPage struct {
 	Assignees []store.User
 	Names     map[string]string // user ID → name, for the timeline
 	CanWrite  bool
+	// Verifiable says a check can re-run (template "vulnverify");
+	// VerifyError is why the last try could not.
+	Verifiable  bool
+	VerifyError string
 }
 
 func (s *server) vulnPageView(r *http.Request) (*vulnPage, error) {
@@ -226,6 +235,7 @@ func (s *server) vulnPageView(r *http.Request) (*vulnPage, error) {
 	p := auth.FromContext(ctx)
 	v := &vulnPage{URL: vulnBase(t) + "/" + f.ID, F: f, Overdue: s.opts.Vulns.Overdue(f), Events: evs,
 		Next: lifecycle.Next(f.State), Names: map[string]string{}, CanWrite: p.Can(auth.PermVulnWrite, t.ID)}
+	v.Verifiable = s.opts.VulnScan != nil && s.opts.VulnScan.CanVerify(f)
 	if v.CanWrite {
 		if v.Assignees, err = s.opts.Vulns.Assignees(ctx, t.ID); err != nil {
 			return nil, err

@@ -20,8 +20,12 @@ import (
 	"github.com/vigil-sec/vigil/internal/asset"
 	"github.com/vigil-sec/vigil/internal/audit"
 	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/baseline/hardening"
+	"github.com/vigil-sec/vigil/internal/campaign/manager"
 	"github.com/vigil-sec/vigil/internal/compliance/project"
 	"github.com/vigil-sec/vigil/internal/compromise"
+	"github.com/vigil-sec/vigil/internal/device/om"
+	"github.com/vigil-sec/vigil/internal/drill/exercise"
 	"github.com/vigil-sec/vigil/internal/exposure"
 	"github.com/vigil-sec/vigil/internal/incident"
 	"github.com/vigil-sec/vigil/internal/intel/desk"
@@ -31,8 +35,10 @@ import (
 	"github.com/vigil-sec/vigil/internal/reportcentre"
 	"github.com/vigil-sec/vigil/internal/store"
 	"github.com/vigil-sec/vigil/internal/tenant"
+	"github.com/vigil-sec/vigil/internal/traffic/risk"
 	"github.com/vigil-sec/vigil/internal/triage"
 	"github.com/vigil-sec/vigil/internal/vuln/lifecycle"
+	"github.com/vigil-sec/vigil/internal/vuln/scan"
 )
 
 // Options configures the UI handler.
@@ -42,6 +48,7 @@ type Options struct {
 	Assets     *asset.Service
 	Reviews    *policyreview.Service
 	Vulns      *lifecycle.Service
+	VulnScan   *scan.Service
 	Archive    *archive.Service
 	Exposure   *exposure.Service
 	Triage     *triage.Service
@@ -65,7 +72,10 @@ type Options struct {
 	// Assessments runs MLPS assessment projects; nil leaves the mlps area
 	// a placeholder.
 	Assessments *project.Service
-	Audit       *audit.Log
+	// Campaigns runs go-live gates and key-period campaigns; nil leaves
+	// their areas placeholders.
+	Campaigns *manager.Service
+	Audit     *audit.Log
 	// Store is used only for sessions: to update the selected tenant and
 	// to read the signed-in user's profile.
 	Store  store.Store
@@ -74,6 +84,16 @@ type Options struct {
 	SecureCookies bool
 	// Version is shown in the page footer.
 	Version string
+
+	// Baseline is the baseline service; nil leaves its area a placeholder.
+	Baseline *hardening.Service
+	// Traffic runs traffic risk analyses; nil leaves its area a placeholder.
+	Traffic *risk.Service
+	// Devices runs security device O&M; nil leaves its area a placeholder.
+	Devices *om.Service
+	// Drills runs attack/defence drills; nil leaves the drill area a
+	// placeholder.
+	Drills *exercise.Service
 }
 
 // server is the UI: its dependencies, compiled templates and routes.

@@ -150,6 +150,9 @@ func (s *Store) NotifyChannels() store.NotifyChannelStore { return notifyChannel
 // Weblog returns the compromise-detection store.
 func (s *Store) Weblog() store.WeblogStore { return weblogs{s} }
 
+// Traffic returns the traffic risk analysis store.
+func (s *Store) Traffic() store.TrafficStore { return traffics{s} }
+
 // Incidents returns the incident response store.
 func (s *Store) Incidents() store.IncidentStore { return incidents{s} }
 
@@ -164,6 +167,21 @@ func (s *Store) Escalations() store.EscalationStore { return escalations{s} }
 
 // Compliance returns the assessment project store.
 func (s *Store) Compliance() store.ComplianceStore { return complianceStore{s} }
+
+// Baseline returns the baseline run, hardening and schedule store.
+func (s *Store) Baseline() store.BaselineStore { return baselineStore{s} }
+
+// Devices returns the security device O&M store.
+func (s *Store) Devices() store.DeviceStore { return devices{s} }
+
+// Campaigns returns the campaign store.
+func (s *Store) Campaigns() store.CampaignStore { return campaignStore{s} }
+
+// Drills returns the drill store.
+func (s *Store) Drills() store.DrillStore { return drills{s} }
+
+// VulnSettings returns the vulnerability scan settings store.
+func (s *Store) VulnSettings() store.VulnSettingsStore { return vulnSettings{s} }
 
 // ---- query plumbing ----
 
