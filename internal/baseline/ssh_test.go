@@ -1,7 +1,6 @@
 package baseline
 
 import (
-	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
@@ -10,141 +9,20 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/vigil-sec/vigil/internal/testenv"
 	"golang.org/x/crypto/ssh"
 )
 
-// testSSHD is an OpenSSH server started for one test on a loopback port.
-type testSSHD struct {
-	addr       string
-	userKey    []byte // PEM
-	hostPub    ssh.PublicKey
-	knownHosts string // one known_hosts line for the server
-}
-
-func genKey(t *testing.T) ([]byte, ssh.PublicKey) {
-	t.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sshPub, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(block), sshPub
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// startSSHD runs /usr/sbin/sshd -D -e with a throwaway host key and an
-// authorized user key, as root, on a free loopback port.
-func startSSHD(t *testing.T) *testSSHD {
-	t.Helper()
-	const sshd = "/usr/sbin/sshd"
-	if _, err := os.Stat(sshd); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("sshd is required in CI: %v", err)
-		}
-		t.Skip("no OpenSSH server (apt-get install openssh-server)")
-	}
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("the SSH test logs in as root and must run as root in CI")
-		}
-		t.Skip("the SSH test logs in as root")
-	}
-	// sshd refuses to start without its privilege separation directory.
-	if err := os.MkdirAll("/run/sshd", 0o755); err != nil { // #nosec G301 -- sshd's own requirement
-		t.Skipf("privilege separation directory: %v", err)
-	}
-	dir := t.TempDir()
-	hostKey, hostPub := genKey(t)
-	userKey, userPub := genKey(t)
-	write := func(name string, data []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	hostKeyFile := write("host_ed25519", hostKey)
-	authKeys := write("authorized_keys", ssh.MarshalAuthorizedKey(userPub))
-	port := freePort(t)
-	cfg := write("sshd_config", fmt.Appendf(nil, `Port %d
-ListenAddress 127.0.0.1
-HostKey %s
-PidFile %s
-AuthorizedKeysFile %s
-PermitRootLogin prohibit-password
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-MaxSessions 10
-MaxStartups 50
-`, port, hostKeyFile, filepath.Join(dir, "sshd.pid"), authKeys))
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, sshd, "-f", cfg, "-D", "-e")
-	logFile, err := os.Create(filepath.Join(dir, "sshd.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
-		_ = logFile.Close()
-		if t.Failed() {
-			log, _ := os.ReadFile(logFile.Name())
-			t.Logf("sshd log:\n%s", log)
-		}
-	})
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for i := 0; ; i++ {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			_ = c.Close()
-			break
-		}
-		if i == 100 {
-			log, _ := os.ReadFile(logFile.Name())
-			t.Fatalf("sshd did not listen: %v\n%s", err, log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return &testSSHD{
-		addr:       addr,
-		userKey:    userKey,
-		hostPub:    hostPub,
-		knownHosts: fmt.Sprintf("[127.0.0.1]:%d %s", port, ssh.MarshalAuthorizedKey(hostPub)),
-	}
-}
-
 func TestSSHHostKeyPinning(t *testing.T) {
-	s := startSSHD(t)
+	s := testenv.StartSSHD(t)
 	ctx := t.Context()
-	base := SSHOptions{Addr: s.addr, User: "root", PrivateKey: s.userKey}
+	base := SSHOptions{Addr: s.Addr(), User: "root", PrivateKey: s.UserKey}
 
 	// Unknown key, no pin: refused.
 	if _, err := DialSSH(ctx, base); err == nil || !strings.Contains(err.Error(), "not pinned") {
@@ -158,7 +36,7 @@ func TestSSHHostKeyPinning(t *testing.T) {
 		t.Errorf("wrong fingerprint accepted: %v", err)
 	}
 	// Right fingerprint: accepted.
-	o.Fingerprint = ssh.FingerprintSHA256(s.hostPub)
+	o.Fingerprint = ssh.FingerprintSHA256(s.HostKey)
 	tg, err := DialSSH(ctx, o)
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +47,7 @@ func TestSSHHostKeyPinning(t *testing.T) {
 	_ = tg.Close()
 	// Known hosts line.
 	o = base
-	o.KnownHosts = []byte(s.knownHosts)
+	o.KnownHosts = []byte(s.KnownHosts())
 	tg, err = DialSSH(ctx, o)
 	if err != nil {
 		t.Fatal(err)
@@ -191,7 +69,7 @@ func TestSSHHostKeyPinning(t *testing.T) {
 	}
 	_ = tg.Close()
 	// A changed key is refused even with trust on first use.
-	line := fmt.Sprintf("[127.0.0.1]:%s %s", strings.Split(s.addr, ":")[1], ssh.MarshalAuthorizedKey(otherPub))
+	line := fmt.Sprintf("[127.0.0.1]:%s %s", strconv.Itoa(s.Port), ssh.MarshalAuthorizedKey(otherPub))
 	if err := os.WriteFile(khFile, []byte(line), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -204,10 +82,10 @@ func TestSSHHostKeyPinning(t *testing.T) {
 // TestSSHMatchesLocal evaluates a policy over SSH against this host and
 // compares with the local run.
 func TestSSHMatchesLocal(t *testing.T) {
-	s := startSSHD(t)
+	s := testenv.StartSSHD(t)
 	tg, err := DialSSH(t.Context(), SSHOptions{
-		Addr: s.addr, User: "root", PrivateKey: s.userKey,
-		KnownHosts: []byte(s.knownHosts), AllowCommands: true,
+		Addr: s.Addr(), User: "root", PrivateKey: s.UserKey,
+		KnownHosts: []byte(s.KnownHosts()), AllowCommands: true,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -242,8 +120,8 @@ func TestSSHMatchesLocal(t *testing.T) {
 	// Sudo wraps every command in "sudo -n --", only when asked.
 	if _, err := exec.LookPath("sudo"); err == nil {
 		st, err := DialSSH(t.Context(), SSHOptions{
-			Addr: s.addr, User: "root", PrivateKey: s.userKey,
-			KnownHosts: []byte(s.knownHosts), AllowCommands: true, Sudo: true,
+			Addr: s.Addr(), User: "root", PrivateKey: s.UserKey,
+			KnownHosts: []byte(s.KnownHosts()), AllowCommands: true, Sudo: true,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -290,4 +168,30 @@ func TestSSHMatchesLocal(t *testing.T) {
 		}
 	}
 	t.Logf("%d checks over SSH: %d passed, %d failed, %d n/a", len(p.Checks), remote.Passed, remote.Failed, remote.NotApplicable)
+}
+
+func genKey(t *testing.T) ([]byte, ssh.PublicKey) {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sshPub, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(block), sshPub
+}
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }

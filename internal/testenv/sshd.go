@@ -25,6 +25,13 @@ type SSHD struct {
 	UserKey []byte
 	// HostFingerprint is the server's host key as ssh-keygen -l prints it.
 	HostFingerprint string
+	// HostKey is the server's public host key.
+	HostKey ssh.PublicKey
+}
+
+// KnownHosts is a known_hosts line for the server.
+func (s *SSHD) KnownHosts() string {
+	return fmt.Sprintf("[%s]:%d %s", s.Host, s.Port, ssh.MarshalAuthorizedKey(s.HostKey))
 }
 
 // Addr is host:port.
@@ -117,7 +124,7 @@ MaxStartups 50
 			t.Logf("sshd log:\n%s", log)
 		}
 	})
-	s := &SSHD{Host: "127.0.0.1", Port: port, UserKey: userKey, HostFingerprint: ssh.FingerprintSHA256(hostPub)}
+	s := &SSHD{Host: "127.0.0.1", Port: port, UserKey: userKey, HostFingerprint: ssh.FingerprintSHA256(hostPub), HostKey: hostPub}
 	// Wait until the server accepts connections (it binds after reading
 	// its keys).
 	deadline := time.Now().Add(10 * time.Second)
