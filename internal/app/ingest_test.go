@@ -68,19 +68,7 @@ func TestIngestSyslogAndHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = a.Close() }()
-	admin := store.User{Username: "root", GlobalRole: auth.RoleAdmin}
-	if err := a.Store.Users().Create(t.Context(), &admin); err != nil {
-		t.Fatal(err)
-	}
-	pr, err := a.Auth.UserPrincipal(t.Context(), admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	actx := auth.WithPrincipal(context.Background(), pr)
-	acme, err := a.Tenants.CreateTenant(actx, tenant.TenantInput{Slug: "acme", Name: "Acme"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	actx, acme := adminAndTenant(t, a)
 	secret, _, err := a.Tenants.CreateToken(actx, tenant.TokenInput{Name: "shipper", TenantID: acme.ID, Role: auth.RoleOperator})
 	if err != nil {
 		t.Fatal(err)

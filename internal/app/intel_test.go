@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -16,7 +15,6 @@ import (
 	"github.com/vigil-sec/vigil/internal/config"
 	"github.com/vigil-sec/vigil/internal/intel"
 	"github.com/vigil-sec/vigil/internal/intel/desk"
-	"github.com/vigil-sec/vigil/internal/store"
 	"github.com/vigil-sec/vigil/internal/tenant"
 	"github.com/vigil-sec/vigil/internal/testenv"
 )
@@ -80,19 +78,7 @@ func TestIntelDeskAndTAXII(t *testing.T) {
 		}
 	}
 
-	admin := store.User{Username: "root", GlobalRole: auth.RoleAdmin}
-	if err := a.Store.Users().Create(t.Context(), &admin); err != nil {
-		t.Fatal(err)
-	}
-	pr, err := a.Auth.UserPrincipal(t.Context(), admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	actx := auth.WithPrincipal(context.Background(), pr)
-	acme, err := a.Tenants.CreateTenant(actx, tenant.TenantInput{Slug: "acme", Name: "Acme"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	actx, acme := adminAndTenant(t, a)
 	viewer, _, err := a.Tenants.CreateToken(actx, tenant.TokenInput{Name: "siem", TenantID: acme.ID, Role: auth.RoleCustomer})
 	if err != nil {
 		t.Fatal(err)
