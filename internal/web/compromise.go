@@ -1,15 +1,20 @@
 package web
 
 import (
+	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/vigil-sec/vigil/internal/archive"
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/compromise"
+	"github.com/vigil-sec/vigil/internal/incident"
+	"github.com/vigil-sec/vigil/internal/incident/playbook"
 	"github.com/vigil-sec/vigil/internal/store"
 	"github.com/vigil-sec/vigil/internal/weblog"
 )
@@ -119,6 +124,8 @@ type compromiseRunPage struct {
 	Verdicts []string
 	CanWrite bool
 	CanJudge bool
+	// CanOpenCase offers to open an incident with a "compromised" verdict.
+	CanOpenCase bool
 }
 
 func (s *server) compromiseRunView(r *http.Request) (*compromiseRunPage, error) {
@@ -130,7 +137,8 @@ func (s *server) compromiseRunView(r *http.Request) (*compromiseRunPage, error) 
 	}
 	p := auth.FromContext(ctx)
 	v := &compromiseRunPage{URL: compromiseBase(t) + "/" + run.ID, Run: run, Result: res, Verdicts: compromise.Verdicts(),
-		CanWrite: p.Can(auth.PermEventTriage, t.ID), CanJudge: p.Can(auth.PermIncidentWrite, t.ID)}
+		CanWrite: p.Can(auth.PermEventTriage, t.ID), CanJudge: p.Can(auth.PermIncidentWrite, t.ID),
+		CanOpenCase: p.Can(auth.PermIncidentWrite, t.ID) && s.opts.Incidents != nil}
 	for i, h := range res.Hits {
 		if i == 500 {
 			break
@@ -171,11 +179,73 @@ func (s *server) compromiseMark(w http.ResponseWriter, r *http.Request) error {
 func (s *server) compromiseVerdict(w http.ResponseWriter, r *http.Request) error {
 	t := state(r).tenant
 	id := chi.URLParam(r, "analysis")
-	if err := s.opts.Compromise.SetVerdict(r.Context(), t.ID, id, r.PostFormValue("verdict"), r.PostFormValue("note")); err != nil {
+	verdict, note := r.PostFormValue("verdict"), r.PostFormValue("note")
+	if err := s.opts.Compromise.SetVerdict(r.Context(), t.ID, id, verdict, note); err != nil {
 		return err
+	}
+	if verdict == string(weblog.VerdictCompromised) && r.PostFormValue("open_case") == "on" && s.opts.Incidents != nil {
+		c, err := s.caseFromVerdict(r, id, note)
+		if err != nil {
+			return err
+		}
+		redirect(w, r, "/t/"+t.Slug+"/incidents/"+c.ID)
+		return nil
 	}
 	redirect(w, r, compromiseBase(t)+"/"+id+"?ok=saved")
 	return nil
+}
+
+// maxCaseObservables bounds the attacking addresses a case opened from a
+// verdict lists.
+const maxCaseObservables = 20
+
+// caseFromVerdict opens an incident for a system the expert judged
+// compromised: the system's asset, the techniques and the addresses of the
+// strongest hits, and a link back to the analysis.
+func (s *server) caseFromVerdict(r *http.Request, runID, note string) (store.Incident, error) {
+	ctx := r.Context()
+	t := state(r).tenant
+	run, res, _, err := s.opts.Compromise.Get(ctx, t.ID, runID)
+	if err != nil {
+		return store.Incident{}, err
+	}
+	hits := slices.Clone(res.Hits)
+	slices.SortStableFunc(hits, func(a, b weblog.Hit) int { return b.Score - a.Score })
+	var techniques []string
+	var obs []incident.ObservableInput
+	seen := map[string]bool{}
+	for _, h := range hits {
+		for _, tq := range h.Techniques {
+			if !slices.Contains(techniques, tq) && len(techniques) < 20 {
+				techniques = append(techniques, tq)
+			}
+		}
+		if h.ClientIP != "" && !seen[h.ClientIP] && len(obs) < maxCaseObservables {
+			seen[h.ClientIP] = true
+			obs = append(obs, incident.ObservableInput{Type: "ip", Value: h.ClientIP, IOC: true,
+				Description: clipText(fmt.Sprintf("%s %s (score %d)", h.Category, h.Request, h.Score), 500), FirstSeen: h.Time})
+		}
+	}
+	desc := fmt.Sprintf("The expert judged the web system %q compromised after the access-log analysis %q (%s).", res.System, run.Name,
+		compromiseBase(t)+"/"+run.ID)
+	if strings.TrimSpace(note) != "" {
+		desc += "\n\n" + note
+	}
+	in := incident.Input{Title: clipText("Web application compromised: "+res.System, 280), Description: desc, Severity: "high",
+		Category: playbook.CategoryIntrusion, Techniques: techniques}
+	if run.AssetID != "" {
+		in.AssetIDs = []string{run.AssetID}
+	}
+	c, err := s.opts.Incidents.Create(ctx, t.ID, in)
+	if err != nil {
+		return store.Incident{}, err
+	}
+	if len(obs) > 0 {
+		if _, err := s.opts.Incidents.AddObservables(ctx, t.ID, c.ID, obs); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
 }
 
 // compromiseReport generates the per-system report.

@@ -6,10 +6,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/vigil-sec/vigil/internal/asset"
+	"github.com/vigil-sec/vigil/internal/store"
 )
 
 func TestCompromisePages(t *testing.T) {
@@ -52,6 +54,24 @@ func TestCompromisePages(t *testing.T) {
 		t.Fatalf("marks and verdict not shown:\n%s", page.body)
 	}
 	wantRedirect(t, admin.post(runURL+"/report", url.Values{"format": {"html"}, "lang": {"zh-CN"}}), "/t/"+ui.TenantA.Slug+"/reports")
+
+	// A "compromised" verdict opens a case on the system, with the
+	// attacking address and a link back to the analysis.
+	r := admin.post(runURL+"/verdict", url.Values{"verdict": {"compromised"}, "note": {"web shell found"}, "open_case": {"on"}})
+	wantRedirect(t, r, "/t/"+ui.TenantA.Slug+"/incidents/")
+	caseID := strings.TrimPrefix(r.Header.Get("Location"), "/t/"+ui.TenantA.Slug+"/incidents/")
+	c, err := ui.Incidents.Get(ui.adminCtx(), ui.TenantA.ID, caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(c.Title, "shop") || !slices.Contains(c.AssetIDs, shop.ID) || !strings.Contains(c.Description, runURL) ||
+		!strings.Contains(c.Description, "web shell found") {
+		t.Fatalf("case %+v", c)
+	}
+	obs, err := ui.Store.Incidents().Observables(ui.adminCtx(), ui.TenantA.ID, c.ID)
+	if err != nil || !slices.ContainsFunc(obs, func(o store.IncidentObservable) bool { return o.Value == "203.0.113.66" && o.IOC }) {
+		t.Fatalf("observables %+v, %v", obs, err)
+	}
 	cust := ui.as(t, ui.CustomerB)
 	wantStatus(t, cust.get(runURL), http.StatusNotFound)
 }
