@@ -398,7 +398,7 @@ func (s *Service) SendReport(ctx context.Context, r store.Report, summary string
 // asynchronous.
 func (s *Service) SLABreached(ctx context.Context, c store.Incident, timer string, due time.Time) error {
 	chans, err := s.store.NotifyChannels().List(ctx, c.TenantID)
-	if err != nil || len(chans) == 0 {
+	if err != nil || (len(chans) == 0 && len(s.ackKey) == 0) {
 		return err
 	}
 	t, err := s.store.Tenants().Get(ctx, c.TenantID)
@@ -430,6 +430,11 @@ func (s *Service) SLABreached(ctx context.Context, c store.Incident, timer strin
 		if err := s.disp.Enqueue(ctx, name, msg); err != nil {
 			errs = append(errs, fmt.Errorf("channel %s: %w", ch.Name, err))
 		}
+	}
+	esc := notify.Message{ID: "sla-" + c.ID + "-" + timer, Tenant: c.TenantID, Kind: notify.KindSLABreach, Severity: severityOf(c.Severity),
+		Subject: clip(t.Name+": "+c.Ref+" "+c.Title, 200), Text: clip(data.Summary, 2000), Link: data.Link}
+	if err := s.raise(ctx, esc); err != nil {
+		errs = append(errs, fmt.Errorf("escalation: %w", err))
 	}
 	return errors.Join(errs...)
 }

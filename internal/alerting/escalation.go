@@ -150,6 +150,20 @@ func (s *Service) escalate(ctx context.Context, a store.Alert, t store.Tenant) e
 	return err
 }
 
+// raise starts the escalations of another kind of message (a case opened,
+// an SLA breach) that the tenant's rules match.
+func (s *Service) raise(ctx context.Context, msg notify.Message) error {
+	if len(s.ackKey) == 0 {
+		return nil
+	}
+	e, err := s.engine(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = e.Raise(ctx, msg)
+	return err
+}
+
 // TickEscalations sends every escalation step that is due. The scheduler
 // calls it every minute or so on each node.
 func (s *Service) TickEscalations(ctx context.Context) error {
@@ -167,9 +181,11 @@ func (s *Service) TickEscalations(ctx context.Context) error {
 // triaged in Vigil meanwhile: then the escalation is stopped instead.
 func (s *Service) fire(ctx context.Context, f notify.Firing) error {
 	m := f.Message
-	al, err := s.store.Alerts().Get(ctx, m.Tenant, m.ID)
-	if err == nil && al.Status != "new" {
-		return s.stop(ctx, f.EscalationID, "triaged: "+al.Status)
+	if m.Kind == notify.KindAlert {
+		al, err := s.store.Alerts().Get(ctx, m.Tenant, m.ID)
+		if err == nil && al.Status != "new" {
+			return s.stop(ctx, f.EscalationID, "triaged: "+al.Status)
+		}
 	}
 	chans, err := s.store.NotifyChannels().List(ctx, m.Tenant)
 	if err != nil {
@@ -233,10 +249,12 @@ func (s *Service) AckLink(escalationID string, expiry time.Time) (string, error)
 	return s.baseURL + AckPath + "?token=" + url.QueryEscape(e.AckToken(escalationID, expiry)), nil
 }
 
-// AckResult is what an acknowledgement link acknowledged.
+// AckResult is what an acknowledgement link acknowledged: the message's
+// subject, and the alert when the escalation was an alert's.
 type AckResult struct {
-	Tenant store.Tenant
-	Alert  store.Alert
+	Tenant  store.Tenant
+	Subject string
+	Alert   store.Alert
 }
 
 // Acknowledge stops the escalation a signed link names and acknowledges
@@ -264,23 +282,27 @@ func (s *Service) Acknowledge(ctx context.Context, token, by string) (AckResult,
 	if err != nil {
 		return AckResult{}, err
 	}
-	al, err := s.store.Alerts().Get(ctx, t.ID, esc.Message.ID)
-	if err != nil {
-		return AckResult{}, err
-	}
-	if al.Status == "new" {
-		now := s.clock.Now()
-		if err := s.store.Alerts().SetStatus(ctx, t.ID, al.ID, "acknowledged", "acknowledged by link: "+by, "", now); err != nil {
+	res := AckResult{Tenant: t, Subject: esc.Message.Subject}
+	object := "escalation:" + id
+	if esc.Message.Kind == notify.KindAlert {
+		al, err := s.store.Alerts().Get(ctx, t.ID, esc.Message.ID)
+		if err != nil {
 			return AckResult{}, err
 		}
-		al.Status = "acknowledged"
+		if al.Status == "new" {
+			if err := s.store.Alerts().SetStatus(ctx, t.ID, al.ID, "acknowledged", "acknowledged by link: "+by, "", s.clock.Now()); err != nil {
+				return AckResult{}, err
+			}
+			al.Status = "acknowledged"
+		}
+		res.Alert, object = al, "alert:"+al.ID
 	}
 	sys := auth.WithPrincipal(ctx, &auth.Principal{Username: "acknowledgement link", UserID: "system"})
-	if err := s.audit.Record(sys, audit.Event{TenantID: t.ID, Action: "alert.ack_link", Object: "alert:" + al.ID,
-		Detail: map[string]string{"by": by, "escalation": id}}); err != nil {
+	if err := s.audit.Record(sys, audit.Event{TenantID: t.ID, Action: "escalation.ack_link", Object: object,
+		Detail: map[string]string{"by": by, "escalation": id, "kind": string(esc.Message.Kind)}}); err != nil {
 		return AckResult{}, err
 	}
-	return AckResult{Tenant: t, Alert: al}, nil
+	return res, nil
 }
 
 // PeekAck tells what an acknowledgement link would acknowledge, without
@@ -302,8 +324,11 @@ func (s *Service) PeekAck(ctx context.Context, token string) (AckResult, error) 
 	if err != nil {
 		return AckResult{}, err
 	}
-	al, err := s.store.Alerts().Get(ctx, t.ID, esc.Message.ID)
-	return AckResult{Tenant: t, Alert: al}, err
+	res := AckResult{Tenant: t, Subject: esc.Message.Subject}
+	if esc.Message.Kind == notify.KindAlert {
+		res.Alert, err = s.store.Alerts().Get(ctx, t.ID, esc.Message.ID)
+	}
+	return res, err
 }
 
 // EscalationRules lists a tenant's rules.
@@ -431,6 +456,21 @@ type StateChange struct {
 // the tenant, whatever the channel's lowest alert level. Delivery is
 // asynchronous and logged like every message.
 func (s *Service) StateChanged(ctx context.Context, c StateChange) error {
+	if c.Kind == "case" && c.Change == "create" {
+		// A new case may escalate like an alert, if the tenant's rules say so.
+		t, err := s.store.Tenants().Get(ctx, c.TenantID)
+		if err != nil {
+			return err
+		}
+		msg := notify.Message{ID: "case-" + c.ID, Tenant: c.TenantID, Kind: notify.KindCase, Severity: severityOf(c.Severity),
+			Subject: clip(t.Name+": "+c.Ref+" "+c.Title, 200), Text: clip("A new incident case was opened: "+c.Ref+" "+c.Title, 2000)}
+		if s.baseURL != "" && c.Path != "" {
+			msg.Link = s.baseURL + "/t/" + t.Slug + c.Path
+		}
+		if err := s.raise(ctx, msg); err != nil {
+			return fmt.Errorf("escalation: %w", err)
+		}
+	}
 	chans, err := s.store.NotifyChannels().List(ctx, c.TenantID)
 	if err != nil {
 		return err

@@ -241,3 +241,64 @@ func TestStateChangesReachWebhooks(t *testing.T) {
 		t.Fatalf("other tenant got %d; bad signatures %d", len(theirs.got()), mine.bad+theirs.bad)
 	}
 }
+
+// TestEscalationOfCasesAndSLABreaches: a rule for SLA breaches escalates
+// a breach (and nothing for a new alert), and its link acknowledges it
+// without touching any alert.
+func TestEscalationOfCasesAndSLABreaches(t *testing.T) {
+	e := fixture.New(t)
+	ctx := e.AdminCtx(t.Context())
+	svc, err := alerting.NewService(e.Store, e.Secrets, e.Audit, alerting.Options{BaseURL: "https://soc.example",
+		AckKey: []byte("0123456789abcdef0123456789abcdef-ack")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	rule := alerting.EscalationRule{Name: "sla", Enabled: true, Rule: notify.Rule{Kinds: []notify.Kind{notify.KindSLABreach, notify.KindCase},
+		Steps: []notify.Step{{NotifyOnCall: true}}, OnCall: &notify.Rotation{People: []string{"li"}, Period: time.Hour, Start: time.Now()}}}
+	if err := svc.SaveEscalationRule(ctx, e.TenantA.ID, rule); err != nil {
+		t.Fatal(err)
+	}
+	a := store.Alert{ID: "al-x", TenantID: e.TenantA.ID, GroupKey: "g", RuleID: "r", RuleTitle: "x", Level: "critical", Host: "h", Status: "new",
+		FirstSeen: time.Now(), LastSeen: time.Now()}
+	if _, err := e.Store.Alerts().Raise(ctx, &a, time.Minute, []string{"new"}, 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Alerted(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	c := store.Incident{ID: "case-1", TenantID: e.TenantA.ID, Ref: "IR-2026-0009", Title: "Ransomware", Severity: "critical", Phase: "detect"}
+	if err := svc.SLABreached(ctx, c, "acknowledge", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.StateChanged(ctx, alerting.StateChange{TenantID: e.TenantA.ID, Kind: "case", ID: "case-2", Ref: "IR-2026-0010",
+		Title: "Phishing", State: "detect", Change: "create", Severity: "high", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	escs, err := svc.Escalations(ctx, e.TenantA.ID, store.Page{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[notify.Kind]string{}
+	for _, x := range escs {
+		kinds[x.Message.Kind] = x.ID
+	}
+	if len(escs) != 2 || kinds[notify.KindSLABreach] == "" || kinds[notify.KindCase] == "" || kinds[notify.KindAlert] != "" {
+		t.Fatalf("escalations %+v", escs)
+	}
+	link, err := svc.AckLink(kinds[notify.KindSLABreach], time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := svc.Acknowledge(t.Context(), u.Query().Get("token"), "li")
+	if err != nil || !strings.Contains(res.Subject, "IR-2026-0009") || res.Alert.ID != "" {
+		t.Fatalf("ack %+v, %v", res, err)
+	}
+	if got, _ := e.Store.Alerts().Get(ctx, e.TenantA.ID, "al-x"); got.Status != "new" {
+		t.Fatalf("the alert was touched: %+v", got)
+	}
+}

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,12 @@ import (
 // maxEscalationSteps is how many steps the rule form offers.
 const maxEscalationSteps = 3
 
+// escalationKinds are what a rule can escalate: new alerts, newly opened
+// cases and SLA breaches of cases.
+func escalationKinds() []notify.Kind {
+	return []notify.Kind{notify.KindAlert, notify.KindCase, notify.KindSLABreach}
+}
+
 type escalationPage struct {
 	Base
 	URL         string
@@ -28,6 +35,7 @@ type escalationPage struct {
 	Channels    []store.NotifyChannel
 	Names       map[string]string // channel ID → name
 	Severities  []string
+	Kinds       []notify.Kind
 	Steps       []int
 	CanWrite    bool
 	Saved       string
@@ -48,7 +56,7 @@ func (s *server) escalationView(r *http.Request) (*escalationPage, error) {
 	ctx := r.Context()
 	t := state(r).tenant
 	v := &escalationPage{URL: channelsBase(t) + "/escalation", Names: map[string]string{},
-		Severities: []string{"critical", "high", "medium", "low"}, Steps: []int{1, 2, 3},
+		Severities: []string{"critical", "high", "medium", "low"}, Steps: []int{1, 2, 3}, Kinds: escalationKinds(),
 		CanWrite: auth.FromContext(ctx).Can(auth.PermSecretWrite, t.ID)}
 	var err error
 	if v.Rules, err = s.opts.Alerting.EscalationRules(ctx, t.ID); err != nil {
@@ -81,7 +89,15 @@ func (s *server) escalationList(w http.ResponseWriter, r *http.Request) error {
 func (s *server) escalationSave(w http.ResponseWriter, r *http.Request) error {
 	t := state(r).tenant
 	f := r.PostForm
-	rule := notify.Rule{Kinds: []notify.Kind{notify.KindAlert}, MinSeverity: notify.Severity(f.Get("min_severity"))}
+	rule := notify.Rule{MinSeverity: notify.Severity(f.Get("min_severity"))}
+	for _, k := range f["kinds"] {
+		if slices.Contains(escalationKinds(), notify.Kind(k)) && !slices.Contains(rule.Kinds, notify.Kind(k)) {
+			rule.Kinds = append(rule.Kinds, notify.Kind(k))
+		}
+	}
+	if len(rule.Kinds) == 0 {
+		rule.Kinds = []notify.Kind{notify.KindAlert}
+	}
 	for i := 1; i <= maxEscalationSteps; i++ {
 		n := strconv.Itoa(i)
 		ch := f.Get("step" + n + "_channel")

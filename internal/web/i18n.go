@@ -295,6 +295,7 @@ func dynamicMessageIDs(as []area) []string {
 	add("wo_role", []string{"requester", "approver", "executor", "verifier"})
 	add("wo_finding", []string{"no_approved_order", "outside_window", "unused_order"})
 	add("report_kind", []string{"ops-audit"})
+	add("esc.kind", []string{"alert", "case", "sla-breach"})
 	add("verdict", []string{"compromised", "attacked-not-compromised", "clean"})
 	add("run_status", []string{"pending", "running", "done", "failed"})
 	add("astatus", triage.Statuses())
