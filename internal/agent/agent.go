@@ -112,6 +112,7 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	client := &Client{Server: cfg.Server, Token: cfg.Token, Tenant: cfg.Tenant, AgentID: id.AgentID, HTTP: cfg.HTTP}
 	so := cfg.Shipper
 	so.Client, so.AgentID, so.Hostname, so.Logger = client, id.AgentID, host, cfg.Logger
+	so.Gzip = true // Vigil's ingest endpoint decodes gzip bodies
 	a := &Agent{
 		ID: id, Hostname: host, cfg: cfg, client: client, done: make(chan struct{}),
 		Shipper: NewShipper(so),

@@ -129,8 +129,8 @@ type ShipperOptions struct {
 	// MinBackoff and MaxBackoff bound the wait between retries of a failed
 	// request; zero means 500 ms and 1 min.
 	MinBackoff, MaxBackoff time.Duration
-	// Gzip compresses request bodies (Content-Encoding: gzip). Only for a
-	// server that decodes it: the ingest handler does not yet.
+	// Gzip compresses request bodies (Content-Encoding: gzip); Vigil's
+	// ingest endpoint decodes them.
 	Gzip   bool
 	Logger *slog.Logger
 }

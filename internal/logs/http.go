@@ -3,11 +3,13 @@ package logs
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 )
 
 // DefaultMaxBodySize bounds an HTTP ingest request body when
@@ -103,13 +105,9 @@ func (h *HTTPHandler) serve(ctx context.Context, w http.ResponseWriter, r *http.
 	if err != nil {
 		return res, &httpError{status: http.StatusUnauthorized, msg: "unauthorised", err: err}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxBodySize))
+	body, err := readBody(w, r, h.opts.MaxBodySize)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return res, &httpError{status: http.StatusRequestEntityTooLarge, msg: "body too large", err: err}
-		}
-		return res, &httpError{status: http.StatusBadRequest, msg: "could not read body", err: err}
+		return res, err
 	}
 	records, err := splitJSONBody(body)
 	if err != nil {
@@ -159,4 +157,36 @@ func splitJSONBody(body []byte) ([][]byte, error) {
 		return nil, errors.New("could not split NDJSON body")
 	}
 	return out, nil
+}
+
+// readBody reads the request body, gunzipping it when Content-Encoding is
+// gzip. maxSize bounds the body as sent and, separately, as decoded, so a
+// small compressed body cannot expand past the limit.
+func readBody(w http.ResponseWriter, r *http.Request, maxSize int64) ([]byte, error) {
+	src := io.Reader(http.MaxBytesReader(w, r.Body, maxSize))
+	gz := false
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(src)
+		if err != nil {
+			return nil, &httpError{status: http.StatusBadRequest, msg: "body is not gzip", err: err}
+		}
+		defer zr.Close()
+		src, gz = io.LimitReader(zr, maxSize+1), true
+	default:
+		return nil, &httpError{status: http.StatusUnsupportedMediaType, msg: "Content-Encoding must be gzip or none"}
+	}
+	body, err := io.ReadAll(src)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, &httpError{status: http.StatusRequestEntityTooLarge, msg: "body too large", err: err}
+		}
+		return nil, &httpError{status: http.StatusBadRequest, msg: "could not read body", err: err}
+	}
+	if gz && int64(len(body)) > maxSize {
+		return nil, &httpError{status: http.StatusRequestEntityTooLarge, msg: "body too large once decompressed"}
+	}
+	return body, nil
 }

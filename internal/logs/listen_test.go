@@ -1,6 +1,8 @@
 package logs
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -272,13 +274,54 @@ func TestHTTPIngest(t *testing.T) {
 	if w := post("Bearer good", `{"m":"`+strings.Repeat("x", 2000)+`"}`); w.Code != http.StatusRequestEntityTooLarge {
 		t.Errorf("oversize: %d", w.Code)
 	}
+	// Gzip bodies are decoded, and bounded once decoded: a bomb that
+	// expands past the limit is refused, and nothing of it is stored.
+	gz := func(body string) string {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		_, _ = zw.Write([]byte(body))
+		_ = zw.Close()
+		return b.String()
+	}
+	postGzip := func(body string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPost, "/ingest", strings.NewReader(body))
+		r.Header.Set("Authorization", "Bearer good")
+		r.Header.Set("Content-Encoding", "gzip")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	if w := postGzip(gz(`{"message":"zipped"}`)); w.Code != http.StatusAccepted || !strings.Contains(w.Body.String(), `"accepted":1`) {
+		t.Errorf("gzip: %d %s", w.Code, w.Body)
+	}
+	bomb := gz(`{"m":"` + strings.Repeat("x", 100_000) + `"}`)
+	if len(bomb) > 1024 {
+		t.Fatalf("the bomb is %d bytes compressed; the test needs it under the limit", len(bomb))
+	}
+	if w := postGzip(bomb); w.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("gzip bomb: %d", w.Code)
+	}
+	if w := postGzip("not gzip at all"); w.Code != http.StatusBadRequest {
+		t.Errorf("bad gzip: %d", w.Code)
+	}
+	r := httptest.NewRequest(http.MethodPost, "/ingest", strings.NewReader(`{"a":1}`))
+	r.Header.Set("Authorization", "Bearer good")
+	r.Header.Set("Content-Encoding", "br")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if rec.Code != http.StatusUnsupportedMediaType {
+		t.Errorf("brotli: %d", rec.Code)
+	}
+	if sink.Len() != 4 {
+		t.Errorf("sink has %d events after the gzip posts", sink.Len())
+	}
 	mu.Lock()
 	fail = true
 	mu.Unlock()
 	if w := post("Bearer good", `{"message":"four"}`); w.Code != http.StatusServiceUnavailable || strings.Contains(w.Body.String(), "store down") {
 		t.Errorf("sink failure: %d %s", w.Code, w.Body)
 	}
-	if sink.Len() != 3 {
+	if sink.Len() != 4 {
 		t.Errorf("sink has %d events", sink.Len())
 	}
 }
