@@ -25,6 +25,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/baseline/hardening"
 	"github.com/vigil-sec/vigil/internal/campaign/manager"
+	"github.com/vigil-sec/vigil/internal/compliance/project"
 	"github.com/vigil-sec/vigil/internal/device/om"
 	"github.com/vigil-sec/vigil/internal/drill/exercise"
 	"github.com/vigil-sec/vigil/internal/exposure"
@@ -60,8 +61,10 @@ type Options struct {
 	// Incidents and Posture back the incident and posture endpoints.
 	Incidents *incident.Service
 	// Ops backs the work order endpoints.
-	Ops     *ops.Service
-	Posture *posture.Service
+	Ops *ops.Service
+	// Assessments backs the MLPS assessment project endpoints.
+	Assessments *project.Service
+	Posture     *posture.Service
 	// Drills backs the drill endpoints; nil leaves them out.
 	Drills  *exercise.Service
 	Audit   *audit.Log
@@ -175,6 +178,7 @@ func newServer(opts Options) (s *server, err error) {
 	s.registerChannels()
 	s.registerIncidents()
 	s.registerWorkOrders()
+	s.registerAssessments()
 	s.registerCampaigns()
 	s.registerDrills()
 	s.registerTraffic()

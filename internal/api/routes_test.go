@@ -127,6 +127,7 @@ func TestEveryRouteIsProtected(t *testing.T) {
 		"drill":    "no-such-drill",
 		"item":     "no-such-item",
 		"task":     "no-such-task",
+		"project":  "no-such-project",
 		"finding":  "no-such-finding",
 		"run":      drun.ID,
 		"vuln":     vl[0].ID,

@@ -18,7 +18,7 @@ import (
 
 // Handler builds the composed HTTP handler of this node.
 func (a *App) Handler() (http.Handler, error) {
-	apiH, err := api.New(api.Options{Incidents: a.Incidents, Campaigns: a.Campaigns, Drills: a.Drills, Posture: a.Posture, Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, VulnScan: a.VulnScan, Archive: a.Archive, Exposure: a.Exposure, Alerting: a.Alerting, Baseline: a.Baseline, Traffic: a.Traffic, Devices: a.Devices, Audit: a.Audit,
+	apiH, err := api.New(api.Options{Incidents: a.Incidents, Ops: a.Ops, Assessments: a.Assessments, Campaigns: a.Campaigns, Drills: a.Drills, Posture: a.Posture, Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, VulnScan: a.VulnScan, Archive: a.Archive, Exposure: a.Exposure, Alerting: a.Alerting, Baseline: a.Baseline, Traffic: a.Traffic, Devices: a.Devices, Audit: a.Audit,
 		Secrets: a.Secrets, Logger: a.Logger, Version: Version, MaxBodyBytes: a.Config.MaxBodyBytes})
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
