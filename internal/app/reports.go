@@ -19,7 +19,7 @@ func (a *App) newReportCentre() (*reportcentre.Centre, error) {
 	}
 	c := reportcentre.New(a.Store, a.Archive, reportcentre.Options{Format: format, Sender: a.Alerting, Logger: a.Logger})
 	err := c.RegisterStandard(reportcentre.Services{Posture: a.Posture, Vulns: a.Vulns, Exposure: a.Exposure,
-		Reviews: a.Reviews, Compromise: a.Compromise, Incidents: a.Incidents, Assessments: a.Assessments, Intel: a.Store, Traffic: a.Traffic, Baseline: a.Baseline, Devices: a.Devices})
+		Reviews: a.Reviews, Compromise: a.Compromise, Incidents: a.Incidents, Assessments: a.Assessments, Intel: a.Store, Traffic: a.Traffic, Baseline: a.Baseline, Devices: a.Devices, Ops: a.Ops})
 	return c, err
 }
 

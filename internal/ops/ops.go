@@ -37,7 +37,7 @@ const (
 	// MaxAuditOrders bounds the orders one ops audit reads.
 	MaxAuditOrders = 10_000
 	// MaxAuditDays bounds the period of one ops audit.
-	MaxAuditDays = 93
+	MaxAuditDays = 366
 )
 
 // Service runs work orders and the ops audit.
@@ -471,7 +471,13 @@ func (s *Service) ReportDocument(ctx context.Context, tenantID string, from, to 
 	if err != nil {
 		return nil, err
 	}
-	return workorder.Report(res.Period, res.Sessions, res.Findings, res.Orders, lang, s.now()), nil
+	t, err := s.store.Tenants().Get(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	doc := workorder.Report(res.Period, res.Sessions, res.Findings, res.Orders, lang, s.now())
+	doc.Tenant = t.Name
+	return doc, nil
 }
 
 // People lists the users who may take part in the tenant's orders, for

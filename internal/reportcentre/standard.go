@@ -10,6 +10,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/exposure"
 	"github.com/vigil-sec/vigil/internal/incident"
 	"github.com/vigil-sec/vigil/internal/intel/hunt"
+	"github.com/vigil-sec/vigil/internal/ops"
 	"github.com/vigil-sec/vigil/internal/policyreview"
 	"github.com/vigil-sec/vigil/internal/posture"
 	"github.com/vigil-sec/vigil/internal/report"
@@ -38,6 +39,8 @@ type Services struct {
 	Traffic *risk.Service
 	// Devices is security device O&M (the monthly O&M report).
 	Devices *om.Service
+	// Ops runs work orders and the ops audit (the ops audit report).
+	Ops *ops.Service
 }
 
 // AllFormats are the formats every standard report comes in.
@@ -99,6 +102,10 @@ func (c *Centre) RegisterStandard(s Services) error {
 	add(s.Devices != nil, Kind{Code: "device-om", Service: "device-om", NameEN: "Security device O&M report",
 		NameZH: "安全产品运行维护报告", Periodic: true}, func(ctx context.Context, t store.Tenant, p Params) (*report.Document, error) {
 		return s.Devices.MonthlyReport(ctx, t, p.From, p.To, p.Lang)
+	})
+	add(s.Ops != nil, Kind{Code: "ops-audit", Service: "ops-audit", NameEN: "Ops audit report", NameZH: "运维审计报告",
+		Periodic: true}, func(ctx context.Context, t store.Tenant, p Params) (*report.Document, error) {
+		return s.Ops.ReportDocument(ctx, t.ID, p.From, p.To, p.Lang)
 	})
 	for _, k := range kinds {
 		if err := c.Register(k); err != nil {
