@@ -321,11 +321,6 @@ func (s *Service) Alerted(ctx context.Context, a store.Alert) error {
 		if !c.Enabled || levelRank(a.Level) < levelRank(c.MinLevel) {
 			continue
 		}
-		name := c.TenantID + "/" + c.ID
-		if err := s.ensure(ctx, c, name); err != nil {
-			errs = append(errs, fmt.Errorf("channel %s: %w", c.Name, err))
-			continue
-		}
 		data := notify.TemplateData{Tenant: t.Name, Title: a.RuleTitle, Severity: severityOf(a.Level),
 			Summary: fmt.Sprintf("%s on %s", a.RuleTitle, a.Host), Source: a.Host, Time: a.LastSeen,
 			Fields: []notify.Field{{Name: "rule", Value: a.RuleID}, {Name: "host", Value: a.Host}, {Name: "count", Value: fmt.Sprint(a.Count)}}}
@@ -338,8 +333,8 @@ func (s *Service) Alerted(ctx context.Context, a store.Alert) error {
 			continue
 		}
 		msg.Tenant = a.TenantID
-		if err := s.disp.Enqueue(ctx, name, msg); err != nil {
-			errs = append(errs, fmt.Errorf("channel %s: %w", c.Name, err))
+		if err := s.deliver(ctx, c, msg); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if err := s.escalate(ctx, a, t); err != nil {
@@ -371,11 +366,6 @@ func (s *Service) SendReport(ctx context.Context, r store.Report, summary string
 		if !c.Enabled {
 			continue
 		}
-		name := c.TenantID + "/" + c.ID
-		if err := s.ensure(ctx, c, name); err != nil {
-			errs = append(errs, fmt.Errorf("channel %s: %w", c.Name, err))
-			continue
-		}
 		msg, err := s.templates.Message("report-"+r.ID+"-"+c.ID, notify.KindDigest, s.lang, data)
 		if err != nil {
 			errs = append(errs, err)
@@ -385,8 +375,8 @@ func (s *Service) SendReport(ctx context.Context, r store.Report, summary string
 		if len(r.Content) > 0 && len(r.Content) <= notify.MaxAttachmentBytes {
 			msg.Attachments = []notify.Attachment{{Name: reportFileName(r), ContentType: archive.ContentType(r.Format), Data: r.Content}}
 		}
-		if err := s.disp.Enqueue(ctx, name, msg); err != nil {
-			errs = append(errs, fmt.Errorf("channel %s: %w", c.Name, err))
+		if err := s.deliver(ctx, c, msg); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
@@ -416,19 +406,14 @@ func (s *Service) SLABreached(ctx context.Context, c store.Incident, timer strin
 		if !ch.Enabled || levelRank(c.Severity) < levelRank(ch.MinLevel) {
 			continue
 		}
-		name := ch.TenantID + "/" + ch.ID
-		if err := s.ensure(ctx, ch, name); err != nil {
-			errs = append(errs, fmt.Errorf("channel %s: %w", ch.Name, err))
-			continue
-		}
 		msg, err := s.templates.Message("sla-"+c.ID+"-"+timer+"-"+ch.ID, notify.KindSLABreach, s.lang, data)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		msg.Tenant = c.TenantID
-		if err := s.disp.Enqueue(ctx, name, msg); err != nil {
-			errs = append(errs, fmt.Errorf("channel %s: %w", ch.Name, err))
+		if err := s.deliver(ctx, ch, msg); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	esc := notify.Message{ID: "sla-" + c.ID + "-" + timer, Tenant: c.TenantID, Kind: notify.KindSLABreach, Severity: severityOf(c.Severity),
@@ -442,6 +427,19 @@ func (s *Service) SLABreached(ctx context.Context, c store.Incident, timer strin
 // reportFileName names an attached report: its kind, day and format.
 func reportFileName(r store.Report) string {
 	return r.Kind + "-" + r.CreatedAt.UTC().Format("20060102") + "." + r.Format
+}
+
+// deliver queues msg on a channel of the tenant, opening the channel for
+// the dispatcher on first use.
+func (s *Service) deliver(ctx context.Context, c store.NotifyChannel, msg notify.Message) error {
+	name := c.TenantID + "/" + c.ID
+	if err := s.ensure(ctx, c, name); err != nil {
+		return fmt.Errorf("channel %s: %w", c.Name, err)
+	}
+	if err := s.disp.Enqueue(ctx, name, msg); err != nil {
+		return fmt.Errorf("channel %s: %w", c.Name, err)
+	}
+	return nil
 }
 
 func (s *Service) ensure(ctx context.Context, c store.NotifyChannel, name string) error {

@@ -203,16 +203,10 @@ func (s *Service) fire(ctx context.Context, f notify.Firing) error {
 			errs = append(errs, fmt.Errorf("escalation %s: channel %s is gone or disabled", f.EscalationID, id))
 			continue
 		}
-		c := chans[i]
-		name := c.TenantID + "/" + c.ID
-		if err := s.ensure(ctx, c, name); err != nil {
-			errs = append(errs, fmt.Errorf("channel %s: %w", c.Name, err))
-			continue
-		}
 		cm := m
-		cm.ID += "-" + c.ID
-		if err := s.disp.Enqueue(ctx, name, cm); err != nil {
-			errs = append(errs, fmt.Errorf("channel %s: %w", c.Name, err))
+		cm.ID += "-" + id
+		if err := s.deliver(ctx, chans[i], cm); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
@@ -501,19 +495,14 @@ func (s *Service) StateChanged(ctx context.Context, c StateChange) error {
 	}
 	var errs []error
 	for _, ch := range hooks {
-		name := ch.TenantID + "/" + ch.ID
-		if err := s.ensure(ctx, ch, name); err != nil {
-			errs = append(errs, fmt.Errorf("channel %s: %w", ch.Name, err))
-			continue
-		}
 		msg, err := s.templates.Message(fmt.Sprintf("%s-%s-%d-%s", c.ID, c.Change, c.At.UnixNano(), ch.ID), notify.KindCase, s.lang, data)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		msg.Tenant = c.TenantID
-		if err := s.disp.Enqueue(ctx, name, msg); err != nil {
-			errs = append(errs, fmt.Errorf("channel %s: %w", ch.Name, err))
+		if err := s.deliver(ctx, ch, msg); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)

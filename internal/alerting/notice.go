@@ -149,19 +149,14 @@ func (s *Service) publish(ctx context.Context, noticeID string, t store.Tenant, 
 		if !c.Enabled {
 			continue
 		}
-		name := c.TenantID + "/" + c.ID
-		if err := s.ensure(sys, c, name); err != nil {
-			errs = append(errs, fmt.Errorf("channel %s: %w", c.Name, err))
-			continue
-		}
 		msg, err := s.templates.Message(noticeID+"-"+c.ID, notify.KindUrgentNotice, s.lang, data)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		msg.Tenant = t.ID
-		if err := s.disp.Enqueue(ctx, name, msg); err != nil {
-			errs = append(errs, fmt.Errorf("channel %s: %w", c.Name, err))
+		if err := s.deliver(sys, c, msg); err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		r.Channels++
