@@ -3,7 +3,6 @@ package app_test
 import (
 	"bytes"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/vigil-sec/vigil/internal/agent"
-	"github.com/vigil-sec/vigil/internal/app"
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/baseline/policies"
 	"github.com/vigil-sec/vigil/internal/config"
@@ -25,11 +23,7 @@ import (
 func TestAgentDocuments(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = filepath.Join(t.TempDir(), "data")
-	a, err := app.Open(t.Context(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = a.Close() }()
+	a := openApp(t, cfg)
 	actx, acme := adminAndTenant(t, a)
 	token, _, err := a.Tenants.CreateToken(actx, tenant.TokenInput{Name: "agent", TenantID: acme.ID, Role: auth.RoleOperator})
 	if err != nil {

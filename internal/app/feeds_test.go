@@ -3,7 +3,6 @@ package app_test
 import (
 	"compress/gzip"
 	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vigil-sec/vigil/internal/app"
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/config"
 	"github.com/vigil-sec/vigil/internal/store"
@@ -54,11 +52,7 @@ func TestFeedsFromURLAndFile(t *testing.T) {
 	cfg.DataDir = filepath.Join(dir, "data")
 	cfg.KEVSource = srv.URL + "/kev.json"
 	cfg.EPSSSource = epssPath
-	a, err := app.Open(t.Context(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = a.Close() }()
+	a := openApp(t, cfg)
 	if err := a.LoadFeeds(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -2,10 +2,12 @@ package app_test
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 
 	"github.com/vigil-sec/vigil/internal/app"
 	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/config"
 	"github.com/vigil-sec/vigil/internal/store"
 	"github.com/vigil-sec/vigil/internal/tenant"
 )
@@ -28,4 +30,15 @@ func adminAndTenant(t *testing.T, a *app.App) (context.Context, store.Tenant) {
 		t.Fatal(err)
 	}
 	return actx, acme
+}
+
+// openApp opens a node on cfg, closed when the test ends.
+func openApp(t *testing.T, cfg config.Config) *app.App {
+	t.Helper()
+	a, err := app.Open(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	return a
 }

@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-sec/vigil/internal/app"
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/config"
 	"github.com/vigil-sec/vigil/internal/intel"
@@ -38,11 +36,7 @@ func TestIntelDeskAndTAXII(t *testing.T) {
 	cfg.KEVSource = kevFile
 	cfg.IntelFeeds = []string{filepath.Join("..", "intel", "testdata", "feed.csv")}
 	cfg.AdvisoryFeeds = []string{advPath}
-	a, err := app.Open(t.Context(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = a.Close() }()
+	a := openApp(t, cfg)
 	if err := a.LoadFeeds(t.Context()); err != nil {
 		t.Fatal(err)
 	}

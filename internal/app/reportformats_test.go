@@ -3,7 +3,6 @@ package app_test
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"github.com/vigil-sec/vigil/internal/app"
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/config"
 	"github.com/vigil-sec/vigil/internal/report"
@@ -38,11 +36,7 @@ func TestPeriodicReportsInEveryFormat(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = filepath.Join(t.TempDir(), "data")
 	cfg.Chromium = chromium
-	a, err := app.Open(t.Context(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = a.Close() }()
+	a := openApp(t, cfg)
 	ctx := auth.WithPrincipal(context.Background(), &auth.Principal{UserID: "t", Username: "t", GlobalRole: auth.RoleAdmin})
 	ten := store.Tenant{Slug: "acme", Name: "示例单位"}
 	if err := a.Store.Tenants().Create(ctx, &ten); err != nil {

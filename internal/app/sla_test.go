@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/alerting"
-	"github.com/vigil-sec/vigil/internal/app"
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/config"
 	"github.com/vigil-sec/vigil/internal/incident"
@@ -35,11 +33,7 @@ func TestSLABreachEscalation(t *testing.T) {
 	defer hook.Close()
 	cfg := config.Default()
 	cfg.DataDir = filepath.Join(t.TempDir(), "data")
-	a, err := app.Open(t.Context(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = a.Close() }()
+	a := openApp(t, cfg)
 	ctx := auth.WithPrincipal(context.Background(), &auth.Principal{UserID: "t", Username: "t", GlobalRole: auth.RoleAdmin})
 	ten := store.Tenant{Slug: "acme", Name: "Acme"}
 	if err := a.Store.Tenants().Create(ctx, &ten); err != nil {

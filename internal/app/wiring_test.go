@@ -1,13 +1,11 @@
 package app_test
 
 import (
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
 
-	"github.com/vigil-sec/vigil/internal/app"
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/config"
 	"github.com/vigil-sec/vigil/internal/tenant"
@@ -18,11 +16,7 @@ import (
 func TestServicesAreServed(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = filepath.Join(t.TempDir(), "data")
-	a, err := app.Open(t.Context(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = a.Close() }()
+	a := openApp(t, cfg)
 	actx, acme := adminAndTenant(t, a)
 	token, _, err := a.Tenants.CreateToken(actx, tenant.TokenInput{Name: "ops", TenantID: acme.ID, Role: auth.RoleExpert})
 	if err != nil {
