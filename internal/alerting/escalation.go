@@ -13,6 +13,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/audit"
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/notify"
+	"github.com/vigil-sec/vigil/internal/report"
 	"github.com/vigil-sec/vigil/internal/store"
 )
 
@@ -422,13 +423,8 @@ func (s *Service) Escalations(ctx context.Context, tenantID string, p store.Page
 	return out, nil
 }
 
-func clip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
-}
+// clip cuts s to at most n runes.
+func clip(s string, n int) string { return report.Shorten(s, n) }
 
 // StateChange is a change of a case's or work order's state, told to the
 // tenant's webhook channels so its own tools can follow (a ticketing

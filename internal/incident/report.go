@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/report"
@@ -123,13 +122,7 @@ func reportLang(lang string) string {
 
 // clip cleans text for a report (characters the renderers refuse become
 // U+FFFD) and bounds it to n characters.
-func clip(s string, n int) string {
-	s = report.CleanText(s)
-	if utf8.RuneCountInString(s) > n {
-		s = string([]rune(s)[:n-1]) + "…"
-	}
-	return s
-}
+func clip(s string, n int) string { return report.Shorten(report.CleanText(s), n) }
 
 func short(s string) string { return clip(s, report.MaxShortText) }
 func cell(s string) string  { return clip(s, report.MaxCell) }

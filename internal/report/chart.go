@@ -83,8 +83,8 @@ const (
 
 func r1(x float64) float64 { return math.Round(x*10) / 10 }
 
-// shorten cuts s to n runes, ending with an ellipsis when cut.
-func shorten(s string, n int) string {
+// Shorten cuts s to at most n runes, the last an ellipsis when it is cut.
+func Shorten(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
@@ -174,7 +174,7 @@ func (g *svgChart) cartesian(c *Chart) {
 			continue
 		}
 		x := r1(left + slot*(float64(i)+0.5))
-		t := svgText{X: x, Y: bottom + 16, Anchor: "middle", Class: "xlabel", Text: shorten(l, labelRunes)}
+		t := svgText{X: x, Y: bottom + 16, Anchor: "middle", Class: "xlabel", Text: Shorten(l, labelRunes)}
 		if n > 8 {
 			t.Anchor = "end"
 			t.Rotate = fmt.Sprintf("rotate(-35 %v %v)", x, r1(bottom+12))
@@ -227,7 +227,7 @@ func (g *svgChart) cartesian(c *Chart) {
 			if si >= paletteSize {
 				break
 			}
-			g.Legend = append(g.Legend, legendAt(x, float64(g.H)-14, colour(si), shorten(s.Name, labelRunes)))
+			g.Legend = append(g.Legend, legendAt(x, float64(g.H)-14, colour(si), Shorten(s.Name, labelRunes)))
 			x += 20 + 7*float64(min(utf8.RuneCountInString(s.Name), labelRunes)+2)
 		}
 	}
@@ -284,7 +284,7 @@ func (g *svgChart) pie(c *Chart) {
 			break
 		}
 		g.Legend = append(g.Legend, legendAt(lx, ly, colour(i),
-			fmt.Sprintf("%s — %s (%s%%)", shorten(c.Labels[i], 28), formatNum(v), formatNum(v/total*100))))
+			fmt.Sprintf("%s — %s (%s%%)", Shorten(c.Labels[i], 28), formatNum(v), formatNum(v/total*100))))
 		ly += 18
 		shown++
 	}

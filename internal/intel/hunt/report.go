@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/vigil-sec/vigil/internal/intel"
 	"github.com/vigil-sec/vigil/internal/report"
@@ -434,10 +433,4 @@ func cell(s string) string { return clipRunes(report.CleanText(s), report.MaxCel
 // short cleans data for a title-like text and bounds it.
 func short(s string) string { return clipRunes(report.CleanText(s), report.MaxShortText/2) }
 
-func clipRunes(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
-}
+func clipRunes(s string, n int) string { return report.Shorten(s, n) }
