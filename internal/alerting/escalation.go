@@ -446,9 +446,20 @@ type StateChange struct {
 // the tenant, whatever the channel's lowest alert level. Delivery is
 // asynchronous and logged like every message.
 func (s *Service) StateChanged(ctx context.Context, c StateChange) error {
-	if c.Kind == "case" && c.Change == "create" {
+	var t *store.Tenant // read once, when first needed
+	tenant := func() (store.Tenant, error) {
+		if t == nil {
+			got, err := s.store.Tenants().Get(ctx, c.TenantID)
+			if err != nil {
+				return got, err
+			}
+			t = &got
+		}
+		return *t, nil
+	}
+	if c.Kind == "case" && c.Change == "create" && len(s.ackKey) > 0 {
 		// A new case may escalate like an alert, if the tenant's rules say so.
-		t, err := s.store.Tenants().Get(ctx, c.TenantID)
+		t, err := tenant()
 		if err != nil {
 			return err
 		}
@@ -474,7 +485,7 @@ func (s *Service) StateChanged(ctx context.Context, c StateChange) error {
 	if len(hooks) == 0 {
 		return nil
 	}
-	t, err := s.store.Tenants().Get(ctx, c.TenantID)
+	ten, err := tenant()
 	if err != nil {
 		return err
 	}
@@ -482,12 +493,12 @@ func (s *Service) StateChanged(ctx context.Context, c StateChange) error {
 	if c.Severity != "" {
 		sev = severityOf(c.Severity)
 	}
-	data := notify.TemplateData{Tenant: t.Name, Title: clip(c.Ref+" "+c.Title, 300), Severity: sev,
+	data := notify.TemplateData{Tenant: ten.Name, Title: clip(c.Ref+" "+c.Title, 300), Severity: sev,
 		Summary: clip(fmt.Sprintf("%s %s: %s, now %s", c.Kind, c.Ref, c.Change, c.State), 500), Time: c.At,
 		Fields: []notify.Field{{Name: "kind", Value: c.Kind}, {Name: "id", Value: c.ID}, {Name: "ref", Value: c.Ref},
 			{Name: "state", Value: c.State}, {Name: "change", Value: c.Change}}}
 	if s.baseURL != "" && c.Path != "" {
-		data.Link = s.baseURL + "/t/" + t.Slug + c.Path
+		data.Link = s.baseURL + "/t/" + ten.Slug + c.Path
 	}
 	var errs []error
 	for _, ch := range hooks {
