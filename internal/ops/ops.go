@@ -164,11 +164,8 @@ func (s *Service) Create(ctx context.Context, tenantID string, in Input) (Order,
 	if err := s.store.WorkOrders().Create(ctx, &row); err != nil {
 		return Order{}, err
 	}
+	// ID and reference are the row's: decode puts them back on every read.
 	o.ID, o.Ref, o.Version, o.UpdatedAt = row.ID, row.Ref, row.Version, row.UpdatedAt
-	// The reference is known only now: store it in the document too.
-	if err := s.save(ctx, &o); err != nil {
-		return Order{}, err
-	}
 	if err := s.audit.Record(ctx, audit.Event{TenantID: tenantID, Action: "workorder.create", Object: "work_order:" + o.ID,
 		Detail: map[string]string{"ref": o.Ref, "type": string(o.Type), "state": string(o.State)}}); err != nil {
 		return o, err
