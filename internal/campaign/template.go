@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"cmp"
 	"embed"
 	"errors"
 	"fmt"
@@ -403,7 +404,7 @@ func (t *Template) Instantiate(in Instance) (*Campaign, error) {
 		}
 		seen[tg.AssetID] = true
 	}
-	c := &Campaign{ID: in.ID, Tenant: in.Tenant, Name: cmpOr(in.Name, t.Name), Kind: t.Kind, Template: t.ID,
+	c := &Campaign{ID: in.ID, Tenant: in.Tenant, Name: cmp.Or(in.Name, t.Name), Kind: t.Kind, Template: t.ID,
 		Scope: in.Scope, Targets: slices.Clone(in.Targets), Start: in.Start.UTC()}
 	at := c.Start
 	end := map[string]time.Time{}
@@ -437,11 +438,4 @@ func (t *Template) Instantiate(in Instance) (*Campaign, error) {
 		}
 	}
 	return c, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"net/http"
 	"strconv"
 	"strings"
@@ -68,16 +69,9 @@ func (s *server) peopleNames(r *http.Request) (map[string]string, []store.User, 
 	}
 	names := map[string]string{}
 	for _, u := range people {
-		names[u.ID] = cmpOr(u.DisplayName, u.Username)
+		names[u.ID] = cmp.Or(u.DisplayName, u.Username)
 	}
 	return names, people, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func (s *server) opsView(r *http.Request) (*opsPage, error) {

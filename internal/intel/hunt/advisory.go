@@ -2,6 +2,7 @@ package hunt
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -456,7 +457,7 @@ func MatchMany(ctx context.Context, st store.Store, tenantID string, advs []Advi
 					m.Truncated = true
 					continue
 				}
-				host := cmpOr(fd.Host, fd.IP, fd.AssetKey)
+				host := cmp.Or(fd.Host, fd.IP, fd.AssetKey)
 				m.Findings = append(m.Findings, FindingHit{FindingID: fd.ID, AssetID: fd.AssetID, Host: host, Title: fd.Title,
 					State: fd.State, Package: fd.Package, Version: fd.Version, Reason: reason})
 			}
@@ -509,15 +510,6 @@ func MatchMany(ctx context.Context, st store.Store, tenantID string, advs []Advi
 		af.Offset += len(as)
 	}
 	return res, nil
-}
-
-func cmpOr(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // affectsPackage reports whether a package at version is an affected
