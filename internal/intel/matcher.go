@@ -174,6 +174,7 @@ type Matcher struct {
 	ip6      map[[16]byte]uint32
 	cidr     *bart.Table[uint32]
 	domains  map[string]uint32
+	labels   uint64 // bit n set: some domain indicator has n labels (63: 63 or more)
 	urls     map[string]uint32
 	emails   map[string]uint32
 	files    map[string]uint32
@@ -305,6 +306,7 @@ func (m *Matcher) Add(in Indicator) error {
 	case TypeDomain:
 		p, ok := m.domains[in.Value]
 		m.domains[in.Value] = link(p, ok)
+		m.labels |= 1 << labelCount(in.Value)
 	case TypeURL:
 		p, ok := m.urls[in.Value]
 		m.urls[in.Value] = link(p, ok)
@@ -362,8 +364,18 @@ type matchCtx struct {
 	hits []Hit
 }
 
+// clock reads the matcher's clock once per Match, and only when an
+// indexed value was found: most lookups miss and need no time.
+func (c *matchCtx) clock() {
+	if c.now.IsZero() {
+		c.now = c.m.opts.Now()
+		c.nowS = c.now.Unix()
+	}
+}
+
 // emit appends a hit for every live entry chained from head.
 func (c *matchCtx) emit(head uint32, field, evValue string, value func() string) {
+	c.clock()
 	for i := head; ; {
 		e := &c.m.entries[i]
 		if c.live(e) {
@@ -392,8 +404,7 @@ func (c *matchCtx) live(e *entry) bool {
 // their validity window, below MinConfidence after decay, or on allowed
 // values are left out. Hits are sorted by field, then indicator value.
 func (m *Matcher) Match(ev Event) []Hit {
-	now := m.opts.Now()
-	c := matchCtx{m: m, now: now, nowS: now.Unix()}
+	c := matchCtx{m: m}
 	for f, v := range ev {
 		kind := fieldKinds[f]
 		if kind == 0 {
@@ -526,10 +537,15 @@ func (c *matchCtx) matchDomain(field, s string) {
 	if c.m.opts.AllowList.AllowsDomain(d) {
 		return
 	}
-	for cur := d; ; {
-		if i, ok := c.m.domains[cur]; ok {
-			c.emit(i, field, s, func() string { return cur })
-			return
+	// Only suffixes with as many labels as some indicator are looked up:
+	// each lookup in a large map is a cache miss, and a name such as
+	// www.a.example.com would otherwise probe four times to find nothing.
+	for cur, n := d, labelCount(d); ; n-- {
+		if c.m.labels&(1<<n) != 0 {
+			if i, ok := c.m.domains[cur]; ok {
+				c.emit(i, field, s, func() string { return cur })
+				return
+			}
 		}
 		j := strings.IndexByte(cur, '.')
 		if j < 0 {
@@ -537,6 +553,11 @@ func (c *matchCtx) matchDomain(field, s string) {
 		}
 		cur = cur[j+1:]
 	}
+}
+
+// labelCount is the number of dot-separated labels of a domain, capped at 63.
+func labelCount(d string) uint {
+	return uint(min(strings.Count(d, ".")+1, 63)) // #nosec G115 -- at most 63
 }
 
 func isLowerASCII(s string) bool {
