@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vigil-sec/vigil/internal/attach"
 	"log/slog"
 	"net/http"
 
@@ -62,6 +63,9 @@ type Options struct {
 	Incidents *incident.Service
 	// Ops backs the work order endpoints.
 	Ops *ops.Service
+	// Attachments keeps files uploaded to work orders, drills and
+	// assessment items.
+	Attachments *attach.Service
 	// Assessments backs the MLPS assessment project endpoints.
 	Assessments *project.Service
 	Posture     *posture.Service

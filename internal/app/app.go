@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"github.com/vigil-sec/vigil/internal/attach"
 	"io"
 	"log/slog"
 	"net"
@@ -94,9 +95,11 @@ type App struct {
 	// TAXII collections.
 	Desk *desk.Desk
 	// Ops runs work orders and the ops audit.
-	Ops       *ops.Service
-	Reports   *reportcentre.Centre
-	Incidents *incident.Service
+	Ops *ops.Service
+	// Attachments keeps files uploaded to work orders, drills and assessment items.
+	Attachments *attach.Service
+	Reports     *reportcentre.Centre
+	Incidents   *incident.Service
 	// Baseline stores baseline runs, runs scheduled SSH checks and the
 	// hardening loop.
 	Baseline *hardening.Service
@@ -223,6 +226,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		OnAlert: func(ctx context.Context, al store.Alert) error { return a.Alerting.Alerted(asSystem(ctx), al) }})
 	a.Posture = posture.NewService(a.Store, posture.Options{Logger: logger})
 	a.Desk = desk.New(a.Store, desk.Options{})
+	a.Attachments = attach.New(a.Store.Attachments(), a.Audit, attach.Options{Logger: logger})
 	a.Ops = ops.NewService(a.Store, a.Audit, ops.Options{Logger: logger, OnChange: func(ctx context.Context, o ops.Order, change string) error {
 		return a.Alerting.StateChanged(ctx, alerting.StateChange{TenantID: o.Tenant, Kind: "work-order", ID: o.ID, Ref: o.Ref, Title: o.Title,
 			State: string(o.State), Change: change, Path: "/operations/ops-audit/orders/" + o.ID, At: o.UpdatedAt})

@@ -6,12 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/vigil-sec/vigil/internal/attach"
 	"io"
 	"mime"
-	"net/http"
-	"path"
-	"strings"
-	"unicode"
 
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/store"
@@ -36,25 +33,6 @@ type EvidenceInput struct {
 	DeclaredType string // the Content-Type the uploader sent
 	Description  string
 	Content      io.Reader
-}
-
-// cleanName keeps the base name of an uploaded file, without control
-// characters, at most MaxFileName characters.
-func cleanName(name string) string {
-	name = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == '\\' {
-			return '_'
-		}
-		return r
-	}, strings.ToValidUTF8(name, "_"))
-	name = strings.TrimSpace(path.Base("/" + name))
-	if name == "/" || name == "." || name == "" {
-		name = "evidence"
-	}
-	if r := []rune(name); len(r) > MaxFileName {
-		name = string(r[:MaxFileName])
-	}
-	return name
 }
 
 // AddEvidence stores an evidence file on an open case: the content is
@@ -100,24 +78,14 @@ func (s *Service) AddEvidence(ctx context.Context, tenantID, caseID string, in E
 	}
 	sum := sha256.Sum256(data)
 	actor := auth.FromContext(ctx).ActorID()
-	e := store.IncidentEvidence{TenantID: tenantID, CaseID: c.ID, SHA256: hex.EncodeToString(sum[:]), Name: cleanName(in.Name),
-		Size: int64(len(data)), SniffedType: SniffType(data), DeclaredType: declared, Description: in.Description, CreatedBy: actor}
+	e := store.IncidentEvidence{TenantID: tenantID, CaseID: c.ID, SHA256: hex.EncodeToString(sum[:]), Name: attach.CleanName(in.Name, "evidence"),
+		Size: int64(len(data)), SniffedType: attach.SniffType(data), DeclaredType: declared, Description: in.Description, CreatedBy: actor}
 	if err := s.store.Incidents().AddEvidence(ctx, &e, data, store.IncidentCustody{At: s.now(), Actor: actor, Action: CustodyAdded,
 		Detail: "sha256 " + e.SHA256}); err != nil {
 		return e, err
 	}
 	return e, s.record(ctx, tenantID, "incident.evidence.add", caseID, map[string]any{"evidence": e.ID, "name": e.Name,
 		"sha256": e.SHA256, "size": e.Size})
-}
-
-// SniffType is the content type of evidence from its first bytes
-// (http.DetectContentType's algorithm, without parameters).
-func SniffType(data []byte) string {
-	t := http.DetectContentType(data)
-	if mt, _, err := mime.ParseMediaType(t); err == nil {
-		return mt
-	}
-	return "application/octet-stream"
 }
 
 // Download returns an evidence file's record and content after checking

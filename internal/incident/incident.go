@@ -94,7 +94,6 @@ const (
 	MaxObsValue     = 2048
 	MaxObsTags      = 16
 	MaxEvidence     = 1000 // files per case
-	MaxFileName     = 255
 	MaxBulk         = 1000 // alerts per promote or merge
 	// DefaultMaxUpload bounds one evidence file unless Options says otherwise.
 	DefaultMaxUpload = 50 << 20

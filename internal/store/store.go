@@ -144,6 +144,7 @@ type Store interface {
 	Campaigns() CampaignStore
 	Drills() DrillStore
 	VulnSettings() VulnSettingsStore
+	Attachments() AttachmentStore
 
 	// Driver names the driver: "sqlite" or "postgres".
 	Driver() string

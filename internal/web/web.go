@@ -9,6 +9,7 @@ package web
 
 import (
 	"errors"
+	"github.com/vigil-sec/vigil/internal/attach"
 	"log/slog"
 	"net/http"
 	"time"
@@ -62,6 +63,9 @@ type Options struct {
 	// Ops runs work orders and the ops audit; nil leaves the ops-audit
 	// area a placeholder.
 	Ops *ops.Service
+	// Attachments keeps files uploaded to work orders, drills and
+	// assessment items; the owning pages need it to take uploads.
+	Attachments *attach.Service
 	// FeedRefresh is how often feeds are reloaded: a feed not loaded for
 	// twice as long is shown stale.
 	FeedRefresh time.Duration

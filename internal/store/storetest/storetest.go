@@ -63,6 +63,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Traffic", testTraffic},
 		{"Campaigns", testCampaigns},
 		{"VulnSettings", testVulnSettings},
+		{"Attachments", testAttachments},
 		{"Audit", testAudit},
 		{"AuditAppendOnly", testAuditAppendOnly},
 		{"TenantIsolation", testTenantIsolation},
