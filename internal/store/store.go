@@ -798,7 +798,9 @@ type AlertStore interface {
 	// Raise records a detection: when an alert of the same group key in
 	// one of openStatuses was last seen within window it gains the event
 	// (count+1), otherwise a new alert is created. It reports the alert and
-	// whether it is new.
+	// whether it is new. Writers raising one group at once take turns; an
+	// event ID the alert already holds is not counted again (a redelivered
+	// event, a second node hunting the same window).
 	Raise(ctx context.Context, a *Alert, window time.Duration, openStatuses []string, maxEvents int) (bool, error)
 	Get(ctx context.Context, tenantID, id string) (Alert, error)
 	List(ctx context.Context, tenantID string, f AlertFilter) ([]Alert, error)

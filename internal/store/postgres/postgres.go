@@ -149,6 +149,9 @@ var dialect = sqldb.Dialect{
 	JSONArrayHas: func(column string) string {
 		return column + " @> jsonb_build_array(?::text)"
 	},
+	// pg_advisory_xact_lock returns a void value, which database/sql
+	// cannot scan but may discard.
+	KeyLock: "SELECT pg_advisory_xact_lock(hashtextextended(?::text, 0))",
 }
 
 // sqlState returns the SQLSTATE of a server error, or "".

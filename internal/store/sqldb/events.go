@@ -182,6 +182,12 @@ func (x alerts) Raise(ctx context.Context, a *store.Alert, window time.Duration,
 		at = s.stamp()
 	}
 	err := s.inTx(ctx, func(c conn) error {
+		// Writers raising the same group (several ingest or hunting
+		// nodes) take turns, so the read below sees the other's insert
+		// or update instead of racing it.
+		if err := c.lock(ctx, "alert|"+a.TenantID+"|"+a.GroupKey); err != nil {
+			return err
+		}
 		args := []any{a.TenantID, a.GroupKey, s.t(at.Add(-window))}
 		for _, st := range openStatuses {
 			args = append(args, st)
@@ -192,12 +198,29 @@ func (x alerts) Raise(ctx context.Context, a *store.Alert, window time.Duration,
 			return err
 		}
 		if err == nil {
+			// An event already in the alert (a redelivered message, a
+			// second node hunting the same window) is not counted again.
 			ids := cur.EventIDs
+			seen := make(map[string]bool, len(ids))
+			for _, id := range ids {
+				seen[id] = true
+			}
+			dup := 0
 			for _, id := range a.EventIDs {
-				if len(ids) < maxEvents {
+				switch {
+				case seen[id]:
+					dup++
+				case len(ids) < maxEvents:
 					ids = append(ids, id)
 				}
+				seen[id] = true
 			}
+			inc := max(a.Count, 1) - dup
+			if dup > 0 && inc <= 0 {
+				*a = cur
+				return nil
+			}
+			inc = max(inc, 1)
 			idsArg, err := tagsArg(ids)
 			if err != nil {
 				return err
@@ -207,10 +230,10 @@ func (x alerts) Raise(ctx context.Context, a *store.Alert, window time.Duration,
 				last = at
 			}
 			if _, err := c.exec(ctx, `UPDATE alerts SET count = count + ?, event_ids = ?, last_seen = ? WHERE id = ?`,
-				max(a.Count, 1), idsArg, s.t(last), cur.ID); err != nil {
+				inc, idsArg, s.t(last), cur.ID); err != nil {
 				return err
 			}
-			cur.Count += max(a.Count, 1)
+			cur.Count += inc
 			cur.EventIDs, cur.LastSeen = ids, last
 			*a = cur
 			return nil

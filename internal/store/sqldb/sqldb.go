@@ -49,6 +49,12 @@ type Dialect struct {
 	// JSON array of strings in column contains the one value bound to the
 	// single ? placeholder in the condition.
 	JSONArrayHas func(column string) string
+	// KeyLock is a statement with one ? placeholder, a string key, that
+	// takes a lock held until the transaction ends, so writers that read
+	// then write the same logical row take turns (PostgreSQL: an advisory
+	// transaction lock). Empty when a write transaction already excludes
+	// every other writer (SQLite's BEGIN IMMEDIATE).
+	KeyLock string
 }
 
 // Store implements store.Store over a *sql.DB. Drivers wrap it to provide
@@ -226,6 +232,16 @@ func (s *Store) inTx(ctx context.Context, fn func(c conn) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// lock takes the dialect's transaction-scoped lock on key; c must be a
+// transaction.
+func (c conn) lock(ctx context.Context, key string) error {
+	if c.d.KeyLock == "" {
+		return nil
+	}
+	_, err := c.exec(ctx, c.d.KeyLock, key)
+	return err
 }
 
 // rebind rewrites ? placeholders outside quoted literals to $n when the

@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"DiscoveryRuns", testDiscoveryRuns},
 		{"Events", testEvents},
 		{"Alerts", testAlerts},
+		{"AlertRaiseConcurrent", testAlertRaiseConcurrent},
 		{"NotifyChannels", testNotifyChannels},
 		{"Weblog", testWeblog},
 		{"Incidents", testIncidents},
