@@ -225,7 +225,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Traffic = risk.NewService(a.Store, a.Audit, risk.Options{Logger: logger, Enqueue: a.enqueueTraffic,
 		OnAlert: func(ctx context.Context, al store.Alert) error { return a.Alerting.Alerted(asSystem(ctx), al) }})
 	a.Posture = posture.NewService(a.Store, posture.Options{Logger: logger})
-	a.Desk = desk.New(a.Store, desk.Options{})
+	a.Desk = desk.New(a.Store, desk.Options{Audit: a.Audit})
 	a.Attachments = attach.New(a.Store.Attachments(), a.Audit, attach.Options{Logger: logger})
 	a.Ops = ops.NewService(a.Store, a.Audit, ops.Options{Logger: logger, OnChange: func(ctx context.Context, o ops.Order, change string) error {
 		return a.Alerting.StateChanged(ctx, alerting.StateChange{TenantID: o.Tenant, Kind: "work-order", ID: o.ID, Ref: o.Ref, Title: o.Title,

@@ -110,6 +110,9 @@ func (a *App) LoadFeeds(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	a.Desk.SetIntel(advs, ins)
+	if err := a.Desk.LoadAnalyst(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("feeds: %v", errs)
 	}
@@ -173,9 +176,7 @@ func readAdvisories(ctx context.Context, src string) ([]hunt.Advisory, []intel.R
 // startFeedRefresh loads the feeds now and every FeedRefresh until ctx
 // ends; every node keeps its own copy.
 func (a *App) startFeedRefresh(ctx context.Context) func() error {
-	if a.Config.KEVSource == "" && a.Config.EPSSSource == "" && len(a.Config.IntelFeeds) == 0 && len(a.Config.AdvisoryFeeds) == 0 {
-		return func() error { return nil }
-	}
+	noFeeds := a.Config.KEVSource == "" && a.Config.EPSSSource == "" && len(a.Config.IntelFeeds) == 0 && len(a.Config.AdvisoryFeeds) == 0
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -184,6 +185,19 @@ func (a *App) startFeedRefresh(ctx context.Context) func() error {
 		t := time.NewTicker(a.Config.FeedRefresh)
 		defer t.Stop()
 		for {
+			if noFeeds {
+				// Only the analysts' advisories, which another node may
+				// have changed.
+				if err := a.Desk.LoadAnalyst(ctx); err != nil && ctx.Err() == nil {
+					a.Logger.Warn("analyst advisories not reloaded", "err", err)
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+				continue
+			}
 			if err := a.LoadFeeds(ctx); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("threat feeds not refreshed", "err", err)
 			}

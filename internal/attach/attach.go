@@ -261,9 +261,3 @@ func SniffType(data []byte) string {
 	}
 	return "application/octet-stream"
 }
-
-// IsText reports whether a file can be previewed as plain text.
-func IsText(a store.Attachment) bool {
-	return strings.HasPrefix(a.SniffedType, "text/plain")
-}
-

@@ -145,6 +145,7 @@ type Store interface {
 	Drills() DrillStore
 	VulnSettings() VulnSettingsStore
 	Attachments() AttachmentStore
+	Advisories() AdvisoryStore
 
 	// Driver names the driver: "sqlite" or "postgres".
 	Driver() string

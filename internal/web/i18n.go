@@ -289,6 +289,7 @@ func dynamicMessageIDs(as []area) []string {
 	ids = append(ids, baselineMessageIDs()...)
 	add("mark", []string{"true-positive", "false-positive"})
 	add("intel.kind", []string{desk.KindIndicators, desk.KindAdvisories, desk.KindKEV, desk.KindEPSS})
+	add("advisory.state", advisoryStates)
 	add("wo_state", []string{"draft", "submitted", "approved", "rejected", "in_progress", "done", "verified", "reopened", "cancelled"})
 	add("wo_type", []string{"access", "change", "remediation", "inspection"})
 	add("wo_action", []string{"submit", "approve", "reject", "revise", "start", "complete", "verify", "reopen", "cancel"})

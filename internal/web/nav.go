@@ -100,6 +100,9 @@ func (s *server) nav(r *http.Request, cur *store.Tenant) ([]navGroup, error) {
 	if s.opts.Alerting != nil && p.CanAny(auth.PermIncidentWrite) {
 		g.Items = append(g.Items, item(T("nav.notices"), "/notices", true))
 	}
+	if s.opts.Intel != nil && p.CanAny(auth.PermIncidentWrite) {
+		g.Items = append(g.Items, item(T("advisory.list_title"), "/advisories", true))
+	}
 	if p.Can(auth.PermTenantAdmin, "") {
 		g.Items = append(g.Items, item(T("nav.tenants"), "/admin/tenants", false))
 	}

@@ -215,6 +215,7 @@ func (s *server) register() {
 	s.registerCampaigns(t)
 	s.registerDevices(t)
 	s.registerVulnScan(t)
+	s.registerAdvisories()
 	for _, a := range s.areas {
 		if a.Key == "vuln-lifecycle" || s.registered(get, t+a.Path) {
 			continue // built above

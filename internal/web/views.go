@@ -63,6 +63,7 @@ func pagePrototypes() map[string]page {
 		"baseline": &baselineOverviewPage{}, "baseline_asset": &baselineAssetPage{}, "baseline_run": &baselineRunPage{}, "baseline_diff": &baselineDiffPage{}, "baseline_hardening": &hardeningPage{}, "baseline_schedules": &baselineSchedulesPage{},
 		"traffic": &trafficPage{}, "traffic_analysis": &trafficAnalysisPage{}, "traffic_finding": &trafficFindingPage{},
 		"intel": &intelPage{}, "escalation": &escalationPage{}, "ack": &ackPage{}, "ops": &opsPage{}, "ops_order": &opsOrderPage{},
+		"advisories": &advisoriesPage{}, "advisory": &advisoryPage{},
 		"devices_om": &devicesPage{}, "device_om": &devicePage{}, "device_om_form": &deviceFormPage{}, "device_om_backup": &deviceBackupPage{},
 	}
 }

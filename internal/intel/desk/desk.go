@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigil-sec/vigil/internal/audit"
 	"github.com/vigil-sec/vigil/internal/intel"
 	"github.com/vigil-sec/vigil/internal/intel/hunt"
 	"github.com/vigil-sec/vigil/internal/store"
@@ -65,6 +66,9 @@ type Options struct {
 	CacheFor time.Duration
 	// Now is the clock (tests).
 	Now func() time.Time
+	// Audit records analyst advisories being written, published and
+	// withdrawn; nil records nothing.
+	Audit *audit.Log
 }
 
 // Desk holds the loaded intelligence; it is safe for concurrent use.
@@ -74,7 +78,9 @@ type Desk struct {
 
 	mu         sync.RWMutex
 	feeds      map[string]FeedStatus // by kind + "\x00" + name
-	advisories []hunt.Advisory       // newest first
+	advisories []hunt.Advisory       // feeds' and analysts', newest first
+	fromFeeds  []hunt.Advisory       // the last feed load's
+	analyst    []hunt.Advisory       // published analyst advisories
 	indicators []intel.Indicator
 	shared     []sharedEntry // the curated TAXII collection
 	loadedAt   time.Time
@@ -168,9 +174,8 @@ func (d *Desk) SetIntel(advisories []hunt.Advisory, indicators []intel.Indicator
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if advisories != nil {
-		advisories = slices.Clone(advisories)
-		slices.SortStableFunc(advisories, func(a, b hunt.Advisory) int { return b.Published.Compare(a.Published) })
-		d.advisories = advisories
+		d.fromFeeds = slices.Clone(advisories)
+		d.mergeAdvisories()
 	}
 	d.loadedAt = d.opts.Now()
 	if indicators != nil {

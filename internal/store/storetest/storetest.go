@@ -65,6 +65,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Campaigns", testCampaigns},
 		{"VulnSettings", testVulnSettings},
 		{"Attachments", testAttachments},
+		{"Advisories", testAdvisories},
 		{"Audit", testAudit},
 		{"AuditAppendOnly", testAuditAppendOnly},
 		{"TenantIsolation", testTenantIsolation},
