@@ -118,8 +118,10 @@ type App struct {
 	// SyslogTCPAddr and SyslogUDPAddr are the bound syslog listeners, set
 	// by Serve when configured.
 	SyslogTCPAddr, SyslogUDPAddr net.Addr
-	Secrets                      *secret.Vault
-	Registry                     *prometheus.Registry
+	// NetFlowAddr is the bound flow collector, set when NetFlowUDP is.
+	NetFlowAddr net.Addr
+	Secrets     *secret.Vault
+	Registry    *prometheus.Registry
 }
 
 // NewLogger builds the process logger from the configuration.

@@ -70,6 +70,10 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 			return err
 		}
 		stops = append(stops, stop)
+		if stop, err = a.startNetFlow(ctx); err != nil {
+			return err
+		}
+		stops = append(stops, stop)
 	} else if err := a.loadRules(); err != nil { // HTTP ingest on api nodes detects too
 		return err
 	}

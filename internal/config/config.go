@@ -73,6 +73,11 @@ type Config struct {
 	SyslogTCP    string `yaml:"syslog_tcp"`
 	SyslogUDP    string `yaml:"syslog_udp"`
 	SyslogTenant string `yaml:"syslog_tenant"`
+	// NetFlowUDP is the listen address of the flow collector (NetFlow v5
+	// and v9, IPFIX, sFlow v5); empty is off. NetFlowTenant (a tenant
+	// slug) owns the flows that arrive there.
+	NetFlowUDP    string `yaml:"netflow_udp"`
+	NetFlowTenant string `yaml:"netflow_tenant"`
 
 	// Chromium is the browser binary for PDF reports; empty looks up
 	// chromium, chromium-browser and google-chrome on PATH.
@@ -186,6 +191,8 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 	str("VIGIL_SYSLOG_TCP", &c.SyslogTCP)
 	str("VIGIL_SYSLOG_UDP", &c.SyslogUDP)
 	str("VIGIL_SYSLOG_TENANT", &c.SyslogTenant)
+	str("VIGIL_NETFLOW_UDP", &c.NetFlowUDP)
+	str("VIGIL_NETFLOW_TENANT", &c.NetFlowTenant)
 	str("VIGIL_EPSS_SOURCE", &c.EPSSSource)
 	dur("VIGIL_FEED_REFRESH", &c.FeedRefresh)
 	dur("VIGIL_SESSION_TTL", &c.SessionTTL)
@@ -292,6 +299,14 @@ func (c *Config) Validate() error {
 		}
 		if c.SyslogTenant == "" {
 			bad("%s needs syslog_tenant: the tenant that owns what arrives there", name)
+		}
+	}
+	if c.NetFlowUDP != "" {
+		if _, _, err := net.SplitHostPort(c.NetFlowUDP); err != nil {
+			bad("netflow_udp %q must be host:port, e.g. 0.0.0.0:2055", c.NetFlowUDP)
+		}
+		if c.NetFlowTenant == "" {
+			bad("netflow_udp needs netflow_tenant: the tenant that owns the flows that arrive there")
 		}
 	}
 	if c.FeedRefresh < time.Minute || c.FeedRefresh > 30*24*time.Hour {

@@ -18,7 +18,8 @@ import (
 )
 
 // KindEvents is an analysis of the tenant's collected events (Suricata
-// EVE and netfilter logs received by the log pipeline) over a window.
+// EVE and netfilter logs received by the log pipeline, NetFlow and IPFIX
+// records received by the flow collector) over a window.
 const KindEvents = "events"
 
 // Bounds of an analysis of collected events: the window is read an hour
@@ -29,7 +30,7 @@ const (
 )
 
 // eventFormats are the collected event formats the analysis reads.
-var eventFormats = []string{"suricata", "netfilter"}
+var eventFormats = []string{"suricata", "netfilter", "netflow"}
 
 // eventWindow is the window of an analysis of collected events, kept in
 // its summary.
@@ -167,6 +168,9 @@ func (s *Service) streamEvents(ctx context.Context, tenantID string, win eventWi
 				}
 				nf.Lines++
 				line, ok := netfilterFlow(e)
+				if format == "netflow" {
+					line, ok = netflowFlow(e)
+				}
 				if !ok {
 					nf.Skipped++
 					continue
@@ -216,6 +220,27 @@ func field(e store.Event, name string) string {
 // netfilterFlow turns a netfilter log record into an EVE flow line (one
 // packet seen), so the EVE reader hands it to the analyses in order.
 func netfilterFlow(e store.Event) ([]byte, bool) {
+	return flowLine(e, 1, 0, 0, 0, 0, "new")
+}
+
+// netflowFlow turns a collected NetFlow or IPFIX record into an EVE flow
+// line with its packets, bytes and duration. Flow records are one
+// direction: the answer, when the exporter saw it, is a record of its own.
+func netflowFlow(e store.Event) ([]byte, bool) {
+	n := func(name string) int64 {
+		v, err := strconv.ParseInt(field(e, name), 10, 64)
+		if err != nil || v < 0 {
+			return 0
+		}
+		return v
+	}
+	return flowLine(e, max(n("source.packets"), 1), n("source.bytes"), n("destination.packets"), n("destination.bytes"),
+		time.Duration(n("event.duration")), "closed")
+}
+
+// flowLine is an EVE flow record of an event with ECS source and
+// destination fields, started at the event's time.
+func flowLine(e store.Event, pktsTo, bytesTo, pktsBack, bytesBack int64, dur time.Duration, state string) ([]byte, bool) {
 	src, err1 := netip.ParseAddr(field(e, "source.ip"))
 	dst, err2 := netip.ParseAddr(field(e, "destination.ip"))
 	if err1 != nil || err2 != nil || e.Time.IsZero() {
@@ -232,11 +257,12 @@ func netfilterFlow(e store.Event) ([]byte, bool) {
 	if proto == "" {
 		proto = "TCP"
 	}
-	ts := e.Time.UTC().Format("2006-01-02T15:04:05.000000-0700")
-	rec := map[string]any{"timestamp": ts, "event_type": "flow", "src_ip": src.String(), "src_port": port("source.port"),
+	const layout = "2006-01-02T15:04:05.000000-0700"
+	start := e.Time.UTC()
+	rec := map[string]any{"timestamp": start.Format(layout), "event_type": "flow", "src_ip": src.String(), "src_port": port("source.port"),
 		"dest_ip": dst.String(), "dest_port": port("destination.port"), "proto": proto,
-		"flow": map[string]any{"pkts_toserver": 1, "pkts_toclient": 0, "bytes_toserver": 0, "bytes_toclient": 0,
-			"start": ts, "end": ts, "state": "new", "reason": "timeout"}}
+		"flow": map[string]any{"pkts_toserver": pktsTo, "pkts_toclient": pktsBack, "bytes_toserver": bytesTo, "bytes_toclient": bytesBack,
+			"start": start.Format(layout), "end": start.Add(dur).Format(layout), "state": state, "reason": "timeout"}}
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return nil, false
