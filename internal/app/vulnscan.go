@@ -5,16 +5,19 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vigil-sec/vigil/internal/exposure"
 	"github.com/vigil-sec/vigil/internal/vuln/scan"
 )
 
 // vulnScanEvery is the least time between two scheduled vulnerability
-// scans of one tenant.
+// scans of one tenant whose subscription names no frequency.
 const vulnScanEvery = 7 * 24 * time.Hour
 
 // RunDueVulnScans scans every enabled tenant whose "vuln-lifecycle"
-// subscription is active and whose last scheduled scan is older than
-// vulnScanEvery. The claim in the store makes one worker of many run it.
+// subscription is active and whose last scheduled scan is older than the
+// subscription's frequency (daily to yearly; weekly when it names none; a
+// per-engagement subscription is scanned on demand only). The claim in
+// the store makes one worker of many run it.
 func (a *App) RunDueVulnScans(ctx context.Context, now time.Time) error {
 	ts, err := a.Store.Tenants().List(ctx)
 	if err != nil {
@@ -30,7 +33,14 @@ func (a *App) RunDueVulnScans(ctx context.Context, now time.Time) error {
 			(!sub.EndsOn.IsZero() && now.After(sub.EndsOn)) {
 			continue
 		}
-		claimed, err := a.Store.VulnSettings().ClaimRun(ctx, t.ID, now, now.Add(-vulnScanEvery))
+		every, scheduled := exposure.ScanInterval(sub.ReportFrequency)
+		if sub.ReportFrequency == "" {
+			every, scheduled = vulnScanEvery, true
+		}
+		if !scheduled {
+			continue
+		}
+		claimed, err := a.Store.VulnSettings().ClaimRun(ctx, t.ID, now, now.Add(-every))
 		if err != nil {
 			return fmt.Errorf("tenant %s: %w", t.Slug, err)
 		}
