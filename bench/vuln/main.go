@@ -15,7 +15,10 @@
 //
 // With -profile DIR it writes import.pprof, reimport.pprof and
 // queries.pprof for `go tool pprof -top`. With -keep the database stays,
-// and -reuse runs the queries alone on it again.
+// and -reuse runs the queries alone on it again; -only REGEXP runs the
+// query shapes whose name matches (e.g. -only text for the text searches:
+// a CVE id, a title word, an asset key, a rule ID, text found nowhere, and
+// two-character text, which is shorter than a trigram and so a scan).
 package main
 
 import (
@@ -29,6 +32,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -57,6 +61,7 @@ type config struct {
 	profile   string
 	keep      bool
 	reuse     string
+	only      *regexp.Regexp
 }
 
 func main() {
@@ -73,7 +78,16 @@ func main() {
 	flag.StringVar(&c.profile, "profile", "", "directory to write CPU profiles to")
 	flag.BoolVar(&c.keep, "keep", false, "keep the generated files and the database")
 	flag.StringVar(&c.reuse, "reuse", "", "run only the queries, on the SQLite file or PostgreSQL database URL of an earlier run")
+	only := flag.String("only", "", "run only the query shapes whose name matches this regular expression")
 	flag.Parse()
+	if *only != "" {
+		re, err := regexp.Compile(*only)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "vuln-bench: -only:", err)
+			os.Exit(2)
+		}
+		c.only = re
+	}
 	// An interrupt cancels the run, which still removes its files and
 	// database.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -361,8 +375,17 @@ func queries(ctx context.Context, svc *lifecycle.Service, tenantID string, c con
 		{"list+count, overdue", list(lifecycle.Filter{Overdue: true})},
 		{"list+count, text (a CVE id)", list(lifecycle.Filter{Query: kevCVE(3)})},
 		{"list+count, text (a title word)", list(lifecycle.Filter{Query: "traversal"})},
+		{"list+count, text (an asset key)", list(lifecycle.Filter{Query: ipOf(123)})},
+		{"list+count, text (a rule ID)", list(lifecycle.Filter{Query: "bench-tpl-123"})},
 		{"list+count, text matching nothing", func(ctx context.Context) error {
 			_, _, err := svc.List(ctx, tenantID, lifecycle.Filter{Query: "no-such-finding", Page: store.Page{Limit: page}})
+			return err
+		}},
+		// Two characters are shorter than a trigram: a scan, not an index
+		// read.
+		{"list+count, text of two characters", list(lifecycle.Filter{Query: "-1"})},
+		{"list+count, text of two characters matching nothing", func(ctx context.Context) error {
+			_, _, err := svc.List(ctx, tenantID, lifecycle.Filter{Query: "zz", Page: store.Page{Limit: page}})
 			return err
 		}},
 		{"severity summary (open counts)", func(ctx context.Context) error {
@@ -383,6 +406,9 @@ func queries(ctx context.Context, svc *lifecycle.Service, tenantID string, c con
 			_, err := svc.Scans(ctx, tenantID, store.Page{Limit: 5})
 			return err
 		}},
+	}
+	if c.only != nil {
+		shapes = slices.DeleteFunc(shapes, func(s shape) bool { return !c.only.MatchString(s.name) })
 	}
 	fmt.Printf("findings page queries (up to %d each, %s budget per shape):\n", c.queries, c.budget)
 	var stop func()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vigil-sec/vigil/internal/store"
 )
@@ -438,7 +439,14 @@ func (x vulns) Get(ctx context.Context, tenantID, id string) (store.VulnFinding,
 func (x vulns) filter(tenantID string, f store.VulnFilter) *where {
 	s := x.s
 	w := &where{}
-	w.add("tenant_id = ?", tenantID)
+	if x.indexedText(f) && s.d.Name == "sqlite" {
+		// The unary + keeps SQLite from reading all the tenant's findings
+		// by a tenant index to test each against the text index's
+		// candidates: the candidates, looked up by rowid, drive the query.
+		w.add("+tenant_id = ?", tenantID)
+	} else {
+		w.add("tenant_id = ?", tenantID)
+	}
 	w.in("state", f.States)
 	switch rank := store.SeverityRank(f.Severity); {
 	case rank > 0:
@@ -465,19 +473,64 @@ func (x vulns) filter(tenantID string, f store.VulnFilter) *where {
 		w.add("scanner = ?", f.Scanner)
 	}
 	if f.Query != "" {
-		p := containsPattern(f.Query)
-		w.add(`(lower(title) LIKE ? ESCAPE '!' OR lower(asset_key) LIKE ? ESCAPE '!' OR lower(rule_id) LIKE ? ESCAPE '!'
-			OR lower(`+s.d.jsonText("cves")+`) LIKE ? ESCAPE '!')`, p, p, p, p)
+		x.filterText(w, f.Query)
 	}
 	return w
+}
+
+// filterText adds the text search of the findings list: q is a substring
+// of the title, asset key, rule ID or CVE list (as JSON text), compared
+// case-insensitively as lower(column) LIKE does.
+//
+// When q has a trigram (useTrigrams) the indexes of migration 00021
+// answer it: on SQLite the FTS5 table of those four columns yields the
+// candidate rows and the LIKEs recheck them, since the index folds more
+// than ASCII case; on PostgreSQL the GIN index on each lower(column)
+// serves its LIKE. Shorter text is a scan.
+func (x vulns) filterText(w *where, q string) {
+	p := containsPattern(q)
+	like := `(lower(title) LIKE ? ESCAPE '!' OR lower(asset_key) LIKE ? ESCAPE '!' OR lower(rule_id) LIKE ? ESCAPE '!'
+		OR lower(` + x.s.d.jsonText("cves") + `) LIKE ? ESCAPE '!')`
+	if x.s.d.Name == "sqlite" && useTrigrams(q) {
+		w.add(`rowid IN (SELECT rowid FROM vuln_findings_fts WHERE vuln_findings_fts MATCH ?) AND `+like, ftsPhrase(q), p, p, p, p)
+		return
+	}
+	w.add(like, p, p, p, p)
+}
+
+// indexedText reports whether f has a text search a trigram index answers.
+func (x vulns) indexedText(f store.VulnFilter) bool { return f.Query != "" && useTrigrams(f.Query) }
+
+// useTrigrams reports whether a text search for q can read a trigram
+// index: q has at least three characters (a trigram; shorter text matches
+// no trigram and is a scan) and is valid UTF-8 without NUL, which the
+// index's tokenizer and query syntax take as they are.
+func useTrigrams(q string) bool {
+	return utf8.RuneCountInString(q) >= 3 && utf8.ValidString(q) && !strings.ContainsRune(q, 0)
+}
+
+// ftsPhrase quotes q as one FTS5 string, a phrase: with the trigram
+// tokenizer it matches text having q as a substring, whatever characters
+// q holds (a double quote is doubled, and nothing else is special).
+func ftsPhrase(q string) string {
+	return `"` + strings.ReplaceAll(strings.ToLower(q), `"`, `""`) + `"`
 }
 
 // List returns one page of a tenant's findings, highest priority first.
 func (x vulns) List(ctx context.Context, tenantID string, f store.VulnFilter) ([]store.VulnFinding, error) {
 	w := x.filter(tenantID, f)
 	limit, offset := PageBounds(f.Page)
+	order := ` ORDER BY priority DESC, severity_rank DESC, id`
+	if x.indexedText(f) {
+		// The same order, but not one an index gives: a text search
+		// reads its matches by the text index and sorts them, rather than
+		// walk the list's index and test every row, which the planner
+		// may choose on the guess that matches are spread evenly (when
+		// they gather at the end, it reads most of the tenant's rows).
+		order = ` ORDER BY priority + 0 DESC, severity_rank DESC, id`
+	}
 	vs, err := collect(ctx, x.s.conn(), scanVuln, `SELECT `+vulnCols+` FROM vuln_findings`+w.String()+
-		` ORDER BY priority DESC, severity_rank DESC, id LIMIT ? OFFSET ?`, append(w.args, limit, offset)...)
+		order+` LIMIT ? OFFSET ?`, append(w.args, limit, offset)...)
 	return vs, x.s.wrap("list vulnerabilities", err)
 }
 

@@ -1,6 +1,10 @@
 package storetest
 
 import (
+	"context"
+	"database/sql"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -136,6 +140,8 @@ func testIncidents(t *testing.T, s store.Store) {
 		ok(t, is.Update(ctx, &u, nil))
 		same(t, "after update", []string{u.Title, w.Title, v.Title}, list(store.IncidentFilter{}))
 	})
+
+	t.Run("Search", func(t *testing.T) { testIncidentSearch(t, s) })
 
 	t.Run("Alerts", func(t *testing.T) {
 		c := mkIncident(t, s, a.ID, "alerts", nil)
@@ -284,4 +290,178 @@ func mustList(t *testing.T, is store.IncidentStore, tenantID string, f store.Inc
 	cs, err := is.List(t.Context(), tenantID, f)
 	ok(t, err)
 	return cs
+}
+
+// testIncidentSearch checks the case list's text search (a substring of
+// the title, case-insensitive for ASCII letters, or an observable value
+// exactly), which an index answers for text of three characters or more
+// and a scan for shorter text: both must find the same cases.
+func testIncidentSearch(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	is := s.Incidents()
+	ten, other := mkTenant(t, s, "search"), mkTenant(t, s, "search-other")
+	titles := []string{
+		"Webshell on SHOP-01 (100% CPU)",
+		"Phish_kit found: a_b!c",
+		"勒索软件攻击 财务服务器",
+		"Ransomware 勒索 at HQ",
+		"Ab",
+		`Beacon to evil.example.net, "quoted" word`,
+		"éclair ÉCLAIR",
+	}
+	byTitle := map[string]store.Incident{}
+	for _, title := range titles {
+		byTitle[title] = mkIncident(t, s, ten.ID, title, nil)
+	}
+	mkIncident(t, s, other.ID, "Webshell on SHOP-01 of another tenant", nil)
+	mkIncident(t, s, other.ID, "勒索软件攻击 of another tenant", nil)
+	ok(t, is.AddObservables(ctx, ten.ID, byTitle[titles[3]].ID, []store.IncidentObservable{{Type: "domain", Value: "evil.example"}}))
+	ok(t, is.AddObservables(ctx, ten.ID, byTitle[titles[5]].ID, []store.IncidentObservable{{Type: "domain", Value: "evil.example"}}))
+
+	search := func(tenantID, q string) []string {
+		t.Helper()
+		f := store.IncidentFilter{Query: q}
+		cs, err := is.List(ctx, tenantID, f)
+		ok(t, err)
+		n, err := is.Count(ctx, tenantID, f)
+		ok(t, err)
+		if n != len(cs) {
+			t.Fatalf("query %q: Count %d, List %d", q, n, len(cs))
+		}
+		got := ids(cs, func(c store.Incident) string { return c.Title })
+		slices.Sort(got)
+		return got
+	}
+	want := func(ts ...string) []string {
+		slices.Sort(ts)
+		return ts
+	}
+	for _, c := range []struct {
+		q    string
+		want []string
+	}{
+		{"webshell", want(titles[0])},
+		{"WEBSHELL ON shop", want(titles[0])},
+		{"shop-01 (", want(titles[0])},
+		// LIKE's wildcards and escape character are plain characters.
+		{"100%", want(titles[0])},
+		{"0% c", want(titles[0])},
+		{"%", want(titles[0])},
+		{"%%", nil},
+		{"h_k", want(titles[1])},
+		{"h%k", nil},
+		{"_", want(titles[1])},
+		{"a_b!c", want(titles[1])},
+		{"!", want(titles[1])},
+		{"!!", nil},
+		{"b!", want(titles[1])},
+		// Chinese: no case, one character, two (shorter than a trigram)
+		// and more.
+		{"软", want(titles[2])},
+		{"勒索", want(titles[2], titles[3])},
+		{"勒索软件", want(titles[2])},
+		{"财务服务器", want(titles[2])},
+		{"软件攻击 财", want(titles[2])},
+		{"攻击财务", nil},
+		// Short text.
+		{"ab", want(titles[4])},
+		{"AB", want(titles[4])},
+		{"q", want(titles[3], titles[5])},
+		// FTS5 query syntax is plain text too.
+		{`"quoted" word`, want(titles[5])},
+		{`d" w`, want(titles[5])},
+		{"NEAR(a b)", nil},
+		{"evil OR shop", nil},
+		// An observable value exactly, or a title containing the text:
+		// each case once.
+		{"evil.example", want(titles[3], titles[5])},
+		{"evil.example.net", want(titles[5])},
+		{"no such text", nil},
+	} {
+		same(t, "search "+strconv.Quote(c.q), c.want, search(ten.ID, c.q))
+	}
+	// Every substring of every title, in both cases, finds what a plain
+	// substring test of the ASCII-lowered title finds: the index changes
+	// nothing in what is found.
+	for _, title := range titles {
+		r := []rune(title)
+		for i := range r {
+			for j := i + 1; j <= len(r) && j <= i+4; j++ {
+				for _, q := range []string{string(r[i:j]), strings.ToUpper(string(r[i:j]))} {
+					if strings.TrimSpace(q) != q || q == "" {
+						continue // the service trims queries
+					}
+					same(t, "search "+strconv.Quote(q), titlesContaining(titles, q), search(ten.ID, q))
+				}
+			}
+		}
+	}
+	same(t, "another tenant's cases", want("Webshell on SHOP-01 of another tenant"), search(other.ID, "webshell"))
+	same(t, "another tenant's observables", []string(nil), search(other.ID, "evil.example"))
+
+	// An update of the title is found at once, the old title no more.
+	c := byTitle[titles[0]]
+	c.Title = "Defacement of the portal"
+	ok(t, is.Update(ctx, &c, nil))
+	same(t, "old title", []string(nil), search(ten.ID, "webshell"))
+	same(t, "new title", want(c.Title), search(ten.ID, "DEFACEMENT"))
+	same(t, "new title, short text", want(c.Title), search(ten.ID, "de"))
+	// An update that keeps the title keeps it found.
+	c.Phase = "contain"
+	ok(t, is.Update(ctx, &c, nil))
+	same(t, "title kept", want(c.Title), search(ten.ID, "portal"))
+	checkTextIndex(t, s, "incidents_fts")
+
+	// Deleting a tenant deletes its cases and their index entries; a
+	// case created after it is found by its own title only.
+	ok(t, s.Tenants().Delete(ctx, other.ID))
+	checkTextIndex(t, s, "incidents_fts")
+	later := mkIncident(t, s, ten.ID, "Brute force on VPN", nil)
+	same(t, "case created after a delete", want(later.Title), search(ten.ID, "brute force"))
+	same(t, "deleted tenant's title", []string(nil), search(ten.ID, "another tenant"))
+	checkTextIndex(t, s, "incidents_fts")
+}
+
+// titlesContaining is the oracle of the case search by title: the titles
+// whose ASCII-lowered text contains the lower-cased query, as
+// lower(title) LIKE '%query%' compares (lower changes ASCII letters only),
+// plus the two cases with the observable evil.example when q is that.
+func titlesContaining(titles []string, q string) []string {
+	var out []string
+	lq := strings.ToLower(q)
+	for _, title := range titles {
+		if strings.Contains(asciiLower(title), lq) || (q == "evil.example" && (title == titles[3] || title == titles[5])) {
+			out = append(out, title)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// asciiLower lower-cases the ASCII letters of s only.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// checkTextIndex checks, on SQLite, that the FTS5 index named table
+// matches the rows of its content table exactly: an index a trigger
+// failed to update (an insert, update or delete it missed) fails the
+// check. PostgreSQL maintains its indexes itself.
+func checkTextIndex(t *testing.T, s store.Store, table string) {
+	t.Helper()
+	h, isSQL := s.(interface{ DB() *sql.DB })
+	if s.Driver() != "sqlite" || !isSQL {
+		return
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if _, err := h.DB().ExecContext(ctx, `INSERT INTO `+table+` (`+table+`, rank) VALUES ('integrity-check', 1)`); err != nil {
+		t.Fatalf("%s integrity check: %v", table, err)
+	}
 }
