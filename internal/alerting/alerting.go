@@ -62,6 +62,8 @@ type Service struct {
 
 	ackKey []byte       // signs acknowledgement links; nil: no escalation
 	clock  notify.Clock // escalation timing
+	// ackFactor scales a tenant's acknowledgement waits; see Options.
+	ackFactor func(ctx context.Context, tenantID string, at time.Time) float64
 }
 
 // Options configures a Service.
@@ -77,6 +79,11 @@ type Options struct {
 	// AckKey (at least 32 bytes) signs the acknowledgement links of
 	// escalations; without it tenants' escalation rules are not run.
 	AckKey []byte
+	// AckFactor, when set, tells the factor applied to a tenant's
+	// acknowledgement waits (the wait of each escalation step) at a
+	// moment: one in (0, 1) tightens them, as a key-period campaign does
+	// during its watch; any other value leaves them as they are.
+	AckFactor func(ctx context.Context, tenantID string, at time.Time) float64
 }
 
 // NewService returns an alerting Service; Close stops its dispatcher.
@@ -94,6 +101,7 @@ func NewService(s store.Store, v *secret.Vault, a *audit.Log, opts Options) (*Se
 	if svc.clock == nil {
 		svc.clock = notify.SystemClock{}
 	}
+	svc.ackFactor = opts.AckFactor
 	if len(opts.AckKey) > 0 {
 		if len(opts.AckKey) < 32 {
 			return nil, errors.New("alerting: the acknowledgement key must be at least 32 bytes")
@@ -120,6 +128,7 @@ type deliveryLog struct{ s *Service }
 
 func (l deliveryLog) Record(ctx context.Context, d notify.Delivery) error {
 	tenantID, channelID, _ := strings.Cut(d.Channel, "/")
+	channelID, _, _ = strings.Cut(channelID, "/") // a channel's personal queue (noticeack.go) logs as the channel
 	return l.s.store.NotifyChannels().Record(context.WithoutCancel(ctx), &store.NotifyDelivery{TenantID: tenantID,
 		ChannelID: channelID, MessageID: d.MessageID, Attempt: d.Attempt, Status: d.Status, Error: d.Error, At: d.At})
 }
@@ -361,6 +370,12 @@ func (s *Service) SendReport(ctx context.Context, r store.Report, summary string
 	if s.baseURL != "" {
 		data.Link = s.baseURL + "/t/" + t.Slug + "/reports/" + r.ID
 	}
+	release, err := s.digestSections(ctx, r, &data) // analysts' sections of a weekly digest (digest.go)
+	if err != nil {
+		return err
+	}
+	queued := 0
+	defer func() { release(queued > 0) }()
 	var errs []error
 	for _, c := range chans {
 		if !c.Enabled {
@@ -377,7 +392,9 @@ func (s *Service) SendReport(ctx context.Context, r store.Report, summary string
 		}
 		if err := s.deliver(ctx, c, msg); err != nil {
 			errs = append(errs, err)
+			continue
 		}
+		queued++
 	}
 	return errors.Join(errs...)
 }

@@ -123,6 +123,9 @@ func (s *Service) engine(ctx context.Context) (*notify.Engine, error) {
 			s.logger.Warn("escalation rule invalid", "tenant", row.TenantID, "rule", row.Name, "err", err)
 			continue
 		}
+		if s.ackFactor != nil {
+			tighten(r.Steps, s.ackFactor(ctx, row.TenantID, s.clock.Now()))
+		}
 		rules = append(rules, r)
 	}
 	ack := ""
@@ -130,7 +133,17 @@ func (s *Service) engine(ctx context.Context) (*notify.Engine, error) {
 		ack = s.baseURL + AckPath
 	}
 	return notify.NewEngine(notify.EngineOptions{Rules: rules, Store: escStore{s.store.Escalations()}, Clock: s.clock,
-		Key: s.ackKey, AckBaseURL: ack, Fire: s.fire, Logger: s.logger})
+		Key: s.ackKey, AckBaseURL: ack, Fire: s.fire, Logger: s.logger, OnShift: s.onShiftName})
+}
+
+// tighten scales the waits of steps by f when f is in (0, 1).
+func tighten(steps []notify.Step, f float64) {
+	if f <= 0 || f >= 1 {
+		return
+	}
+	for i := range steps {
+		steps[i].After = time.Duration(float64(steps[i].After) * f)
+	}
 }
 
 // escalate starts the escalations a new alert matches.

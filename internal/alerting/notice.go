@@ -30,6 +30,10 @@ type Notice struct {
 	// address contains it and open findings whose title, rule or CVEs do
 	// (a product name or a CVE ID); "" leaves the scope out.
 	Match string
+	// RemindHours is how long a recipient has to acknowledge before a
+	// reminder (0: none); Reminders how many at most (1-3).
+	RemindHours int
+	Reminders   int
 }
 
 // Bounds of a notice.
@@ -49,7 +53,9 @@ type NoticeResult struct {
 	AssetsN  int
 	Findings int // open findings matching
 	Channels int // channels the notice was queued on
-	Err      error
+	// Recipients is how many contacts got a personal message to acknowledge.
+	Recipients int
+	Err        error
 }
 
 func (n *Notice) check() error {
@@ -68,6 +74,11 @@ func (n *Notice) check() error {
 	if err := errors.Join(text("title", n.Title, MaxNoticeTitle, true), text("harm", n.Harm, MaxNoticeText, true),
 		text("plan", n.Plan, MaxNoticeText, false), text("match", n.Match, MaxNoticeMatch, false)); err != nil {
 		return err
+	}
+	if n.RemindHours < 0 || n.RemindHours > MaxRemindHours || n.Reminders < 0 || n.Reminders > MaxNoticeReminders ||
+		(n.RemindHours > 0) != (n.Reminders > 0) {
+		return invalid("remind_hours", store.CodeOutOfRange, map[string]any{"max_hours": MaxRemindHours, "max_reminders": MaxNoticeReminders},
+			"reminders: every 1 to %d hours, 1 to %d times (or none)", MaxRemindHours, MaxNoticeReminders)
 	}
 	if !slices.Contains([]string{"critical", "high", "medium", "low"}, n.Severity) {
 		return invalid("severity", store.CodeOneOf, map[string]any{"allowed": []string{"critical", "high", "medium", "low"}},
@@ -160,6 +171,9 @@ func (s *Service) publish(ctx context.Context, noticeID string, t store.Tenant, 
 			continue
 		}
 		r.Channels++
+	}
+	if r.Recipients, err = s.afterPublish(ctx, sys, noticeID, t, n, data); err != nil {
+		errs = append(errs, err)
 	}
 	if err := s.audit.Record(ctx, audit.Event{TenantID: t.ID, Action: "notice.publish", Object: "notice:" + noticeID,
 		Detail: map[string]any{"title": n.Title, "severity": n.Severity, "match": n.Match, "assets": r.AssetsN,

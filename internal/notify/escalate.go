@@ -52,6 +52,9 @@ type Rule struct {
 	Steps       []Step      `json:"steps"`
 	QuietHours  *QuietHours `json:"quiet_hours,omitempty"`
 	OnCall      *Rotation   `json:"on_call,omitempty"`
+	// OnCallShift makes the person on call whoever is on the monitoring
+	// desk's shift (EngineOptions.OnShift), the rotation when nobody is.
+	OnCallShift bool `json:"on_call_shift,omitempty"`
 }
 
 // Check validates the rule.
@@ -282,6 +285,9 @@ type EngineOptions struct {
 	// Fire sends a step, typically by enqueueing on the Dispatcher.
 	Fire   func(ctx context.Context, f Firing) error
 	Logger *slog.Logger
+	// OnShift tells who is on the desk's shift at a time, for rules with
+	// OnCallShift ("" for nobody).
+	OnShift func(ctx context.Context, at time.Time) string
 }
 
 // Engine walks escalation steps until a notification is acknowledged.
@@ -409,6 +415,11 @@ func (e *Engine) advance(ctx context.Context, esc Escalation, r Rule, now time.T
 	f := Firing{EscalationID: esc.ID, Rule: r.Name, Step: esc.NextStep + 1, Channels: slices.Clone(step.Channels), Message: esc.Message}
 	if step.NotifyOnCall {
 		f.OnCall = r.OnCall.Person(now)
+		if r.OnCallShift && e.opts.OnShift != nil {
+			if p := e.opts.OnShift(ctx, now); p != "" {
+				f.OnCall = p
+			}
+		}
 	}
 	if e.opts.AckBaseURL != "" {
 		f.Message.AckURL = e.ackURL(esc.ID, now.Add(e.opts.AckTTL))

@@ -24,7 +24,7 @@ const maxEscalationSteps = 3
 // escalationKinds are what a rule can escalate: new alerts, newly opened
 // cases and SLA breaches of cases.
 func escalationKinds() []notify.Kind {
-	return []notify.Kind{notify.KindAlert, notify.KindCase, notify.KindSLABreach}
+	return []notify.Kind{notify.KindAlert, notify.KindCase, notify.KindSLABreach, notify.KindKEVMatch, notify.KindAdvisory}
 }
 
 type escalationPage struct {
@@ -142,6 +142,7 @@ func (s *server) escalationSave(w http.ResponseWriter, r *http.Request) error {
 		rule.OnCall = &notify.Rotation{People: people, Period: time.Duration(hours) * time.Hour,
 			Start: time.Now().UTC().Truncate(24 * time.Hour)}
 	}
+	rule.OnCallShift = f.Get("oncall_shift") == "on" // whoever is on the desk's shift (desk.go)
 	in := alerting.EscalationRule{Name: f.Get("name"), Enabled: f.Get("enabled") == "on", Rule: rule}
 	if err := s.opts.Alerting.SaveEscalationRule(r.Context(), t.ID, in); err != nil {
 		return err

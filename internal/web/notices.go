@@ -55,6 +55,7 @@ func (s *server) noticePublish(w http.ResponseWriter, r *http.Request) error {
 	v := &noticesPage{Tenants: ts, Chosen: map[string]bool{}, Severities: []string{"critical", "high", "medium", "low"},
 		N: alerting.Notice{Title: r.PostFormValue("title"), Severity: r.PostFormValue("severity"), Harm: r.PostFormValue("harm"),
 			Plan: r.PostFormValue("plan"), Match: r.PostFormValue("match")}}
+	v.N.RemindHours, v.N.Reminders = reminderFields(r) // per-recipient reminders (desk.go)
 	for _, id := range r.PostForm["tenant"] {
 		// Only the tenants offered: another tenant's ID is ignored.
 		if slices.ContainsFunc(ts, func(t store.Tenant) bool { return t.ID == id }) {
