@@ -105,6 +105,8 @@ type Campaign struct {
 	Phases   []CampaignPhase `json:"phases"`
 	Tasks    []CampaignTask  `json:"tasks"`
 	Decision *GateDecision   `json:"decision,omitempty" doc:"Go-live gates: the decision the rules give now"`
+	// AckFactor is set for a key-period campaign.
+	AckFactor float64 `json:"ack_factor,omitempty" doc:"Key-period campaigns: the factor on the tenant's alert acknowledgement waits during the watch"`
 }
 
 func campaignDTO(svc *manager.Service, l *manager.Loaded) Campaign {
@@ -156,6 +158,9 @@ func campaignDTO(svc *manager.Service, l *manager.Loaded) Campaign {
 		conv(&gd.Noted, d.Noted)
 		c.Decision = gd
 	}
+	if l.KeyPeriod != nil {
+		c.AckFactor = svc.WatchAckFactor(l)
+	}
 	return c
 }
 
@@ -178,9 +183,10 @@ type GoLiveInput struct {
 
 // KeyPeriodInput plans a key-period campaign.
 type KeyPeriodInput struct {
-	PeriodID string   `json:"period_id" minLength:"1" maxLength:"100" doc:"A period of the key-period calendar"`
-	Name     string   `json:"name,omitempty" maxLength:"200"`
-	AssetIDs []string `json:"asset_ids,omitempty" maxItems:"200" doc:"Empty: every asset of the tenant"`
+	PeriodID  string   `json:"period_id" minLength:"1" maxLength:"100" doc:"A period of the key-period calendar"`
+	Name      string   `json:"name,omitempty" maxLength:"200"`
+	AssetIDs  []string `json:"asset_ids,omitempty" maxItems:"200" doc:"Empty: every asset of the tenant"`
+	AckFactor float64  `json:"ack_factor,omitempty" minimum:"0" maximum:"1" doc:"Factor on the tenant's alert acknowledgement waits during the watch; 0 means the default (0.5)"`
 }
 
 // AnswerInput answers a checklist item.
@@ -326,6 +332,7 @@ func (s *server) registerCampaigns() {
 		Summary: "Replace the duty roster of a key-period campaign", DefaultStatus: http.StatusNoContent, Tags: tags}, s.setDutyRoster)
 	register(s, read, huma.Operation{OperationID: "list-daily-reports", Method: http.MethodGet, Path: base + "/{campaign}/daily-reports",
 		Summary: "List the daily reports of a key-period campaign", Tags: tags}, s.listDailyReports)
+	s.registerKeyPeriodCalendar()
 }
 
 func (s *server) listCampaigns(ctx context.Context, in *campaignListIn) (*out[[]CampaignSummary], error) {
@@ -360,7 +367,8 @@ func (s *server) createKeyPeriod(ctx context.Context, in *keyPeriodCreateIn) (*o
 	if err != nil {
 		return nil, err
 	}
-	l, err := s.opts.Campaigns.CreateKeyPeriod(ctx, t.ID, manager.KeyPeriodInput{PeriodID: in.Body.PeriodID, Name: in.Body.Name, AssetIDs: in.Body.AssetIDs})
+	l, err := s.opts.Campaigns.CreateKeyPeriod(ctx, t.ID, manager.KeyPeriodInput{PeriodID: in.Body.PeriodID, Name: in.Body.Name, AssetIDs: in.Body.AssetIDs,
+		AckFactor: in.Body.AckFactor})
 	if err != nil {
 		return nil, err
 	}

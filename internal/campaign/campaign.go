@@ -137,7 +137,10 @@ type Scope struct {
 // need to reach it. The caller resolves the scope into targets.
 type Target struct {
 	AssetID string `json:"asset_id"`
-	System  string `json:"system,omitempty"`
+	// Tenant is the campaign's tenant, set by the Engine for each run
+	// (runners that call Vigil's services need it); it is not stored.
+	Tenant string `json:"-"`
+	System string `json:"system,omitempty"`
 	// Host is the address (or name) to connect to.
 	Host string `json:"host,omitempty"`
 	// DeclaredPorts are the TCP ports the system's design says are open.

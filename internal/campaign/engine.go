@@ -101,6 +101,7 @@ func (e *Engine) RunTask(ctx context.Context, c *Campaign, taskID string, assetI
 	for i, tg := range targets {
 		wg.Add(1)
 		sem <- struct{}{}
+		tg.Tenant = c.Tenant
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()

@@ -184,4 +184,24 @@ type CampaignStore interface {
 	AddDailyReport(ctx context.Context, r *CampaignDailyReport) error
 	// DailyReports returns the campaign's daily reports by day.
 	DailyReports(ctx context.Context, tenantID, campaignID string) ([]CampaignDailyReport, error)
+	// Calendar returns the tenant's own key-period calendar; ErrNotFound
+	// when it has none.
+	Calendar(ctx context.Context, tenantID string) (CampaignCalendar, error)
+	// SetCalendar stores the tenant's calendar: Version 0 creates it
+	// (ErrConflict when the tenant has one), another Version replaces
+	// that version (ErrConflict when it changed since it was read). The
+	// store sets UpdatedAt and Version.
+	SetCalendar(ctx context.Context, c *CampaignCalendar) error
+}
+
+// CampaignCalendar is a tenant's own key-period calendar, in the YAML
+// format of the built-in one; a tenant without one uses the built-in
+// calendar.
+type CampaignCalendar struct {
+	TenantID string
+	Doc      []byte
+	// UpdatedBy is the user ID of who changed it last.
+	UpdatedBy string
+	UpdatedAt time.Time
+	Version   int
 }

@@ -39,7 +39,11 @@ func (s *server) registerCampaigns(t string) {
 	s.handle(post, gl+"/{campaign}/accept", write, s.goLiveAccept)
 	s.handle(post, gl+"/{campaign}/decide", write, s.goLiveDecide)
 	s.handle(post, gl+"/{campaign}/report", inTenant(auth.PermReportRead), s.goLiveReport)
-	s.handle(post, t+campaignPath(store.CampaignKeyPeriod)+"/{campaign}/roster", write, s.keyPeriodRoster)
+	kp := t + campaignPath(store.CampaignKeyPeriod)
+	s.handle(post, kp+"/{campaign}/roster", write, s.keyPeriodRoster)
+	s.handle(get, kp+"/calendar", inTenant(auth.PermAssessRead), s.keyPeriodCalendar)
+	s.handle(post, kp+"/calendar", write, s.keyPeriodCalendarPut)
+	s.handle(post, kp+"/calendar/{period}/remove", write, s.keyPeriodCalendarRemove)
 }
 
 // campaignPath is the service area of a campaign kind under /t/{tenant}.
@@ -96,7 +100,11 @@ func (s *server) campaignList(kind string) handlerFunc {
 			if v.Assets, _, err = s.opts.Assets.List(ctx, t.ID, store.AssetFilter{Page: store.Page{Limit: 500}}); err != nil {
 				return err
 			}
-			for _, p := range s.opts.Campaigns.Calendar().Periods {
+			cal, err := s.opts.Campaigns.CalendarOf(ctx, t.ID)
+			if err != nil {
+				return err
+			}
+			for _, p := range cal.Periods {
 				v.Periods = append(v.Periods, periodOption{ID: p.ID, Name: p.Name, NameZh: p.NameZh, First: p.Start.Format(time.DateOnly),
 					Last: p.End.Add(-time.Second).Format(time.DateOnly)})
 			}
@@ -152,8 +160,15 @@ func (s *server) campaignCreate(kind string) handlerFunc {
 			if r.PostForm != nil {
 				assets = r.PostForm["assets"]
 			}
+			var factor float64
+			if v := strings.TrimSpace(r.PostFormValue("ack_factor")); v != "" {
+				if factor, err = strconv.ParseFloat(v, 64); err != nil {
+					return store.NewFieldError("ack_factor", store.CodeOutOfRange, map[string]any{"min": 0, "max": 1},
+						"the acknowledgement factor is a number from 0 to 1")
+				}
+			}
 			l, err = s.opts.Campaigns.CreateKeyPeriod(ctx, t.ID, manager.KeyPeriodInput{PeriodID: r.PostFormValue("period"),
-				Name: r.PostFormValue("name"), AssetIDs: assets})
+				Name: r.PostFormValue("name"), AssetIDs: assets, AckFactor: factor})
 		}
 		if err != nil {
 			return err
@@ -185,6 +200,8 @@ type slotView struct {
 	Item    campaign.Item
 	Result  campaign.Result
 	Pending bool
+	// Links lead to the runs and findings the result was judged on.
+	Links []evidenceLink
 }
 
 type taskView struct {
@@ -216,9 +233,11 @@ type campaignPage struct {
 	Transitions []keyperiod.Transition
 	SummaryID   string
 	ReportsURL  string
+	// AckFactor scales the alert acknowledgement waits during the watch.
+	AckFactor string
 }
 
-func tasksView(c *campaign.Campaign) []taskView {
+func tasksView(ten *store.Tenant, c *campaign.Campaign) []taskView {
 	systems := map[string]string{}
 	for _, tg := range c.Targets {
 		systems[tg.AssetID] = tg.System
@@ -229,7 +248,8 @@ func tasksView(c *campaign.Campaign) []taskView {
 		if tv.Automated {
 			for _, tg := range c.Targets {
 				r, ok := c.Latest(t.ID, tg.AssetID, "")
-				tv.Slots = append(tv.Slots, slotView{TaskID: t.ID, AssetID: tg.AssetID, System: tg.System, Result: r, Pending: !ok})
+				tv.Slots = append(tv.Slots, slotView{TaskID: t.ID, AssetID: tg.AssetID, System: tg.System, Result: r, Pending: !ok,
+					Links: evidenceLinks(ten, r)})
 			}
 		} else {
 			for _, it := range t.Items {
@@ -254,7 +274,7 @@ func (s *server) campaignView(kind string) handlerFunc {
 			return err
 		}
 		v := &campaignPage{ListURL: campaignBase(t, kind), URL: campaignBase(t, kind) + "/" + l.Record.ID, Record: l.Record, Phases: l.Campaign.Phases, Targets: l.Campaign.Targets,
-			Tasks: tasksView(l.Campaign), CanWrite: p.Can(auth.PermAssessWrite, t.ID) && !l.Record.Closed, CanReport: p.Can(auth.PermReportRead, t.ID),
+			Tasks: tasksView(t, l.Campaign), CanWrite: p.Can(auth.PermAssessWrite, t.ID) && !l.Record.Closed, CanReport: p.Can(auth.PermReportRead, t.ID),
 			Statuses: []string{string(campaign.StatusPassed), string(campaign.StatusFailed), string(campaign.StatusNotApplicable)},
 			Now:      time.Now().UTC(), ReportsURL: "/t/" + t.Slug + "/reports"}
 		name := "golive"
@@ -268,6 +288,7 @@ func (s *server) campaignView(kind string) handlerFunc {
 			name = "keyperiod"
 			v.Period = l.KeyPeriod.Period
 			v.Roster = l.KeyPeriod.Roster.Shifts
+			v.AckFactor = strconv.FormatFloat(s.opts.Campaigns.WatchAckFactor(l), 'f', -1, 64)
 			v.Transitions = manager.Transitions(l)
 			v.SummaryID = manager.SummaryReportID(l)
 			if v.Dailies, err = s.opts.Campaigns.DailyReports(ctx, t.ID, l.Record.ID); err != nil {
@@ -432,6 +453,7 @@ func campaignMessageIDs() []string {
 	}
 	add("golive.outcome", string(gate.Pass), string(gate.ConditionalPass), string(gate.Fail))
 	add("keyperiod.phase", append(keyperiod.Phases(), keyperiod.Done)...)
+	add("keyperiod.kind", keyperiod.Kinds()...)
 	add("report_kind", "golive-report", "keyperiod-daily", "keyperiod-summary")
 	return ids
 }

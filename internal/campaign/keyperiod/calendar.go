@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/vigil-sec/vigil/internal/campaign"
 	"github.com/vigil-sec/vigil/internal/datafile"
@@ -60,16 +62,74 @@ type Calendar struct {
 }
 
 type calFile struct {
-	Zone    string `yaml:"zone"`
-	Periods []struct {
-		ID       string `yaml:"id"`
-		Name     string `yaml:"name"`
-		NameZh   string `yaml:"name_zh"`
-		Kind     string `yaml:"kind"`
-		Start    string `yaml:"start"`
-		End      string `yaml:"end"`
-		LeadTime string `yaml:"lead_time"`
-	} `yaml:"periods"`
+	Zone    string       `yaml:"zone"`
+	Periods []PeriodSpec `yaml:"periods"`
+}
+
+// PeriodSpec is a period as written in a calendar file or a form: the
+// first and last day (inclusive) as YYYY-MM-DD and the lead time as a
+// duration such as "30d".
+type PeriodSpec struct {
+	ID       string `yaml:"id"`
+	Name     string `yaml:"name"`
+	NameZh   string `yaml:"name_zh,omitempty"`
+	Kind     string `yaml:"kind"`
+	Start    string `yaml:"start"`
+	End      string `yaml:"end"`
+	LeadTime string `yaml:"lead_time"`
+}
+
+// SpecError is a period spec refused: the field and why.
+type SpecError struct {
+	Field string // id, name, kind, start, end or lead_time
+	Msg   string
+}
+
+func (e *SpecError) Error() string { return e.Msg }
+
+// Kinds lists the kinds of key periods.
+func Kinds() []string { return []string{KindHoliday, KindConference, KindEvent} }
+
+// period checks a spec and returns its period in zone.
+func (p PeriodSpec) period(zone *time.Location) (Period, error) {
+	bad := func(field, format string, args ...any) error {
+		return &SpecError{Field: field, Msg: fmt.Sprintf(format, args...)}
+	}
+	if !periodIDRE.MatchString(p.ID) {
+		return Period{}, bad("id", "period id %q is not an identifier (lower-case letters, digits, '.', '_' and '-')", clipText(p.ID))
+	}
+	if strings.TrimSpace(p.Name) == "" || len(p.Name) > 200 || len(p.NameZh) > 200 || !utf8.ValidString(p.Name+p.NameZh) ||
+		strings.ContainsFunc(p.Name+p.NameZh, unicode.IsControl) {
+		return Period{}, bad("name", "period %s: name is empty, too long or not one line of text", p.ID)
+	}
+	if !slices.Contains(Kinds(), p.Kind) {
+		return Period{}, bad("kind", "period %s: kind %q, want holiday, conference or event", p.ID, clipText(p.Kind))
+	}
+	start, err := time.ParseInLocation(time.DateOnly, p.Start, zone)
+	if err != nil {
+		return Period{}, bad("start", "period %s: start %q: want YYYY-MM-DD", p.ID, clipText(p.Start))
+	}
+	last, err := time.ParseInLocation(time.DateOnly, p.End, zone)
+	if err != nil {
+		return Period{}, bad("end", "period %s: end %q: want YYYY-MM-DD", p.ID, clipText(p.End))
+	}
+	end := last.AddDate(0, 0, 1)
+	if !end.After(start) || end.Sub(start) > MaxPeriodDays*24*time.Hour {
+		return Period{}, bad("end", "period %s: end must be on or after start and within %d days", p.ID, MaxPeriodDays)
+	}
+	lead, err := campaign.ParseDuration(p.LeadTime)
+	if err != nil || lead > MaxLeadTime {
+		return Period{}, bad("lead_time", "period %s: lead_time %q: want a duration up to %d days", p.ID, clipText(p.LeadTime), int(MaxLeadTime/(24*time.Hour)))
+	}
+	return Period{ID: p.ID, Name: p.Name, NameZh: p.NameZh, Kind: p.Kind, Start: start, End: end, LeadTime: lead}, nil
+}
+
+// clipText bounds a value quoted back in an error.
+func clipText(v string) string {
+	if len(v) > 64 {
+		return v[:64] + "…"
+	}
+	return v
 }
 
 var (
@@ -116,35 +176,18 @@ func ParseCalendar(b []byte, name string) (*Calendar, error) {
 		return nil, lerr(datafile.LineOf(root, "periods"), "%d periods, limit %d", len(f.Periods), MaxPeriods)
 	}
 	seen := map[string]bool{}
-	for i, p := range f.Periods {
-		at := func(k string) int { return datafile.LineOf(root, "periods", i, k) }
-		if !periodIDRE.MatchString(p.ID) || seen[p.ID] {
-			return nil, lerr(at("id"), "period id %q is not an identifier or repeats", p.ID)
+	for i, ps := range f.Periods {
+		p, err := ps.period(c.Zone)
+		if err != nil {
+			var se *SpecError
+			errors.As(err, &se)
+			return nil, lerr(datafile.LineOf(root, "periods", i, se.Field), "%s", se.Msg)
+		}
+		if seen[p.ID] {
+			return nil, lerr(datafile.LineOf(root, "periods", i, "id"), "period id %q repeats", p.ID)
 		}
 		seen[p.ID] = true
-		if strings.TrimSpace(p.Name) == "" || len(p.Name) > 200 || len(p.NameZh) > 200 {
-			return nil, lerr(at("name"), "period %s: name is empty or too long", p.ID)
-		}
-		if !slices.Contains([]string{KindHoliday, KindConference, KindEvent}, p.Kind) {
-			return nil, lerr(at("kind"), "period %s: kind %q, want holiday, conference or event", p.ID, p.Kind)
-		}
-		start, err := time.ParseInLocation(time.DateOnly, p.Start, c.Zone)
-		if err != nil {
-			return nil, lerr(at("start"), "period %s: start %q: want YYYY-MM-DD", p.ID, p.Start)
-		}
-		last, err := time.ParseInLocation(time.DateOnly, p.End, c.Zone)
-		if err != nil {
-			return nil, lerr(at("end"), "period %s: end %q: want YYYY-MM-DD", p.ID, p.End)
-		}
-		end := last.AddDate(0, 0, 1)
-		if !end.After(start) || end.Sub(start) > MaxPeriodDays*24*time.Hour {
-			return nil, lerr(at("end"), "period %s: end must be on or after start and within %d days", p.ID, MaxPeriodDays)
-		}
-		lead, err := campaign.ParseDuration(p.LeadTime)
-		if err != nil || lead > MaxLeadTime {
-			return nil, lerr(at("lead_time"), "period %s: lead_time %q: want a duration up to %d days", p.ID, p.LeadTime, int(MaxLeadTime/(24*time.Hour)))
-		}
-		c.Periods = append(c.Periods, Period{ID: p.ID, Name: p.Name, NameZh: p.NameZh, Kind: p.Kind, Start: start, End: end, LeadTime: lead})
+		c.Periods = append(c.Periods, p)
 	}
 	slices.SortStableFunc(c.Periods, func(a, b Period) int { return a.Start.Compare(b.Start) })
 	return c, nil

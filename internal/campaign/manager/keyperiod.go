@@ -26,10 +26,13 @@ type KeyPeriodInput struct {
 	// AssetIDs is the scope; empty means every asset of the tenant with
 	// an address (at most MaxTargets).
 	AssetIDs []string
+	// AckFactor, in (0, 1], scales the tenant's alert acknowledgement
+	// waits during the watch; 0 means the service's default.
+	AckFactor float64
 }
 
-// CreateKeyPeriod plans a key-period campaign from the calendar and the
-// built-in template over the tenant's assets.
+// CreateKeyPeriod plans a key-period campaign from the tenant's calendar
+// and the built-in template over the tenant's assets.
 func (s *Service) CreateKeyPeriod(ctx context.Context, tenantID string, in KeyPeriodInput) (*Loaded, error) {
 	if err := auth.Require(ctx, auth.PermAssessWrite, tenantID); err != nil {
 		return nil, err
@@ -37,10 +40,18 @@ func (s *Service) CreateKeyPeriod(ctx context.Context, tenantID string, in KeyPe
 	if err := checkText("name", in.Name, MaxText, false, true); err != nil {
 		return nil, err
 	}
-	p, err := s.calendar.Period(strings.TrimSpace(in.PeriodID))
+	if in.AckFactor < 0 || in.AckFactor > 1 || in.AckFactor != in.AckFactor {
+		return nil, invalid("ack_factor", store.CodeOutOfRange, map[string]any{"min": 0, "max": 1},
+			"the acknowledgement factor is a number from 0 (the default) to 1")
+	}
+	cal, err := s.calendarOf(ctx, tenantID)
 	if err != nil {
-		ids := make([]string, 0, len(s.calendar.Periods))
-		for _, p := range s.calendar.Periods {
+		return nil, err
+	}
+	p, err := cal.Period(strings.TrimSpace(in.PeriodID))
+	if err != nil {
+		ids := make([]string, 0, len(cal.Periods))
+		for _, p := range cal.Periods {
 			ids = append(ids, p.ID)
 		}
 		return nil, invalid("period", store.CodeOneOf, map[string]any{"allowed": ids}, "choose a period of the calendar")
@@ -97,7 +108,7 @@ func (s *Service) CreateKeyPeriod(ctx context.Context, tenantID string, in KeyPe
 	last := k.Campaign.Phases[len(k.Campaign.Phases)-1]
 	l.Record = store.Campaign{ID: id, TenantID: tenantID, Kind: store.CampaignKeyPeriod, Name: name, PeriodID: p.ID, Phase: k.Current,
 		Start: k.Campaign.Start, End: last.End, CreatedBy: auth.FromContext(ctx).ActorID()}
-	d, err := json.Marshal(keyPeriodDoc{Transitions: transitions})
+	d, err := json.Marshal(keyPeriodDoc{Transitions: transitions, AckFactor: in.AckFactor})
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +123,51 @@ func (s *Service) CreateKeyPeriod(ctx context.Context, tenantID string, in KeyPe
 		return nil, err
 	}
 	return l, s.record(ctx, tenantID, "campaign.create", id, map[string]any{"kind": store.CampaignKeyPeriod, "period": p.ID,
-		"targets": len(targets), "phase": k.Current})
+		"targets": len(targets), "phase": k.Current, "ack_factor": in.AckFactor})
+}
+
+// AckFactor is the factor applied to the tenant's alert acknowledgement
+// waits at a moment: the smallest factor of its open key-period campaigns
+// in their watch phase at that moment, 1 when none is. It is the
+// alerting service's hook and reads the store as Vigil itself; a
+// campaign it cannot read is logged and left out.
+func (s *Service) AckFactor(ctx context.Context, tenantID string, at time.Time) float64 {
+	f := 1.0
+	cs, err := s.store.Campaigns().List(ctx, tenantID, store.CampaignFilter{Kind: store.CampaignKeyPeriod, OpenOnly: true,
+		Page: store.Page{Limit: store.MaxPageSize}})
+	if err != nil {
+		s.log.Warn("key-period campaigns not read for the acknowledgement factor", "tenant", tenantID, "err", err)
+		return f
+	}
+	for _, c := range cs {
+		if at.Before(c.Start) || !at.Before(c.End) {
+			continue
+		}
+		var d keyPeriodDoc
+		if err := json.Unmarshal(c.Doc, &d); err != nil || d.KeyPeriod == nil || d.KeyPeriod.Campaign == nil || len(d.KeyPeriod.Campaign.Phases) == 0 {
+			s.log.Warn("key-period campaign unreadable", "tenant", tenantID, "campaign", c.ID, "err", err)
+			continue
+		}
+		if !d.KeyPeriod.InWatch(at) {
+			continue
+		}
+		cf := d.AckFactor
+		if cf <= 0 || cf > 1 {
+			cf = s.factor
+		}
+		f = min(f, cf)
+	}
+	return f
+}
+
+// WatchAckFactor is the acknowledgement factor of a key-period campaign
+// during its watch.
+func (s *Service) WatchAckFactor(l *Loaded) float64 {
+	var d keyPeriodDoc
+	if json.Unmarshal(l.Record.Doc, &d) != nil || d.AckFactor <= 0 || d.AckFactor > 1 {
+		return s.factor
+	}
+	return d.AckFactor
 }
 
 // Transitions returns the phases a key-period campaign entered so far.

@@ -1,10 +1,12 @@
-// Package runner holds the campaign runners Vigil provides itself: a TLS
-// configuration check over crypto/tls handshakes, an exposed-port check
-// with the discovery connect scanner compared with the declared design,
-// and a thin adapter running a baseline policy on a local filesystem root.
-// Each implements campaign.Runner; the application registers them, with
-// its own runners for vulnerability scans, discovery and web logs, in a
-// campaign.Engine.
+// Package runner holds the campaign runners: a TLS configuration check
+// over crypto/tls handshakes, an exposed-port check with the discovery
+// connect scanner compared with the declared design, a thin adapter
+// running a baseline policy on a local filesystem root, and the runners
+// over Vigil's own services, each behind a small interface defined here —
+// discovery runs (Discoverer), vulnerability scans (TenantScanner and
+// FindingLister), stored and scheduled baseline runs (BaselineRuns) and
+// the verdicts of web log analyses (WeblogRuns). Each implements
+// campaign.Runner; the application registers them in a campaign.Engine.
 package runner
 
 import (
@@ -21,6 +23,10 @@ var (
 	_ campaign.Runner = (*TLS)(nil)
 	_ campaign.Runner = (*Ports)(nil)
 	_ campaign.Runner = (*Baseline)(nil)
+	_ campaign.Runner = (*Discovery)(nil)
+	_ campaign.Runner = (*VulnScan)(nil)
+	_ campaign.Runner = (*StoredBaseline)(nil)
+	_ campaign.Runner = (*WebLog)(nil)
 )
 
 // maxPortsParam bounds the ports named in a task parameter.

@@ -13,6 +13,7 @@ import (
 // newest first, the duty roster replaced as a whole, one daily report per
 // day, optimistic updates and the tenant scope.
 func testCampaigns(t *testing.T, s store.Store) {
+	t.Run("calendar", func(t *testing.T) { testCampaignCalendar(t, s) })
 	ctx := t.Context()
 	cs := s.Campaigns()
 	a, b := mkTenant(t, s, "alpha"), mkTenant(t, s, "beta")
@@ -204,4 +205,43 @@ func testCampaigns(t *testing.T, s store.Store) {
 	if rs, err := cs.Results(ctx, a.ID, c.ID); err != nil || len(rs) != 0 {
 		t.Fatalf("%d results survive their tenant (%v)", len(rs), err)
 	}
+}
+
+// testCampaignCalendar checks a tenant's key-period calendar: none at
+// first, created once, replaced only from the version read, kept apart
+// from other tenants, and the text kept byte for byte.
+func testCampaignCalendar(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	cs := s.Campaigns()
+	a, b := mkTenant(t, s, "cal-alpha"), mkTenant(t, s, "cal-beta")
+	_, err := cs.Calendar(ctx, a.ID)
+	isErr(t, err, store.ErrNotFound)
+	doc := []byte("zone: \"+08:00\"\nperiods:\n  - id: expo-2027\n    name: 进博会 <b>\n")
+	c := store.CampaignCalendar{TenantID: a.ID, Doc: doc, UpdatedBy: "u1"}
+	ok(t, cs.SetCalendar(ctx, &c))
+	if c.Version != 1 {
+		t.Fatalf("created version %d", c.Version)
+	}
+	stamped(t, "calendar updated", c.UpdatedAt)
+	got, err := cs.Calendar(ctx, a.ID)
+	ok(t, err)
+	same(t, "calendar", c, got)
+	// A second creation, or a write from a stale version, conflicts.
+	isErr(t, cs.SetCalendar(ctx, &store.CampaignCalendar{TenantID: a.ID, Doc: []byte("x")}), store.ErrConflict)
+	next := got
+	next.Doc, next.UpdatedBy = []byte("zone: \"+08:00\"\n"), "u2"
+	ok(t, cs.SetCalendar(ctx, &next))
+	if next.Version != 2 {
+		t.Fatalf("replaced version %d", next.Version)
+	}
+	stale := got
+	stale.Doc = []byte("stale")
+	isErr(t, cs.SetCalendar(ctx, &stale), store.ErrConflict)
+	got, err = cs.Calendar(ctx, a.ID)
+	ok(t, err)
+	same(t, "replaced calendar", next, got)
+	// Tenant B has none, and cannot replace A's.
+	_, err = cs.Calendar(ctx, b.ID)
+	isErr(t, err, store.ErrNotFound)
+	isErr(t, cs.SetCalendar(ctx, &store.CampaignCalendar{TenantID: b.ID, Doc: []byte("b"), Version: 2}), store.ErrConflict)
 }
