@@ -104,6 +104,10 @@ type ConfigBackup struct {
 	Added   int       `json:"added"`
 	Removed int       `json:"removed"`
 	TakenBy string    `json:"taken_by"`
+	// ChangedBy is who changed the configuration, from the device's
+	// config-change events.
+	ChangedBy string `json:"changed_by,omitempty"`
+	HasRaw    bool   `json:"has_raw" doc:"An encrypted copy with secrets is kept for restore"`
 }
 
 // HealthSample is one health poll of a device.
@@ -119,6 +123,8 @@ type HealthSample struct {
 	IfDown    int       `json:"interfaces_down"`
 	Problems  []string  `json:"problems,omitempty"`
 	Error     string    `json:"error,omitempty"`
+	Probe     string    `json:"probe,omitempty" doc:"How reachability was checked: icmp or tcp"`
+	RTTMicros int64     `json:"rtt_us,omitempty" doc:"Round trip of the reachability probe, microseconds"`
 }
 
 type deviceListIn struct {
@@ -171,6 +177,7 @@ func (s *server) registerDevices() {
 		Summary: "List a device's configuration versions, newest first", Tags: tags}, s.listDeviceBackups)
 	register(s, read, huma.Operation{OperationID: "list-device-health", Method: http.MethodGet, Path: base + "/{asset}/health",
 		Summary: "List a device's health samples, newest first", Tags: tags}, s.listDeviceHealth)
+	s.registerDeviceEvents(tags, base)
 }
 
 func (s *server) listDevices(ctx context.Context, in *deviceListIn) (*out[DeviceList], error) {
@@ -245,7 +252,7 @@ func (s *server) listDeviceBackups(ctx context.Context, in *deviceBackupsIn) (*o
 	}
 	return reply(items(bs, func(b store.ConfigBackup) ConfigBackup {
 		return ConfigBackup{ID: b.ID, TakenAt: b.TakenAt, SHA256: b.SHA256, Size: b.Size, Changed: b.Changed, Added: b.Added,
-			Removed: b.Removed, TakenBy: b.TakenBy}
+			Removed: b.Removed, TakenBy: b.TakenBy, ChangedBy: b.ChangedBy, HasRaw: b.HasRaw}
 	}))
 }
 
@@ -260,7 +267,7 @@ func (s *server) listDeviceHealth(ctx context.Context, in *deviceHealthIn) (*out
 	}
 	return reply(items(hs, func(h store.HealthSample) HealthSample {
 		v := HealthSample{At: h.At, Reachable: h.Reachable, State: h.State, UpTimeSec: int64(h.UpTime / time.Second),
-			IfUp: h.IfUp, IfDown: h.IfDown, Problems: h.Problems, Error: h.Error}
+			IfUp: h.IfUp, IfDown: h.IfDown, Problems: h.Problems, Error: h.Error, Probe: h.Probe, RTTMicros: h.RTT.Microseconds()}
 		if h.HasCPU {
 			v.CPU = &h.CPU
 		}

@@ -47,6 +47,9 @@ type Device struct {
 	LastPolledAt time.Time
 	LastBackupAt time.Time
 	BackupError  string // the last failed backup's reason, "" after a success
+	// LogScanAt is how far the device's logs were read for configuration
+	// changes (zero: never).
+	LogScanAt time.Time
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -67,9 +70,13 @@ type HealthSample struct {
 	HasSessions bool
 	IfUp        int
 	IfDown      int
-	State       string   // the device's health state after this poll
-	Problems    []string // what the judge found, plain text
-	Error       string   // why the poll failed, when not Reachable
+	// Probe is how reachability was checked: "icmp", "tcp" or "" (not
+	// probed); RTT is the round trip when it answered.
+	Probe    string
+	RTT      time.Duration
+	State    string   // the device's health state after this poll
+	Problems []string // what the judge found, plain text
+	Error    string   // why the poll failed, when not Reachable
 }
 
 // ConfigBackup is one fetched configuration of a device. Content is the
@@ -90,6 +97,14 @@ type ConfigBackup struct {
 	Content  string
 	Diff     string
 	TakenBy  string // user ID, or "system" for a scheduled backup
+	// ChangedBy names who changed the configuration, as the device's
+	// config-change events named them ("" when unknown).
+	ChangedBy string
+	// Sealed is the unmasked configuration encrypted with the secret
+	// key; written by AddBackup, read only by BackupSealed. HasRaw is
+	// set by reads when a sealed copy exists.
+	Sealed []byte
+	HasRaw bool
 }
 
 // DeviceRecord is one entry of a device's O&M record sheet (运维记录单).
@@ -111,6 +126,7 @@ type DeviceRecord struct {
 // backups and O&M records. Every method is scoped by tenant; another
 // tenant's device is ErrNotFound.
 type DeviceStore interface {
+	DeviceEventStore
 	// PutDevice creates or replaces the device of an asset. The asset must
 	// be the tenant's (ErrNotFound otherwise). Poll and backup fields are
 	// kept on replace; CreatedAt and UpdatedAt are set.
@@ -150,4 +166,67 @@ type DeviceStore interface {
 	// Records lists records of one device (assetID "" for all the
 	// tenant's) dated in [since, until) (zero: unbounded), newest first.
 	Records(ctx context.Context, tenantID, assetID string, since, until time.Time, p Page) ([]DeviceRecord, error)
+}
+
+// DeviceEvent is something a device told Vigil of itself: an SNMP trap or
+// a configuration change found in its logs. SourceID identifies the
+// event it came from (the log event's ID; "" for traps): a device event
+// is stored once per source.
+type DeviceEvent struct {
+	ID       string
+	TenantID string
+	AssetID  string
+	At       time.Time
+	Kind     string // trap, config_change
+	SourceID string
+	Name     string // trap name (linkDown, ciscoConfigManEvent, ...) or the change message's vendor tag
+	Severity string // info, low, medium, high
+	User     string // who made a configuration change, as the device named them
+	Summary  string
+	// Detail holds the trap's variable bindings or the log line, as
+	// name/value pairs in order.
+	Detail []DeviceEventField
+	// WorkOrderID and WorkOrderRef name the approved change order that
+	// covers a configuration change; Authorised is "yes" when one does,
+	// "no" when the tenant has work orders and none does, "" when not
+	// checked.
+	WorkOrderID  string
+	WorkOrderRef string
+	Authorised   string
+	// BackupID is the backup taken because of this change ("" until then).
+	BackupID string
+}
+
+// DeviceEventField is one name/value pair of a device event's detail.
+type DeviceEventField struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// DeviceEventFilter narrows a device event listing.
+type DeviceEventFilter struct {
+	AssetID      string // "" for all the tenant's devices
+	Kind         string // "" for every kind
+	Since, Until time.Time
+	Page
+}
+
+// DeviceEventStore persists device events, the change-log cursor and the
+// sealed raw configurations; DeviceStore embeds it.
+type DeviceEventStore interface {
+	// AddDeviceEvent stores an event (ID set when empty). The device must
+	// be the tenant's (ErrNotFound otherwise); a second event with the
+	// same non-empty SourceID is ErrConflict.
+	AddDeviceEvent(ctx context.Context, e *DeviceEvent) error
+	// DeviceEvents lists events newest first.
+	DeviceEvents(ctx context.Context, tenantID string, f DeviceEventFilter) ([]DeviceEvent, error)
+	// LinkChangeBackup sets BackupID on the device's configuration change
+	// events that have none and happened at or before at.
+	LinkChangeBackup(ctx context.Context, tenantID, assetID, backupID string, at time.Time) (int64, error)
+	// SetLogScan records how far a device's logs were read for
+	// configuration changes.
+	SetLogScan(ctx context.Context, tenantID, assetID string, at time.Time) error
+	// BackupSealed returns a backup's encrypted raw configuration, nil
+	// when none was kept.
+	BackupSealed(ctx context.Context, tenantID, id string) ([]byte, error)
 }

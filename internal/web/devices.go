@@ -1,7 +1,9 @@
 package web
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -42,6 +44,8 @@ func (s *server) registerDevices(t string) {
 	s.handle(post, base+"/{device}/hostkey/reset", inTenant(auth.PermSecretWrite), s.deviceHostKeyReset)
 	s.handle(post, base+"/{device}/records", inTenant(auth.PermAssetWrite), s.deviceRecordAdd)
 	s.handle(get, base+"/{device}/backups/{backup}", inTenant(auth.PermAssetRead), s.deviceBackupView)
+	s.handle(get, base+"/{device}/backups/{backup}/raw", inTenant(auth.PermSecretWrite), s.deviceBackupRaw)
+	s.handle(get, base+"/{device}/history.{format}", inTenant(auth.PermAssetRead), s.deviceHistory)
 }
 
 // deviceMessageIDs are the messages the device pages build from data.
@@ -56,6 +60,7 @@ func deviceMessageIDs() []string {
 	add("devom.kinds", om.RecordKinds())
 	add("devom.states", []string{om.StateUnknown, om.StateOK, om.StateWarning, om.StateCritical, om.StateUnreachable})
 	add("devom.expiry_kind", []string{"support", "licence", "signature"})
+	add("devom.event_kinds", []string{om.EventTrap, om.EventConfigChange})
 	return ids
 }
 
@@ -321,6 +326,7 @@ type devicePage struct {
 	Health      []store.HealthSample
 	Chart       *healthChart
 	Backups     []store.ConfigBackup
+	Events      []store.DeviceEvent
 	Records     []store.DeviceRecord
 	RecordKinds []string
 	Record      recordFields
@@ -352,6 +358,9 @@ func (s *server) devicePageView(r *http.Request, rec recordFields) (*devicePage,
 		return nil, err
 	}
 	v.Chart = newHealthChart(v.Health)
+	if v.Events, err = s.opts.Devices.Events(ctx, t.ID, store.DeviceEventFilter{AssetID: id, Page: store.Page{Limit: 50}}); err != nil {
+		return nil, err
+	}
 	if v.Backups, err = s.opts.Devices.Backups(ctx, t.ID, id, store.Page{Limit: 50}); err != nil {
 		return nil, err
 	}
@@ -472,5 +481,52 @@ func (s *server) deviceBackupView(w http.ResponseWriter, r *http.Request) error 
 	v := &deviceBackupPage{DeviceURL: deviceBase(t) + "/" + id, ListURL: deviceBase(t), D: d, B: b, Diff: om.ParseDiff(b.Diff),
 		Lines: strings.Count(b.Content, "\n")}
 	s.render(w, r, http.StatusOK, "device_om_backup", v)
+	return nil
+}
+
+// deviceBackupRaw downloads a configuration version as fetched, secrets
+// included, for a restore (secret.write; audited by the service).
+func (s *server) deviceBackupRaw(w http.ResponseWriter, r *http.Request) error {
+	t := state(r).tenant
+	b, raw, err := s.opts.Devices.RawConfig(r.Context(), t.ID, chi.URLParam(r, "device"), chi.URLParam(r, "backup"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="config-%s-%s.txt"`, b.AssetID, b.TakenAt.UTC().Format("20060102T150405Z")))
+	_, err = w.Write(raw) // #nosec G705 -- application/octet-stream as an attachment with nosniff: never rendered as a page
+	return err
+}
+
+// deviceHistory exports a device's configuration history as CSV or ZIP
+// (secrets masked).
+func (s *server) deviceHistory(w http.ResponseWriter, r *http.Request) error {
+	t := state(r).tenant
+	format := chi.URLParam(r, "format")
+	if format != "csv" && format != "zip" {
+		return fmt.Errorf("history format %q: %w", format, store.ErrNotFound)
+	}
+	d, versions, err := s.opts.Devices.History(r.Context(), t.ID, chi.URLParam(r, "device"))
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	ctype := "application/zip"
+	if format == "csv" {
+		ctype = "text/csv; charset=utf-8"
+		err = om.WriteHistoryCSV(&buf, versions)
+	} else {
+		err = om.WriteHistoryZIP(&buf, d, versions)
+	}
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="config-history-%s.%s"`, d.AssetID, format))
+	_, _ = w.Write(buf.Bytes())
 	return nil
 }

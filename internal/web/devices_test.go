@@ -32,7 +32,8 @@ func newDeviceUI(t *testing.T) *testUI {
 			t.Fatal(err)
 		}
 		vault := secret.NewVault(box, o.Store.Secrets(), o.Audit)
-		svc, err := om.NewService(o.Store, vault, o.Assets, o.Audit, om.Options{PollTimeout: 300 * time.Millisecond, BackupTimeout: 5 * time.Second})
+		svc, err := om.NewService(o.Store, vault, o.Assets, o.Audit, om.Options{PollTimeout: 300 * time.Millisecond, BackupTimeout: 5 * time.Second,
+			Box: box})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,6 +132,16 @@ func TestDeviceOMPages(t *testing.T) {
 	if strings.Contains(v.body, "TopS3cret") || !strings.Contains(v.body, "snmp-server community &lt;masked&gt; RO") {
 		t.Error("the secret is not masked in the version view")
 	}
+	// The admin (secret.write) downloads the version as fetched, for a
+	// restore.
+	if !strings.Contains(page.body, links[0][1]+"/raw") {
+		t.Error("no restore download offered to the admin")
+	}
+	raw := admin.get(links[0][1] + "/raw")
+	wantStatus(t, raw, http.StatusOK)
+	if !strings.Contains(raw.body, "snmp-server community TopS3cret RO") {
+		t.Errorf("raw download:\n%s", raw.body)
+	}
 
 	// Record sheet.
 	wantRedirect(t, admin.post(dURL+"/records", url.Values{"kind": {"inspection"}, "summary": {"月度巡检 " + hostile}, "work_ref": {"CHG-7"}}), dURL)
@@ -171,8 +182,23 @@ func TestDeviceOMPages(t *testing.T) {
 		wantStatus(t, analyst.post(path, url.Values{"kind": {"other"}, "summary": {"x"}, "name": {"x"}}), http.StatusForbidden)
 	}
 	wantStatus(t, analyst.get(base+"/new"), http.StatusForbidden)
+	// The analyst exports the masked history but may not download a
+	// configuration with its secrets.
+	if strings.Contains(ap.body, "/raw\"") {
+		t.Error("the analyst is offered the restore download")
+	}
+	if !strings.Contains(ap.body, `id="events"`) || !strings.Contains(ap.body, `id="history-export"`) {
+		t.Error("no events section or history export on the device page")
+	}
+	hc := analyst.get(dURL + "/history.csv")
+	wantStatus(t, hc, http.StatusOK)
+	if !strings.HasPrefix(hc.body, "version,id,taken_at,sha256") || strings.Contains(hc.body, "TopS3cret") || strings.Count(hc.body, "\n") < 3 {
+		t.Errorf("history csv:\n%s", hc.body)
+	}
+	wantStatus(t, analyst.get(dURL+"/history.exe"), http.StatusNotFound)
+	wantStatus(t, analyst.get(links[0][1]+"/raw"), http.StatusForbidden)
 	cust := ui.as(t, ui.CustomerB)
-	for _, path := range []string{base, dURL, dURL + "/edit", links[0][1]} {
+	for _, path := range []string{base, dURL, dURL + "/edit", links[0][1], dURL + "/history.zip", links[0][1] + "/raw"} {
 		wantStatus(t, cust.get(path), http.StatusNotFound)
 	}
 	wantStatus(t, cust.post(dURL+"/poll", nil), http.StatusNotFound)

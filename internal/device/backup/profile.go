@@ -53,10 +53,98 @@ type Profile struct {
 	Secrets       []string  `yaml:"secrets"`
 	ExamplePrompt string    `yaml:"example_prompt"`
 	Examples      []Example `yaml:"examples"`
+	// ConfigChanges recognise the device's log lines that say its
+	// configuration changed; Traps name its vendor SNMP notifications.
+	ConfigChanges []ChangeRule `yaml:"config_changes"`
+	Traps         []TrapRule   `yaml:"traps"`
 
 	prompt  *regexp.Regexp
 	noise   []*regexp.Regexp
 	secrets []*regexp.Regexp
+}
+
+// ChangeRule recognises a configuration-change log line: Text is a
+// literal every such line holds (what a log search looks for), Match
+// finds it, User (optional, one capture group) picks who made the change.
+// Examples are checked by tests.
+type ChangeRule struct {
+	Text     string          `yaml:"text"`
+	Match    string          `yaml:"match"`
+	User     string          `yaml:"user"`
+	Examples []ChangeExample `yaml:"examples"`
+
+	match, user *regexp.Regexp
+}
+
+// ChangeExample is a log line and the user a ChangeRule finds in it.
+type ChangeExample struct {
+	Line string `yaml:"line"`
+	User string `yaml:"user"`
+}
+
+// TrapRule names a vendor SNMP notification by its OID. Alert raises an
+// alert of Severity (low, medium, high) when it arrives; ConfigChange
+// means the device's configuration changed, so a backup follows.
+type TrapRule struct {
+	OID          string `yaml:"oid"`
+	Name         string `yaml:"name"`
+	Severity     string `yaml:"severity"`
+	Alert        bool   `yaml:"alert"`
+	ConfigChange bool   `yaml:"config_change"`
+}
+
+// MatchChange reports whether line says the configuration changed, and
+// who changed it when the rule knows ("" otherwise).
+func (p *Profile) MatchChange(line string) (user string, ok bool) {
+	for i := range p.ConfigChanges {
+		r := &p.ConfigChanges[i]
+		if !strings.Contains(line, r.Text) || !r.match.MatchString(line) {
+			continue
+		}
+		if r.user != nil {
+			if m := r.user.FindStringSubmatch(line); m != nil {
+				// A user name ends at a line break.
+				user, _, _ = strings.Cut(m[1], "\n")
+				user, _, _ = strings.Cut(user, "\r")
+			}
+		}
+		return user, true
+	}
+	return "", false
+}
+
+var oidRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+){1,127}$`)
+
+func (p *Profile) compileChanges() error {
+	for i := range p.ConfigChanges {
+		r := &p.ConfigChanges[i]
+		var err error
+		if r.match, err = regexp.Compile(r.Match); err != nil || r.Match == "" {
+			return fmt.Errorf("config_changes[%d].match: %q: %v", i, r.Match, err)
+		}
+		if len(r.Text) < 3 {
+			return fmt.Errorf("config_changes[%d].text: a literal of at least 3 characters every change line holds", i)
+		}
+		if r.User != "" {
+			if r.user, err = regexp.Compile(r.User); err != nil {
+				return fmt.Errorf("config_changes[%d].user: %w", i, err)
+			}
+			if r.user.NumSubexp() != 1 {
+				return fmt.Errorf("config_changes[%d].user: needs one capture group around the user", i)
+			}
+		}
+	}
+	for i, t := range p.Traps {
+		if !oidRE.MatchString(t.OID) || t.Name == "" {
+			return fmt.Errorf("traps[%d]: needs a dotted oid and a name", i)
+		}
+		switch t.Severity {
+		case "", "info", "low", "medium", "high":
+		default:
+			return fmt.Errorf("traps[%d]: severity %q: want info, low, medium or high", i, t.Severity)
+		}
+	}
+	return nil
 }
 
 // genericSecrets apply to every profile on top of its own patterns.
@@ -129,7 +217,7 @@ func (p *Profile) compile() error {
 	if p.ExamplePrompt != "" && !p.prompt.MatchString(p.ExamplePrompt) {
 		return fmt.Errorf("prompt does not match example_prompt %q", p.ExamplePrompt)
 	}
-	return nil
+	return p.compileChanges()
 }
 
 // LoadProfiles reads every *.yaml file in fsys's root. Names must be unique.

@@ -43,6 +43,8 @@ const (
 	DefaultHealthRetention = 90 * 24 * time.Hour
 	DefaultBackupEvery     = 24 * time.Hour
 	DefaultConcurrency     = 4
+	DefaultReachTimeout    = 2 * time.Second
+	DefaultChangeDelay     = 30 * time.Second
 	// MaxConfigBytes bounds one fetched configuration.
 	MaxConfigBytes = 4 << 20
 	// MaxDiffLines bounds the changed lines kept with one backup.
@@ -74,6 +76,16 @@ type Options struct {
 	BackupEvery     time.Duration // scheduled backups run when the last is older
 	Concurrency     int           // devices worked on at once by RunScheduled
 	Now             func() time.Time
+	// Box seals each backup's unmasked configuration for restore; nil
+	// keeps none.
+	Box *secret.Box
+	// Reach is how each poll checks that a device answers: ReachAuto
+	// (default), ReachTCP or ReachOff; ReachTimeout bounds one probe.
+	Reach        string
+	ReachTimeout time.Duration
+	// ChangeDelay is how long after a configuration-change trap its
+	// backup runs, so the device has finished writing (default 30s).
+	ChangeDelay time.Duration
 }
 
 // Service is the device O&M service.
@@ -89,6 +101,8 @@ type Service struct {
 	mu      sync.Mutex
 	prev    map[string]health.Sample // last poll per tenant/asset, for Judge
 	running sync.Mutex               // held by RunScheduled
+
+	traps trapIndex // trap senders by address
 }
 
 // NewService returns a Service.
@@ -111,6 +125,15 @@ func NewService(st store.Store, v *secret.Vault, assets *asset.Service, a *audit
 	set(&opts.SilentAfter, DefaultSilentAfter)
 	set(&opts.HealthRetention, DefaultHealthRetention)
 	set(&opts.BackupEvery, DefaultBackupEvery)
+	set(&opts.ReachTimeout, DefaultReachTimeout)
+	set(&opts.ChangeDelay, DefaultChangeDelay)
+	switch opts.Reach {
+	case "":
+		opts.Reach = ReachAuto
+	case ReachAuto, ReachTCP, ReachOff:
+	default:
+		return nil, fmt.Errorf("device reachability probe %q: want auto, tcp or off", opts.Reach)
+	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = DefaultConcurrency
 	}
@@ -122,7 +145,10 @@ func NewService(st store.Store, v *secret.Vault, assets *asset.Service, a *audit
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{st: st, vault: v, assets: assets, audit: a, opts: opts, log: l, now: now, prev: map[string]health.Sample{}}, nil
+	s := &Service{st: st, vault: v, assets: assets, audit: a, opts: opts, log: l, now: now, prev: map[string]health.Sample{},
+		traps: trapIndex{pending: map[string]bool{}}}
+	s.traps.idle.L = &s.traps.mu
+	return s, nil
 }
 
 // Profiles lists the backup profile names.
@@ -290,6 +316,7 @@ func (s *Service) Save(ctx context.Context, tenantID string, in Input) (store.De
 	if err := s.st.Devices().PutDevice(ctx, &d); err != nil {
 		return store.Device{}, fmt.Errorf("save device: %w", err)
 	}
+	s.traps.invalidate()
 	return d, s.audit.Record(ctx, audit.Event{TenantID: tenantID, Action: "device.save", Object: "asset:" + d.AssetID,
 		Detail: map[string]string{"vendor": d.Vendor, "model": d.Model, "role": d.Role, "address": d.MgmtAddress}})
 }

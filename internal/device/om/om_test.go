@@ -108,7 +108,8 @@ func hostPort(t *testing.T, addr string) (string, int) {
 
 func TestPollJudgesAndAlerts(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
+	// SNMP alone says whether the device answers (no ICMP or TCP probe).
+	e := newEnv(t, func(o *om.Options) { o.Reach = om.ReachOff })
 	agent := devicetest.StartAgent(t, "c0mmunity", fortigate(500000, 40, 50, 1200, 1, 1))
 	host, p := hostPort(t, agent.Addr())
 	d, err := e.svc.Save(e.ctx, e.TenantA.ID, om.Input{Name: "fw-01", Vendor: "Fortinet", Model: "FG-100F", Role: "firewall",

@@ -78,8 +78,28 @@ func clip(s string, n int) string {
 }
 
 func (s *Service) poll(ctx context.Context, d store.Device) (store.HealthSample, error) {
-	if d.MgmtAddress == "" || d.SNMPSecretID == "" {
+	if d.MgmtAddress == "" || (d.SNMPSecretID == "" && s.opts.Reach == ReachOff) {
 		return store.HealthSample{}, fmt.Errorf("%w: health polls need a management address and an SNMP community", ErrNotConfigured)
+	}
+	h := store.HealthSample{TenantID: d.TenantID, AssetID: d.AssetID, At: s.now().UTC()}
+	var reachErr error
+	if s.opts.Reach != ReachOff {
+		h.Probe, h.RTT, reachErr = s.probe(ctx, d.MgmtAddress, sshPort(d))
+	}
+	if d.SNMPSecretID == "" {
+		// Reachability only.
+		if reachErr != nil {
+			h.State, h.Error = StateUnreachable, clip(reachErr.Error(), maxErrorText)
+		} else {
+			h.Reachable, h.State = true, StateOK
+		}
+		if err := s.st.Devices().AddHealth(ctx, &h); err != nil {
+			return h, fmt.Errorf("store health sample: %w", err)
+		}
+		if reachErr != nil {
+			s.raise(ctx, d, "unreachable", "", "high", fmt.Sprintf("Device %s does not answer: %s", d.Name, h.Error), time.Hour)
+		}
+		return h, nil
 	}
 	cred, err := s.vault.Open(ctx, d.TenantID, d.SNMPSecretID, "snmp poll of device "+d.AssetID)
 	if err != nil {
@@ -96,12 +116,21 @@ func (s *Service) poll(ctx context.Context, d store.Device) (store.HealthSample,
 	pctx, cancel := context.WithTimeout(ctx, 20*s.opts.PollTimeout)
 	defer cancel()
 	smp, perr := health.Poll(pctx, tg, vendorKey(d))
-	h := store.HealthSample{TenantID: d.TenantID, AssetID: d.AssetID, At: s.now().UTC()}
 	key := d.TenantID + "/" + d.AssetID
 	var problems []health.Problem
-	if perr != nil {
+	probed := s.opts.Reach != ReachOff && reachErr == nil
+	switch {
+	case perr != nil && probed:
+		// It answers the probe but not SNMP: up, but not watched.
+		h.Reachable, h.State = true, StateCritical
+		h.Error = clip(perr.Error(), maxErrorText)
+		h.Problems = []string{clip(fmt.Sprintf("answers %s but not SNMP: %s", h.Probe, perr), maxErrorText)}
+	case perr != nil:
 		h.State, h.Error = StateUnreachable, clip(perr.Error(), maxErrorText)
-	} else {
+		if reachErr != nil {
+			h.Error = clip(perr.Error()+"; "+reachErr.Error(), maxErrorText)
+		}
+	default:
 		h.Reachable, h.UpTime = true, smp.UpTime
 		h.CPU, h.HasCPU, h.Memory, h.HasMemory = smp.CPU, smp.HasCPU, smp.Memory, smp.HasMemory
 		h.Sessions, h.HasSessions = int64(min(smp.Sessions, 1<<62)), smp.HasSessions // #nosec G115 -- bounded above
@@ -131,7 +160,11 @@ func (s *Service) poll(ctx context.Context, d store.Device) (store.HealthSample,
 	if err := s.st.Devices().AddHealth(ctx, &h); err != nil {
 		return h, fmt.Errorf("store health sample: %w", err)
 	}
-	if perr != nil {
+	switch {
+	case perr != nil && probed:
+		s.raise(ctx, d, "snmp_failed", "", "high", fmt.Sprintf("Device %s answers %s but not SNMP: %s", d.Name, h.Probe, h.Error), time.Hour)
+		return h, nil
+	case perr != nil:
 		s.raise(ctx, d, "unreachable", "", "high", fmt.Sprintf("Device %s does not answer SNMP: %s", d.Name, h.Error), time.Hour)
 		return h, nil
 	}
@@ -139,6 +172,14 @@ func (s *Service) poll(ctx context.Context, d store.Device) (store.HealthSample,
 		s.raise(ctx, d, string(p.Kind), "", string(p.Severity), fmt.Sprintf("Device %s: %s", d.Name, p.Message), time.Hour)
 	}
 	return h, nil
+}
+
+// sshPort is the device's management (SSH) port, the TCP probe's target.
+func sshPort(d store.Device) int {
+	if d.SSHPort > 0 {
+		return d.SSHPort
+	}
+	return 22
 }
 
 // raise records an alert about a device; repeats within window join it.
@@ -180,7 +221,7 @@ func (s *Service) BackupNow(ctx context.Context, tenantID, assetID string) (Back
 	if err != nil {
 		return BackupResult{}, err
 	}
-	res, err := s.backup(ctx, d, auth.FromContext(ctx).UserID)
+	res, err := s.backup(ctx, d, auth.FromContext(ctx).UserID, "")
 	if err != nil {
 		return res, err
 	}
@@ -200,7 +241,10 @@ func sanitize(s string) string {
 	}, s)
 }
 
-func (s *Service) backup(ctx context.Context, d store.Device, by string) (BackupResult, error) {
+// backup fetches and stores a device's configuration; by is who asked
+// (a user ID or "system"), changedBy who changed it when a change event
+// said so.
+func (s *Service) backup(ctx context.Context, d store.Device, by, changedBy string) (BackupResult, error) {
 	p := s.opts.Profiles[d.Profile]
 	if d.MgmtAddress == "" || d.SSHSecretID == "" || d.SSHUser == "" || p == nil {
 		return BackupResult{}, fmt.Errorf("%w: backups need a management address, an SSH user and password, and a backup profile", ErrNotConfigured)
@@ -253,7 +297,17 @@ func (s *Service) backup(ctx context.Context, d store.Device, by string) (Backup
 		return BackupResult{Backup: prev}, nil
 	}
 	b := store.ConfigBackup{TenantID: d.TenantID, AssetID: d.AssetID, TakenAt: now, SHA256: cfg.SHA256, Content: content,
-		Changed: !first, TakenBy: by}
+		Changed: !first, TakenBy: by, ChangedBy: clip(changedBy, maxText)}
+	if s.opts.Box != nil {
+		if err := ensureBackupID(&b); err != nil {
+			return BackupResult{}, err
+		}
+		sealed, err := s.opts.Box.Seal([]byte(cfg.Text), rawAAD(b.TenantID, b.ID))
+		if err != nil {
+			return BackupResult{}, fmt.Errorf("seal configuration: %w", err)
+		}
+		b.Sealed = sealed
+	}
 	if !first {
 		b.Diff, b.Added, b.Removed = diffText(prev.Content, content)
 	}
@@ -264,6 +318,9 @@ func (s *Service) backup(ctx context.Context, d store.Device, by string) (Backup
 		title := fmt.Sprintf("Configuration of %s changed: %d lines added, %d removed", d.Name, b.Added, b.Removed)
 		if b.Added == 0 && b.Removed == 0 {
 			title = fmt.Sprintf("Configuration of %s changed: secret values only", d.Name)
+		}
+		if b.ChangedBy != "" {
+			title += " (by " + b.ChangedBy + ")"
 		}
 		s.raise(ctx, d, "config_changed", b.ID, "medium", title, time.Minute)
 	}

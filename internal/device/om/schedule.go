@@ -121,8 +121,9 @@ func (s *Service) Status(ctx context.Context, tenantID, assetID string) (Status,
 // maxDevices bounds the devices of one tenant worked on per run.
 const maxDevices = 10_000
 
-// RunScheduled is the periodic job: for every tenant's device it polls
-// health, backs up the configuration when the last backup is older than
+// RunScheduled is the periodic job: for every tenant's device it reads
+// new configuration-change logs (ScanChanges), polls health and
+// reachability, backs up the configuration when the last backup is older than
 // BackupEvery, and warns of expiries and silent log sources; then it
 // prunes old health samples. Devices are worked on concurrently, each
 // operation bounded by its timeout, so a hung device delays nobody. The
@@ -145,6 +146,11 @@ func (s *Service) RunScheduled(ctx context.Context) error {
 	for _, t := range tenants {
 		if err := auth.Require(ctx, auth.PermAssetWrite, t.ID); err != nil {
 			return err
+		}
+		// Configuration changes in the logs first: their backups are then
+		// not due again in this run.
+		if err := s.ScanChanges(ctx, t.ID); err != nil {
+			errs = append(errs, fmt.Errorf("tenant %s: config changes: %w", t.Slug, err))
 		}
 		if err := s.runTenant(ctx, t.ID); err != nil {
 			errs = append(errs, fmt.Errorf("tenant %s: %w", t.Slug, err))
@@ -200,13 +206,13 @@ func (s *Service) runTenant(ctx context.Context, tenantID string) error {
 }
 
 func (s *Service) runDevice(ctx context.Context, d store.Device, now time.Time) {
-	if d.MgmtAddress != "" && d.SNMPSecretID != "" {
+	if d.MgmtAddress != "" && (d.SNMPSecretID != "" || s.opts.Reach != ReachOff) {
 		if _, err := s.poll(ctx, d); err != nil {
 			s.log.WarnContext(ctx, "device poll failed", "tenant", d.TenantID, "device", d.AssetID, "err", err)
 		}
 	}
 	if d.MgmtAddress != "" && d.SSHSecretID != "" && d.Profile != "" && now.Sub(d.LastBackupAt) >= s.opts.BackupEvery {
-		if _, err := s.backup(ctx, d, "system"); err != nil {
+		if _, err := s.backup(ctx, d, "system", ""); err != nil {
 			s.log.WarnContext(ctx, "device backup failed", "tenant", d.TenantID, "device", d.AssetID, "err", err)
 		}
 	}

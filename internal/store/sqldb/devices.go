@@ -14,7 +14,7 @@ type devices struct{ s *Store }
 const deviceCols = `d.tenant_id, d.asset_id, a.name, d.vendor, d.model, d.firmware, d.role, d.mgmt_address, d.ssh_port, d.snmp_port,
 	d.snmp_version, d.snmp_user, d.ssh_user, d.snmp_secret_id, d.ssh_secret_id, d.profile, d.host_key, d.support_expires,
 	d.licence_expires, d.signature_expires, d.contact_id, d.health_state, d.health_note, d.last_polled_at, d.last_backup_at,
-	d.backup_error, d.created_at, d.updated_at`
+	d.backup_error, d.created_at, d.updated_at, d.log_scan_at`
 
 const deviceFrom = ` FROM devices d JOIN assets a ON a.id = d.asset_id`
 
@@ -24,7 +24,7 @@ func scanDevice(r rowScanner) (store.Device, error) {
 		&d.SNMPPort, &d.SNMPVersion, &d.SNMPUser, &d.SSHUser, &d.SNMPSecretID, &d.SSHSecretID, &d.Profile, &d.HostKey,
 		timeDest{&d.SupportExpires}, timeDest{&d.LicenceExpires}, timeDest{&d.SignatureExpires}, &d.ContactID,
 		&d.HealthState, &d.HealthNote, timeDest{&d.LastPolledAt}, timeDest{&d.LastBackupAt}, &d.BackupError,
-		timeDest{&d.CreatedAt}, timeDest{&d.UpdatedAt})
+		timeDest{&d.CreatedAt}, timeDest{&d.UpdatedAt}, timeDest{&d.LogScanAt})
 	return d, err
 }
 
@@ -64,8 +64,8 @@ func (x devices) PutDevice(ctx context.Context, d *store.Device) error {
 			return err
 		}
 		created = got.CreatedAt
-		d.HealthState, d.HealthNote, d.LastPolledAt, d.LastBackupAt, d.BackupError =
-			got.HealthState, got.HealthNote, got.LastPolledAt, got.LastBackupAt, got.BackupError
+		d.HealthState, d.HealthNote, d.LastPolledAt, d.LastBackupAt, d.BackupError, d.LogScanAt =
+			got.HealthState, got.HealthNote, got.LastPolledAt, got.LastBackupAt, got.BackupError, got.LogScanAt
 		return nil
 	})
 	if err != nil {
@@ -119,9 +119,10 @@ func (x devices) AddHealth(ctx context.Context, h *store.HealthSample) error {
 			return err
 		}
 		_, err = c.exec(ctx, `INSERT INTO device_health (tenant_id, asset_id, at, reachable, uptime_ms, cpu, has_cpu, memory, has_memory,
-			sessions, has_sessions, if_up, if_down, state, problems, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			sessions, has_sessions, if_up, if_down, state, problems, error, probe, rtt_us)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			h.TenantID, h.AssetID, s.t(h.At), h.Reachable, h.UpTime.Milliseconds(), h.CPU, h.HasCPU, h.Memory, h.HasMemory,
-			h.Sessions, h.HasSessions, h.IfUp, h.IfDown, h.State, problems, h.Error)
+			h.Sessions, h.HasSessions, h.IfUp, h.IfDown, h.State, problems, h.Error, h.Probe, h.RTT.Microseconds())
 		return err
 	})
 	return s.wrap("add health sample", err)
@@ -143,13 +144,14 @@ func (x devices) Health(ctx context.Context, tenantID, assetID string, since tim
 	}
 	hs, err := collect(ctx, x.s.conn(), func(r rowScanner) (store.HealthSample, error) {
 		var h store.HealthSample
-		var ms int64
+		var ms, us int64
 		err := r.Scan(&h.TenantID, &h.AssetID, timeDest{&h.At}, &h.Reachable, &ms, &h.CPU, &h.HasCPU, &h.Memory, &h.HasMemory,
-			&h.Sessions, &h.HasSessions, &h.IfUp, &h.IfDown, &h.State, jsonDest{&h.Problems}, &h.Error)
+			&h.Sessions, &h.HasSessions, &h.IfUp, &h.IfDown, &h.State, jsonDest{&h.Problems}, &h.Error, &h.Probe, &us)
 		h.UpTime = time.Duration(ms) * time.Millisecond
+		h.RTT = time.Duration(us) * time.Microsecond
 		return h, err
 	}, `SELECT tenant_id, asset_id, at, reachable, uptime_ms, cpu, has_cpu, memory, has_memory, sessions, has_sessions, if_up,
-		if_down, state, problems, error FROM device_health`+w.String()+` ORDER BY at DESC LIMIT ?`,
+		if_down, state, problems, error, probe, rtt_us FROM device_health`+w.String()+` ORDER BY at DESC LIMIT ?`,
 		append(w.args, min(limit, maxHealthSamples))...)
 	return hs, x.s.wrap("list health samples", err)
 }
@@ -164,18 +166,26 @@ func (x devices) PruneHealth(ctx context.Context, tenantID string, before time.T
 	return n, x.s.wrap("prune health samples", err)
 }
 
-const backupListCols = `id, tenant_id, asset_id, taken_at, sha256, size, changed, added, removed, taken_by`
+const backupListCols = `id, tenant_id, asset_id, taken_at, sha256, size, changed, added, removed, taken_by, changed_by`
+
+// backupHasRaw is the select expression of ConfigBackup.HasRaw.
+const backupHasRaw = `, CASE WHEN sealed IS NULL THEN 0 ELSE 1 END`
 
 func scanBackupHead(r rowScanner) (store.ConfigBackup, error) {
 	var b store.ConfigBackup
-	err := r.Scan(&b.ID, &b.TenantID, &b.AssetID, timeDest{&b.TakenAt}, &b.SHA256, &b.Size, &b.Changed, &b.Added, &b.Removed, &b.TakenBy)
+	var raw int
+	err := r.Scan(&b.ID, &b.TenantID, &b.AssetID, timeDest{&b.TakenAt}, &b.SHA256, &b.Size, &b.Changed, &b.Added, &b.Removed, &b.TakenBy,
+		&b.ChangedBy, &raw)
+	b.HasRaw = raw == 1
 	return b, err
 }
 
 func scanBackup(r rowScanner) (store.ConfigBackup, error) {
 	var b store.ConfigBackup
+	var raw int
 	err := r.Scan(&b.ID, &b.TenantID, &b.AssetID, timeDest{&b.TakenAt}, &b.SHA256, &b.Size, &b.Changed, &b.Added, &b.Removed,
-		&b.TakenBy, &b.Content, &b.Diff)
+		&b.TakenBy, &b.ChangedBy, &raw, &b.Content, &b.Diff)
+	b.HasRaw = raw == 1
 	return b, err
 }
 
@@ -196,10 +206,19 @@ func (x devices) AddBackup(ctx context.Context, b *store.ConfigBackup) error {
 		if err := affected(res, err); err != nil {
 			return err
 		}
-		_, err = c.exec(ctx, `INSERT INTO device_backups (`+backupListCols+`, content, diff) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			b.ID, b.TenantID, b.AssetID, s.t(b.TakenAt), b.SHA256, b.Size, b.Changed, b.Added, b.Removed, b.TakenBy, b.Content, b.Diff)
+		var sealed any
+		if b.Sealed != nil {
+			sealed = b.Sealed
+		}
+		_, err = c.exec(ctx, `INSERT INTO device_backups (`+backupListCols+`, content, diff, sealed)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			b.ID, b.TenantID, b.AssetID, s.t(b.TakenAt), b.SHA256, b.Size, b.Changed, b.Added, b.Removed, b.TakenBy, b.ChangedBy,
+			b.Content, b.Diff, sealed)
 		return err
 	})
+	if err == nil {
+		b.HasRaw = b.Sealed != nil
+	}
 	return s.wrap("add config backup", err)
 }
 
@@ -222,21 +241,21 @@ func (x devices) SetHostKey(ctx context.Context, tenantID, assetID, key string) 
 // Backups lists a device's backups newest first.
 func (x devices) Backups(ctx context.Context, tenantID, assetID string, p store.Page) ([]store.ConfigBackup, error) {
 	limit, offset := PageBounds(p)
-	bs, err := collect(ctx, x.s.conn(), scanBackupHead, `SELECT `+backupListCols+` FROM device_backups
+	bs, err := collect(ctx, x.s.conn(), scanBackupHead, `SELECT `+backupListCols+backupHasRaw+` FROM device_backups
 		WHERE tenant_id = ? AND asset_id = ? ORDER BY taken_at DESC, id DESC LIMIT ? OFFSET ?`, tenantID, assetID, limit, offset)
 	return bs, x.s.wrap("list config backups", err)
 }
 
 // GetBackup returns one backup with content.
 func (x devices) GetBackup(ctx context.Context, tenantID, id string) (store.ConfigBackup, error) {
-	b, err := scanBackup(x.s.conn().queryRow(ctx, `SELECT `+backupListCols+`, content, diff FROM device_backups
+	b, err := scanBackup(x.s.conn().queryRow(ctx, `SELECT `+backupListCols+backupHasRaw+`, content, diff FROM device_backups
 		WHERE tenant_id = ? AND id = ?`, tenantID, id))
 	return b, x.s.wrap("get config backup", err)
 }
 
 // LatestBackup returns a device's newest backup.
 func (x devices) LatestBackup(ctx context.Context, tenantID, assetID string) (store.ConfigBackup, error) {
-	b, err := scanBackup(x.s.conn().queryRow(ctx, `SELECT `+backupListCols+`, content, diff FROM device_backups
+	b, err := scanBackup(x.s.conn().queryRow(ctx, `SELECT `+backupListCols+backupHasRaw+`, content, diff FROM device_backups
 		WHERE tenant_id = ? AND asset_id = ? ORDER BY taken_at DESC, id DESC LIMIT 1`, tenantID, assetID))
 	return b, x.s.wrap("latest config backup", err)
 }
@@ -301,4 +320,93 @@ func (x devices) Records(ctx context.Context, tenantID, assetID string, since, u
 	}, `SELECT id, tenant_id, asset_id, kind, at, author, author_name, summary, resolution, work_ref, created_at FROM device_records`+
 		w.String()+` ORDER BY at DESC, id DESC LIMIT ? OFFSET ?`, append(w.args, limit, offset)...)
 	return rs, x.s.wrap("list device records", err)
+}
+
+const deviceEventCols = `id, tenant_id, asset_id, at, kind, source_id, name, severity, user_name, summary, detail, work_order_id,
+	work_order_ref, authorised, backup_id`
+
+func scanDeviceEvent(r rowScanner) (store.DeviceEvent, error) {
+	var e store.DeviceEvent
+	err := r.Scan(&e.ID, &e.TenantID, &e.AssetID, timeDest{&e.At}, &e.Kind, &e.SourceID, &e.Name, &e.Severity, &e.User, &e.Summary,
+		jsonDest{&e.Detail}, &e.WorkOrderID, &e.WorkOrderRef, &e.Authorised, &e.BackupID)
+	return e, err
+}
+
+// AddDeviceEvent stores a device event of a device of the tenant.
+func (x devices) AddDeviceEvent(ctx context.Context, e *store.DeviceEvent) error {
+	s := x.s
+	if err := ensureID(&e.ID); err != nil {
+		return err
+	}
+	if e.At.IsZero() {
+		e.At = s.stamp()
+	}
+	e.At = norm(e.At)
+	if e.Severity == "" {
+		e.Severity = "info"
+	}
+	if e.Detail == nil {
+		e.Detail = []store.DeviceEventField{}
+	}
+	detail, err := jsonArg(e.Detail)
+	if err != nil {
+		return err
+	}
+	var n int
+	if err := s.conn().queryRow(ctx, `SELECT COUNT(*) FROM devices WHERE tenant_id = ? AND asset_id = ?`, e.TenantID, e.AssetID).Scan(&n); err != nil {
+		return s.wrap("add device event", err)
+	}
+	if n == 0 {
+		return s.wrap("add device event", store.ErrNotFound)
+	}
+	_, err = s.conn().exec(ctx, `INSERT INTO device_events (`+deviceEventCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, e.TenantID, e.AssetID, s.t(e.At), e.Kind, e.SourceID, e.Name, e.Severity, e.User, e.Summary, detail, e.WorkOrderID,
+		e.WorkOrderRef, e.Authorised, e.BackupID)
+	return s.wrap("add device event", err)
+}
+
+// DeviceEvents lists device events newest first.
+func (x devices) DeviceEvents(ctx context.Context, tenantID string, f store.DeviceEventFilter) ([]store.DeviceEvent, error) {
+	limit, offset := PageBounds(f.Page)
+	w := where{}
+	w.add("tenant_id = ?", tenantID)
+	if f.AssetID != "" {
+		w.add("asset_id = ?", f.AssetID)
+	}
+	if f.Kind != "" {
+		w.add("kind = ?", f.Kind)
+	}
+	if !f.Since.IsZero() {
+		w.add("at >= ?", x.s.t(f.Since))
+	}
+	if !f.Until.IsZero() {
+		w.add("at < ?", x.s.t(f.Until))
+	}
+	es, err := collect(ctx, x.s.conn(), scanDeviceEvent, `SELECT `+deviceEventCols+` FROM device_events`+w.String()+
+		` ORDER BY at DESC, id DESC LIMIT ? OFFSET ?`, append(w.args, limit, offset)...)
+	return es, x.s.wrap("list device events", err)
+}
+
+// LinkChangeBackup links unlinked change events up to at to a backup.
+func (x devices) LinkChangeBackup(ctx context.Context, tenantID, assetID, backupID string, at time.Time) (int64, error) {
+	res, err := x.s.conn().exec(ctx, `UPDATE device_events SET backup_id = ? WHERE tenant_id = ? AND asset_id = ? AND kind = 'config_change'
+		AND backup_id = '' AND at <= ?`, backupID, tenantID, assetID, x.s.t(norm(at)))
+	if err != nil {
+		return 0, x.s.wrap("link change events", err)
+	}
+	n, err := res.RowsAffected()
+	return n, x.s.wrap("link change events", err)
+}
+
+// SetLogScan records the device's change-log cursor.
+func (x devices) SetLogScan(ctx context.Context, tenantID, assetID string, at time.Time) error {
+	return x.s.wrap("set log scan", affected(x.s.conn().exec(ctx,
+		`UPDATE devices SET log_scan_at = ? WHERE tenant_id = ? AND asset_id = ?`, x.s.t(norm(at)), tenantID, assetID)))
+}
+
+// BackupSealed returns a backup's sealed raw configuration.
+func (x devices) BackupSealed(ctx context.Context, tenantID, id string) ([]byte, error) {
+	var b []byte
+	err := x.s.conn().queryRow(ctx, `SELECT sealed FROM device_backups WHERE tenant_id = ? AND id = ?`, tenantID, id).Scan(&b)
+	return b, x.s.wrap("sealed config backup", err)
 }

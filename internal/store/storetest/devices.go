@@ -199,4 +199,143 @@ func testDevices(t *testing.T, s store.Store) {
 	if len(rs) != 0 {
 		t.Fatal("records of a deleted device remain")
 	}
+	testDeviceEvents(t, s)
+}
+
+// testDeviceEvents checks device events, reachability samples, sealed
+// raw configurations and the change-log cursor: events are the tenant's
+// and listed newest first with filters, a source event is stored once,
+// change events link to the backup taken after them, and a sealed copy
+// comes back byte for byte only from BackupSealed.
+func testDeviceEvents(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	ds := s.Devices()
+	a, b := mkTenant(t, s, "gamma"), mkTenant(t, s, "delta")
+	fw := mkAsset(t, s, a.ID, "fw-ev")
+	other := mkAsset(t, s, b.ID, "fw-ev-b")
+	d := store.Device{TenantID: a.ID, AssetID: fw.ID, Vendor: "Cisco", Role: "firewall", MgmtAddress: "192.0.2.9"}
+	ok(t, ds.PutDevice(ctx, &d))
+	db := store.Device{TenantID: b.ID, AssetID: other.ID, Vendor: "Cisco"}
+	ok(t, ds.PutDevice(ctx, &db))
+	if !d.LogScanAt.IsZero() {
+		t.Fatal("a new device has a log cursor")
+	}
+	t0 := time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
+
+	// Reachability lives on the health sample.
+	h := store.HealthSample{TenantID: a.ID, AssetID: fw.ID, At: t0, Reachable: true, Probe: "icmp", RTT: 1500 * time.Microsecond, State: "ok"}
+	ok(t, ds.AddHealth(ctx, &h))
+	hs, err := ds.Health(ctx, a.ID, fw.ID, time.Time{}, 5)
+	ok(t, err)
+	if len(hs) != 1 || hs[0].Probe != "icmp" || hs[0].RTT != 1500*time.Microsecond {
+		t.Fatalf("probe sample = %+v", hs)
+	}
+
+	trap := store.DeviceEvent{TenantID: a.ID, AssetID: fw.ID, At: t0, Kind: "trap", Name: "linkDown", Severity: "high",
+		Summary: "Interface 3 went down", Detail: []store.DeviceEventField{{Name: "ifIndex", Value: "3"}, {Name: "ifDescr", Value: "Gi0/3"}}}
+	ok(t, ds.AddDeviceEvent(ctx, &trap))
+	if trap.ID == "" {
+		t.Fatal("event ID not set")
+	}
+	chg := store.DeviceEvent{TenantID: a.ID, AssetID: fw.ID, At: t0.Add(time.Hour), Kind: "config_change", SourceID: "ev-1",
+		Name: "SYS-5-CONFIG_I", User: "alice", Summary: "Configured from console by alice", Authorised: "no"}
+	ok(t, ds.AddDeviceEvent(ctx, &chg))
+	dup := store.DeviceEvent{TenantID: a.ID, AssetID: fw.ID, At: t0.Add(time.Hour), Kind: "config_change", SourceID: "ev-1"}
+	isErr(t, ds.AddDeviceEvent(ctx, &dup), store.ErrConflict)
+	// The same source ID in another tenant is another event.
+	okB := store.DeviceEvent{TenantID: b.ID, AssetID: other.ID, At: t0, Kind: "config_change", SourceID: "ev-1"}
+	ok(t, ds.AddDeviceEvent(ctx, &okB))
+	foreign := store.DeviceEvent{TenantID: b.ID, AssetID: fw.ID, At: t0, Kind: "trap"}
+	isErr(t, ds.AddDeviceEvent(ctx, &foreign), store.ErrNotFound)
+	// Two traps without a source are two events.
+	trap2 := store.DeviceEvent{TenantID: a.ID, AssetID: fw.ID, At: t0.Add(2 * time.Hour), Kind: "trap", Name: "coldStart"}
+	ok(t, ds.AddDeviceEvent(ctx, &trap2))
+
+	evs, err := ds.DeviceEvents(ctx, a.ID, store.DeviceEventFilter{AssetID: fw.ID})
+	ok(t, err)
+	if len(evs) != 3 || evs[0].Name != "coldStart" || evs[2].Name != "linkDown" {
+		t.Fatalf("events = %+v", evs)
+	}
+	same(t, "trap event", trap, evs[2])
+	if evs[0].Severity != "info" || len(evs[0].Detail) != 0 {
+		t.Fatalf("defaults: %+v", evs[0])
+	}
+	evs, err = ds.DeviceEvents(ctx, a.ID, store.DeviceEventFilter{Kind: "config_change"})
+	ok(t, err)
+	if len(evs) != 1 || evs[0].User != "alice" || evs[0].Authorised != "no" {
+		t.Fatalf("change events = %+v", evs)
+	}
+	evs, err = ds.DeviceEvents(ctx, a.ID, store.DeviceEventFilter{Since: t0.Add(30 * time.Minute), Until: t0.Add(90 * time.Minute)})
+	ok(t, err)
+	if len(evs) != 1 || evs[0].ID != chg.ID {
+		t.Fatalf("period events = %+v", evs)
+	}
+	evs, err = ds.DeviceEvents(ctx, b.ID, store.DeviceEventFilter{AssetID: fw.ID})
+	ok(t, err)
+	if len(evs) != 0 {
+		t.Fatal("another tenant reads the device's events")
+	}
+
+	// A backup with a sealed copy; the change event links to it.
+	sealed := []byte{0x00, 0x01, 0xfe, 0xff, 'x'}
+	bk := store.ConfigBackup{TenantID: a.ID, AssetID: fw.ID, TakenAt: t0.Add(3 * time.Hour), SHA256: "dd", Content: "hostname r1\n",
+		ChangedBy: "alice", Sealed: sealed}
+	ok(t, ds.AddBackup(ctx, &bk))
+	plain := store.ConfigBackup{TenantID: a.ID, AssetID: fw.ID, TakenAt: t0.Add(4 * time.Hour), SHA256: "ee", Content: "hostname r2\n"}
+	ok(t, ds.AddBackup(ctx, &plain))
+	list, err := ds.Backups(ctx, a.ID, fw.ID, store.Page{})
+	ok(t, err)
+	if len(list) != 2 || list[1].ChangedBy != "alice" || !list[1].HasRaw || list[0].HasRaw || list[1].Sealed != nil {
+		t.Fatalf("backups = %+v", list)
+	}
+	one, err := ds.GetBackup(ctx, a.ID, bk.ID)
+	ok(t, err)
+	if !one.HasRaw || one.Sealed != nil || one.ChangedBy != "alice" {
+		t.Fatalf("get backup = %+v", one)
+	}
+	got, err := ds.BackupSealed(ctx, a.ID, bk.ID)
+	ok(t, err)
+	same(t, "sealed", sealed, got)
+	got, err = ds.BackupSealed(ctx, a.ID, plain.ID)
+	ok(t, err)
+	if got != nil {
+		t.Fatalf("a backup without a sealed copy returns %v", got)
+	}
+	_, err = ds.BackupSealed(ctx, b.ID, bk.ID)
+	isErr(t, err, store.ErrNotFound)
+
+	n, err := ds.LinkChangeBackup(ctx, a.ID, fw.ID, bk.ID, bk.TakenAt)
+	ok(t, err)
+	if n != 1 {
+		t.Fatalf("linked %d change events, want 1", n)
+	}
+	n, err = ds.LinkChangeBackup(ctx, a.ID, fw.ID, plain.ID, plain.TakenAt)
+	ok(t, err)
+	if n != 0 {
+		t.Fatal("a linked change event was linked again")
+	}
+	n, err = ds.LinkChangeBackup(ctx, b.ID, fw.ID, bk.ID, bk.TakenAt)
+	ok(t, err)
+	if n != 0 {
+		t.Fatal("another tenant linked the device's events")
+	}
+	evs, err = ds.DeviceEvents(ctx, a.ID, store.DeviceEventFilter{Kind: "config_change"})
+	ok(t, err)
+	if evs[0].BackupID != bk.ID {
+		t.Fatalf("change event backup = %q", evs[0].BackupID)
+	}
+
+	// The change-log cursor.
+	ok(t, ds.SetLogScan(ctx, a.ID, fw.ID, t0.Add(5*time.Hour)))
+	isErr(t, ds.SetLogScan(ctx, b.ID, fw.ID, t0), store.ErrNotFound)
+	dev, err := ds.GetDevice(ctx, a.ID, fw.ID)
+	ok(t, err)
+	if !dev.LogScanAt.Equal(t0.Add(5 * time.Hour)) {
+		t.Fatalf("log scan = %v", dev.LogScanAt)
+	}
+	// Replacing the device keeps the cursor.
+	ok(t, ds.PutDevice(ctx, &dev))
+	if !dev.LogScanAt.Equal(t0.Add(5 * time.Hour)) {
+		t.Fatalf("replace lost the log cursor: %v", dev.LogScanAt)
+	}
 }
