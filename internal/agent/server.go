@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -86,18 +87,18 @@ func (o *HandlerOptions) defaults() {
 // 413 for a body over the limit; 503 when sink failed (retry later).
 func NewInventoryHandler(sink InventorySink, opts HandlerOptions) http.Handler {
 	opts.defaults()
-	return &docHandler{opts: opts, kind: "inventory", accept: func(ctx context.Context, tenant string, body []byte) error {
+	return &docHandler{opts: opts, kind: "inventory", accept: func(ctx context.Context, tenant string, body []byte) (any, error) {
 		var inv Inventory
 		if err := decodeStrict(body, &inv); err != nil {
-			return badRequest(err)
+			return nil, badRequest(err)
 		}
 		if err := inv.Validate(); err != nil {
-			return badRequest(err)
+			return nil, badRequest(err)
 		}
 		if err := sameAgent(ctx, inv.AgentID); err != nil {
-			return err
+			return nil, err
 		}
-		return sink.Inventory(ctx, tenant, inv)
+		return nil, sink.Inventory(ctx, tenant, inv)
 	}}
 }
 
@@ -105,25 +106,108 @@ func NewInventoryHandler(sink InventorySink, opts HandlerOptions) http.Handler {
 // with the same contract as NewInventoryHandler for a BaselineResult.
 func NewBaselineHandler(sink BaselineSink, opts HandlerOptions) http.Handler {
 	opts.defaults()
-	return &docHandler{opts: opts, kind: "baseline", accept: func(ctx context.Context, tenant string, body []byte) error {
+	return &docHandler{opts: opts, kind: "baseline", accept: func(ctx context.Context, tenant string, body []byte) (any, error) {
 		var res BaselineResult
 		if err := decodeStrict(body, &res); err != nil {
-			return badRequest(err)
+			return nil, badRequest(err)
 		}
 		if err := res.Validate(); err != nil {
-			return badRequest(err)
+			return nil, badRequest(err)
 		}
 		if err := sameAgent(ctx, res.AgentID); err != nil {
-			return err
+			return nil, err
 		}
-		return sink.Baseline(ctx, tenant, res)
+		return nil, sink.Baseline(ctx, tenant, res)
+	}}
+}
+
+// HeartbeatSink records an enrolled agent's heartbeat and answers its
+// configuration.
+type HeartbeatSink interface {
+	Heartbeat(ctx context.Context, tenantID string, hb Heartbeat) (HeartbeatAnswer, error)
+}
+
+// NewHeartbeatHandler returns the handler of POST /api/v1/agent/heartbeat:
+// it authenticates (opts.Authenticate must accept only the agent's own
+// credential), bounds and validates the Heartbeat and answers 200 with
+// the HeartbeatAnswer; errors as NewInventoryHandler.
+func NewHeartbeatHandler(sink HeartbeatSink, opts HandlerOptions) http.Handler {
+	opts.defaults()
+	if opts.MaxBodyBytes > 64<<10 {
+		opts.MaxBodyBytes = 64 << 10
+	}
+	return &docHandler{opts: opts, kind: "heartbeat", accept: func(ctx context.Context, tenant string, body []byte) (any, error) {
+		var hb Heartbeat
+		if err := decodeStrict(body, &hb); err != nil {
+			return nil, badRequest(err)
+		}
+		if err := hb.Validate(); err != nil {
+			return nil, badRequest(err)
+		}
+		if err := sameAgent(ctx, hb.AgentID); err != nil {
+			return nil, err
+		}
+		ans, err := sink.Heartbeat(ctx, tenant, hb)
+		if err != nil {
+			return nil, err
+		}
+		return ans, nil
+	}}
+}
+
+// ErrEnrolRefused is returned by an Enroller for an enrolment token that
+// is unknown, used up, revoked or expired; the handler answers 401.
+var ErrEnrolRefused = errors.New("enrolment token refused")
+
+// Enroller exchanges an enrolment token for an agent credential.
+type Enroller interface {
+	Enrol(ctx context.Context, token string, req EnrolRequest) (EnrolResponse, error)
+}
+
+// NewEnrolHandler returns the handler of POST /api/v1/agent/enrol: the
+// bearer token is the enrolment token, the body an EnrolRequest; the
+// answer is 200 with the EnrolResponse, 401 when the enrolment token is
+// refused, 400/413 for a bad body, 503 when the enroller failed.
+func NewEnrolHandler(en Enroller, opts HandlerOptions) http.Handler {
+	opts.defaults()
+	if opts.MaxBodyBytes > 16<<10 {
+		opts.MaxBodyBytes = 16 << 10
+	}
+	opts.Authenticate = func(r *http.Request) (string, error) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || !strings.HasPrefix(strings.TrimSpace(tok), EnrolTokenPrefix) {
+			return "", errors.New("no enrolment token")
+		}
+		return strings.TrimSpace(tok), nil
+	}
+	return &docHandler{opts: opts, kind: "enrolment", accept: func(ctx context.Context, token string, body []byte) (any, error) {
+		var req EnrolRequest
+		if err := decodeStrict(body, &req); err != nil {
+			return nil, badRequest(err)
+		}
+		if err := req.Validate(); err != nil {
+			return nil, badRequest(err)
+		}
+		if err := sameAgent(ctx, req.AgentID); err != nil {
+			return nil, err
+		}
+		res, err := en.Enrol(ctx, token, req)
+		if errors.Is(err, ErrEnrolRefused) {
+			return nil, &statusError{status: http.StatusUnauthorized, msg: "unauthorised", err: err}
+		}
+		if err != nil {
+			return nil, err
+		}
+		return res, nil
 	}}
 }
 
 type docHandler struct {
-	opts   HandlerOptions
-	kind   string
-	accept func(ctx context.Context, tenant string, body []byte) error
+	opts HandlerOptions
+	kind string
+	// accept handles the body; a nil answer is 202 {"status":"accepted"},
+	// another is 200 with the answer as JSON.
+	accept func(ctx context.Context, tenant string, body []byte) (any, error)
 }
 
 // statusError carries the status and client-safe text to answer.
@@ -142,9 +226,14 @@ func badRequest(err error) error {
 
 // ServeHTTP maps serve's error to a status, the one place that does.
 func (h *docHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	err := h.serve(w, r)
+	ans, err := h.serve(w, r)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	if err == nil && ans != nil {
+		w.WriteHeader(http.StatusOK)
+		_ = json.NewEncoder(w).Encode(ans)
+		return
+	}
 	if err == nil {
 		w.WriteHeader(http.StatusAccepted)
 		_, _ = w.Write([]byte(`{"status":"accepted"}` + "\n"))
@@ -159,30 +248,30 @@ func (h *docHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": se.msg})
 }
 
-func (h *docHandler) serve(w http.ResponseWriter, r *http.Request) (err error) {
+func (h *docHandler) serve(w http.ResponseWriter, r *http.Request) (ans any, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = &statusError{status: http.StatusInternalServerError, msg: "internal error", err: fmt.Errorf("panic: %v", v)}
+			ans, err = nil, &statusError{status: http.StatusInternalServerError, msg: "internal error", err: fmt.Errorf("panic: %v", v)}
 		}
 	}()
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		return &statusError{status: http.StatusMethodNotAllowed, msg: "use POST"}
+		return nil, &statusError{status: http.StatusMethodNotAllowed, msg: "use POST"}
 	}
 	if h.opts.Authenticate == nil {
-		return &statusError{status: http.StatusUnauthorized, msg: "unauthorised", err: errors.New("no authenticator configured")}
+		return nil, &statusError{status: http.StatusUnauthorized, msg: "unauthorised", err: errors.New("no authenticator configured")}
 	}
 	tenant, err := h.opts.Authenticate(r)
 	if err != nil {
-		return &statusError{status: http.StatusUnauthorized, msg: "unauthorised", err: err}
+		return nil, &statusError{status: http.StatusUnauthorized, msg: "unauthorised", err: err}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return &statusError{status: http.StatusRequestEntityTooLarge, msg: "body too large", err: err}
+			return nil, &statusError{status: http.StatusRequestEntityTooLarge, msg: "body too large", err: err}
 		}
-		return &statusError{status: http.StatusBadRequest, msg: "could not read body", err: err}
+		return nil, &statusError{status: http.StatusBadRequest, msg: "could not read body", err: err}
 	}
 	ctx := context.WithValue(r.Context(), agentHeaderKey{}, r.Header.Get("X-Vigil-Agent"))
 	return h.accept(ctx, tenant, body)

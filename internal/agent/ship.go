@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -15,6 +16,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -110,6 +112,14 @@ const (
 	IngestPath    = "/ingest/events"
 	InventoryPath = "/api/v1/agent/inventory"
 	BaselinePath  = "/api/v1/agent/baseline"
+	// EnrolPath exchanges an enrolment token for the agent's credential.
+	EnrolPath = "/api/v1/agent/enrol"
+	// HeartbeatPath takes the agent's status and answers its
+	// configuration.
+	HeartbeatPath = "/api/v1/agent/heartbeat"
+	// AgentEventsPath takes an enrolled agent's events (NDJSON, as
+	// /ingest/events).
+	AgentEventsPath = "/api/v1/agent/events"
 )
 
 // ShipperOptions configures a Shipper.
@@ -131,7 +141,10 @@ type ShipperOptions struct {
 	MinBackoff, MaxBackoff time.Duration
 	// Gzip compresses request bodies (Content-Encoding: gzip); Vigil's
 	// ingest endpoint decodes them.
-	Gzip   bool
+	Gzip bool
+	// Path is the endpoint events are posted to; empty means IngestPath
+	// (an enrolled agent posts to AgentEventsPath).
+	Path   string
 	Logger *slog.Logger
 }
 
@@ -183,6 +196,30 @@ func (s *Shipper) Counters() *ShipperCounters { return &s.counters }
 // Run ships spool until ctx is done, then returns nil (events not yet
 // acknowledged stay in the spool for the next run).
 func (s *Shipper) Run(ctx context.Context, spool *logs.Spool) error {
+	return s.run(ctx, plainSource{spool})
+}
+
+// RunBounded ships a bounded spool: events the spool dropped while they
+// waited (see BoundedSpool) are given up, even in the middle of a send
+// that keeps failing.
+func (s *Shipper) RunBounded(ctx context.Context, b *BoundedSpool) error {
+	return s.run(ctx, b)
+}
+
+// shipSource is the spool a shipper reads: Mark is the position before
+// which everything was dropped.
+type shipSource interface {
+	Reader() (*logs.SpoolReader, error)
+	ReaderAt(p logs.Position) *logs.SpoolReader
+	Commit(p logs.Position) error
+	Mark() logs.Position
+}
+
+type plainSource struct{ *logs.Spool }
+
+func (plainSource) Mark() logs.Position { return logs.Position{} }
+
+func (s *Shipper) run(ctx context.Context, spool shipSource) error {
 	r, err := spool.Reader()
 	if err != nil {
 		return fmt.Errorf("shipper: %w", err)
@@ -194,7 +231,36 @@ func (s *Shipper) Run(ctx context.Context, spool *logs.Spool) error {
 		size    int
 		since   time.Time // when the oldest pending event was read
 	)
+	// skipDropped gives up the pending batches the spool dropped and moves
+	// the reader past them.
+	skipDropped := func() {
+		mark := spool.Mark()
+		k := 0
+		for k < len(bounds) && !mark.Less(bounds[k].pos) {
+			k++
+		}
+		if k > 0 {
+			cut := bounds[k-1].n
+			for _, l := range pending[:cut] {
+				size -= len(l) + 1
+			}
+			pending = append(pending[:0], pending[cut:]...)
+			rest := bounds[k:]
+			for i := range rest {
+				rest[i].n -= cut
+			}
+			bounds = append(bounds[:0], rest...)
+			if len(pending) == 0 {
+				since = time.Time{}
+			}
+		}
+		if r.Position().Less(mark) {
+			_ = r.Close()
+			r = spool.ReaderAt(mark)
+		}
+	}
 	for ctx.Err() == nil {
+		skipDropped()
 		evs, err := r.Next()
 		switch {
 		case err == nil:
@@ -229,7 +295,9 @@ func (s *Shipper) Run(ctx context.Context, spool *logs.Spool) error {
 		// possible.
 		committed := 0
 		var commitErr error
-		ok := s.send(ctx, pending, func(done int) {
+		first := spool.Mark()
+		stale := func() bool { return len(bounds) > 0 && !spool.Mark().Less(bounds[0].pos) && spool.Mark() != first }
+		ok := s.send(ctx, pending, stale, func(done int) {
 			last := -1
 			for i := committed; i < len(bounds) && bounds[i].n <= done; i++ {
 				last = i
@@ -243,8 +311,26 @@ func (s *Shipper) Run(ctx context.Context, spool *logs.Spool) error {
 		if commitErr != nil {
 			return fmt.Errorf("shipper: commit: %w", commitErr)
 		}
-		if !ok {
+		if ctx.Err() != nil {
 			return nil
+		}
+		if !ok {
+			// The spool dropped what was being sent: keep what remains
+			// of the batches not yet committed.
+			done := 0
+			if committed > 0 {
+				done = bounds[committed-1].n
+			}
+			for _, l := range pending[:done] {
+				size -= len(l) + 1
+			}
+			pending = append(pending[:0], pending[done:]...)
+			rest := bounds[committed:]
+			for i := range rest {
+				rest[i].n -= done
+			}
+			bounds = append(bounds[:0], rest...)
+			continue
 		}
 		pending, bounds, size, since = pending[:0], bounds[:0], 0, time.Time{}
 	}
@@ -296,8 +382,9 @@ func (s *Shipper) encode(ev *logs.Event) ([]byte, error) {
 // send posts pending in requests of bounded size, each retried until the
 // server acknowledges it, and calls done with the number of leading events
 // finished (acknowledged, or refused for good) after each request; it
-// reports false when ctx ended first.
-func (s *Shipper) send(ctx context.Context, pending [][]byte, done func(n int)) bool {
+// reports false when ctx ended first or, between retries, stale reported
+// that the spool dropped the events.
+func (s *Shipper) send(ctx context.Context, pending [][]byte, stale func() bool, done func(n int)) bool {
 	maxEvents, maxBytes := s.opts.MaxBatchEvents, s.opts.MaxBatchBytes
 	backoff := s.opts.MinBackoff
 	total := len(pending)
@@ -333,7 +420,7 @@ func (s *Shipper) send(ctx context.Context, pending [][]byte, done func(n int)) 
 		s.counters.Retries.Add(1)
 		wait := backoff/2 + rand.N(backoff/2+1) // #nosec G404 -- jitter, not a secret
 		s.opts.Logger.Warn("shipper: send failed; retrying", "events", n, "err", err, "in", wait)
-		if !sleep(ctx, wait) {
+		if !sleep(ctx, wait) || stale() {
 			return false
 		}
 		backoff = min(2*backoff, s.opts.MaxBackoff)
@@ -359,7 +446,7 @@ func (s *Shipper) post(ctx context.Context, lines [][]byte) error {
 			return fmt.Errorf("shipper: gzip: %w", err)
 		}
 	}
-	ans, err := s.opts.Client.Post(ctx, IngestPath, "application/x-ndjson", encoding, buf.Bytes())
+	ans, err := s.opts.Client.Post(ctx, cmp.Or(s.opts.Path, IngestPath), "application/x-ndjson", encoding, buf.Bytes())
 	if err != nil {
 		return err
 	}
@@ -387,38 +474,128 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// ErrSpoolFull is returned by a BoundedSpool that holds its limit: the
-// tailer keeps its offset and tries again, so lines wait in the log file.
-var ErrSpoolFull = errors.New("agent spool full")
-
-// BoundedSpool is a logs.Sink in front of a logs.Spool that refuses
-// batches while the spool holds Max bytes or more that the server has not
-// acknowledged yet. The log files being tailed are the buffer beyond it:
-// a tailer whose batch is refused keeps its offset and retries. On disk
-// the spool may hold up to one segment more (consumed records of the
-// oldest segment are deleted with the whole segment).
+// BoundedSpool is a logs.Sink in front of a logs.Spool that holds at most
+// about Max bytes the server has not acknowledged yet: when a write finds
+// the spool at its limit, the oldest segment is dropped, its events
+// counted in Dropped, until the spool is under the limit or only the
+// segment being written remains (size segments at most Max/4 for a close
+// bound). A shipper reading it with RunBounded gives up dropped events it
+// had read but not yet delivered. An event in a batch that was
+// acknowledged in part when its segment was dropped is counted as
+// dropped, so Dropped may count a few delivered events; it never misses a
+// lost one.
 type BoundedSpool struct {
 	Spool *logs.Spool
 	Dir   string
 	Max   int64
-	// Full counts refused batches.
-	Full atomic.Uint64
+	// Dropped counts events dropped; Drops counts dropped segments.
+	Dropped atomic.Uint64
+	Drops   atomic.Uint64
+
+	mu   sync.Mutex
+	mark logs.Position // everything before it was dropped
 }
 
 var _ logs.Sink = (*BoundedSpool)(nil)
 
 // Write implements logs.Sink.
 func (b *BoundedSpool) Write(ctx context.Context, events []logs.Event) error {
-	if n, err := b.Pending(); err == nil && n >= b.Max {
-		b.Full.Add(1)
-		return fmt.Errorf("%w: %d bytes not yet acknowledged, limit %d", ErrSpoolFull, n, b.Max)
+	for {
+		n, err := b.Pending()
+		if err != nil || n < b.Max {
+			break
+		}
+		dropped, err := b.dropOldest()
+		if err != nil {
+			return fmt.Errorf("agent spool: drop oldest: %w", err)
+		}
+		if !dropped {
+			break
+		}
 	}
 	return b.Spool.Write(ctx, events)
 }
 
+// dropOldest drops the oldest unacknowledged segment unless it is the one
+// being written, counting its events.
+func (b *BoundedSpool) dropOldest() (bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c, err := b.committedLocked()
+	if err != nil {
+		return false, err
+	}
+	if c.Segment >= b.Spool.End().Segment {
+		return false, nil
+	}
+	r := b.Spool.ReaderAt(c)
+	var n uint64
+	for {
+		evs, err := r.Next()
+		if err != nil || r.Position().Segment != c.Segment {
+			break
+		}
+		n += uint64(len(evs))
+	}
+	_ = r.Close()
+	next := logs.Position{Segment: c.Segment + 1}
+	if err := b.Spool.Commit(next); err != nil {
+		return false, err
+	}
+	b.mark = next
+	b.Dropped.Add(n)
+	b.Drops.Add(1)
+	return true, nil
+}
+
+func (b *BoundedSpool) committedLocked() (logs.Position, error) {
+	c, err := b.Spool.Committed()
+	if err != nil {
+		return c, err
+	}
+	if c.Less(b.mark) {
+		c = b.mark
+	}
+	return c, nil
+}
+
+// Mark is the position before which events were dropped.
+func (b *BoundedSpool) Mark() logs.Position {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.mark
+}
+
+// Reader returns a reader from the committed position (or the drop mark).
+func (b *BoundedSpool) Reader() (*logs.SpoolReader, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c, err := b.committedLocked()
+	if err != nil {
+		return nil, err
+	}
+	return b.Spool.ReaderAt(c), nil
+}
+
+// ReaderAt returns a reader from p.
+func (b *BoundedSpool) ReaderAt(p logs.Position) *logs.SpoolReader { return b.Spool.ReaderAt(p) }
+
+// Commit records that everything before p was acknowledged; a position
+// before the drop mark changes nothing.
+func (b *BoundedSpool) Commit(p logs.Position) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if p.Less(b.mark) {
+		return nil
+	}
+	return b.Spool.Commit(p)
+}
+
 // Pending is the number of spooled bytes after the committed position.
 func (b *BoundedSpool) Pending() (int64, error) {
-	c, err := b.Spool.Committed()
+	b.mu.Lock()
+	c, err := b.committedLocked()
+	b.mu.Unlock()
 	if err != nil {
 		return 0, err
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -10,22 +11,109 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/agent"
+	"github.com/vigil-sec/vigil/internal/agent/fleet"
 	"github.com/vigil-sec/vigil/internal/archive"
 	"github.com/vigil-sec/vigil/internal/baseline"
+	"github.com/vigil-sec/vigil/internal/logs"
 	"github.com/vigil-sec/vigil/internal/report"
 	"github.com/vigil-sec/vigil/internal/store"
 )
 
-// AgentHandler receives the host agents' documents: POST
-// /api/v1/agent/inventory keeps the host in the tenant's inventory, POST
-// /api/v1/agent/baseline stores the run and archives its report. Both take
-// the same bearer tokens as /ingest/events.
+// AgentHandler receives the host agents' requests:
+//
+//   - POST /api/v1/agent/enrol exchanges an enrolment token (the bearer
+//     token) for the agent's own credential;
+//   - POST /api/v1/agent/heartbeat records an enrolled agent's status and
+//     answers the configuration pushed to it;
+//   - POST /api/v1/agent/events takes an enrolled agent's events (NDJSON,
+//     as /ingest/events), stamped with the agent's ID;
+//   - POST /api/v1/agent/inventory keeps the host in the tenant's
+//     inventory, POST /api/v1/agent/baseline stores the run and archives
+//     its report.
+//
+// Inventory and baseline take an enrolled agent's credential or, for an
+// agent run with an API token, the same bearer tokens as /ingest/events.
+// An agent's credential speaks only for that agent (X-Vigil-Agent and the
+// documents' agent_id must be its ID) and only in its tenant.
 func (a *App) AgentHandler() http.Handler {
-	opts := agent.HandlerOptions{Authenticate: a.tokenTenant, Logger: a.Logger}
+	opts := agent.HandlerOptions{Authenticate: a.agentTenant, Logger: a.Logger}
+	enrolled := agent.HandlerOptions{Authenticate: a.enrolledAgent, Logger: a.Logger}
 	mux := http.NewServeMux()
 	mux.Handle("POST /api/v1/agent/inventory", agent.NewInventoryHandler(agentSink{a}, opts))
 	mux.Handle("POST /api/v1/agent/baseline", agent.NewBaselineHandler(agentSink{a}, opts))
+	mux.Handle("POST /api/v1/agent/enrol", agent.NewEnrolHandler(a.Fleet, agent.HandlerOptions{Logger: a.Logger}))
+	mux.Handle("POST /api/v1/agent/heartbeat", agent.NewHeartbeatHandler(a.Fleet, enrolled))
+	mux.Handle("POST /api/v1/agent/events", a.agentEventsHandler())
 	return mux
+}
+
+// agentTenant authenticates an agent's document: an enrolled agent's
+// credential, else an API token that may ingest events.
+func (a *App) agentTenant(r *http.Request) (string, error) {
+	if fleet.IsCredential(r) {
+		return a.enrolledAgent(r)
+	}
+	return a.tokenTenant(r)
+}
+
+// enrolledAgent authenticates an enrolled agent and returns its tenant.
+func (a *App) enrolledAgent(r *http.Request) (string, error) {
+	ag, err := a.Fleet.Authenticate(r)
+	if err != nil {
+		return "", err
+	}
+	return ag.TenantID, nil
+}
+
+// agentKey carries the authenticated agent of an events request.
+type agentKey struct{}
+
+// agentEventsHandler is POST /api/v1/agent/events: the log ingest's HTTP
+// handler behind the agent's authentication, with every event's agent.id
+// set to the authenticated agent (whatever the body said).
+func (a *App) agentEventsHandler() http.Handler {
+	p, _ := logs.NewRegistry().Lookup("auto")
+	sink := logs.SinkFunc(func(ctx context.Context, evs []logs.Event) error {
+		ag, ok := ctx.Value(agentKey{}).(store.Agent)
+		if !ok {
+			return errors.New("agent events: no agent in the request")
+		}
+		for i := range evs {
+			if evs[i].Fields == nil {
+				evs[i].Fields = map[string]any{}
+			}
+			evs[i].Fields["agent.id"] = ag.ID
+			evs[i].Fields["agent.type"] = "vigil"
+			if _, ok := evs[i].Fields["host.name"]; !ok && ag.Hostname != "" {
+				evs[i].Fields["host.name"] = ag.Hostname
+			}
+		}
+		return a.eventSink().Write(ctx, evs)
+	})
+	h := logs.NewHTTPHandler(logs.HTTPOptions{
+		Options: logs.Options{Parser: p, Sink: sink, Logger: a.Logger,
+			DeadLetters: logs.DeadLetterFunc(func(ctx context.Context, dl logs.DeadLetter) {
+				a.Logger.Debug("agent events: record refused", "source", dl.Source, "reason", dl.Reason)
+			})},
+		Authenticate: func(r *http.Request) (string, error) {
+			ag, ok := r.Context().Value(agentKey{}).(store.Agent)
+			if !ok {
+				return "", errors.New("not authenticated")
+			}
+			return ag.TenantID, nil
+		},
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ag, err := a.Fleet.Authenticate(r)
+		if err != nil {
+			a.Logger.Warn("agent events refused", "remote", r.RemoteAddr, "reason", err)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"error":"unauthorised"}` + "\n"))
+			return
+		}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), agentKey{}, ag)))
+	})
 }
 
 // agentSink stores what agents send.

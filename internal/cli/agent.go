@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigil-sec/vigil/internal/agent"
+	"github.com/vigil-sec/vigil/internal/app"
 )
 
 // defaultAgentDataDir is where `vigil agent` keeps its identity, spool and
@@ -24,17 +26,125 @@ const defaultAgentDataDir = "/var/lib/vigil-agent"
 
 // newAgentCmd builds "vigil agent": the host agent (inventory, log
 // shipping, local baseline) and its offline collection.
-func newAgentCmd() *cobra.Command {
+func newAgentCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "agent",
-		Short: "Host agent: inventory, log shipping, local baseline, offline collection",
-		Long: `agent runs on a host that Vigil watches. 'agent run' ships the host's log
-files to a Vigil server and reports its inventory (and a baseline result)
-every --interval; 'agent inventory' prints the inventory; 'agent collect'
-writes everything to a bundle for hosts that cannot reach the server;
-'agent verify' checks a bundle the way the server does.`,
+		Short: "Host agent: enrolment, inventory, logs, journald, file integrity, offline collection",
+		Long: `agent runs on a host that Vigil watches. 'agent enrol' exchanges an
+enrolment token for the agent's own credential; 'agent run' ships the host's
+log files and journal to a Vigil server, watches files for changes, reports
+its inventory (and a baseline result) and fetches the configuration the
+server pushes; 'agent unit' prints its systemd unit; 'agent inventory'
+prints the inventory; 'agent collect' writes everything to a bundle for
+hosts that cannot reach the server; 'agent verify' checks a bundle the way
+the server does and, on the server, 'agent import' stores it.`,
 	}
-	cmd.AddCommand(newAgentRunCmd(), newAgentInventoryCmd(), newAgentCollectCmd(), newAgentVerifyCmd())
+	cmd.AddCommand(newAgentEnrolCmd(), newAgentRunCmd(), newAgentUnitCmd(), newAgentInventoryCmd(), newAgentCollectCmd(),
+		newAgentVerifyCmd(), newAgentImportCmd(g))
+	return cmd
+}
+
+// enrolTokenEnv is the environment variable the enrolment token may come
+// from instead of --token.
+const enrolTokenEnv = "VIGIL_ENROL_TOKEN" // #nosec G101 -- the name of a variable, not a credential
+
+func newAgentEnrolCmd() *cobra.Command {
+	var server, token, dataDir, hostname string
+	cmd := &cobra.Command{
+		Use:   "enrol --server URL --token TOKEN [--data-dir DIR]",
+		Short: "Exchange an enrolment token for this agent's own credential",
+		Long: `enrol sends the agent's id (from DIR/identity.json, created the first time)
+and host name to URL/api/v1/agent/enrol with the enrolment token an admin
+created for the tenant (Agents page or POST /api/v1/agents/enrolments). The
+server answers the agent's own credential, which is saved in
+DIR/credential.json (mode 0600); 'agent run' then uses it. The token may
+also come from the environment variable VIGIL_ENROL_TOKEN. An enrolment
+token is good for the number of agents and the time the admin chose.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if token == "" {
+				token = os.Getenv(enrolTokenEnv)
+			}
+			if server == "" || token == "" {
+				return errors.New("agent enrol: --server and --token (or VIGIL_ENROL_TOKEN) are required")
+			}
+			cred, err := agent.Enrol(cmd.Context(), agent.EnrolOptions{Server: server, Token: token, DataDir: dataDir,
+				Hostname: hostname, Version: app.Version})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "enrolled agent %s in tenant %s; credential saved in %s\n", cred.AgentID, cred.TenantID,
+				filepath.Join(dataDir, agent.CredentialFile))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&server, "server", "", "Vigil server base URL, e.g. https://vigil.example.com")
+	f.StringVar(&token, "token", "", "enrolment token (vge_...); default: env VIGIL_ENROL_TOKEN")
+	f.StringVar(&dataDir, "data-dir", defaultAgentDataDir, "agent state: identity, credential, spool and offsets")
+	f.StringVar(&hostname, "hostname", "", "host name to enrol under (default: this host's)")
+	return cmd
+}
+
+func newAgentUnitCmd() *cobra.Command {
+	var binary, dataDir string
+	cmd := &cobra.Command{
+		Use:   "unit [--binary PATH] [--data-dir DIR]",
+		Short: "Print the systemd unit that runs the agent",
+		Long: `unit prints a systemd service unit for 'vigil agent run'. Save it as
+/etc/systemd/system/vigil-agent.service, enrol the agent, then run
+'systemctl daemon-reload && systemctl enable --now vigil-agent'.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !filepath.IsAbs(binary) || !filepath.IsAbs(dataDir) {
+				return errors.New("agent unit: --binary and --data-dir must be absolute paths")
+			}
+			_, err := fmt.Fprint(cmd.OutOrStdout(), agent.SystemdUnit(binary, dataDir))
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&binary, "binary", "/usr/local/bin/vigil", "absolute path of the vigil binary on the host")
+	cmd.Flags().StringVar(&dataDir, "data-dir", defaultAgentDataDir, "agent state directory")
+	return cmd
+}
+
+func newAgentImportCmd(g *globalFlags) *cobra.Command {
+	var tenantRef string
+	cmd := &cobra.Command{
+		Use:   "import --tenant T BUNDLE.tar.gz",
+		Short: "Store an offline collection bundle in a tenant (run on the server)",
+		Long: `import reads a bundle written by 'vigil agent collect', verifies it in full
+(manifest, sizes, SHA-256 digests, documents) and stores it in the tenant of
+the configured database as if the agent had sent it: the host's inventory,
+each baseline result, and every line of its log files as an event. A bundle
+that fails verification stores nothing. Importing the same bundle again
+gives its events the same IDs. It prints the counts as JSON; the import is
+audited as done by "cli".`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if tenantRef == "" {
+				return errors.New("agent import: --tenant is required")
+			}
+			f, err := os.Open(filepath.Clean(args[0]))
+			if err != nil {
+				return fmt.Errorf("agent import: %w", err)
+			}
+			defer func() { _ = f.Close() }()
+			return withApp(cmd, g, func(ctx context.Context, a *app.App) error {
+				ctx = cliPrincipal(ctx)
+				t, err := a.Tenants.ResolveTenant(ctx, tenantRef)
+				if err != nil {
+					return fmt.Errorf("tenant %q: %w", tenantRef, err)
+				}
+				res, err := a.ImportAgentBundle(ctx, t.ID, f)
+				if err != nil {
+					return err
+				}
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&tenantRef, "tenant", "", "tenant (id or slug) the host belongs to")
 	return cmd
 }
 
@@ -63,36 +173,59 @@ func agentLogger(cmd *cobra.Command, level string) (*slog.Logger, error) {
 func newAgentRunCmd() *cobra.Command {
 	var (
 		server, tokenFile, dataDir, policy, tenant string
-		tail                                       []string
-		interval                                   time.Duration
+		tail, units, fimPaths                      []string
+		interval, heartbeat, fimInterval           time.Duration
 		spoolMax                                   int64
+		journald                                   bool
 	)
 	cmd := &cobra.Command{
-		Use:   "run --server URL --token-file FILE [--data-dir DIR] [--tail FILE]... [--interval 1h] [--baseline POLICY]",
-		Short: "Ship log files and report inventory and baseline to a Vigil server",
-		Long: `run follows each --tail file (safe across rotation and restarts), parses
-its lines with the same parsers as the server, keeps them in a bounded spool
-under --data-dir and sends them to URL/ingest/events in NDJSON batches,
-retrying with backoff while the server is unreachable. A tail offset moves
-only once its lines are in the spool; the spool moves only once the server
-acknowledged them. When the spool holds --spool-max bytes, the agent stops
-reading and the lines wait in the log files.
+		Use:   "run [--data-dir DIR] [--server URL --token-file FILE] [--tail FILE]... [--journald] [--fim PATH]...",
+		Short: "Ship logs, journal and file changes, report inventory and baseline to a Vigil server",
+		Long: `run follows each --tail file (safe across rotation and restarts) and, with
+--journald, the systemd journal (journalctl -o json --follow from the saved
+cursor; skipped when journalctl is absent), watches the --fim paths (hash,
+mode, owner and time of every file; added, modified and removed files become
+events), keeps the events in a bounded spool under --data-dir and sends them
+to the server in NDJSON batches, retrying with backoff while the server is
+unreachable. When the spool holds --spool-max bytes the oldest events are
+dropped and counted; the count is reported in the heartbeat.
 
-Every --interval (and at start) it posts the host inventory to
-URL/api/v1/agent/inventory and, with --baseline, the result of that policy
-(a built-in name such as debian-ubuntu or openssh, or a policy file) to
-URL/api/v1/agent/baseline.
+An enrolled agent ('vigil agent enrol') finds its server and credential in
+DIR/credential.json: it sends a heartbeat every --heartbeat and applies the
+configuration the server pushes (more files, journald units, FIM paths,
+intervals) without a restart. An agent not enrolled takes --server and an
+API token from --token-file (mode 0600) or VIGIL_AGENT_TOKEN instead.
 
-The API token is read from --token-file (mode 0600) or the environment
-variable VIGIL_AGENT_TOKEN, never from the command line. The agent's id is
-generated once and kept in DIR/identity.json. It runs until SIGINT/SIGTERM.`,
+Every --interval (and at start) it posts the host inventory and, with
+--baseline, the result of that policy (a built-in name such as
+debian-ubuntu or openssh, or a policy file). It runs until SIGINT/SIGTERM.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if server == "" {
-				return errors.New("agent run: --server is required")
+			cfg := agent.Config{
+				Server: server, Tenant: tenant, DataDir: dataDir, Tail: tail, Interval: interval, HeartbeatInterval: heartbeat,
+				Baseline: policy, SpoolMaxBytes: spoolMax, Version: app.Version,
+				Journald: agent.JournaldConfig{Enabled: journald || len(units) > 0, Units: units},
+				FIM:      agent.FIMConfig{Paths: fimPaths, Interval: agent.Duration(fimInterval)},
 			}
-			token, err := agent.ReadToken(tokenFile, os.LookupEnv)
-			if err != nil {
+			cred, err := agent.LoadCredential(dataDir)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			if err == nil && tokenFile == "" {
+				cfg.Token, cfg.Enrolled = cred.Token, true
+				if cfg.Server == "" {
+					cfg.Server = cred.Server
+				}
+			} else {
+				if cfg.Server == "" {
+					return errors.New("agent run: --server is required for an agent that is not enrolled")
+				}
+				if cfg.Token, err = agent.ReadToken(tokenFile, os.LookupEnv); err != nil {
+					return fmt.Errorf("%w (or enrol the agent with 'vigil agent enrol')", err)
+				}
+			}
+			local := agent.RemoteConfig{Schema: agent.ConfigSchema, Tail: absAll(tail), Journald: cfg.Journald, FIM: cfg.FIM}
+			if err := local.Validate(); err != nil {
 				return err
 			}
 			level, _ := cmd.Flags().GetString("log-level")
@@ -100,32 +233,48 @@ generated once and kept in DIR/identity.json. It runs until SIGINT/SIGTERM.`,
 			if err != nil {
 				return err
 			}
+			cfg.Logger = log
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			a, err := agent.Start(ctx, agent.Config{
-				Server: server, Token: token, Tenant: tenant, DataDir: dataDir, Tail: tail, Interval: interval,
-				Baseline: policy, SpoolMaxBytes: spoolMax, Logger: log,
-			})
+			a, err := agent.Start(ctx, cfg)
 			if err != nil {
 				return err
 			}
 			err = a.Wait()
 			c := a.Shipper.Counters()
 			log.Info("agent stopped", "sent", c.Sent.Load(), "requests", c.Requests.Load(), "retries", c.Retries.Load(),
-				"refused", c.Refused.Load(), "spool_full", a.Spool.Full.Load())
+				"refused", c.Refused.Load(), "spool_dropped", a.Spool.Dropped.Load())
 			return err
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&server, "server", "", "Vigil server base URL, e.g. https://vigil.example.com")
-	f.StringVar(&tokenFile, "token-file", "", "file holding the API token (mode 0600); default: env VIGIL_AGENT_TOKEN")
-	f.StringVar(&tenant, "tenant", "", "tenant (id or slug) the host belongs to, when the token holds several")
-	f.StringVar(&dataDir, "data-dir", defaultAgentDataDir, "agent state: identity, spool and tail offsets")
+	f.StringVar(&server, "server", "", "Vigil server base URL (default: the enrolled server)")
+	f.StringVar(&tokenFile, "token-file", "", "file holding an API token (mode 0600) for an agent that is not enrolled; default: env VIGIL_AGENT_TOKEN")
+	f.StringVar(&tenant, "tenant", "", "tenant (id or slug) the host belongs to, when the API token holds several")
+	f.StringVar(&dataDir, "data-dir", defaultAgentDataDir, "agent state: identity, credential, spool and offsets")
 	f.StringArrayVar(&tail, "tail", nil, "log file to follow and ship (repeatable)")
+	f.BoolVar(&journald, "journald", false, "read the systemd journal with journalctl")
+	f.StringArrayVar(&units, "journald-unit", nil, "read only this systemd unit from the journal (repeatable; implies --journald)")
+	f.StringArrayVar(&fimPaths, "fim", nil, "file or directory to watch for changes (repeatable)")
+	f.DurationVar(&fimInterval, "fim-interval", 0, "how often the --fim paths are scanned (default 5m)")
 	f.DurationVar(&interval, "interval", time.Hour, "how often inventory and baseline are sent")
+	f.DurationVar(&heartbeat, "heartbeat", time.Minute, "how often an enrolled agent reports and fetches its configuration")
 	f.StringVar(&policy, "baseline", "", "baseline policy to run every interval: a built-in name or a policy file")
-	f.Int64Var(&spoolMax, "spool-max", 256<<20, "bytes the spool may hold before the agent stops reading")
+	f.Int64Var(&spoolMax, "spool-max", 256<<20, "bytes the spool may hold before the oldest events are dropped")
 	return cmd
+}
+
+// absAll returns the absolute forms of paths (as the tailers use them).
+func absAll(paths []string) []string {
+	out := make([]string, 0, len(paths))
+	for _, p := range paths {
+		if a, err := filepath.Abs(p); err == nil {
+			out = append(out, a)
+		} else {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func newAgentInventoryCmd() *cobra.Command {
