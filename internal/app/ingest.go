@@ -22,8 +22,10 @@ import (
 // loadRules loads the Sigma rules of RulesDir into the pipeline; rules
 // that fail to load are logged with their reason and left out.
 func (a *App) loadRules() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	if a.Config.RulesDir == "" {
-		return nil
+		return a.setRules(ctx, &detect.LoadResult{})
 	}
 	// Rules go through the default processing pipeline, which maps Sigma's
 	// field names onto the ones Vigil's parsers produce.
@@ -39,24 +41,26 @@ func (a *App) loadRules() error {
 	for _, e := range res.Errors {
 		a.Logger.Debug("sigma rule not loaded", "path", e.Path, "reason", e.Reason)
 	}
-	a.Pipeline.SetRules(detect.NewEngine(res.Rules))
+	if err := a.setRules(ctx, res); err != nil {
+		return err
+	}
 	a.Logger.Info("sigma rules loaded", "rules", len(res.Rules), "rejected", len(res.Errors), "dir", a.Config.RulesDir)
 	return nil
 }
 
-// IngestHandler is POST /ingest/events: JSON, a JSON array or NDJSON with
-// a bearer token whose role may send events to its tenant (header
+// IngestHandler is POST /ingest/events: JSON, a JSON array, NDJSON or an
+// EVTX file (see ingestWithEVTX) with a bearer token whose role may send events to its tenant (header
 // X-Vigil-Tenant names the tenant when the token holds several). The
 // answer is 202 only once the events are stored.
 func (a *App) IngestHandler() http.Handler {
 	p, _ := logs.NewRegistry().Lookup("auto")
-	return logs.NewHTTPHandler(logs.HTTPOptions{
-		Options: logs.Options{Parser: p, Sink: a.Pipeline, Logger: a.Logger,
+	return a.ingestWithEVTX(logs.NewHTTPHandler(logs.HTTPOptions{
+		Options: logs.Options{Parser: p, Sink: a.eventSink(), Logger: a.Logger,
 			DeadLetters: logs.DeadLetterFunc(func(ctx context.Context, dl logs.DeadLetter) {
 				a.Logger.Debug("ingest: record refused", "source", dl.Source, "reason", dl.Reason)
 			})},
 		Authenticate: a.tokenTenant,
-	})
+	}))
 }
 
 // tokenTenant authenticates a machine's request (log shipper, agent): a
@@ -181,7 +185,7 @@ func (a *App) drainSpool(ctx context.Context, spool *logs.Spool) {
 			return
 		}
 		for ctx.Err() == nil {
-			err := a.Pipeline.Write(ctx, evs)
+			err := a.eventSink().Write(ctx, evs)
 			if err == nil {
 				backoff = time.Second
 				break

@@ -21,6 +21,7 @@ func newLogsCmd() *cobra.Command {
 		Short: "Parse log records into Vigil's normalised events",
 	}
 	cmd.AddCommand(newLogsParseCmd())
+	cmd.AddCommand(newLogsImportCmd())
 	return cmd
 }
 

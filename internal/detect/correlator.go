@@ -96,8 +96,9 @@ type CorrelatorStats struct {
 // its correlation (chaining), with its group values as fields and its
 // last time as time.
 //
-// State lives in memory only: it does not survive a restart. A Correlator
-// is safe for concurrent use, but matches must arrive in time order.
+// State lives in memory; Snapshot and Restore carry it over a restart. A
+// Correlator is safe for concurrent use, but matches must arrive in time
+// order.
 type Correlator struct {
 	mu    sync.Mutex
 	opts  CorrelatorOptions

@@ -42,7 +42,8 @@
 // errors): value_percentile, value_median, a condition on
 // temporal_ordered. A Correlator evaluates resolved correlations over
 // time-ordered matches with bounded in-memory state; see Correlator and
-// EventTime. Correlation state does not survive a restart.
+// EventTime. Correlator.Snapshot and Restore carry the state over a
+// restart; a Service keeps it per tenant in the store (see Service).
 //
 // Processing pipelines (pySigma's pipeline YAML: field name mapping,
 // prefix mapping, added conditions, logsource changes, string replacement,
@@ -50,6 +51,12 @@
 // decoding and compiling; see ParsePipeline, PipelineSet and
 // DefaultPipeline, which maps Sigma field names onto the ECS-style names
 // of Vigil's events.
+//
+// A Service is the detection content of a running node: the built-in
+// rules, each tenant's rule settings (enabled or not) and custom rules
+// (validated, errors with their YAML line), "test this rule" over sample
+// events, and each tenant's correlation state, saved to the store on an
+// interval and at shutdown and restored at start.
 //
 // Events and logsource routing are described at NewEvent. An Engine
 // groups rules by logsource and runs, per event field, an Aho-Corasick

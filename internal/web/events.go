@@ -47,6 +47,8 @@ type eventsPage struct {
 	Total     int
 	Histogram []bar
 	Pager     pager
+	// Rules links the tenant's detection rules when the node has them.
+	Rules bool
 }
 
 func eventsBase(t *store.Tenant) string { return "/t/" + t.Slug + "/events" }
@@ -57,7 +59,7 @@ func (s *server) eventSearch(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	t := state(r).tenant
 	q := r.URL.Query()
-	v := &eventsPage{URL: eventsBase(t), Q: strings.TrimSpace(q.Get("q")), Range: q.Get("range")}
+	v := &eventsPage{URL: eventsBase(t), Q: strings.TrimSpace(q.Get("q")), Range: q.Get("range"), Rules: s.opts.Rules != nil}
 	span, step := 24*time.Hour, time.Hour
 	for _, rg := range eventRanges {
 		v.Ranges = append(v.Ranges, rg.Key)
