@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -62,6 +63,8 @@ type DrillBoard struct {
 	Alerted  int `json:"alerted" doc:"Executed cases alerted or blocked"`
 	Blocked  int `json:"blocked"`
 	Records  int `json:"records"`
+	// Reports counts the defender reports.
+	Reports DrillBoardReports `json:"reports"`
 }
 
 // Drill is an attack/defence drill.
@@ -103,7 +106,8 @@ func drillDTO(d *exercise.Drill) Drill {
 		out.StateLog = append(out.StateLog, DrillStateChange{From: string(c.From), To: string(c.To), At: c.At, By: c.By, Reason: c.Reason})
 	}
 	b := d.Board()
-	out.Board = DrillBoard{Planned: b.Planned, Executed: b.Executed, Alerted: b.Alerted, Blocked: b.Blocked, Records: b.Records}
+	out.Board = DrillBoard{Planned: b.Planned, Executed: b.Executed, Alerted: b.Alerted, Blocked: b.Blocked, Records: b.Records,
+		Reports: DrillBoardReports{Submitted: b.Reports, Accepted: b.ReportsAccepted}}
 	if scores, err := d.Score(); err == nil {
 		for k, v := range scores.Attackers {
 			out.Scores[k] = v
@@ -265,6 +269,326 @@ func (s *server) registerDrills() {
 		Path: base + "/{drill}/suggestions", Summary: "Alerts and incidents that may have detected attack records", Tags: tags}, s.drillSuggestions)
 	register(s, inTenant(auth.PermEventTriage), huma.Operation{OperationID: "confirm-drill-detection", Method: http.MethodPost,
 		Path: base + "/{drill}/confirmations", Summary: "Confirm that an alert or incident detected an attack record", Tags: tags}, s.confirmDrill)
+	s.registerDrillReports(base, tags)
+}
+
+// DrillBoardReports counts a drill's defender reports.
+type DrillBoardReports struct {
+	Submitted int `json:"submitted"`
+	Accepted  int `json:"accepted" doc:"Accepted by the directing team; only these score"`
+}
+
+// DrillReport is a defender report (analysis, response, notification,
+// coordination, tracing) with the directing team's decision and the
+// points it made under the drill's scheme.
+type DrillReport struct {
+	ID       string    `json:"id"`
+	Team     string    `json:"team"`
+	Kind     string    `json:"kind" enum:"analysis,response,notification,coordination,tracing"`
+	Title    string    `json:"title"`
+	Text     string    `json:"text,omitempty"`
+	RecordID string    `json:"record_id,omitempty" doc:"The attack record the report is scored on"`
+	Related  []string  `json:"related_records" doc:"Further attack records the report covers"`
+	By       string    `json:"by"`
+	At       time.Time `json:"at"`
+	Accepted bool      `json:"accepted"`
+	Points   int       `json:"points" doc:"Points counted for it (0 until accepted)"`
+}
+
+func drillReportDTO(r drill.DefenceReport, points map[string]int) DrillReport {
+	return DrillReport{ID: r.ID, Team: r.Team, Kind: string(r.Kind), Title: r.Title, Text: r.Text, RecordID: r.RecordID,
+		Related: nonNilStrings(r.Related), By: r.By, At: r.At, Accepted: r.Accepted, Points: points[r.ID]}
+}
+
+// reportPoints are the points each accepted report made.
+func reportPoints(d *exercise.Drill) map[string]int {
+	out := map[string]int{}
+	if sc, err := d.Score(); err == nil {
+		for _, l := range sc.Lines {
+			if l.Side == drill.RoleDefender && strings.HasPrefix(l.Item, "report_") {
+				out[l.Ref] += l.Points
+			}
+		}
+	}
+	return out
+}
+
+// DrillReportInput submits a defender report; the caller is its author.
+type DrillReportInput struct {
+	Team     string   `json:"team" minLength:"1" maxLength:"200" doc:"A defending team of the drill"`
+	Kind     string   `json:"kind" enum:"analysis,response,notification,coordination,tracing"`
+	Title    string   `json:"title" minLength:"1" maxLength:"200"`
+	Text     string   `json:"text,omitempty" maxLength:"20000"`
+	RecordID string   `json:"record_id,omitempty" maxLength:"200" doc:"The attack record it is scored on"`
+	Related  []string `json:"related_records,omitempty" maxItems:"50"`
+}
+
+// DrillReportDecision is the directing team's decision on a report.
+type DrillReportDecision struct {
+	Accepted bool `json:"accepted"`
+}
+
+// DrillRemediation is a gap of the drill's summary turned into a work
+// item, with the work order made for it.
+type DrillRemediation struct {
+	CaseID      string   `json:"case_id"`
+	Title       string   `json:"title"`
+	Area        string   `json:"area" enum:"products,policies,system,people,coordination"`
+	Priority    string   `json:"priority"`
+	Technique   string   `json:"technique"`
+	Assets      []string `json:"assets"`
+	Advice      string   `json:"advice"`
+	WorkOrderID string   `json:"work_order_id,omitempty" doc:"The remediation work order, once made"`
+}
+
+// DrillRemediateInput asks for a gap's work order.
+type DrillRemediateInput struct {
+	CaseID string `json:"case_id" minLength:"1" maxLength:"200" doc:"The gap's case"`
+	Lang   string `json:"lang,omitempty" enum:"en,zh-CN," doc:"Language of the order's title and advice"`
+}
+
+type drillReportSubmitIn struct {
+	TenantParam
+	Drill string `path:"drill" maxLength:"100" doc:"Drill ID"`
+	Body  DrillReportInput
+}
+
+type drillReportDecideIn struct {
+	TenantParam
+	Drill  string `path:"drill" maxLength:"100" doc:"Drill ID"`
+	Report string `path:"report" maxLength:"200" doc:"Report ID"`
+	Body   DrillReportDecision
+}
+
+type drillRemediationIn struct {
+	TenantParam
+	Drill string `path:"drill" maxLength:"100" doc:"Drill ID"`
+	Lang  string `query:"lang" enum:"en,zh-CN," doc:"Language of titles and advice"`
+}
+
+type drillRemediateIn struct {
+	TenantParam
+	Drill string `path:"drill" maxLength:"100" doc:"Drill ID"`
+	Body  DrillRemediateInput
+}
+
+type drillFilesIn struct {
+	TenantParam
+	Drill  string `path:"drill" maxLength:"100" doc:"Drill ID"`
+	Record string `path:"record" maxLength:"200" doc:"Attack record ID"`
+}
+
+type drillFileIn struct {
+	TenantParam
+	Drill  string `path:"drill" maxLength:"100" doc:"Drill ID"`
+	Record string `path:"record" maxLength:"200" doc:"Attack record ID"`
+	File   string `path:"file" maxLength:"100" doc:"Attachment ID"`
+}
+
+type drillFileAddIn struct {
+	TenantParam
+	Drill   string `path:"drill" maxLength:"100" doc:"Drill ID"`
+	Record  string `path:"record" maxLength:"200" doc:"Attack record ID"`
+	RawBody huma.MultipartFormFiles[AttachmentForm]
+}
+
+type drillOwnFilesIn struct {
+	TenantParam
+	Drill string `path:"drill" maxLength:"100" doc:"Drill ID"`
+}
+
+type drillOwnFileIn struct {
+	TenantParam
+	Drill string `path:"drill" maxLength:"100" doc:"Drill ID"`
+	File  string `path:"file" maxLength:"100" doc:"Attachment ID"`
+}
+
+type drillOwnFileAddIn struct {
+	TenantParam
+	Drill   string `path:"drill" maxLength:"100" doc:"Drill ID"`
+	RawBody huma.MultipartFormFiles[AttachmentForm]
+}
+
+// registerDrillReports adds defender reports, gap remediation and
+// evidence files.
+func (s *server) registerDrillReports(base string, tags []string) {
+	register(s, inTenant(auth.PermAssessRead), huma.Operation{OperationID: "list-drill-reports", Method: http.MethodGet,
+		Path: base + "/{drill}/reports", Summary: "List a drill's defender reports", Description: "Oldest first, with the points each made.",
+		Tags: tags}, s.listDrillReports)
+	register(s, inTenant(auth.PermEventTriage), huma.Operation{OperationID: "submit-drill-report", Method: http.MethodPost,
+		Path: base + "/{drill}/reports", Summary: "Submit a defender report",
+		Description: "Analysis, response, notification, coordination or tracing, by a defending team (its members when it lists " +
+			"them); the caller is the author. It scores once the directing team accepts it, as the drill's scheme says.",
+		DefaultStatus: http.StatusCreated, Tags: tags}, s.submitDrillReport)
+	register(s, inTenant(auth.PermAssessWrite), huma.Operation{OperationID: "decide-drill-report", Method: http.MethodPost,
+		Path: base + "/{drill}/reports/{report}/decision", Summary: "Accept or reject a defender report",
+		Description: "The directing team's decision (its members when it lists them).", Tags: tags}, s.decideDrillReport)
+	register(s, inTenant(auth.PermAssessRead), huma.Operation{OperationID: "list-drill-remediation", Method: http.MethodGet,
+		Path: base + "/{drill}/remediation", Summary: "List the gaps of a drill to remediate", Description: "Worst first, each with " +
+			"its work order once made.", Tags: tags}, s.listDrillRemediation)
+	register(s, inTenant(auth.PermAssessWrite), huma.Operation{OperationID: "remediate-drill-gap", Method: http.MethodPost,
+		Path: base + "/{drill}/remediation", Summary: "Make the remediation work order of a gap",
+		Description: "The order (type remediation, in draft, requested by the caller) names the drill and case as its source, " +
+			"and the drill keeps the order's ID. A gap gets one order: asking again is 409. Needs the right to request work orders too.",
+		DefaultStatus: http.StatusCreated, Tags: tags}, s.remediateDrillGap)
+
+	limit := s.uploadLimit()
+	files := base + "/{drill}/attachments"
+	register(s, inTenant(auth.PermAssessRead), huma.Operation{OperationID: "list-drill-attachments", Method: http.MethodGet, Path: files,
+		Summary: "List a drill's own files", Tags: tags}, func(ctx context.Context, in *drillOwnFilesIn) (*out[AttachmentList], error) {
+		return s.drillFiles(ctx, in.Drill, "")
+	})
+	register(s, inTenant(auth.PermAssessRead), huma.Operation{OperationID: "add-drill-attachment", Method: http.MethodPost, Path: files,
+		Summary: "Attach a file to a drill", Description: "A multipart form with \"file\" and an optional \"note\"; the directing " +
+			"team (assessment.write) may.", DefaultStatus: http.StatusCreated, Tags: tags, MaxBodyBytes: limit, Middlewares: s.uploadBody(limit)},
+		func(ctx context.Context, in *drillOwnFileAddIn) (*out[Attachment], error) {
+			return s.addDrillFile(ctx, in.Drill, "", in.RawBody.Data())
+		})
+	register(s, inTenant(auth.PermAssessRead), huma.Operation{OperationID: "get-drill-attachment", Method: http.MethodGet, Path: files + "/{file}",
+		Summary: "Download a drill's file", Description: "Served as application/octet-stream after its SHA-256 is checked. Audited.", Tags: tags},
+		func(ctx context.Context, in *drillOwnFileIn) (*fileDownload, error) {
+			return s.getDrillFile(ctx, in.Drill, "", in.File)
+		})
+	register(s, inTenant(auth.PermAssessRead), huma.Operation{OperationID: "delete-drill-attachment", Method: http.MethodDelete, Path: files + "/{file}",
+		Summary: "Remove a drill's file", DefaultStatus: http.StatusNoContent, Tags: tags},
+		func(ctx context.Context, in *drillOwnFileIn) (*noContent, error) {
+			return s.deleteDrillFile(ctx, in.Drill, "", in.File)
+		})
+
+	rfiles := base + "/{drill}/records/{record}/attachments"
+	register(s, inTenant(auth.PermAssessRead), huma.Operation{OperationID: "list-drill-record-attachments", Method: http.MethodGet, Path: rfiles,
+		Summary: "List an attack record's evidence files", Tags: tags}, func(ctx context.Context, in *drillFilesIn) (*out[AttachmentList], error) {
+		return s.drillFiles(ctx, in.Drill, in.Record)
+	})
+	register(s, inTenant(auth.PermAssessRead), huma.Operation{OperationID: "add-drill-record-attachment", Method: http.MethodPost, Path: rfiles,
+		Summary: "Attach evidence to an attack record", Description: "A multipart form with \"file\" and an optional \"note\": the " +
+			"attacking team's proof (assessment.write, the record's team) or the defenders' screenshots (event.triage).",
+		DefaultStatus: http.StatusCreated, Tags: tags, MaxBodyBytes: limit, Middlewares: s.uploadBody(limit)},
+		func(ctx context.Context, in *drillFileAddIn) (*out[Attachment], error) {
+			return s.addDrillFile(ctx, in.Drill, in.Record, in.RawBody.Data())
+		})
+	register(s, inTenant(auth.PermAssessRead), huma.Operation{OperationID: "get-drill-record-attachment", Method: http.MethodGet, Path: rfiles + "/{file}",
+		Summary: "Download an attack record's evidence file", Description: "Served as application/octet-stream after its SHA-256 is checked. Audited.",
+		Tags: tags}, func(ctx context.Context, in *drillFileIn) (*fileDownload, error) {
+		return s.getDrillFile(ctx, in.Drill, in.Record, in.File)
+	})
+	register(s, inTenant(auth.PermAssessRead), huma.Operation{OperationID: "delete-drill-record-attachment", Method: http.MethodDelete,
+		Path: rfiles + "/{file}", Summary: "Remove an attack record's evidence file", DefaultStatus: http.StatusNoContent, Tags: tags},
+		func(ctx context.Context, in *drillFileIn) (*noContent, error) {
+			return s.deleteDrillFile(ctx, in.Drill, in.Record, in.File)
+		})
+}
+
+func (s *server) listDrillReports(ctx context.Context, in *drillParamIn) (*out[[]DrillReport], error) {
+	t, err := pathTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.opts.Drills.Get(ctx, t.ID, in.Drill)
+	if err != nil {
+		return nil, err
+	}
+	pts := reportPoints(d)
+	return reply(items(d.Reports, func(r drill.DefenceReport) DrillReport { return drillReportDTO(r, pts) }))
+}
+
+func (s *server) submitDrillReport(ctx context.Context, in *drillReportSubmitIn) (*out[DrillReport], error) {
+	t, err := pathTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := in.Body
+	_, rp, err := s.opts.Drills.SubmitReport(ctx, t.ID, in.Drill, exercise.ReportInput{Team: b.Team, Kind: drill.ReportKind(b.Kind),
+		Title: b.Title, Text: b.Text, RecordID: b.RecordID, Related: b.Related})
+	if err != nil {
+		return nil, err
+	}
+	return reply(drillReportDTO(rp, nil))
+}
+
+func (s *server) decideDrillReport(ctx context.Context, in *drillReportDecideIn) (*out[DrillReport], error) {
+	t, err := pathTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.opts.Drills.DecideReport(ctx, t.ID, in.Drill, in.Report, in.Body.Accepted)
+	if err != nil {
+		return nil, err
+	}
+	rp, _ := d.Report(in.Report)
+	return reply(drillReportDTO(rp, reportPoints(d)))
+}
+
+func (s *server) listDrillRemediation(ctx context.Context, in *drillRemediationIn) (*out[[]DrillRemediation], error) {
+	t, err := pathTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.opts.Drills.Get(ctx, t.ID, in.Drill)
+	if err != nil {
+		return nil, err
+	}
+	return reply(items(d.RemediationRows(in.Lang), func(r exercise.RemediationRow) DrillRemediation {
+		return DrillRemediation{CaseID: r.CaseID, Title: r.Title, Area: string(r.Area), Priority: r.Priority, Technique: r.Technique,
+			Assets: nonNilStrings(r.Assets), Advice: r.Advice, WorkOrderID: r.WorkOrderID}
+	}))
+}
+
+func (s *server) remediateDrillGap(ctx context.Context, in *drillRemediateIn) (*out[WorkOrder], error) {
+	t, err := pathTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	o, err := s.opts.Drills.Remediate(ctx, t.ID, in.Drill, in.Body.CaseID, in.Body.Lang)
+	if err != nil {
+		return nil, err
+	}
+	return reply(workOrderDTO(o))
+}
+
+func (s *server) drillFiles(ctx context.Context, drillID, recordID string) (*out[AttachmentList], error) {
+	t, err := pathTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fs, err := s.opts.Drills.Files(ctx, t.ID, drillID, recordID)
+	if err != nil {
+		return nil, err
+	}
+	return reply(AttachmentList{Items: items(fs, attachmentDTO)})
+}
+
+func (s *server) addDrillFile(ctx context.Context, drillID, recordID string, f *AttachmentForm) (*out[Attachment], error) {
+	t, err := pathTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer f.File.Close()
+	a, err := s.opts.Drills.AddFile(ctx, t.ID, drillID, recordID, formInput(f))
+	if err != nil {
+		return nil, err
+	}
+	return reply(attachmentDTO(a))
+}
+
+func (s *server) getDrillFile(ctx context.Context, drillID, recordID, fileID string) (*fileDownload, error) {
+	t, err := pathTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, data, err := s.opts.Drills.OpenFile(ctx, t.ID, drillID, recordID, fileID)
+	if err != nil {
+		return nil, err
+	}
+	return download(a, data), nil
+}
+
+func (s *server) deleteDrillFile(ctx context.Context, drillID, recordID, fileID string) (*noContent, error) {
+	t, err := pathTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &noContent{}, s.opts.Drills.DeleteFile(ctx, t.ID, drillID, recordID, fileID)
 }
 
 func (s *server) listDrills(ctx context.Context, in *drillListIn) (*out[[]DrillSummary], error) {

@@ -87,8 +87,8 @@ func TestDrills(t *testing.T) {
 func drillHarness(t *testing.T) *harness {
 	t.Helper()
 	env := fixture.New(t)
-	srv, err := newServer(Options{Auth: env.Auth, Tenants: env.Tenants, Archive: env.Archive, Audit: env.Audit,
-		Drills: exercise.NewService(env.Store, env.Audit, exercise.Options{Archive: env.Archive}),
+	srv, err := newServer(Options{Auth: env.Auth, Tenants: env.Tenants, Archive: env.Archive, Audit: env.Audit, Ops: env.Ops, Attachments: env.Attachments,
+		Drills: exercise.NewService(env.Store, env.Audit, exercise.Options{Archive: env.Archive, Files: env.Attachments, WorkOrders: env.Ops}),
 		Logger: slog.New(slog.DiscardHandler), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
@@ -99,4 +99,85 @@ func drillHarness(t *testing.T) *harness {
 	h.analystA = h.token(env.TenantA.ID, auth.RoleAnalyst)
 	h.customer = h.token(env.TenantB.ID, auth.RoleCustomer)
 	return h
+}
+
+// TestDrillReportsAPI submits defender reports over the API, has the
+// director accept them (scored as the default scheme says), keeps
+// evidence on an attack record, and turns the drill's gap into one
+// remediation work order.
+func TestDrillReportsAPI(t *testing.T) {
+	h := drillHarness(t)
+	env := h.env
+	base := "/api/v1/tenants/" + env.TenantA.Slug + "/drills"
+	now := time.Now().UTC().Truncate(time.Second)
+	in := map[string]any{"name": "Reports drill", "start": now.Add(-time.Hour), "end": now.Add(24 * time.Hour),
+		"scope":         map[string]any{"cidrs": []string{"10.20.0.0/16"}},
+		"teams":         []map[string]any{{"name": "red", "role": "attacker"}, {"name": "blue", "role": "defender"}, {"name": "ctl", "role": "director"}},
+		"library_cases": []string{"lib-t1046-service-scan"}}
+	var d Drill
+	h.want(http.StatusCreated, http.MethodPost, base, h.adminA, in, &d)
+	db := base + "/" + d.ID
+	h.want(http.StatusOK, http.MethodPost, db+"/transitions", h.adminA, map[string]any{"to": "running", "version": d.Version}, nil)
+	var rec DrillRecord
+	h.want(http.StatusCreated, http.MethodPost, db+"/records", h.adminA,
+		map[string]any{"team": "red", "what": "scan", "technique": "T1046", "address": "10.20.1.4", "at": now.Add(-time.Minute)}, &rec)
+
+	var rp DrillReport
+	h.want(http.StatusCreated, http.MethodPost, db+"/reports", h.analystA, map[string]any{"team": "blue", "kind": "tracing",
+		"title": "Traced the scanner", "text": "<script>x</script>", "record_id": rec.ID}, &rp)
+	if rp.Accepted || rp.Kind != "tracing" || rp.RecordID != rec.ID || rp.By == "" {
+		t.Fatalf("submitted %+v", rp)
+	}
+	h.want(http.StatusUnprocessableEntity, http.MethodPost, db+"/reports", h.analystA, map[string]any{"team": "red", "kind": "tracing", "title": "x"}, nil)
+	h.want(http.StatusForbidden, http.MethodPost, db+"/reports/"+rp.ID+"/decision", h.analystA, map[string]any{"accepted": true}, nil)
+	var decided DrillReport
+	h.want(http.StatusOK, http.MethodPost, db+"/reports/"+rp.ID+"/decision", h.adminA, map[string]any{"accepted": true}, &decided)
+	// Default scheme: a first tracing report on a record is worth 100.
+	if !decided.Accepted || decided.Points != 100 {
+		t.Fatalf("decided %+v", decided)
+	}
+	var got Drill
+	h.want(http.StatusOK, http.MethodGet, db, h.analystA, nil, &got)
+	if got.Scores["blue"] != 100 || got.Board.Reports.Submitted != 1 || got.Board.Reports.Accepted != 1 {
+		t.Fatalf("drill after the report: scores %v board %+v", got.Scores, got.Board)
+	}
+	var reps []DrillReport
+	h.want(http.StatusOK, http.MethodGet, db+"/reports", h.analystA, nil, &reps)
+	if len(reps) != 1 || reps[0].Text != "<script>x</script>" {
+		t.Fatalf("reports %+v", reps)
+	}
+
+	// Evidence on the record.
+	files := db + "/records/" + rec.ID + "/attachments"
+	if r := h.uploadFile(files, h.analystA, "siem.png", []byte("\x89PNG\r\n\x1a\nxx"), "SIEM"); r.Code != http.StatusCreated {
+		t.Fatalf("evidence upload: %d %s", r.Code, r.Body)
+	}
+	var list AttachmentList
+	h.want(http.StatusOK, http.MethodGet, files, h.analystA, nil, &list)
+	if len(list.Items) != 1 || list.Items[0].SniffedType != "image/png" {
+		t.Fatalf("evidence %+v", list)
+	}
+	dl := h.want(http.StatusOK, http.MethodGet, files+"/"+list.Items[0].ID, h.adminA, nil, nil)
+	if dl.Header.Get("Content-Type") != "application/octet-stream" {
+		t.Fatalf("download content type %q", dl.Header.Get("Content-Type"))
+	}
+	h.want(http.StatusNotFound, http.MethodGet, db+"/records/A-NOPE/attachments", h.analystA, nil, nil)
+	h.want(http.StatusNotFound, http.MethodGet, files, h.customer, nil, nil)
+
+	// The undetected scan is a gap: one work order.
+	var gaps []DrillRemediation
+	h.want(http.StatusOK, http.MethodGet, db+"/remediation?lang=zh-CN", h.analystA, nil, &gaps)
+	if len(gaps) != 1 || gaps[0].WorkOrderID != "" || !strings.Contains(gaps[0].Title, "T1046") {
+		t.Fatalf("gaps %+v", gaps)
+	}
+	var o WorkOrder
+	h.want(http.StatusCreated, http.MethodPost, db+"/remediation", h.adminA, map[string]any{"case_id": gaps[0].CaseID, "lang": "en"}, &o)
+	if o.Type != "remediation" || !strings.HasPrefix(o.SourceRef, "drill:"+d.ID+"/") {
+		t.Fatalf("order %+v", o)
+	}
+	h.want(http.StatusConflict, http.MethodPost, db+"/remediation", h.adminA, map[string]any{"case_id": gaps[0].CaseID}, nil)
+	h.want(http.StatusOK, http.MethodGet, db+"/remediation", h.analystA, nil, &gaps)
+	if gaps[0].WorkOrderID != o.ID {
+		t.Fatalf("gap not linked: %+v", gaps)
+	}
 }

@@ -51,6 +51,10 @@ type Board struct {
 	Alerted  int   `json:"alerted"` // alerted or blocked
 	Blocked  int   `json:"blocked"`
 	Records  int   `json:"records"`
+	// Reports counts the defender reports, ReportsAccepted those the
+	// directing team accepted (only they score).
+	Reports         int `json:"reports"`
+	ReportsAccepted int `json:"reports_accepted"`
 	// HeatMap maps a tactic to the best level each layer reached over its
 	// executed cases; layers no case of the tactic expects and that saw
 	// nothing are left out.
@@ -85,6 +89,12 @@ func (d *Drill) Board() Board {
 			if lo.Expected || lo.Level > LevelNone {
 				row[lo.Layer] = max(row[lo.Layer], lo.Level)
 			}
+		}
+	}
+	b.Reports = len(d.Reports)
+	for _, r := range d.Reports {
+		if r.Accepted {
+			b.ReportsAccepted++
 		}
 	}
 	if n := len(d.StateLog); n > 0 {

@@ -18,6 +18,9 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/detect"
 	"github.com/vigil-sec/vigil/internal/drill"
+	"github.com/vigil-sec/vigil/internal/fixture"
+	"github.com/vigil-sec/vigil/internal/logs"
+	"github.com/vigil-sec/vigil/internal/pipeline"
 	"github.com/vigil-sec/vigil/internal/report"
 	"github.com/vigil-sec/vigil/internal/store"
 	"github.com/vigil-sec/vigil/internal/testenv"
@@ -91,47 +94,47 @@ func loadCase(t *testing.T, dir string) regressionCase {
 	return rc
 }
 
-// raiseAlerts runs events through a detection engine and groups the matches
-// into alerts the way the alert pipeline does: one alert per rule and host
-// while repeats arrive within the window, with the rule's tags and level.
-func raiseAlerts(t *testing.T, tenant string, eng *detect.Engine, events []map[string]any) []store.Alert {
+// raiseAlerts sends the events through the product's own path: each one
+// is serialised as the JSON line a log shipper sends, parsed by the
+// ingest parsers ("auto" recognises Windows event JSON), and the batch is
+// written by pipeline.Write into a real store, which stores the events,
+// runs the rules and raises (or groups) the alerts. The tenant's alerts
+// are read back from the store.
+func raiseAlerts(t *testing.T, env *fixture.Env, eng *detect.Engine, events []map[string]any) []store.Alert {
 	t.Helper()
-	const window = 10 * time.Minute
-	var alerts []store.Alert
-	open := map[string]int{}
+	ctx := env.AdminCtx(t.Context())
+	parser, err := logs.NewRegistry().Lookup("auto")
+	ok(t, err)
+	received := time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
+	var batch []logs.Event
 	for _, raw := range events {
-		ev := detect.NewEvent(raw)
-		at, found := detect.EventTime(ev)
-		if !found {
-			t.Fatalf("event without a time: %v", raw)
+		line, err := json.Marshal(raw)
+		ok(t, err)
+		ev, err := parser.Parse(line, logs.Meta{Source: "wef.attackrange.local:5986", Tenant: env.TenantA.ID, Received: received})
+		ok(t, err)
+		if ev.Time.Equal(received) {
+			t.Fatalf("the parser did not read the event's own time: %s", line)
 		}
-		host, _ := ev.Field("Computer")
-		hs, _ := host.(string)
-		for _, r := range eng.Match(ev, nil) {
-			key := r.ID + "|" + hs
-			if i, seen := open[key]; seen && at.Sub(alerts[i].LastSeen) <= window {
-				alerts[i].Count++
-				alerts[i].LastSeen = at
-				continue
-			}
-			level := strings.ToLower(r.Level)
-			if level == "" {
-				level = "medium"
-			}
-			open[key] = len(alerts)
-			alerts = append(alerts, store.Alert{ID: fmt.Sprintf("alert-%d", len(alerts)+1), TenantID: tenant, GroupKey: key, RuleID: r.ID,
-				RuleTitle: r.Title, Level: level, Tags: slices.Clone(r.Tags), Host: hs, Count: 1, Status: "new", FirstSeen: at, LastSeen: at})
-		}
+		batch = append(batch, ev)
 	}
+	p := pipeline.New(env.Store, pipeline.Options{Rules: eng})
+	ok(t, p.Write(ctx, batch))
+	if st := p.Stats(); st.Stored != int64(len(batch)) {
+		t.Fatalf("pipeline stored %d of %d events", st.Stored, len(batch))
+	}
+	alerts, err := env.Store.Alerts().List(ctx, env.TenantA.ID, store.AlertFilter{Page: store.Page{Limit: store.MaxPageSize}})
+	ok(t, err)
+	slices.SortFunc(alerts, func(a, b store.Alert) int { return a.FirstSeen.Compare(b.FirstSeen) })
 	return alerts
 }
 
-// TestScriptedDrill runs a drill end to end at engine level: the plan comes
-// from a Navigator layer, the attackers record what they did on the hosts
-// of Sigma's regression events, those events go through the detection
-// engine with the rules the corpus names for them, alerts are linked to
-// the records and confirmed, and the scores, coverage layer and summary
-// report follow.
+// TestScriptedDrill runs a drill end to end: the plan comes from a
+// Navigator layer, the attackers record what they did on the hosts of
+// Sigma's regression events, those events are parsed by the ingest
+// parsers and written through the alert pipeline (pipeline.Write) into a
+// store with the rules the corpus names for them, the alerts the pipeline
+// raised are linked to the records and confirmed, and the scores,
+// coverage layer and summary report follow.
 func TestScriptedDrill(t *testing.T) {
 	requireCorpus(t)
 	lib, err := drill.DefaultLibrary()
@@ -153,7 +156,8 @@ func TestScriptedDrill(t *testing.T) {
 		t.Fatalf("plan %v (missing %v), want %v (missing T1204.002)", planned, plan.Missing, wantPlanned)
 	}
 
-	const tenant = "tenant-a"
+	env := fixture.New(t)
+	tenant := env.TenantA.ID
 	dc := "ar-win-dc.attackrange.local"
 	start := time.Date(2025, 10, 24, 20, 0, 0, 0, time.UTC)
 	d, err := drill.New("drill-1", tenant, "Key period drill <script>alert(1)</script>", drill.Scope{
@@ -245,7 +249,7 @@ func TestScriptedDrill(t *testing.T) {
 	}
 
 	// Detection: the events go through the engine, alerts are raised.
-	alerts := raiseAlerts(t, tenant, detect.NewEngine(rules), events)
+	alerts := raiseAlerts(t, env, detect.NewEngine(rules), events)
 	byRule := map[string]store.Alert{}
 	for _, a := range alerts {
 		byRule[a.RuleID] = a
@@ -399,8 +403,11 @@ func TestScriptedDrill(t *testing.T) {
 				t.Errorf("%s report lacks %q", lang, want)
 			}
 		}
-		if lang == "zh-CN" && !strings.Contains(s, "检测缺口") {
-			t.Errorf("zh-CN report lacks its gap heading")
+		if lang == "zh-CN" && (!strings.Contains(s, "检测缺口") || !strings.Contains(s, "防守方报告") || !strings.Contains(s, "溯源反制")) {
+			t.Errorf("zh-CN report lacks its gap or defender report heading")
+		}
+		if lang == "en" && (!strings.Contains(s, "Defender reports") || !strings.Contains(s, "Traced 198.51.100.23")) {
+			t.Errorf("en report lacks the defender reports")
 		}
 		if lang == "en" && !testing.Short() {
 			t.Run("pdf", func(t *testing.T) { checkPDF(t, doc) })

@@ -31,15 +31,54 @@ func ReportKinds() []ReportKind {
 
 // DefenceReport is a report a defending team submits (an analysis, a
 // response, a notification, a coordination note or a tracing report); it
-// scores only once the director accepts it.
+// scores only once the director accepts it. RecordID is the attack record
+// the report is scored on (repeat discounts count reports of one kind on
+// one record); Related names further records it covers, for reading only.
 type DefenceReport struct {
 	ID       string     `json:"id" yaml:"id"`
 	Team     string     `json:"team" yaml:"team"`
 	Kind     ReportKind `json:"kind" yaml:"kind"`
 	RecordID string     `json:"record_id,omitempty" yaml:"record_id,omitempty"`
+	Related  []string   `json:"related_records,omitempty" yaml:"related_records,omitempty"`
 	Title    string     `json:"title" yaml:"title"`
+	Text     string     `json:"text,omitempty" yaml:"text,omitempty"`
+	By       string     `json:"by,omitempty" yaml:"by,omitempty"`
 	At       time.Time  `json:"at" yaml:"at"`
 	Accepted bool       `json:"accepted" yaml:"accepted"`
+}
+
+// MaxRelated bounds the further records one report names.
+const MaxRelated = 50
+
+// Records returns every attack record the report covers, the scored one
+// first.
+func (r DefenceReport) Records() []string {
+	if r.RecordID == "" {
+		return slices.Clone(r.Related)
+	}
+	return append([]string{r.RecordID}, r.Related...)
+}
+
+// Report returns the defender report with id.
+func (d *Drill) Report(id string) (DefenceReport, bool) {
+	for _, r := range d.Reports {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return DefenceReport{}, false
+}
+
+// DecideReport records the director's decision on a report: accepted
+// reports score, others do not.
+func (d *Drill) DecideReport(id string, accepted bool) error {
+	for i := range d.Reports {
+		if d.Reports[i].ID == id {
+			d.Reports[i].Accepted = accepted
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: report %q", ErrNotFound, id)
 }
 
 // SubmitReport validates a defender report and appends it.
@@ -47,7 +86,8 @@ func (d *Drill) SubmitReport(r DefenceReport) error {
 	if len(d.Reports) >= MaxReports {
 		return invalid("reports", "the drill already has %d reports", MaxReports)
 	}
-	errs := []error{checkText("report.id", r.ID, MaxName, true), checkText("report.title", r.Title, MaxName, true)}
+	errs := []error{checkText("report.id", r.ID, MaxName, true), checkText("report.title", r.Title, MaxName, true),
+		checkText("report.text", r.Text, MaxText, false), checkText("report.by", r.By, MaxName, false)}
 	if t, ok := d.Team(r.Team); !ok || t.Role != RoleDefender {
 		errs = append(errs, invalid("report.team", "%q is not a defending team of the drill", r.Team))
 	}
@@ -57,6 +97,18 @@ func (d *Drill) SubmitReport(r DefenceReport) error {
 	if r.RecordID != "" {
 		if _, ok := d.Record(r.RecordID); !ok {
 			errs = append(errs, fmt.Errorf("%w: report.record_id %q", ErrNotFound, r.RecordID))
+		}
+	}
+	if len(r.Related) > MaxRelated {
+		errs = append(errs, invalid("report.related_records", "%d records, more than %d", len(r.Related), MaxRelated))
+	} else {
+		for i, id := range r.Related {
+			if _, ok := d.Record(id); !ok {
+				errs = append(errs, fmt.Errorf("%w: report.related_records %q", ErrNotFound, id))
+			}
+			if id == r.RecordID || slices.Contains(r.Related[:i], id) {
+				errs = append(errs, invalid("report.related_records", "record %q is named twice", id))
+			}
 		}
 	}
 	if r.At.IsZero() {

@@ -188,6 +188,9 @@ var summaryWords = map[string]map[string]string{
 		"adv_coordination": "%s (%s) on %s was alerted but not responded to: agree who contains what, and rehearse the hand-over between monitoring and response.",
 		"remediation":      "Remediation items", "priority": "Priority", "title_col": "Item", "advice_col": "Advice",
 		"rem_title": "Close the detection gap for %s (%s)",
+		"reports":   "Defender reports", "reports_none": "No defender report was submitted.", "r_title": "Title", "r_records": "Attack records",
+		"r_by": "Author", "r_accepted": "Accepted", "yes": "yes", "no": "no", "r_text": "Text",
+		"rk_analysis": "analysis", "rk_response": "response", "rk_notification": "notification", "rk_coordination": "coordination", "rk_tracing": "tracing",
 	},
 	"zh-CN": {
 		"title": "攻防演练总结报告", "subtitle": "%s，%s 至 %s（UTC）",
@@ -223,6 +226,9 @@ var summaryWords = map[string]map[string]string{
 		"adv_coordination": "%s（%s）在 %s 上已告警但未处置：请明确处置分工，并演练监测与处置之间的交接。",
 		"remediation":      "整改事项", "priority": "优先级", "title_col": "事项", "advice_col": "建议",
 		"rem_title": "补齐 %s（%s）的检测缺口",
+		"reports":   "防守方报告", "reports_none": "防守方未提交报告。", "r_title": "标题", "r_records": "关联攻击记录",
+		"r_by": "提交人", "r_accepted": "已采纳", "yes": "是", "no": "否", "r_text": "内容",
+		"rk_analysis": "研判分析", "rk_response": "应急处置", "rk_notification": "通报预警", "rk_coordination": "协同联动", "rk_tracing": "溯源反制",
 	},
 }
 
@@ -538,6 +544,9 @@ func (d *Drill) Summary(lang string, generated time.Time) (*report.Document, err
 	}
 	doc.Sections = append(doc.Sections, gs)
 
+	// Defender reports, with the points each made.
+	doc.Sections = append(doc.Sections, d.reportsSection(w, scores))
+
 	// Scores.
 	ss := report.Section{Heading: w["scores"]}
 	for _, m := range []struct {
@@ -592,4 +601,38 @@ func (d *Drill) Summary(lang string, generated time.Time) (*report.Document, err
 		doc.Sections = append(doc.Sections, report.Section{Heading: w["remediation"], Tables: []report.Table{rt}})
 	}
 	return doc, doc.Validate()
+}
+
+// reportsSection lists the defender reports in time order with the
+// directing team's decision and the points each made under the scheme.
+func (d *Drill) reportsSection(w words, scores *Scores) report.Section {
+	sec := report.Section{Heading: w["reports"]}
+	if len(d.Reports) == 0 {
+		sec.Paragraphs = []string{w["reports_none"]}
+		return sec
+	}
+	points := map[string]int{}
+	for _, l := range scores.Lines {
+		if l.Side == RoleDefender && strings.HasPrefix(l.Item, "report_") {
+			points[l.Ref] += l.Points
+		}
+	}
+	reports := slices.Clone(d.Reports)
+	slices.SortStableFunc(reports, func(a, b DefenceReport) int { return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.ID, b.ID)) })
+	t := report.Table{Columns: []string{w["time"], w["team"], w["kind"], w["r_title"], w["r_records"], w["r_by"], w["r_accepted"], w["points"], w["r_text"]}}
+	for i, rp := range reports {
+		if i == maxTimeline {
+			break
+		}
+		acc, pts, emph := w["no"], "–", report.EmphasisInfo
+		if rp.Accepted {
+			acc, pts, emph = w["yes"], strconv.Itoa(points[rp.ID]), report.EmphasisOK
+		}
+		t.Rows = append(t.Rows, []string{fmtTime(rp.At), short(rp.Team, report.MaxCell), cmp.Or(w["rk_"+string(rp.Kind)], string(rp.Kind)),
+			short(rp.Title, report.MaxCell), short(strings.Join(rp.Records(), ", "), report.MaxCell), short(rp.By, report.MaxCell), acc, pts,
+			short(rp.Text, report.MaxCell)})
+		t.Emphasis = append(t.Emphasis, emph)
+	}
+	sec.Tables = []report.Table{t}
+	return sec
 }

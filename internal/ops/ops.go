@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-sec/vigil/internal/attach"
 	"github.com/vigil-sec/vigil/internal/audit"
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/report"
@@ -47,6 +48,7 @@ type Service struct {
 	logger   *slog.Logger
 	now      func() time.Time
 	onChange func(ctx context.Context, o Order, change string) error
+	files    *attach.Service
 }
 
 // Options configure a Service.
@@ -56,6 +58,8 @@ type Options struct {
 	// OnChange is told of each created order and each step of its flow
 	// after it is stored and audited; its error is logged, never returned.
 	OnChange func(ctx context.Context, o Order, change string) error
+	// Files keeps the orders' attachments; nil refuses them.
+	Files *attach.Service
 }
 
 // NewService returns a Service.
@@ -66,7 +70,7 @@ func NewService(st store.Store, a *audit.Log, opts Options) *Service {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Service{store: st, audit: a, logger: opts.Logger, now: opts.Now, onChange: opts.OnChange}
+	return &Service{store: st, audit: a, logger: opts.Logger, now: opts.Now, onChange: opts.OnChange, files: opts.Files}
 }
 
 // Order is a stored order with its store bookkeeping.

@@ -70,13 +70,40 @@ type DrillStateChange struct {
 	Reason string
 }
 
+// DrillReport is a defender report (analysis, response, notification,
+// coordination, tracing) submitted in a drill; Body is the engine's report
+// as JSON. Accepted is the directing team's decision: only accepted
+// reports score.
+type DrillReport struct {
+	ID       string
+	At       time.Time
+	Team     string
+	Kind     string
+	By       string
+	Accepted bool
+	Body     []byte
+}
+
+// DrillRemediation links a detection gap of a drill (named by its case) to
+// the remediation work order made for it. WorkOrderID is empty while the
+// order is being made.
+type DrillRemediation struct {
+	CaseID      string
+	WorkOrderID string
+	CreatedBy   string
+	CreatedAt   time.Time
+}
+
 // DrillLog is everything that happened in a drill: records by time, then
-// id; the other lists in the order they were added.
+// id; reports by time, then id; remediations by case; the other lists in
+// the order they were added.
 type DrillLog struct {
 	Records       []DrillRecord
 	Observations  []DrillObservation
 	Announcements []DrillAnnouncement
 	StateChanges  []DrillStateChange
+	Reports       []DrillReport
+	Remediations  []DrillRemediation
 }
 
 // DrillStore persists drills. Every method that adds to a drill's log
@@ -100,4 +127,19 @@ type DrillStore interface {
 	// ChangeState appends c to the state history and sets the drill's
 	// state to c.To, in one transaction.
 	ChangeState(ctx context.Context, tenantID, drillID string, version int, c *DrillStateChange) (int, error)
+	// AddReport appends a defender report; an id the drill already has is
+	// ErrConflict.
+	AddReport(ctx context.Context, tenantID, drillID string, version int, r *DrillReport) (int, error)
+	// UpdateReport writes the decision and body of a report of the drill
+	// (ErrNotFound when it has none with r.ID).
+	UpdateReport(ctx context.Context, tenantID, drillID string, version int, r *DrillReport) (int, error)
+	// AddRemediation links a gap's case to a work order; a case linked
+	// already is ErrConflict, so a gap gets one order. Links do not move
+	// the drill's version.
+	AddRemediation(ctx context.Context, tenantID, drillID string, r *DrillRemediation) error
+	// SetRemediationOrder names the work order of a linked case.
+	SetRemediationOrder(ctx context.Context, tenantID, drillID, caseID, workOrderID string) error
+	// DeleteRemediation removes a case's link (when making its order
+	// failed).
+	DeleteRemediation(ctx context.Context, tenantID, drillID, caseID string) error
 }

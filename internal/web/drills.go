@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -44,6 +45,20 @@ func (s *server) registerDrill(t string) {
 	s.handle(post, base+"/{drill}/confirm", inTenant(auth.PermEventTriage), s.drillConfirm)
 	s.handle(post, base+"/{drill}/observe", inTenant(auth.PermEventTriage), s.drillObserve)
 	s.handle(post, base+"/{drill}/report", inTenant(auth.PermReportRead), s.drillReport)
+	s.handle(post, base+"/{drill}/reports", inTenant(auth.PermEventTriage), s.drillReportSubmit)
+	s.handle(post, base+"/{drill}/reports/{report}/decide", inTenant(auth.PermAssessWrite), s.drillReportDecide)
+	if s.opts.Ops != nil {
+		s.handle(post, base+"/{drill}/remediate", inTenant(auth.PermAssessWrite), s.drillRemediate)
+	}
+	if s.opts.Attachments != nil {
+		// Evidence files of the drill and of its attack records: readers
+		// download; the service checks who may add and remove.
+		for _, p := range []string{base + "/{drill}", base + "/{drill}/records/{record}"} {
+			s.handle(post, p+"/files", inTenant(auth.PermAssessRead), s.drillFileAdd)
+			s.handle(get, p+"/files/{file}", inTenant(auth.PermAssessRead), s.drillFileGet)
+			s.handle(post, p+"/files/{file}/delete", inTenant(auth.PermAssessRead), s.drillFileDelete)
+		}
+	}
 }
 
 // drillMessageIDs are the message IDs the drill pages build from data.
@@ -70,7 +85,13 @@ func drillMessageIDs() []string {
 	for _, a := range drill.Achievements() {
 		add("drill.ach", string(a))
 	}
-	add("drill.ev", "state", "attack", "detect", "announce")
+	add("drill.ev", "state", "attack", "detect", "announce", "report")
+	for _, k := range drill.ReportKinds() {
+		add("drill.rk", string(k))
+	}
+	for _, a := range drill.Areas() {
+		add("drill.area", string(a))
+	}
 	return ids
 }
 
@@ -302,6 +323,27 @@ type drillPage struct {
 	CanTriage   bool
 	CanReport   bool
 	Form        map[string]string
+	// Defender reports, newest first, and what a report form offers.
+	Reports     []reportRow
+	ReportKinds []drill.ReportKind
+	Defenders   []string
+	CanSubmit   bool
+	// Remediation items of the gaps with their work orders.
+	Remediation  []exercise.RemediationRow
+	OrdersURL    string // the ops work order pages, "" without them
+	CanRemediate bool
+	// Evidence: the drill's own files, and the files of the record
+	// chosen with ?record=.
+	HasFiles    bool
+	DrillFiles  attachmentsView
+	Record      *drill.AttackRecord
+	RecordFiles attachmentsView
+}
+
+// reportRow is a defender report with the points it made.
+type reportRow struct {
+	drill.DefenceReport
+	Points int
 }
 
 func (s *server) drillPageView(r *http.Request) (*drillPage, error) {
@@ -369,6 +411,9 @@ func (s *server) drillPageView(r *http.Request) (*drillPage, error) {
 		v.Heat = append(v.Heat, hr)
 	}
 	v.Timeline = drillTimeline(d.Drill)
+	if err := s.drillExtras(r, d, scores, v); err != nil {
+		return nil, err
+	}
 	if v.CanTriage && len(d.Records) > 0 {
 		sugs, err := s.opts.Drills.Suggestions(ctx, t.ID, d.ID)
 		if err != nil {
@@ -403,12 +448,15 @@ func drillTimeline(d *drill.Drill) []drillEvent {
 	for _, o := range d.Observed {
 		out = append(out, drillEvent{At: o.At, Kind: "detect", Who: o.By, What: fmt.Sprintf("%s %s %s %s", o.RecordID, o.Layer, o.Level, o.Note), orderInDay: 2})
 	}
+	for _, rp := range d.Reports {
+		out = append(out, drillEvent{At: rp.At, Kind: "report", Who: rp.Team, What: fmt.Sprintf("%s: %s", rp.Kind, rp.Title), orderInDay: 3})
+	}
 	for _, a := range d.Announcements {
 		to := string(a.To)
 		if to == "" {
 			to = "*"
 		}
-		out = append(out, drillEvent{At: a.At, Kind: "announce", Who: a.By, What: to + ": " + a.Text, orderInDay: 3})
+		out = append(out, drillEvent{At: a.At, Kind: "announce", Who: a.By, What: to + ": " + a.Text, orderInDay: 4})
 	}
 	slices.SortStableFunc(out, func(a, b drillEvent) int { return cmp.Or(b.At.Compare(a.At), cmp.Compare(b.orderInDay, a.orderInDay)) })
 	return out[:min(len(out), maxDrillTimeline)]
@@ -574,5 +622,145 @@ func (s *server) drillLayer(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Disposition", `attachment; filename="drill-layer.json"`)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	_, _ = w.Write(b) // #nosec G705 -- a JSON attachment with nosniff: never rendered as a page; a write error means the client went away
+	return nil
+}
+
+// Drill pages, continued: defender reports and the director's decision
+// on them, evidence files of the drill and its attack records, and
+// remediation work orders made from the summary's gaps.
+
+// drillLang is the language remediation items are written in: the
+// user's.
+func drillLang(r *http.Request) string {
+	if strings.HasPrefix(state(r).locale, "zh") {
+		return "zh-CN"
+	}
+	return "en"
+}
+
+// drillExtras fills the reports, remediation and evidence parts of the
+// drill page.
+func (s *server) drillExtras(r *http.Request, d *exercise.Drill, scores *drill.Scores, v *drillPage) error {
+	ctx := r.Context()
+	t := state(r).tenant
+	points := map[string]int{}
+	for _, l := range scores.Lines {
+		if l.Side == drill.RoleDefender && strings.HasPrefix(l.Item, "report_") {
+			points[l.Ref] += l.Points
+		}
+	}
+	for _, rp := range d.Reports {
+		v.Reports = append(v.Reports, reportRow{DefenceReport: rp, Points: points[rp.ID]})
+	}
+	slices.SortStableFunc(v.Reports, func(a, b reportRow) int { return cmp.Or(b.At.Compare(a.At), cmp.Compare(a.ID, b.ID)) })
+	v.ReportKinds = drill.ReportKinds()
+	for _, tm := range d.Teams {
+		if tm.Role == drill.RoleDefender {
+			v.Defenders = append(v.Defenders, tm.Name)
+		}
+	}
+	v.CanSubmit = v.CanTriage && d.State != drill.StatePlanned
+
+	v.Remediation = d.RemediationRows(drillLang(r))
+	if s.opts.Ops != nil {
+		v.OrdersURL = opsBase(t) + "/orders/"
+		v.CanRemediate = v.CanWrite
+	}
+
+	if s.opts.Attachments == nil || !s.opts.Drills.KeepsFiles() {
+		return nil
+	}
+	v.HasFiles = true
+	files, err := s.opts.Drills.Files(ctx, t.ID, d.ID, "")
+	if err != nil {
+		return err
+	}
+	csrf := state(r).csrfToken()
+	v.DrillFiles = attachmentsView{Files: files, Base: v.URL + "/files", Action: v.URL + "/files", Download: true,
+		CanWrite: s.opts.Drills.MayAttach(ctx, d, ""), CSRF: csrf}
+	if id := r.URL.Query().Get("record"); id != "" {
+		rec, ok := d.Record(id)
+		if !ok {
+			return nil
+		}
+		base := v.URL + "/records/" + url.PathEscape(rec.ID) + "/files"
+		if files, err = s.opts.Drills.Files(ctx, t.ID, d.ID, rec.ID); err != nil {
+			return err
+		}
+		v.Record = &rec
+		v.RecordFiles = attachmentsView{Files: files, Base: base, Action: base, Download: true,
+			CanWrite: s.opts.Drills.MayAttach(ctx, d, rec.ID), CSRF: csrf}
+	}
+	return nil
+}
+
+// drillReportSubmit stores a defender report.
+func (s *server) drillReportSubmit(w http.ResponseWriter, r *http.Request) error {
+	form := []string{"team", "kind", "title", "text", "record"}
+	_, _, err := s.opts.Drills.SubmitReport(r.Context(), state(r).tenant.ID, chi.URLParam(r, "drill"), exercise.ReportInput{
+		Team: r.PostFormValue("team"), Kind: drill.ReportKind(r.PostFormValue("kind")), Title: r.PostFormValue("title"),
+		Text: r.PostFormValue("text"), RecordID: r.PostFormValue("record"), Related: r.PostForm["related"]})
+	return s.drillDone(w, r, err, "saved", form...)
+}
+
+// drillReportDecide accepts or rejects a defender report.
+func (s *server) drillReportDecide(w http.ResponseWriter, r *http.Request) error {
+	_, err := s.opts.Drills.DecideReport(r.Context(), state(r).tenant.ID, chi.URLParam(r, "drill"), chi.URLParam(r, "report"),
+		r.PostFormValue("accepted") == "1")
+	return s.drillDone(w, r, err, "saved")
+}
+
+// drillRemediate makes the remediation work order of a gap and opens it.
+func (s *server) drillRemediate(w http.ResponseWriter, r *http.Request) error {
+	t := state(r).tenant
+	o, err := s.opts.Drills.Remediate(r.Context(), t.ID, chi.URLParam(r, "drill"), r.PostFormValue("case"), drillLang(r))
+	if err != nil {
+		return s.drillAgain(w, r, err, nil, nil)
+	}
+	redirect(w, r, opsBase(t)+"/orders/"+url.PathEscape(o.ID))
+	return nil
+}
+
+// drillFileBack is where a file form returns to: the drill page, showing
+// the record's evidence when the file was a record's.
+func drillFileBack(r *http.Request) string {
+	u := drillBase(state(r).tenant) + "/" + url.PathEscape(chi.URLParam(r, "drill"))
+	if rec := chi.URLParam(r, "record"); rec != "" {
+		return u + "?record=" + url.QueryEscape(rec) + "#drill-evidence"
+	}
+	return u + "#drill-evidence"
+}
+
+// drillFileAdd keeps an uploaded evidence file.
+func (s *server) drillFileAdd(w http.ResponseWriter, r *http.Request) error {
+	in, closer, err := attachmentInput(r)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	if _, err := s.opts.Drills.AddFile(r.Context(), state(r).tenant.ID, chi.URLParam(r, "drill"), chi.URLParam(r, "record"), in); err != nil {
+		return err
+	}
+	redirect(w, r, drillFileBack(r))
+	return nil
+}
+
+// drillFileGet downloads an evidence file, its SHA-256 checked.
+func (s *server) drillFileGet(w http.ResponseWriter, r *http.Request) error {
+	a, data, err := s.opts.Drills.OpenFile(r.Context(), state(r).tenant.ID, chi.URLParam(r, "drill"), chi.URLParam(r, "record"),
+		chi.URLParam(r, "file"))
+	if err != nil {
+		return err
+	}
+	return serveAttachment(w, a, data)
+}
+
+// drillFileDelete removes an evidence file.
+func (s *server) drillFileDelete(w http.ResponseWriter, r *http.Request) error {
+	if err := s.opts.Drills.DeleteFile(r.Context(), state(r).tenant.ID, chi.URLParam(r, "drill"), chi.URLParam(r, "record"),
+		chi.URLParam(r, "file")); err != nil {
+		return err
+	}
+	redirect(w, r, drillFileBack(r))
 	return nil
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"cmp"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/archive"
 	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/drill/exercise"
 	"github.com/vigil-sec/vigil/internal/ops"
 	"github.com/vigil-sec/vigil/internal/store"
 	"github.com/vigil-sec/vigil/internal/workorder"
@@ -45,6 +47,12 @@ type opsOrderPage struct {
 	Actions   []workorder.Action
 	CanAssign bool
 	Overdue   bool
+	// Files are the order's attachments; HasFiles is false when the
+	// platform keeps none.
+	HasFiles bool
+	Files    attachmentsView
+	// SourceURL links a remediation made from a drill gap back to the drill.
+	SourceURL string
 }
 
 // registerOps adds the work order and ops audit pages.
@@ -60,6 +68,13 @@ func (s *server) registerOps(t string) {
 	s.handle(http.MethodPost, b+"/orders/{order}/act", inTenant(auth.PermAssetRead), s.opsAct)
 	s.handle(http.MethodPost, b+"/orders/{order}/assign", inTenant(auth.PermAssetRead), s.opsAssign)
 	s.handle(http.MethodPost, b+"/orders/{order}/comment", inTenant(auth.PermAssetRead), s.opsComment)
+	if s.opts.Attachments != nil {
+		// Files: readers of the order download; the service checks who may
+		// add and remove.
+		s.handle(http.MethodPost, b+"/orders/{order}/files", inTenant(auth.PermAssetRead), s.opsFileAdd)
+		s.handle(http.MethodGet, b+"/orders/{order}/files/{file}", inTenant(auth.PermAssetRead), s.opsFileGet)
+		s.handle(http.MethodPost, b+"/orders/{order}/files/{file}/delete", inTenant(auth.PermAssetRead), s.opsFileDelete)
+	}
 }
 
 func (s *server) peopleNames(r *http.Request) (map[string]string, []store.User, error) {
@@ -165,6 +180,18 @@ func (s *server) opsOrder(w http.ResponseWriter, r *http.Request) error {
 	p := auth.FromContext(ctx)
 	v.CanAssign = p.Can(auth.PermAssetWrite, t.ID) && p.Can(auth.PermIncidentWrite, t.ID) && !o.Closed()
 	v.Overdue, _ = o.Overdue(time.Now())
+	if s.opts.Attachments != nil && s.opts.Ops.KeepsFiles() {
+		files, err := s.opts.Ops.Files(ctx, t.ID, o.ID)
+		if err != nil {
+			return err
+		}
+		v.HasFiles = true
+		v.Files = attachmentsView{Files: files, Base: v.URL + "/files", Action: v.URL + "/files", Download: true,
+			CanWrite: s.opts.Ops.MayAttach(ctx, o), CSRF: state(r).csrfToken()}
+	}
+	if drillID, _, ok := exercise.ParseSourceRef(o.SourceRef); ok && s.opts.Drills != nil {
+		v.SourceURL = drillBase(t) + "/" + url.PathEscape(drillID)
+	}
 	// Offer the actions of the state; the service decides who may.
 	switch o.State {
 	case workorder.StateDraft:
@@ -243,5 +270,41 @@ func (s *server) opsReport(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	redirect(w, r, "/t/"+t.Slug+"/reports?ok=generated&report="+rep.ID)
+	return nil
+}
+
+// opsFileAdd attaches an uploaded file to an order.
+func (s *server) opsFileAdd(w http.ResponseWriter, r *http.Request) error {
+	t := state(r).tenant
+	id := chi.URLParam(r, "order")
+	in, closer, err := attachmentInput(r)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	if _, err := s.opts.Ops.AddFile(r.Context(), t.ID, id, in); err != nil {
+		return err
+	}
+	redirect(w, r, opsBase(t)+"/orders/"+url.PathEscape(id)+"#files")
+	return nil
+}
+
+// opsFileGet downloads a file of an order, its SHA-256 checked.
+func (s *server) opsFileGet(w http.ResponseWriter, r *http.Request) error {
+	a, data, err := s.opts.Ops.OpenFile(r.Context(), state(r).tenant.ID, chi.URLParam(r, "order"), chi.URLParam(r, "file"))
+	if err != nil {
+		return err
+	}
+	return serveAttachment(w, a, data)
+}
+
+// opsFileDelete removes a file of an order.
+func (s *server) opsFileDelete(w http.ResponseWriter, r *http.Request) error {
+	t := state(r).tenant
+	id := chi.URLParam(r, "order")
+	if err := s.opts.Ops.DeleteFile(r.Context(), t.ID, id, chi.URLParam(r, "file")); err != nil {
+		return err
+	}
+	redirect(w, r, opsBase(t)+"/orders/"+url.PathEscape(id)+"#files")
 	return nil
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vigil-sec/vigil/internal/archive"
+	"github.com/vigil-sec/vigil/internal/attach"
 	"github.com/vigil-sec/vigil/internal/audit"
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/drill"
@@ -59,6 +60,9 @@ type Service struct {
 	now     func() time.Time
 	link    drill.LinkOptions
 
+	files  *attach.Service
+	orders WorkOrders
+
 	libOnce sync.Once
 	lib     *drill.Library
 	libErr  error
@@ -73,11 +77,18 @@ type Options struct {
 	Now func() time.Time
 	// Link tunes how alerts and incidents are matched to attack records.
 	Link drill.LinkOptions
+	// Files keeps evidence uploaded to drills and attack records; nil
+	// refuses uploads.
+	Files *attach.Service
+	// WorkOrders makes remediation work orders of a drill's gaps; nil
+	// refuses them.
+	WorkOrders WorkOrders
 }
 
 // NewService returns a drill Service.
 func NewService(s store.Store, a *audit.Log, opts Options) *Service {
-	svc := &Service{store: s, audit: a, archive: opts.Archive, logger: opts.Logger, now: opts.Now, link: opts.Link}
+	svc := &Service{store: s, audit: a, archive: opts.Archive, logger: opts.Logger, now: opts.Now, link: opts.Link,
+		files: opts.Files, orders: opts.WorkOrders}
 	if svc.logger == nil {
 		svc.logger = slog.New(slog.DiscardHandler)
 	}
@@ -100,6 +111,8 @@ type Drill struct {
 	CreatedBy string    `json:"created_by"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// Remediations link the drill's gaps (by case) to their work orders.
+	Remediations []store.DrillRemediation `json:"-"`
 }
 
 // userErr turns an engine refusal into a store.ErrInvalid the surfaces
@@ -175,10 +188,18 @@ func fromStore(row store.Drill, log store.DrillLog) (*Drill, error) {
 	for _, c := range log.StateChanges {
 		d.StateLog = append(d.StateLog, drill.StateChange{From: drill.State(c.From), To: drill.State(c.To), At: c.At, By: c.By, Reason: c.Reason})
 	}
+	for _, r := range log.Reports {
+		var rp drill.DefenceReport
+		errs = append(errs, dec("report", r.Body, &rp))
+		// The row's columns are the truth; the decision changes in place.
+		rp.ID, rp.At, rp.Accepted = r.ID, r.At, r.Accepted
+		d.Reports = append(d.Reports, rp)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return &Drill{Drill: d, Version: row.Version, CreatedBy: row.CreatedBy, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt}, nil
+	return &Drill{Drill: d, Version: row.Version, CreatedBy: row.CreatedBy, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt,
+		Remediations: log.Remediations}, nil
 }
 
 // load reads a drill and its log.
@@ -680,6 +701,18 @@ func (s *Service) Delete(ctx context.Context, tenantID, id string) error {
 	}
 	if d.State != drill.StatePlanned {
 		return fmt.Errorf("%w: only a drill that has not started can be deleted", store.ErrInvalid)
+	}
+	// A planned drill has no records; its own files go with it.
+	if s.files != nil {
+		files, err := s.files.List(ctx, auth.PermAssessWrite, fileOwner(d, ""))
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			if err := s.files.Delete(ctx, auth.PermAssessWrite, fileOwner(d, ""), f.ID); err != nil {
+				return err
+			}
+		}
 	}
 	if err := s.store.Drills().Delete(ctx, tenantID, id); err != nil {
 		return err

@@ -121,6 +121,8 @@ func (x drills) Delete(ctx context.Context, tenantID, id string) error {
 			`DELETE FROM drill_records WHERE tenant_id = ? AND drill_id = ?`,
 			`DELETE FROM drill_announcements WHERE tenant_id = ? AND drill_id = ?`,
 			`DELETE FROM drill_state_changes WHERE tenant_id = ? AND drill_id = ?`,
+			`DELETE FROM drill_reports WHERE tenant_id = ? AND drill_id = ?`,
+			`DELETE FROM drill_remediations WHERE tenant_id = ? AND drill_id = ?`,
 		} {
 			if _, err := c.exec(ctx, q, tenantID, id); err != nil {
 				return err
@@ -179,7 +181,14 @@ func (x drills) Log(ctx context.Context, tenantID, id string) (store.DrillLog, e
 		return v, r.Scan(&v.Seq, &v.From, &v.To, timeDest{&v.At}, &v.By, &v.Reason)
 	}, `SELECT seq, from_state, to_state, at, by_user, reason FROM drill_state_changes WHERE tenant_id = ? AND drill_id = ? ORDER BY seq LIMIT ?`,
 		tenantID, id, maxDrillLog)
-	return l, s.wrap("drill state changes", err)
+	if err != nil {
+		return l, s.wrap("drill state changes", err)
+	}
+	if l.Reports, err = x.reports(ctx, c, tenantID, id); err != nil {
+		return l, s.wrap("drill reports", err)
+	}
+	l.Remediations, err = x.remediations(ctx, c, tenantID, id)
+	return l, s.wrap("drill remediations", err)
 }
 
 // nextSeq returns the next sequence number of a drill's log table.

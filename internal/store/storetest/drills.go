@@ -150,4 +150,6 @@ func testDrills(t *testing.T, s store.Store) {
 	ok(t, s.Tenants().Delete(ctx, a.ID))
 	_, err = ds.Get(ctx, a.ID, later.ID)
 	isErr(t, err, store.ErrNotFound)
+
+	t.Run("Reports", func(t *testing.T) { testDrillReports(t, s) })
 }
