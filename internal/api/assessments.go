@@ -134,6 +134,7 @@ func (s *server) registerAssessments() {
 		Path: base + "/{project}/items", Summary: "Record the result of one item for one object", Tags: tags}, s.setAssessmentItem)
 	register(s, inTenant(auth.PermAssessWrite), huma.Operation{OperationID: "move-assessment", Method: http.MethodPost,
 		Path: base + "/{project}/phase", Summary: "Move a project to another phase of GB/T 28449", Tags: tags}, s.moveAssessment)
+	s.registerAssessmentEvidence(tags, base)
 }
 
 func (s *server) listAssessments(ctx context.Context, in *assessListIn) (*out[[]Assessment], error) {

@@ -87,6 +87,14 @@ func (c *Centre) RegisterStandard(s Services) error {
 		NameZH: "网络安全等级保护测评报告", Source: "mlps-project"}, func(ctx context.Context, t store.Tenant, p Params) (*report.Document, error) {
 		return s.Assessments.Report(ctx, t.ID, p.SourceID, p.Lang)
 	})
+	add(s.Assessments != nil, Kind{Code: "risk-assessment", Service: "risk-assessment", NameEN: "Risk assessment report", NameZH: "风险评估报告",
+		Source: "risk-assessment"}, func(ctx context.Context, t store.Tenant, p Params) (*report.Document, error) {
+		return s.Assessments.Register().RiskReport(ctx, t, p.SourceID, p.Lang)
+	})
+	add(s.Assessments != nil, Kind{Code: "remediation-verification", Service: "remediation", NameEN: "Remediation verification report",
+		NameZH: "整改复核报告", Periodic: true}, func(ctx context.Context, t store.Tenant, p Params) (*report.Document, error) {
+		return s.Assessments.Register().VerificationReport(ctx, t, p.From, p.To, p.Lang)
+	})
 	add(s.Intel != nil, Kind{Code: "threat-intel", Service: "threat-intel", NameEN: "Threat intelligence report",
 		NameZH: "威胁情报报告", Periodic: true}, func(ctx context.Context, t store.Tenant, p Params) (*report.Document, error) {
 		return hunt.Report(ctx, s.Intel, hunt.ReportInput{Tenant: t, From: p.From, To: p.To, Lang: p.Lang})

@@ -83,4 +83,7 @@ type ComplianceStore interface {
 	CountItems(ctx context.Context, tenantID, projectID string) (int, error)
 	// DeleteItem removes one item result; a missing one is ErrNotFound.
 	DeleteItem(ctx context.Context, tenantID, projectID, item, object string) error
+
+	// The risk register, remediation and project logs.
+	ComplianceRegisterStore
 }

@@ -117,6 +117,19 @@ type assessmentPage struct {
 	// one form at a time keeps a level-3 page small.
 	Edit     string
 	CanWrite bool
+	// Coverage counts the recorded results with evidence; Files are the
+	// evidence files of the item being edited.
+	Coverage project.Coverage
+	Files    attachmentsView
+	// Scope is the assets the project covers and Assets the tenant's
+	// assets to choose from; Log is the communication log.
+	Scope      []store.Asset
+	Assets     []store.Asset
+	InScope    map[string]bool
+	Log        []store.ProjectCommunication
+	LogKinds   []string
+	HasAttach  bool
+	Remediated string // URL of the project's remediation items
 }
 
 // assessmentView is a project: score, conclusion, phase and every item.
@@ -161,6 +174,9 @@ func (s *server) assessmentView(w http.ResponseWriter, r *http.Request) error {
 			c.Points = append(c.Points, p)
 		}
 		v.Categories = append(v.Categories, c)
+	}
+	if err := s.assessmentExtras(r, a, v); err != nil {
+		return err
 	}
 	s.render(w, r, http.StatusOK, "assessment", v)
 	return nil

@@ -29,6 +29,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/audit"
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/compliance"
+	"github.com/vigil-sec/vigil/internal/compliance/register"
 	"github.com/vigil-sec/vigil/internal/report"
 	"github.com/vigil-sec/vigil/internal/store"
 )
@@ -85,6 +86,8 @@ type Service struct {
 	catalogOnce sync.Once
 	catalog     *compliance.Catalog
 	catalogErr  error
+	// register keeps the tenant's risk register and remediation items.
+	register *register.Service
 }
 
 // Options configures a Service.
@@ -103,6 +106,7 @@ func NewService(s store.Store, a *audit.Log, opts Options) (*Service, error) {
 	if svc.logger == nil {
 		svc.logger = slog.New(slog.DiscardHandler)
 	}
+	svc.register = register.NewService(s, a, register.Options{Logger: svc.logger})
 	if svc.scorer == nil {
 		svc.scorer = compliance.WeightedScorer{}
 	}
