@@ -19,6 +19,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humachi"
 	"github.com/go-chi/chi/v5"
 
+	"github.com/vigil-sec/vigil/internal/agent/fleet"
 	"github.com/vigil-sec/vigil/internal/alerting"
 	"github.com/vigil-sec/vigil/internal/archive"
 	"github.com/vigil-sec/vigil/internal/asset"
@@ -27,6 +28,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/baseline/hardening"
 	"github.com/vigil-sec/vigil/internal/campaign/manager"
 	"github.com/vigil-sec/vigil/internal/compliance/project"
+	"github.com/vigil-sec/vigil/internal/detect"
 	"github.com/vigil-sec/vigil/internal/device/om"
 	"github.com/vigil-sec/vigil/internal/drill/exercise"
 	"github.com/vigil-sec/vigil/internal/exposure"
@@ -63,6 +65,8 @@ type Options struct {
 	Incidents *incident.Service
 	// Ops backs the work order endpoints.
 	Ops *ops.Service
+	// Agents backs the host agent endpoints (enrolment tokens, agents, pushed configuration).
+	Agents *fleet.Service
 	// Attachments keeps files uploaded to work orders, drills and
 	// assessment items.
 	Attachments *attach.Service
@@ -88,6 +92,8 @@ type Options struct {
 	Campaigns *manager.Service
 	// Devices backs the security device O&M endpoints; nil leaves them out.
 	Devices *om.Service
+	// Rules backs the Sigma rule management endpoints; nil leaves them out.
+	Rules *detect.Service
 }
 
 // server is the API: its dependencies, router and route table.
@@ -187,9 +193,13 @@ func newServer(opts Options) (s *server, err error) {
 	s.registerDrills()
 	s.registerTraffic()
 	s.registerDevices()
+	s.registerAgents()
+	s.registerRules()
+	s.registerRisks()
 	s.registerTokens()
 	s.registerSecrets()
 	s.registerAudit()
+	s.registerDesk()
 
 	s.spec, err = json.MarshalIndent(s.api.OpenAPI(), "", "  ")
 	if err != nil {

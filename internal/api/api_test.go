@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/vigil-sec/vigil/internal/detect"
 	"io"
 	"log/slog"
 	"net/http"
@@ -35,7 +36,8 @@ func newHarness(t testing.TB, opts ...func(*Options)) *harness {
 	t.Helper()
 	env := fixture.New(t)
 	o := Options{Auth: env.Auth, Tenants: env.Tenants, Assets: env.Assets, Reviews: env.Reviews, Vulns: env.Vulns, Archive: env.Archive, Exposure: env.Exposure, Alerting: env.Alerting, Incidents: env.Incidents, Ops: env.Ops, Attachments: env.Attachments, Assessments: env.Assessments, Posture: env.Posture, Audit: env.Audit, Secrets: env.Secrets,
-		Drills: env.Drills, Devices: env.Devices, Baseline: env.Baseline, Traffic: env.Traffic, VulnScan: env.VulnScan,
+		Drills: env.Drills, Devices: env.Devices, Baseline: env.Baseline, Traffic: env.Traffic, VulnScan: env.VulnScan, Agents: env.Fleet,
+		Rules:  detect.NewService(nil, nil, detect.ServiceOptions{Audit: env.Audit, Store: env.Store.Detection()}),
 		Logger: slog.New(slog.DiscardHandler), Version: "test"}
 	campaigns, err := manager.NewService(env.Store, env.Audit, manager.Options{Archive: env.Archive})
 	if err != nil {

@@ -16,10 +16,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/vigil-sec/vigil/internal/agent/fleet"
 	"github.com/vigil-sec/vigil/internal/alerting"
 	"github.com/vigil-sec/vigil/internal/archive"
 	"github.com/vigil-sec/vigil/internal/asset"
@@ -34,6 +37,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/compliance/project"
 	"github.com/vigil-sec/vigil/internal/compromise"
 	"github.com/vigil-sec/vigil/internal/config"
+	"github.com/vigil-sec/vigil/internal/detect"
 	"github.com/vigil-sec/vigil/internal/device/om"
 	"github.com/vigil-sec/vigil/internal/drill/exercise"
 	"github.com/vigil-sec/vigil/internal/exposure"
@@ -115,6 +119,12 @@ type App struct {
 	VulnScan *scan.Service
 	// Devices runs security device O&M: health polls, config backups.
 	Devices *om.Service
+	// Fleet enrols host agents, authenticates them and pushes their configuration.
+	Fleet *fleet.Service
+	// Rules runs the Sigma rules per tenant (settings, custom rules,
+	// correlation state); see detection.go.
+	Rules       *detect.Service
+	rulesLoaded sync.Once
 	// SyslogTCPAddr and SyslogUDPAddr are the bound syslog listeners, set
 	// by Serve when configured.
 	SyslogTCPAddr, SyslogUDPAddr net.Addr
@@ -122,6 +132,9 @@ type App struct {
 	NetFlowAddr net.Addr
 	Secrets     *secret.Vault
 	Registry    *prometheus.Registry
+
+	// SNMPTrapAddr is the bound SNMP trap receiver, set by Serve when configured.
+	SNMPTrapAddr net.Addr
 }
 
 // NewLogger builds the process logger from the configuration.
@@ -229,14 +242,14 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Posture = posture.NewService(a.Store, posture.Options{Logger: logger})
 	a.Desk = desk.New(a.Store, desk.Options{Audit: a.Audit})
 	a.Attachments = attach.New(a.Store.Attachments(), a.Audit, attach.Options{Logger: logger})
-	a.Ops = ops.NewService(a.Store, a.Audit, ops.Options{Logger: logger, OnChange: func(ctx context.Context, o ops.Order, change string) error {
+	a.Ops = ops.NewService(a.Store, a.Audit, ops.Options{Logger: logger, Files: a.Attachments, OnChange: func(ctx context.Context, o ops.Order, change string) error {
 		return a.Alerting.StateChanged(ctx, alerting.StateChange{TenantID: o.Tenant, Kind: "work-order", ID: o.ID, Ref: o.Ref, Title: o.Title,
 			State: string(o.State), Change: change, Path: "/operations/ops-audit/orders/" + o.ID, At: o.UpdatedAt})
 	}})
 	a.Secrets = secret.NewVault(a.Box, a.Store.Secrets(), a.Audit)
 	a.Baseline = hardening.NewService(a.Store, a.Audit, hardening.Options{Logger: logger, Secrets: a.Secrets})
 	if a.Alerting, err = alerting.NewService(a.Store, a.Secrets, a.Audit, alerting.Options{Logger: logger, BaseURL: cfg.BaseURL,
-		AckKey: derivedKey(key, "escalation acknowledgement links")}); err != nil {
+		AckKey: derivedKey(key, "escalation acknowledgement links"), AckFactor: a.watchAckFactor}); err != nil {
 		_ = a.Close()
 		return nil, err
 	}
@@ -257,8 +270,10 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		_ = a.Close()
 		return nil, err
 	}
-	a.Drills = exercise.NewService(a.Store, a.Audit, exercise.Options{Logger: logger, Archive: a.Archive})
+	a.Drills = exercise.NewService(a.Store, a.Audit, exercise.Options{Logger: logger, Archive: a.Archive, Files: a.Attachments, WorkOrders: a.Ops})
 	if a.Campaigns, err = manager.NewService(a.Store, a.Audit, manager.Options{Logger: logger, Archive: a.Archive,
+		Runners: manager.ProductRunners(manager.Services{Discovery: a.Exposure, Scan: manager.ScanService(a.VulnScan), Findings: a.Vulns,
+			Baseline: a.Baseline, Weblogs: a.Compromise}),
 		OnAlert: func(ctx context.Context, al store.Alert) error { return a.Alerting.Alerted(asSystem(ctx), al) },
 		OnReport: func(ctx context.Context, r store.Report, summary string) error {
 			return a.Alerting.SendReport(asSystem(ctx), r, summary)
@@ -266,11 +281,12 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		_ = a.Close()
 		return nil, err
 	}
-	if a.Devices, err = om.NewService(a.Store, a.Secrets, a.Assets, a.Audit, om.Options{Logger: logger,
+	if a.Devices, err = om.NewService(a.Store, a.Secrets, a.Assets, a.Audit, om.Options{Logger: logger, Box: a.Box,
 		OnAlert: func(ctx context.Context, al store.Alert) error { return a.Alerting.Alerted(asSystem(ctx), al) }}); err != nil {
 		_ = a.Close()
 		return nil, err
 	}
+	a.Fleet = fleet.New(a.Store, a.Audit, fleet.Options{Logger: logger})
 	if a.Reports, err = a.newReportCentre(); err != nil {
 		_ = a.Close()
 		return nil, err
@@ -278,6 +294,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Pipeline = pipeline.New(a.Store, pipeline.Options{Logger: logger, OnAlert: func(ctx context.Context, al store.Alert) error {
 		return a.Alerting.Alerted(asSystem(ctx), al)
 	}})
+	a.Rules = a.newRulesService()
 	return a, nil
 }
 
@@ -341,6 +358,15 @@ func derivedKey(key []byte, purpose string) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte("vigil: " + purpose))
 	return m.Sum(nil)
+}
+
+// watchAckFactor tightens a tenant's alert acknowledgement waits while
+// one of its key-period campaigns is in the watch phase.
+func (a *App) watchAckFactor(ctx context.Context, tenantID string, at time.Time) float64 {
+	if a.Campaigns == nil {
+		return 1
+	}
+	return a.Campaigns.AckFactor(ctx, tenantID, at)
 }
 
 func asSystem(ctx context.Context) context.Context {

@@ -18,12 +18,12 @@ import (
 
 // Handler builds the composed HTTP handler of this node.
 func (a *App) Handler() (http.Handler, error) {
-	apiH, err := api.New(api.Options{Attachments: a.Attachments, Incidents: a.Incidents, Ops: a.Ops, Assessments: a.Assessments, Campaigns: a.Campaigns, Drills: a.Drills, Posture: a.Posture, Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, VulnScan: a.VulnScan, Archive: a.Archive, Exposure: a.Exposure, Alerting: a.Alerting, Baseline: a.Baseline, Traffic: a.Traffic, Devices: a.Devices, Audit: a.Audit,
+	apiH, err := api.New(api.Options{Agents: a.Fleet, Attachments: a.Attachments, Incidents: a.Incidents, Ops: a.Ops, Assessments: a.Assessments, Campaigns: a.Campaigns, Drills: a.Drills, Posture: a.Posture, Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, VulnScan: a.VulnScan, Archive: a.Archive, Exposure: a.Exposure, Alerting: a.Alerting, Baseline: a.Baseline, Traffic: a.Traffic, Devices: a.Devices, Audit: a.Audit, Rules: a.Rules,
 		Secrets: a.Secrets, Logger: a.Logger, Version: Version, MaxBodyBytes: a.Config.MaxBodyBytes})
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	uiH, err := web.New(web.Options{Attachments: a.Attachments, Campaigns: a.Campaigns, Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, VulnScan: a.VulnScan, Archive: a.Archive, Exposure: a.Exposure, Triage: a.Triage, Alerting: a.Alerting, Compromise: a.Compromise, Posture: a.Posture, Intel: a.Desk, Ops: a.Ops, FeedRefresh: a.Config.FeedRefresh, Reports: a.Reports, Incidents: a.Incidents, Assessments: a.Assessments, Drills: a.Drills, Baseline: a.Baseline, Traffic: a.Traffic, Devices: a.Devices, Audit: a.Audit,
+	uiH, err := web.New(web.Options{Attachments: a.Attachments, Campaigns: a.Campaigns, Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, VulnScan: a.VulnScan, Archive: a.Archive, Exposure: a.Exposure, Triage: a.Triage, Alerting: a.Alerting, Compromise: a.Compromise, Posture: a.Posture, Intel: a.Desk, Ops: a.Ops, FeedRefresh: a.Config.FeedRefresh, Reports: a.Reports, Incidents: a.Incidents, Assessments: a.Assessments, Drills: a.Drills, Baseline: a.Baseline, Traffic: a.Traffic, Devices: a.Devices, Audit: a.Audit, Rules: a.Rules,
 		Store: a.Store, Logger: a.Logger, SecureCookies: a.Config.CookieSecure(), Version: Version})
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
@@ -70,6 +70,10 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 			return err
 		}
 		stops = append(stops, stop)
+		if stop, err = a.startTraps(ctx); err != nil {
+			return err
+		}
+		stops = append(stops, stop)
 		if stop, err = a.startNetFlow(ctx); err != nil {
 			return err
 		}
@@ -77,6 +81,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	} else if err := a.loadRules(); err != nil { // HTTP ingest on api nodes detects too
 		return err
 	}
+	stops = append(stops, a.startDetection(ctx))
 	if !runHTTP {
 		if ready != nil {
 			ready("")
@@ -142,6 +147,8 @@ const (
 	// acceptances raise alerts) and moves key-period campaigns on,
 	// archiving their daily and summary reports.
 	JobCampaignsCheck = "jobs.campaigns.check"
+	// JobKEVMatches escalates KEV entries matching tenants' assets (alerting/triggers.go).
+	JobKEVMatches = "jobs.alerting.kev"
 )
 
 // startWorkers consumes the jobs queue and schedules housekeeping. The
@@ -184,6 +191,10 @@ func (a *App) startWorkers(ctx context.Context) (func() error, error) {
 			ctx = asSystem(ctx)
 			return errors.Join(a.Campaigns.CheckAcceptances(ctx), a.Campaigns.Tick(ctx))
 		},
+		JobKEVMatches: func(ctx context.Context, _ []byte) error {
+			_, err := a.Alerting.RaiseKEVMatches(asSystem(ctx), a.Desk.Warnings)
+			return err
+		},
 		// Cases whose SLA timers ran out since the last run.
 		JobIncidentSLA: func(ctx context.Context, _ []byte) error {
 			return a.EscalateBreaches(ctx, time.Now(), housekeepingEvery)
@@ -210,7 +221,7 @@ func (a *App) startWorkers(ctx context.Context) (func() error, error) {
 		t := time.NewTicker(housekeepingEvery)
 		defer t.Stop()
 		for {
-			for _, job := range []string{JobSessionCleanup, JobVulnExpire, JobPostureRecord, JobReportsDue, JobIncidentSLA, JobDiscoveryDue, JobBaselineDue, JobVulnScanDue, JobTrafficEvents, JobDevicesRun, JobCampaignsCheck} {
+			for _, job := range []string{JobSessionCleanup, JobVulnExpire, JobPostureRecord, JobReportsDue, JobIncidentSLA, JobDiscoveryDue, JobBaselineDue, JobVulnScanDue, JobTrafficEvents, JobDevicesRun, JobCampaignsCheck, JobKEVMatches} {
 				if err := a.Bus.Enqueue(sctx, JobsQueue, bus.Message{Subject: job}); err != nil && sctx.Err() == nil {
 					a.Logger.Warn("schedule job", "job", job, "err", err)
 				}
@@ -237,6 +248,9 @@ func (a *App) startWorkers(ctx context.Context) (func() error, error) {
 			}
 			if err := a.Alerting.TickEscalations(asSystem(sctx)); err != nil && sctx.Err() == nil {
 				a.Logger.Warn("alert escalation", "err", err)
+			}
+			if err := a.Alerting.TickNoticeReminders(asSystem(sctx)); err != nil && sctx.Err() == nil {
+				a.Logger.Warn("urgent notice reminders", "err", err)
 			}
 		}
 	}()

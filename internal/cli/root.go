@@ -88,7 +88,7 @@ Configuration comes from vigil.yaml (--config), VIGIL_* environment variables an
 		newTrafficCmd(),
 		newComplianceCmd(),
 		newDrillCmd(),
-		newAgentCmd(),
+		newAgentCmd(g),
 		newIncidentCmd(g),
 	)
 	return root

@@ -78,6 +78,10 @@ type Config struct {
 	// slug) owns the flows that arrive there.
 	NetFlowUDP    string `yaml:"netflow_udp"`
 	NetFlowTenant string `yaml:"netflow_tenant"`
+	// SNMPTrapUDP is the listen address of the SNMP trap receiver (v1 and
+	// v2c traps and informs from the tenants' devices, each checked
+	// against its device's community); empty is off.
+	SNMPTrapUDP string `yaml:"snmp_trap_udp"`
 
 	// Chromium is the browser binary for PDF reports; empty looks up
 	// chromium, chromium-browser and google-chrome on PATH.
@@ -193,6 +197,7 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 	str("VIGIL_SYSLOG_TENANT", &c.SyslogTenant)
 	str("VIGIL_NETFLOW_UDP", &c.NetFlowUDP)
 	str("VIGIL_NETFLOW_TENANT", &c.NetFlowTenant)
+	str("VIGIL_SNMP_TRAP_UDP", &c.SNMPTrapUDP)
 	str("VIGIL_EPSS_SOURCE", &c.EPSSSource)
 	dur("VIGIL_FEED_REFRESH", &c.FeedRefresh)
 	dur("VIGIL_SESSION_TTL", &c.SessionTTL)
@@ -308,6 +313,9 @@ func (c *Config) Validate() error {
 		if c.NetFlowTenant == "" {
 			bad("netflow_udp needs netflow_tenant: the tenant that owns the flows that arrive there")
 		}
+	}
+	if _, _, err := net.SplitHostPort(c.SNMPTrapUDP); c.SNMPTrapUDP != "" && err != nil {
+		bad("snmp_trap_udp %q must be host:port, e.g. 0.0.0.0:162", c.SNMPTrapUDP)
 	}
 	if c.FeedRefresh < time.Minute || c.FeedRefresh > 30*24*time.Hour {
 		bad("feed_refresh must be between 1m and 720h")

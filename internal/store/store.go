@@ -144,8 +144,11 @@ type Store interface {
 	Campaigns() CampaignStore
 	Drills() DrillStore
 	VulnSettings() VulnSettingsStore
+	Desk() DeskStore
+	Agents() AgentStore
 	Attachments() AttachmentStore
 	Advisories() AdvisoryStore
+	Detection() DetectionStore
 
 	// Driver names the driver: "sqlite" or "postgres".
 	Driver() string

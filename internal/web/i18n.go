@@ -317,6 +317,8 @@ func dynamicMessageIDs(as []area) []string {
 	ids = append(ids, drillMessageIDs()...)
 	ids = append(ids, campaignMessageIDs()...)
 	ids = append(ids, deviceMessageIDs()...)
+	ids = append(ids, complianceRegisterMessageIDs()...)
+	ids = append(ids, deskMessageIDs()...)
 	for _, code := range store.FieldCodes() {
 		ids = append(ids, fieldErrorPrefix+code)
 	}

@@ -85,6 +85,9 @@ func (s *server) nav(r *http.Request, cur *store.Tenant) ([]navGroup, error) {
 			add(g)
 		}
 		g = navGroup{Label: T("nav.group.tenant_admin")}
+		if s.opts.Store != nil && can(auth.PermAssetRead) {
+			g.Items = append(g.Items, item(T("agents.title"), base+"/agents", false))
+		}
 		if can(auth.PermTokenAdmin) {
 			g.Items = append(g.Items, item(T("nav.tokens"), base+"/tokens", false))
 		}
@@ -102,6 +105,9 @@ func (s *server) nav(r *http.Request, cur *store.Tenant) ([]navGroup, error) {
 	}
 	if s.opts.Intel != nil && p.CanAny(auth.PermIncidentWrite) {
 		g.Items = append(g.Items, item(T("advisory.list_title"), "/advisories", true))
+	}
+	if s.opts.Alerting != nil && p.CanAny(auth.PermEventTriage) {
+		g.Items = append(g.Items, item(T("desk.title"), deskPath, false))
 	}
 	if p.Can(auth.PermTenantAdmin, "") {
 		g.Items = append(g.Items, item(T("nav.tenants"), "/admin/tenants", false))

@@ -208,14 +208,18 @@ func (s *server) register() {
 	s.handle(get, pol+"/{review}/optimised", inTenant(auth.PermAssessRead), s.reviewOptimised)
 	s.registerIntel(t)
 	s.registerEscalation(t)
+	s.registerDesk(t)
 	s.registerOps(t)
 	s.registerDrill(t)
 	s.registerTraffic(t)
 	s.registerBaseline(t)
 	s.registerCampaigns(t)
 	s.registerDevices(t)
+	s.registerAgents(t)
 	s.registerVulnScan(t)
 	s.registerAdvisories()
+	s.registerRiskRegister(t)
+	s.registerRules(t)
 	for _, a := range s.areas {
 		if a.Key == "vuln-lifecycle" || s.registered(get, t+a.Path) {
 			continue // built above

@@ -58,13 +58,16 @@ func pagePrototypes() map[string]page {
 		"events": &eventsPage{}, "event": &eventPage{}, "alerts": &alertsPage{}, "alert": &alertPage{}, "channels": &channelsPage{}, "compromise": &compromisePage{}, "compromise_run": &compromiseRunPage{},
 		"wall": &wallPage{}, "incidents": &incidentsPage{}, "incident": &incidentPage{}, "notices": &noticesPage{},
 		"assessments": &assessmentsPage{}, "assessment": &assessmentPage{},
+		"risks": &risksPage{}, "risk": &riskPage{}, "remediations": &remediationsPage{}, "remediation": &remediationPage{}, "assessment_prefill": &prefillPage{},
 		"drills": &drillsPage{}, "drill": &drillPage{},
-		"golives": &campaignsPage{}, "keyperiods": &campaignsPage{}, "golive": &campaignPage{}, "keyperiod": &campaignPage{},
+		"golives": &campaignsPage{}, "keyperiods": &campaignsPage{}, "golive": &campaignPage{}, "keyperiod": &campaignPage{}, "keyperiod_calendar": &calendarPage{},
 		"baseline": &baselineOverviewPage{}, "baseline_asset": &baselineAssetPage{}, "baseline_run": &baselineRunPage{}, "baseline_diff": &baselineDiffPage{}, "baseline_hardening": &hardeningPage{}, "baseline_schedules": &baselineSchedulesPage{},
 		"traffic": &trafficPage{}, "traffic_analysis": &trafficAnalysisPage{}, "traffic_finding": &trafficFindingPage{},
 		"intel": &intelPage{}, "escalation": &escalationPage{}, "ack": &ackPage{}, "ops": &opsPage{}, "ops_order": &opsOrderPage{},
-		"advisories": &advisoriesPage{}, "advisory": &advisoryPage{},
+		"desk": &deskPage{}, "desk_notices": &noticesListPage{}, "desk_notice": &noticeStatusPage{}, "desk_digest": &digestPage{}, "notice_ack": &noticeAckPage{},
+		"advisories": &advisoriesPage{}, "advisory": &advisoryPage{}, "agents": &agentsPage{},
 		"devices_om": &devicesPage{}, "device_om": &devicePage{}, "device_om_form": &deviceFormPage{}, "device_om_backup": &deviceBackupPage{},
+		"rules": &rulesPage{},
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/campaign/manager"
 	"github.com/vigil-sec/vigil/internal/compliance/project"
 	"github.com/vigil-sec/vigil/internal/compromise"
+	"github.com/vigil-sec/vigil/internal/detect"
 	"github.com/vigil-sec/vigil/internal/device/om"
 	"github.com/vigil-sec/vigil/internal/drill/exercise"
 	"github.com/vigil-sec/vigil/internal/exposure"
@@ -98,6 +99,8 @@ type Options struct {
 	// Drills runs attack/defence drills; nil leaves the drill area a
 	// placeholder.
 	Drills *exercise.Service
+	// Rules is Sigma rule management; nil leaves the rules page out.
+	Rules *detect.Service
 }
 
 // server is the UI: its dependencies, compiled templates and routes.

@@ -171,6 +171,9 @@ func (s *Store) WorkOrders() store.WorkOrderStore { return workOrders{s} }
 // Escalations returns the notification escalation store.
 func (s *Store) Escalations() store.EscalationStore { return escalations{s} }
 
+// Detection returns the custom Sigma rule, rule setting and correlation state store.
+func (s *Store) Detection() store.DetectionStore { return detection{s} }
+
 // Compliance returns the assessment project store.
 func (s *Store) Compliance() store.ComplianceStore { return complianceStore{s} }
 
@@ -188,6 +191,9 @@ func (s *Store) Drills() store.DrillStore { return drills{s} }
 
 // VulnSettings returns the vulnerability scan settings store.
 func (s *Store) VulnSettings() store.VulnSettingsStore { return vulnSettings{s} }
+
+// Desk returns the monitoring desk store.
+func (s *Store) Desk() store.DeskStore { return desk{s} }
 
 // ---- query plumbing ----
 
