@@ -184,13 +184,8 @@ func (s *server) baselineReport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rep, err := s.opts.Archive.Generate(ctx, archive.Request{TenantID: t.ID, Service: "baseline", Kind: "baseline",
+	return s.archiveReport(w, r, t, archive.Request{Service: "baseline", Kind: "baseline",
 		Format: format, Doc: doc})
-	if err != nil {
-		return err
-	}
-	redirect(w, r, "/t/"+t.Slug+"/reports?ok=generated&report="+rep.ID)
-	return nil
 }
 
 type baselineAssetPage struct {

@@ -249,13 +249,8 @@ func (s *server) assessmentReport(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	rep, err := s.opts.Archive.Generate(ctx, archive.Request{TenantID: t.ID, Service: "mlps", Kind: "mlps-assessment",
+	return s.archiveReport(w, r, t, archive.Request{Service: "mlps", Kind: "mlps-assessment",
 		SourceID: id, Format: format, Doc: doc})
-	if err != nil {
-		return err
-	}
-	redirect(w, r, "/t/"+t.Slug+"/reports?ok=generated&report="+rep.ID)
-	return nil
 }
 
 // assessmentExport downloads every item of a project as a workbook.

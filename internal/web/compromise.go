@@ -261,11 +261,6 @@ func (s *server) compromiseReport(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	rep, err := s.opts.Archive.Generate(ctx, archive.Request{TenantID: t.ID, Service: "app-compromise", Kind: "app-compromise",
+	return s.archiveReport(w, r, t, archive.Request{Service: "app-compromise", Kind: "app-compromise",
 		SourceID: id, Format: format, Doc: doc})
-	if err != nil {
-		return err
-	}
-	redirect(w, r, "/t/"+t.Slug+"/reports?ok=generated&report="+rep.ID)
-	return nil
 }

@@ -117,13 +117,8 @@ func (s *server) discoveryReport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rep, err := s.opts.Archive.Generate(ctx, archive.Request{TenantID: t.ID, Service: "asset-discovery", Kind: "exposure",
+	return s.archiveReport(w, r, t, archive.Request{Service: "asset-discovery", Kind: "exposure",
 		SourceID: id, Format: format, Doc: doc})
-	if err != nil {
-		return err
-	}
-	redirect(w, r, "/t/"+t.Slug+"/reports?ok=generated&report="+rep.ID)
-	return nil
 }
 
 // discoveryImport merges an uploaded scan report or search engine export

@@ -394,11 +394,6 @@ func (s *server) incidentReport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rep, err := s.opts.Archive.Generate(ctx, archive.Request{TenantID: t.ID, Service: "incident-response", Kind: "incident",
+	return s.archiveReport(w, r, t, archive.Request{Service: "incident-response", Kind: "incident",
 		SourceID: c.ID, Format: format, Doc: doc})
-	if err != nil {
-		return err
-	}
-	redirect(w, r, "/t/"+t.Slug+"/reports?ok=generated&report="+rep.ID)
-	return nil
 }

@@ -264,13 +264,8 @@ func (s *server) opsReport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rep, err := s.opts.Archive.Generate(ctx, archive.Request{TenantID: t.ID, Service: "ops-audit", Kind: "ops-audit",
+	return s.archiveReport(w, r, t, archive.Request{Service: "ops-audit", Kind: "ops-audit",
 		SourceID: from.Format(time.DateOnly) + "/" + to.Format(time.DateOnly), Format: format, Doc: doc})
-	if err != nil {
-		return err
-	}
-	redirect(w, r, "/t/"+t.Slug+"/reports?ok=generated&report="+rep.ID)
-	return nil
 }
 
 // opsFileAdd attaches an uploaded file to an order.

@@ -295,13 +295,8 @@ func (s *server) reviewReport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rep, err := s.opts.Archive.Generate(ctx, archive.Request{TenantID: t.ID, Service: "policy-optimisation",
+	return s.archiveReport(w, r, t, archive.Request{Service: "policy-optimisation",
 		Kind: "policy-review", SourceID: rev.ID, Format: format, Doc: doc})
-	if err != nil {
-		return err
-	}
-	redirect(w, r, "/t/"+t.Slug+"/reports?ok=generated&report="+rep.ID)
-	return nil
 }
 
 // reviewOptimised downloads the proposed configuration, for formats Vigil

@@ -167,18 +167,25 @@ func (s *server) vulnReport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rep, err := s.opts.Archive.Generate(ctx, archive.Request{TenantID: t.ID, Service: "vuln-lifecycle",
+	return s.archiveReport(w, r, t, archive.Request{Service: "vuln-lifecycle",
 		Kind: "vulnerabilities", Format: format, Doc: doc})
-	if err != nil {
-		return err
-	}
-	redirect(w, r, "/t/"+t.Slug+"/reports?ok=generated&report="+rep.ID)
-	return nil
 }
 
 // vulnServiceRedirect sends the catalogue entry of the vulnerability
 // lifecycle service to the vulnerability desk.
 func (s *server) vulnServiceRedirect(w http.ResponseWriter, r *http.Request) error {
 	http.Redirect(w, r, vulnBase(state(r).tenant), http.StatusSeeOther)
+	return nil
+}
+
+// archiveReport archives a rendered report of tenant t in its report
+// centre and shows it in the list.
+func (s *server) archiveReport(w http.ResponseWriter, r *http.Request, t *store.Tenant, req archive.Request) error {
+	req.TenantID = t.ID
+	rep, err := s.opts.Archive.Generate(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	redirect(w, r, "/t/"+t.Slug+"/reports?ok=generated&report="+rep.ID)
 	return nil
 }

@@ -353,13 +353,8 @@ func (s *server) riskReport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rep, err := s.opts.Archive.Generate(ctx, archive.Request{TenantID: t.ID, Service: "risk-assessment", Kind: "risk-assessment",
+	return s.archiveReport(w, r, t, archive.Request{Service: "risk-assessment", Kind: "risk-assessment",
 		SourceID: id, Format: format, Doc: doc})
-	if err != nil {
-		return err
-	}
-	redirect(w, r, "/t/"+t.Slug+"/reports?ok=generated&report="+rep.ID)
-	return nil
 }
 
 // ---- remediation ----
@@ -514,13 +509,8 @@ func (s *server) remediationReport(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	rep, err := s.opts.Archive.Generate(ctx, archive.Request{TenantID: t.ID, Service: "remediation", Kind: "remediation-verification",
+	return s.archiveReport(w, r, t, archive.Request{Service: "remediation", Kind: "remediation-verification",
 		Format: format, Doc: doc})
-	if err != nil {
-		return err
-	}
-	redirect(w, r, "/t/"+t.Slug+"/reports?ok=generated&report="+rep.ID)
-	return nil
 }
 
 // ---- project evidence, prefill, scope, log ----

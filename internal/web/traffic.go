@@ -134,13 +134,8 @@ func (s *server) trafficReport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rep, err := s.opts.Archive.Generate(ctx, archive.Request{TenantID: t.ID, Service: "traffic-analysis", Kind: "traffic-analysis",
+	return s.archiveReport(w, r, t, archive.Request{Service: "traffic-analysis", Kind: "traffic-analysis",
 		SourceID: reportcentre.PeriodKey(from, to), Format: format, Doc: doc})
-	if err != nil {
-		return err
-	}
-	redirect(w, r, "/t/"+t.Slug+"/reports?ok=generated&report="+rep.ID)
-	return nil
 }
 
 // trafficCategory is one category's findings on the analysis page.
