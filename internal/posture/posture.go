@@ -131,6 +131,18 @@ type Incidents struct {
 	Breached    int
 }
 
+// Baseline is the tenant's configuration compliance from the latest run
+// of each policy on each asset: passed checks over decided ones, as the
+// baseline service scores it.
+type Baseline struct {
+	Assets int // assets with at least one run
+	Runs   int // latest runs counted
+	Passed int
+	Failed int
+	Score  float64 // percentage, when Scored
+	Scored bool
+}
+
 // Snapshot is a tenant's posture at one moment.
 type Snapshot struct {
 	TenantID  string
@@ -140,6 +152,7 @@ type Snapshot struct {
 	Exposure  Exposure
 	Logs      Logs
 	Incidents Incidents
+	Baseline  Baseline
 	Score     Score
 }
 
@@ -162,7 +175,7 @@ func (s *Service) Tenant(ctx context.Context, tenantID string) (*Snapshot, error
 	steps := []struct {
 		what string
 		fn   func(context.Context, string, time.Time, *Snapshot) error
-	}{{"alerts", s.alerts}, {"vulnerabilities", s.vulns}, {"exposure", s.exposure}, {"logs", s.logs}, {"incidents", s.incidents}}
+	}{{"alerts", s.alerts}, {"vulnerabilities", s.vulns}, {"exposure", s.exposure}, {"logs", s.logs}, {"incidents", s.incidents}, {"baseline", s.baseline}}
 	for _, st := range steps {
 		if err := st.fn(ctx, tenantID, now, p); err != nil {
 			return nil, fmt.Errorf("posture %s: %w", st.what, err)
@@ -285,6 +298,25 @@ func (s *Service) logs(ctx context.Context, tenantID string, now time.Time, p *S
 		if len(p.Logs.SilentList) < maxSilentListed {
 			p.Logs.SilentList = append(p.Logs.SilentList, src)
 		}
+	}
+	return nil
+}
+
+// baseline sums the latest run of each policy on each asset.
+func (s *Service) baseline(ctx context.Context, tenantID string, _ time.Time, p *Snapshot) error {
+	runs, err := s.st.Baseline().LatestRuns(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	assets := map[string]bool{}
+	for _, r := range runs {
+		assets[r.AssetID] = true
+		p.Baseline.Passed += r.Passed
+		p.Baseline.Failed += r.Failed
+	}
+	p.Baseline.Assets, p.Baseline.Runs = len(assets), len(runs)
+	if decided := p.Baseline.Passed + p.Baseline.Failed; decided > 0 {
+		p.Baseline.Score, p.Baseline.Scored = 100*float64(p.Baseline.Passed)/float64(decided), true
 	}
 	return nil
 }

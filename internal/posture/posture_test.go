@@ -272,3 +272,44 @@ func benchPosture(b *testing.B, st store.Store, events, findings int) {
 		}
 	}
 }
+
+// TestBaselineTile sums the latest run of each policy on each asset: an
+// older run of a policy is superseded, another tenant's runs are not
+// counted, and a tenant without runs has no score (not 0 %).
+func TestBaselineTile(t *testing.T) {
+	st := openStore(t)
+	a, b := tenant(t, st, "alpha"), tenant(t, st, "beta")
+	ctx := context.Background()
+	asset := func(tn store.Tenant, name string) store.Asset {
+		t.Helper()
+		as := store.Asset{TenantID: tn.ID, Kind: "host", Name: name}
+		must(t, st.Assets().Create(ctx, &as))
+		return as
+	}
+	web, db, other := asset(a, "web-01"), asset(a, "db-01"), asset(b, "web-09")
+	run := func(as store.Asset, policy string, hour, passed, failed, na int) {
+		t.Helper()
+		at := now.Add(time.Duration(hour) * time.Hour)
+		r := store.BaselineRun{TenantID: as.TenantID, AssetID: as.ID, PolicyID: policy, Source: store.BaselineSourceAgent,
+			StartedAt: at, FinishedAt: at, Passed: passed, Failed: failed, NotApplicable: na}
+		must(t, st.Baseline().CreateRun(ctx, &r, nil))
+	}
+	run(web, "cis_debian12", -48, 10, 30, 0) // superseded by the next run of the policy
+	run(web, "cis_debian12", -24, 30, 10, 5)
+	run(web, "cis_nginx", -24, 8, 2, 0)
+	run(db, "cis_mysql", -1, 2, 8, 1)
+	run(other, "cis_debian12", -1, 1, 99, 0)
+	svc := NewService(st, Options{Now: func() time.Time { return now }})
+	p, err := svc.Tenant(ctx, a.ID)
+	must(t, err)
+	// Latest runs: 30/10, 8/2 and 2/8 → 40 passed, 20 failed → 66.67 %.
+	want := Baseline{Assets: 2, Runs: 3, Passed: 40, Failed: 20, Score: 100 * 40.0 / 60.0, Scored: true}
+	if d := cmp.Diff(want, p.Baseline); d != "" {
+		t.Errorf("baseline tile (-want +got):\n%s", d)
+	}
+	empty, err := svc.Tenant(ctx, tenant(t, st, "gamma").ID)
+	must(t, err)
+	if empty.Baseline.Scored || empty.Baseline.Runs != 0 {
+		t.Errorf("a tenant without runs: %+v", empty.Baseline)
+	}
+}

@@ -62,6 +62,10 @@ type postureView struct {
 	Exposure     posture.Exposure
 	ExposureURL  string
 	DiscoveryURL string
+
+	CanBaseline bool
+	Baseline    posture.Baseline
+	BaselineURL string
 }
 
 // incidentPhases are the phases of an incident, in order.
@@ -78,7 +82,8 @@ func (s *server) postureFor(r *http.Request, t store.Tenant) (*postureView, erro
 	ctx := r.Context()
 	p := auth.FromContext(ctx)
 	v := &postureView{Slug: t.Slug, Refresh: postureRefresh, TrendDays: postureTrendDays,
-		CanEvents: p.Can(auth.PermEventRead, t.ID), CanAssets: p.Can(auth.PermAssetRead, t.ID)}
+		CanEvents: p.Can(auth.PermEventRead, t.ID), CanAssets: p.Can(auth.PermAssetRead, t.ID),
+		CanBaseline: p.Can(auth.PermAssessRead, t.ID)}
 	if !v.CanEvents && !v.CanAssets {
 		return nil, nil
 	}
@@ -134,6 +139,9 @@ func (s *server) postureFor(r *http.Request, t store.Tenant) (*postureView, erro
 		if snap.Exposure.RunID != "" {
 			v.ExposureURL = v.DiscoveryURL + "/" + url.PathEscape(snap.Exposure.RunID)
 		}
+	}
+	if v.CanBaseline {
+		v.Baseline, v.BaselineURL = snap.Baseline, baselineBase(&t)
 	}
 	return v, nil
 }

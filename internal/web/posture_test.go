@@ -69,3 +69,29 @@ func TestPostureDashboard(t *testing.T) {
 		t.Errorf("the wall should list A (worse) before B: %d, %d", a, b)
 	}
 }
+
+// TestBaselineTile: the dashboard shows the tenant's baseline compliance
+// from the latest runs, linked to the baseline pages, to those who may
+// read assessments; another tenant's customer sees no such tile.
+func TestBaselineTile(t *testing.T) {
+	t.Parallel()
+	ui := newTestUI(t)
+	ctx := ui.adminCtx()
+	at := time.Now().UTC().Add(-time.Hour)
+	r := store.BaselineRun{TenantID: ui.TenantA.ID, AssetID: ui.AssetA.ID, PolicyID: "cis_debian12", Source: store.BaselineSourceAgent,
+		StartedAt: at, FinishedAt: at, Passed: 3, Failed: 1}
+	if err := ui.Store.Baseline().CreateRun(ctx, &r, nil); err != nil {
+		t.Fatal(err)
+	}
+	page := ui.as(t, ui.Admin).get("/t/" + ui.TenantA.Slug)
+	wantStatus(t, page, http.StatusOK)
+	// 3 passed of 4 decided.
+	for _, want := range []string{`id="tile-baseline"`, "75 %", `href="/t/` + ui.TenantA.Slug + `/operations/baseline"`} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("dashboard lacks %q", want)
+		}
+	}
+	if b := ui.as(t, ui.CustomerB).get("/t/" + ui.TenantB.Slug); strings.Contains(b.body, "75 %") {
+		t.Error("another tenant's dashboard shows this tenant's compliance")
+	}
+}
