@@ -137,12 +137,15 @@ const (
 	JobDiscoveryDue   = "jobs.discovery.due"
 	JobTrafficRun     = "jobs.traffic.run"
 	JobTrafficEvents  = "jobs.traffic.events"
-	JobPostureRecord  = "jobs.posture.record"
-	JobReportsDue     = "jobs.reports.due"
-	JobIncidentSLA    = "jobs.incidents.sla"
-	JobBaselineDue    = "jobs.baseline.due"
-	JobVulnScanDue    = "jobs.vulns.scan"
-	JobDevicesRun     = "jobs.devices.run"
+	// JobWeblogCollected analyses each web system's collected access logs
+	// of the last complete day.
+	JobWeblogCollected = "jobs.weblog.collected"
+	JobPostureRecord   = "jobs.posture.record"
+	JobReportsDue      = "jobs.reports.due"
+	JobIncidentSLA     = "jobs.incidents.sla"
+	JobBaselineDue     = "jobs.baseline.due"
+	JobVulnScanDue     = "jobs.vulns.scan"
+	JobDevicesRun      = "jobs.devices.run"
 	// JobCampaignsCheck decides open go-live gates (expired risk
 	// acceptances raise alerts) and moves key-period campaigns on,
 	// archiving their daily and summary reports.
@@ -176,6 +179,8 @@ func (a *App) startWorkers(ctx context.Context) (func() error, error) {
 		JobTrafficRun: a.runTraffic,
 		// The tenants' collected Suricata and netfilter events of the last hour.
 		JobTrafficEvents: func(ctx context.Context, _ []byte) error { return a.runTrafficEvents(ctx) },
+		// Each web system's access logs collected on the last complete day.
+		JobWeblogCollected: func(ctx context.Context, _ []byte) error { return a.runWeblogCollected(ctx) },
 		// The day's posture snapshot, for the score trend.
 		JobPostureRecord: func(ctx context.Context, _ []byte) error { return a.Posture.RecordAll(ctx) },
 		// Reports of the tenants' service catalogue whose period has ended.
@@ -221,7 +226,7 @@ func (a *App) startWorkers(ctx context.Context) (func() error, error) {
 		t := time.NewTicker(housekeepingEvery)
 		defer t.Stop()
 		for {
-			for _, job := range []string{JobSessionCleanup, JobVulnExpire, JobPostureRecord, JobReportsDue, JobIncidentSLA, JobDiscoveryDue, JobBaselineDue, JobVulnScanDue, JobTrafficEvents, JobDevicesRun, JobCampaignsCheck, JobKEVMatches} {
+			for _, job := range []string{JobSessionCleanup, JobVulnExpire, JobPostureRecord, JobReportsDue, JobIncidentSLA, JobDiscoveryDue, JobBaselineDue, JobVulnScanDue, JobTrafficEvents, JobWeblogCollected, JobDevicesRun, JobCampaignsCheck, JobKEVMatches} {
 				if err := a.Bus.Enqueue(sctx, JobsQueue, bus.Message{Subject: job}); err != nil && sctx.Err() == nil {
 					a.Logger.Warn("schedule job", "job", job, "err", err)
 				}

@@ -1,0 +1,121 @@
+package compromise_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/vigil-sec/vigil/internal/asset"
+	"github.com/vigil-sec/vigil/internal/compromise"
+	"github.com/vigil-sec/vigil/internal/fixture"
+	"github.com/vigil-sec/vigil/internal/logs"
+	"github.com/vigil-sec/vigil/internal/pipeline"
+)
+
+// TestAnalyseCollected: access log lines arrive through the log pipeline,
+// half parsed as access logs at ingest and half as an agent ships them
+// (JSON with the line in event.original). The analysis of the window
+// finds the same hits as an upload of the same file, runs once per
+// window, and leaves out lines of a host that is no asset and lines of
+// another window.
+func TestAnalyseCollected(t *testing.T) {
+	e := fixture.New(t)
+	ctx := e.AdminCtx(t.Context())
+	shop, err := e.Assets.Create(ctx, e.TenantA.ID, asset.Input{Kind: "application", Name: "shop-web", Address: "10.0.0.5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := logs.NewRegistry()
+	access, err := reg.Lookup("access")
+	if err != nil {
+		t.Fatal(err)
+	}
+	auto, err := reg.Lookup("auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []logs.Event
+	lines := bytes.Split(bytes.TrimSpace(accessLog()), []byte("\n"))
+	for i, line := range lines {
+		var ev logs.Event
+		if i%2 == 0 {
+			ev, err = logs.ParseRecord(access, line, logs.Meta{Tenant: e.TenantA.ID, Source: "10.0.0.5:514"}, false)
+			if err == nil {
+				ev.Fields["host.name"] = "SHOP-WEB"
+			}
+		} else {
+			// The agent parsed the line on the host and stamps its time.
+			parsed, perr := logs.ParseRecord(access, line, logs.Meta{}, false)
+			if perr != nil {
+				t.Fatal(perr)
+			}
+			shipped, merr := json.Marshal(map[string]any{"@timestamp": parsed.Time.Format(time.RFC3339Nano), "host.name": "10.0.0.5", "event.module": "access",
+				"event.original": string(line), "log.file.path": "/var/log/nginx/access.log"})
+			if merr != nil {
+				t.Fatal(merr)
+			}
+			ev, err = logs.ParseRecord(auto, shipped, logs.Meta{Tenant: e.TenantA.ID, Source: "agent"}, false)
+		}
+		if err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		evs = append(evs, ev)
+	}
+	// A host that is no asset, and a line of the next day.
+	stray, err := logs.ParseRecord(access, lines[len(lines)-2], logs.Meta{Tenant: e.TenantA.ID}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stray.Fields["host.name"] = "unknown-host"
+	late, err := logs.ParseRecord(access, bytes.Replace(lines[len(lines)-2], []byte("29/Nov/2026"), []byte("30/Nov/2026"), 1), logs.Meta{Tenant: e.TenantA.ID}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	late.Fields["host.name"] = "shop-web"
+	evs = append(evs, stray, late)
+	if err := pipeline.New(e.Store, pipeline.Options{}).Write(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+
+	s := compromise.NewService(e.Store, e.Audit, nil)
+	from := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+	runs, err := s.AnalyseCollected(ctx, e.TenantA.ID, from, from.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 || runs[0].AssetID != shop.ID || runs[0].Name != compromise.CollectedName(from, from.Add(24*time.Hour)) {
+		t.Fatalf("runs %+v", runs)
+	}
+	// The oracle: the same file uploaded.
+	up, err := s.Analyze(ctx, e.TenantA.ID, shop.ID, []compromise.File{{Name: "access.log", Data: accessLog()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, got, _, err := s.Get(ctx, e.TenantA.ID, runs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, want, _, err := s.Get(ctx, e.TenantA.ID, up.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Stats.Records != len(lines) || got.Stats.Records != want.Stats.Records || len(got.Hits) != len(want.Hits) || len(got.Hits) == 0 {
+		t.Fatalf("collected: %d records, %d hits; uploaded: %d records, %d hits; lines %d", got.Stats.Records, len(got.Hits),
+			want.Stats.Records, len(want.Hits), len(lines))
+	}
+	for i := range want.Hits {
+		if got.Hits[i].Score != want.Hits[i].Score || got.Hits[i].Line != want.Hits[i].Line {
+			t.Errorf("hit %d: collected %+v, uploaded %+v", i, got.Hits[i], want.Hits[i])
+		}
+	}
+	// Once per window.
+	again, err := s.AnalyseCollected(ctx, e.TenantA.ID, from, from.Add(24*time.Hour))
+	if err != nil || len(again) != 0 {
+		t.Fatalf("second analysis of the window: %d runs, %v", len(again), err)
+	}
+	// The customer of another tenant may not run it.
+	if _, err := s.AnalyseCollected(e.As(t.Context(), e.CustomerB), e.TenantA.ID, from, from.Add(24*time.Hour)); err == nil {
+		t.Fatal("a customer of another tenant analysed tenant A's logs")
+	}
+}
