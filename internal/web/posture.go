@@ -213,6 +213,49 @@ type wallPage struct {
 	Refresh string
 	Partial bool
 	Omitted int
+	// Desk is the monitoring desk's workload, for those who may read it.
+	Desk *wallDesk
+}
+
+// wallDesk is the 7×24 desk's workload beside the wall: who is on shift,
+// handover notes not yet acknowledged, and the open and new alerts of the
+// tenants on the wall.
+type wallDesk struct {
+	OnDuty     []store.Shift
+	Unacked    int
+	OpenAlerts int
+	Alerts24h  int
+}
+
+// maxWallHandovers bounds the handover notes read for the unacknowledged count.
+const maxWallHandovers = 200
+
+// wallDesk reads the desk's workload when the node has the desk and the
+// principal may read it (a global role); nil otherwise.
+func (s *server) wallDesk(r *http.Request, rows []wallRow) (*wallDesk, error) {
+	if s.opts.Alerting == nil || !auth.FromContext(r.Context()).Can(auth.PermEventRead, "") {
+		return nil, nil
+	}
+	ctx := r.Context()
+	on, err := s.opts.Alerting.OnDuty(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hs, err := s.opts.Alerting.Handovers(ctx, store.Page{Limit: maxWallHandovers})
+	if err != nil {
+		return nil, err
+	}
+	d := &wallDesk{OnDuty: on}
+	for _, h := range hs {
+		if h.AckedAt.IsZero() {
+			d.Unacked++
+		}
+	}
+	for _, row := range rows {
+		d.OpenAlerts += row.Snap.Alerts.OpenTotal
+		d.Alerts24h += row.Snap.Alerts.Last24h
+	}
+	return d, nil
 }
 
 // maxWallTenants bounds the tenants one wall computes.
@@ -245,6 +288,9 @@ func (s *server) socWall(w http.ResponseWriter, r *http.Request) error {
 		v.Rows = append(v.Rows, wallRow{Tenant: t, Snap: snap, Critical: snap.Alerts.Open["critical"], High: snap.Alerts.Open["high"]})
 	}
 	slices.SortStableFunc(v.Rows, func(a, b wallRow) int { return a.Snap.Score.Value - b.Snap.Score.Value })
+	if v.Desk, err = s.wallDesk(r, v.Rows); err != nil {
+		return err
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	if r.Header.Get("HX-Request") == "true" {
 		s.renderPartial(w, r, "wall", "wall_rows", v)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-sec/vigil/internal/alerting"
 	"github.com/vigil-sec/vigil/internal/posture"
 	"github.com/vigil-sec/vigil/internal/store"
 )
@@ -93,5 +94,44 @@ func TestBaselineTile(t *testing.T) {
 	}
 	if b := ui.as(t, ui.CustomerB).get("/t/" + ui.TenantB.Slug); strings.Contains(b.body, "75 %") {
 		t.Error("another tenant's dashboard shows this tenant's compliance")
+	}
+}
+
+// TestWallDesk: the SOC wall shows the monitoring desk's workload to a
+// global reader — who is on shift now, handover notes not acknowledged,
+// the wall's open alerts — and nothing of it to a tenant's customer.
+func TestWallDesk(t *testing.T) {
+	t.Parallel()
+	ui := newTestUI(t)
+	ctx := ui.adminCtx()
+	now := time.Now().UTC()
+	sh, err := ui.Alerting.AddShift(ctx, alerting.ShiftInput{User: ui.Admin.ID, StartsAt: now.Add(-time.Hour), EndsAt: now.Add(7 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ui.Alerting.AddShift(ctx, alerting.ShiftInput{User: ui.AnalystA.ID, StartsAt: now.Add(8 * time.Hour), EndsAt: now.Add(16 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ui.Alerting.WriteHandover(ctx, alerting.HandoverInput{ShiftID: sh.ID, OpenItems: "Phishing wave at tenant A", Watch: "VPN logins"}); err != nil {
+		t.Fatal(err)
+	}
+	al := store.Alert{TenantID: ui.TenantA.ID, GroupKey: "g", RuleID: "r", RuleTitle: "Brute force", Level: "high", Host: "vpn-01",
+		Status: "new", FirstSeen: now.Add(-time.Hour), LastSeen: now.Add(-time.Hour)}
+	if _, err := ui.Store.Alerts().Raise(ctx, &al, time.Minute, []string{"new"}, 10); err != nil {
+		t.Fatal(err)
+	}
+	wall := ui.as(t, ui.Admin).get("/soc")
+	wantStatus(t, wall, http.StatusOK)
+	for _, want := range []string{`id="wall-desk"`, "<strong>" + ui.Admin.Username + "</strong>",
+		"1 handover notes not acknowledged · 1 open alerts on the wall · 1 in the past 24 hours"} {
+		if !strings.Contains(wall.body, want) {
+			t.Errorf("wall lacks %q", want)
+		}
+	}
+	if strings.Contains(wall.body, "<strong>"+ui.AnalystA.Username+"</strong>") {
+		t.Error("the wall shows the next shift as on duty")
+	}
+	if c := ui.as(t, ui.CustomerB).get("/soc"); strings.Contains(c.body, `id="wall-desk"`) {
+		t.Error("a tenant's customer sees the desk's workload")
 	}
 }
