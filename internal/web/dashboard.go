@@ -108,7 +108,7 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for _, a := range s.areas {
-		if v.Posture != nil && slices.Contains(postureAreas(), a.Key) {
+		if v.Posture != nil && (slices.Contains(postureAreas(), a.Key) || (a.Key == "incidents" && v.Posture.Incidents.Measured)) {
 			continue // the posture tiles cover it
 		}
 		if slices.Contains(dashboardComing(), a.Key) && p.Can(a.Perm, t.ID) {

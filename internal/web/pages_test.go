@@ -26,9 +26,9 @@ func TestDashboardInBothLanguages(t *testing.T) {
 		want   []string
 	}{
 		{"en-US,en;q=0.9", []string{`<html lang="en">`, "Dashboard", "Assets", "Contracted services", "MLPS 2.0 assessment",
-			"Security operations", "Compliance", "Attack-defence drill", "Coming soon", "Recent activity", "respond in 30 min"}},
+			"Security operations", "Compliance", "Attack-defence drill", "Baseline compliance", "Recent activity", "respond in 30 min"}},
 		{"zh-CN,zh;q=0.9", []string{`<html lang="zh-CN">`, "仪表盘", "资产", "签约服务", "等级保护测评", "安全运营",
-			"合规服务", "攻防演练", "即将上线", "最近操作", "审计日志", "响应 30 分钟"}},
+			"合规服务", "攻防演练", "基线合规率", "最近操作", "审计日志", "响应 30 分钟"}},
 	} {
 		admin.header.Set("Accept-Language", tc.accept)
 		r := admin.get(dash)
