@@ -33,8 +33,8 @@ type collectedLine struct {
 
 // AnalyseCollected analyses, for each web system of the tenant, the access
 // log lines the log pipeline received in [from, to): lines parsed as
-// access logs at ingest, and lines an agent tailed from an access log (its
-// event.module is "access"). A line belongs to the system whose asset
+// access logs at ingest (alone or inside a syslog message), and lines an
+// agent tailed from an access log (its event.module is "access"). A line belongs to the system whose asset
 // name or address is the line's host.name (the host that wrote the log);
 // lines of hosts that are no asset of the tenant are left out. Each system
 // is analysed like an upload, at most once per window. It returns the
@@ -93,7 +93,8 @@ func (s *Service) AnalyseCollected(ctx context.Context, tenantID string, from, t
 func (s *Service) collectedLines(ctx context.Context, tenantID string, from, to time.Time) (map[string][]collectedLine, error) {
 	out := map[string][]collectedLine{}
 	n := 0
-	for _, term := range []store.FieldTerm{{Field: "format", Value: "access"}, {Field: "event.module", Value: "access"}} {
+	for _, term := range []store.FieldTerm{{Field: "format", Value: "access"}, {Field: "format", Value: "rfc3164+access"},
+		{Field: "format", Value: "rfc5424+access"}, {Field: "event.module", Value: "access"}} {
 		for off := 0; n < MaxCollectedLines; off += store.MaxPageSize {
 			page, err := s.store.Events().Search(ctx, tenantID, store.EventQuery{Since: from, Until: to, Terms: []store.FieldTerm{term},
 				Page: store.Page{Limit: store.MaxPageSize, Offset: off}})
@@ -104,6 +105,8 @@ func (s *Service) collectedLines(ctx context.Context, tenantID string, from, to 
 				line := e.Original
 				if v, ok := e.Fields["event.original"].(string); ok && v != "" {
 					line = v // an agent's event carries the log line as it was written
+				} else if v, ok := e.Fields["message"].(string); ok && v != "" && e.Format != "access" {
+					line = v // the access line inside a syslog message
 				}
 				host, _ := e.Fields["host.name"].(string)
 				if host == "" || e.Truncated || strings.ContainsAny(line, "\r\n") {

@@ -14,8 +14,8 @@ import (
 )
 
 // TestAnalyseCollected: access log lines arrive through the log pipeline,
-// half parsed as access logs at ingest and half as an agent ships them
-// (JSON with the line in event.original). The analysis of the window
+// a third parsed as access logs at ingest, a third as an agent ships them
+// (JSON with the line in event.original), a third over syslog. The analysis of the window
 // finds the same hits as an upload of the same file, runs once per
 // window, and leaves out lines of a host that is no asset and lines of
 // another window.
@@ -39,7 +39,19 @@ func TestAnalyseCollected(t *testing.T) {
 	lines := bytes.Split(bytes.TrimSpace(accessLog()), []byte("\n"))
 	for i, line := range lines {
 		var ev logs.Event
-		if i%2 == 0 {
+		if i%3 == 2 {
+			// nginx logging over syslog, stamped when it logged the line.
+			parsed, perr := logs.ParseRecord(access, line, logs.Meta{}, false)
+			if perr != nil {
+				t.Fatal(perr)
+			}
+			ev, err = logs.ParseRecord(auto, append([]byte("<190>"+parsed.Time.Format(time.Stamp)+" shop-web nginx: "), line...),
+				// RFC 3164 has no year: it comes from the receive time.
+				logs.Meta{Tenant: e.TenantA.ID, Source: "10.0.0.5:514", Received: time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)}, false)
+			if err == nil && ev.Format != "rfc3164+access" {
+				t.Fatalf("line %d over syslog parsed as %s", i+1, ev.Format)
+			}
+		} else if i%3 == 0 {
 			ev, err = logs.ParseRecord(access, line, logs.Meta{Tenant: e.TenantA.ID, Source: "10.0.0.5:514"}, false)
 			if err == nil {
 				ev.Fields["host.name"] = "SHOP-WEB"

@@ -43,7 +43,9 @@ func fuzzParser(f *testing.F, name string, extra ...string) {
 }
 
 func FuzzRFC5424(f *testing.F) { fuzzParser(f, "rfc5424", "<1>1 - - - - - -", "<1>1 - - - - - [a") }
-func FuzzRFC3164(f *testing.F) { fuzzParser(f, "rfc3164", "<0>Jan  1 00:00:00 h t[: m") }
+func FuzzRFC3164(f *testing.F) {
+	fuzzParser(f, "rfc3164", "<0>Jan  1 00:00:00 h t[: m", `<190>Nov 29 09:00:00 web nginx: 1.2.3.4 - - [29/Nov/2026:09:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "x"`)
+}
 func FuzzJSON(f *testing.F) {
 	fuzzParser(f, "json", `{"a":{"b":{"c":[1,{"d":null}]}}}`, `{"ts":1e300}`)
 }

@@ -36,7 +36,8 @@ func setPRI(f map[string]any, pri int) {
 }
 
 // enrichMessage recognises well-known payloads inside a syslog message
-// (CEF, LEEF, sshd and sudo, netfilter, auditd) and adds their fields.
+// (CEF, LEEF, sshd and sudo, netfilter, auditd, web access lines) and adds
+// their fields.
 // It reports the more specific format name when one matched, so the
 // event's Format says what was understood.
 func enrichMessage(ev *Event, app, msg string) {
@@ -68,6 +69,19 @@ func enrichMessage(ev *Event, app, msg string) {
 	case strings.HasPrefix(msg, "type=") && strings.Contains(msg, "msg=audit("):
 		if auditdFields(ev, msg) == nil {
 			ev.Format += "+auditd"
+		}
+	case accessParser{}.Sniff([]byte(msg)):
+		// A web server logging over syslog (nginx's access_log syslog:,
+		// Apache through logger): the access line's fields join the
+		// syslog ones, whose host and time stay.
+		if a, err := (accessParser{}).Parse([]byte(msg), Meta{Received: ev.Received}); err == nil {
+			for k, v := range a.Fields {
+				if _, ok := f[k]; !ok {
+					f[k] = v
+				}
+			}
+			ev.Format += "+access"
+			ev.LogSource = a.LogSource
 		}
 	}
 }
