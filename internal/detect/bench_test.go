@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"github.com/vigil-sec/vigil/internal/testenv"
 	"testing"
 )
 
@@ -60,7 +61,7 @@ func BenchmarkMatch(b *testing.B) {
 // BenchmarkPrepare measures NewEvent, the per-event field flattening the
 // CLI pays before matching (JSON decoding excluded).
 func BenchmarkPrepare(b *testing.B) {
-	requireCorpus(b)
+	testenv.RequireCorpus(b, corpusDir)
 	events := benchEvents(b, 1000)
 	n := 0
 	for b.Loop() {

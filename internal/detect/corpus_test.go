@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/vigil-sec/vigil/internal/testenv"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -20,18 +21,6 @@ import (
 const corpusDir = "../../../shared/corpus/sigma"
 
 var ruleTrees = []string{"rules", "rules-emerging-threats", "rules-threat-hunting"}
-
-// requireCorpus skips when the corpus is absent, except under CI where its
-// absence is a failure.
-func requireCorpus(tb testing.TB) {
-	tb.Helper()
-	if _, err := os.Stat(corpusDir); err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("Sigma corpus missing at %s (required under CI): %v", corpusDir, err)
-		}
-		tb.Skipf("Sigma corpus not found at %s; skipping corpus tests", corpusDir)
-	}
-}
 
 type corpus struct {
 	rules  []*Rule
@@ -48,7 +37,7 @@ var (
 
 func loadCorpus(tb testing.TB) *corpus {
 	tb.Helper()
-	requireCorpus(tb)
+	testenv.RequireCorpus(tb, corpusDir)
 	corpusOnce.Do(func() {
 		c := &corpus{}
 		for _, tree := range ruleTrees {

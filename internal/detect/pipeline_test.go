@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/logs"
+	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
 // mustPipeline parses a pipeline or fails the test.
@@ -364,7 +365,7 @@ func TestDefaultPipelineParses(t *testing.T) {
 // parser names the user agent c-useragent and user_agent.original, the
 // rule cs-user-agent, so only the mapped rule fires.
 func TestDefaultPipelineWebserver(t *testing.T) {
-	requireCorpus(t)
+	testenv.RequireCorpus(t, corpusDir)
 	data, err := os.ReadFile(filepath.Join(corpusDir, "rules/web/webserver_generic/web_susp_useragents.yml"))
 	if err != nil {
 		t.Fatal(err)

@@ -29,16 +29,6 @@ import (
 // sigmaCorpus is the shared Sigma corpus (rules and regression events).
 const sigmaCorpus = "../../../shared/corpus/sigma"
 
-func requireCorpus(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat(sigmaCorpus); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Sigma corpus missing at %s: %v", sigmaCorpus, err)
-		}
-		t.Skipf("Sigma corpus not found at %s", sigmaCorpus)
-	}
-}
-
 func ok(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
@@ -136,7 +126,7 @@ func raiseAlerts(t *testing.T, env *fixture.Env, eng *detect.Engine, events []ma
 // raised are linked to the records and confirmed, and the scores,
 // coverage layer and summary report follow.
 func TestScriptedDrill(t *testing.T) {
-	requireCorpus(t)
+	testenv.RequireCorpus(t, sigmaCorpus)
 	lib, err := drill.DefaultLibrary()
 	ok(t, err)
 	f, err := os.Open("testdata/navigator/plan.json")

@@ -13,27 +13,16 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-sec/vigil/internal/detect"
+	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
 // corpusDir is the shared test corpus, relative to this package.
 const corpusDir = "../../../shared/corpus"
 
-func requireCorpus(tb testing.TB, rel string) string {
-	tb.Helper()
-	p := filepath.Join(corpusDir, rel)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("corpus file %s missing (required under CI): %v", p, err)
-		}
-		tb.Skipf("corpus not found at %s", p)
-	}
-	return p
-}
-
 // TestEVECorpus parses every record of a real Suricata EVE file and checks
 // the ECS mapping against the record decoded independently.
 func TestEVECorpus(t *testing.T) {
-	path := requireCorpus(t, "traffic/slips/test6-malicious.suricata.json")
+	path := testenv.RequireCorpus(t, filepath.Join(corpusDir, "traffic/slips/test6-malicious.suricata.json"))
 	p, _ := NewRegistry().Lookup("suricata")
 	auto, _ := NewRegistry().Lookup("auto")
 	types := map[string]int{}
@@ -147,7 +136,7 @@ func ruleFiles(t *testing.T, sigma string) map[string]string {
 // recorded for fires on the event handed to the detection engine, routing
 // included.
 func TestWindowsRegressionFiresRules(t *testing.T) {
-	sigma := requireCorpus(t, "sigma")
+	sigma := testenv.RequireCorpus(t, filepath.Join(corpusDir, "sigma"))
 	rules := ruleFiles(t, sigma)
 	p, _ := NewRegistry().Lookup("windows")
 	auto, _ := NewRegistry().Lookup("auto")

@@ -96,3 +96,14 @@ func reachable(raw, defPort string) bool {
 	_ = c.Close()
 	return true
 }
+
+// RequireCorpus returns path, a file or directory of the shared corpus
+// given relative to the test's package, after checking it is there: a
+// missing corpus skips the test outside CI and fails it under CI.
+func RequireCorpus(t testing.TB, path string) string {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		Missing(t, "the shared corpus at "+path)
+	}
+	return path
+}

@@ -14,22 +14,11 @@ import (
 
 	"github.com/vigil-sec/vigil/internal/detect"
 	"github.com/vigil-sec/vigil/internal/logs"
+	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
 // corpusDir is the shared test corpus, relative to this package.
 const corpusDir = "../../../../shared/corpus"
-
-func requireCorpus(tb testing.TB, rel string) string {
-	tb.Helper()
-	p := filepath.Join(corpusDir, rel)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("corpus %s missing (required under CI): %v", p, err)
-		}
-		tb.Skipf("corpus not found at %s", p)
-	}
-	return p
-}
 
 // evtxCase is one regression case holding an .evtx file and the JSON
 // export of the same events.
@@ -39,7 +28,7 @@ type evtxCase struct {
 
 func evtxCases(tb testing.TB) []evtxCase {
 	tb.Helper()
-	root := requireCorpus(tb, "sigma/regression_data")
+	root := testenv.RequireCorpus(tb, filepath.Join(corpusDir, "sigma/regression_data"))
 	var cases []evtxCase
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".evtx") {
@@ -168,7 +157,7 @@ var exportEdits = map[string]func(map[string]any){
 func ruleFiles(tb testing.TB) map[string]string {
 	tb.Helper()
 	out := map[string]string{}
-	sigma := requireCorpus(tb, "sigma")
+	sigma := testenv.RequireCorpus(tb, filepath.Join(corpusDir, "sigma"))
 	for _, tree := range []string{"rules", "rules-emerging-threats", "rules-threat-hunting", "deprecated", "rules-placeholder", "rules-compliance", "rules-dfir"} {
 		root := filepath.Join(sigma, tree)
 		if _, err := os.Stat(root); err != nil {
