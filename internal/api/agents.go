@@ -118,14 +118,10 @@ type agentConfigPutIn struct {
 
 // agents is the fleet service; without one (a server built only for its
 // OpenAPI document) the endpoints answer 404.
-func (s *server) agents() (*fleet.Service, error) {
-	if s.opts.Agents == nil {
-		return nil, fmt.Errorf("agent endpoints: %w", store.ErrNotFound)
-	}
-	return s.opts.Agents, nil
-}
-
 func (s *server) registerAgents() {
+	if s.opts.Agents == nil {
+		return
+	}
 	tags := []string{"agents"}
 	read, write := inTenant(auth.PermAssetRead), inTenant(auth.PermAssetWrite)
 	base := "/tenants/{tenant}/agents"
@@ -159,10 +155,7 @@ func (s *server) listAgents(ctx context.Context, in *agentListIn) (*out[[]HostAg
 	if err != nil {
 		return nil, err
 	}
-	fl, err := s.agents()
-	if err != nil {
-		return nil, err
-	}
+	fl := s.opts.Agents
 	as, err := fl.ListAgents(ctx, t.ID, store.Page{Limit: in.Limit, Offset: in.Offset})
 	if err != nil {
 		return nil, err
@@ -175,10 +168,7 @@ func (s *server) revokeAgent(ctx context.Context, in *agentRefIn) (*noContent, e
 	if err != nil {
 		return nil, err
 	}
-	fl, err := s.agents()
-	if err != nil {
-		return nil, err
-	}
+	fl := s.opts.Agents
 	return nil, fl.RevokeAgent(ctx, t.ID, in.Body.ID)
 }
 
@@ -187,10 +177,7 @@ func (s *server) listAgentEnrolments(ctx context.Context, _ *TenantParam) (*out[
 	if err != nil {
 		return nil, err
 	}
-	fl, err := s.agents()
-	if err != nil {
-		return nil, err
-	}
+	fl := s.opts.Agents
 	es, err := fl.ListEnrolments(ctx, t.ID)
 	if err != nil {
 		return nil, err
@@ -203,10 +190,7 @@ func (s *server) createAgentEnrolment(ctx context.Context, in *agentEnrolmentIn)
 	if err != nil {
 		return nil, err
 	}
-	fl, err := s.agents()
-	if err != nil {
-		return nil, err
-	}
+	fl := s.opts.Agents
 	e, secret, err := fl.CreateEnrolment(ctx, t.ID, fleet.EnrolmentInput{Name: in.Body.Name, MaxUses: in.Body.MaxUses,
 		TTL: time.Duration(in.Body.TTLSeconds) * time.Second})
 	if err != nil && secret == "" {
@@ -220,10 +204,7 @@ func (s *server) revokeAgentEnrolment(ctx context.Context, in *agentRefIn) (*noC
 	if err != nil {
 		return nil, err
 	}
-	fl, err := s.agents()
-	if err != nil {
-		return nil, err
-	}
+	fl := s.opts.Agents
 	return nil, fl.RevokeEnrolment(ctx, t.ID, in.Body.ID)
 }
 
@@ -240,10 +221,7 @@ func (s *server) getAgentConfig(ctx context.Context, in *agentConfigIn) (*out[Ag
 	if err != nil {
 		return nil, err
 	}
-	fl, err := s.agents()
-	if err != nil {
-		return nil, err
-	}
+	fl := s.opts.Agents
 	c, err := fl.Config(ctx, t.ID, in.Agent)
 	if err != nil {
 		return nil, err
@@ -260,10 +238,7 @@ func (s *server) putAgentConfig(ctx context.Context, in *agentConfigPutIn) (*out
 	if err != nil {
 		return nil, err
 	}
-	fl, err := s.agents()
-	if err != nil {
-		return nil, err
-	}
+	fl := s.opts.Agents
 	if in.Body.Config == nil {
 		return nil, store.NewFieldError("config", store.CodeRequired, nil, "config is required")
 	}
@@ -287,9 +262,6 @@ func (s *server) deleteAgentConfig(ctx context.Context, in *agentConfigIn) (*noC
 	if err != nil {
 		return nil, err
 	}
-	fl, err := s.agents()
-	if err != nil {
-		return nil, err
-	}
+	fl := s.opts.Agents
 	return nil, fl.DeleteConfig(ctx, t.ID, in.Agent)
 }
