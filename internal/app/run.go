@@ -23,7 +23,7 @@ func (a *App) Handler() (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	uiH, err := web.New(web.Options{Attachments: a.Attachments, Campaigns: a.Campaigns, Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, VulnScan: a.VulnScan, Archive: a.Archive, Exposure: a.Exposure, Triage: a.Triage, Alerting: a.Alerting, Compromise: a.Compromise, Posture: a.Posture, Intel: a.Desk, Ops: a.Ops, FeedRefresh: a.Config.FeedRefresh, Reports: a.Reports, Incidents: a.Incidents, Assessments: a.Assessments, Drills: a.Drills, Baseline: a.Baseline, Traffic: a.Traffic, Devices: a.Devices, Audit: a.Audit, Rules: a.Rules,
+	uiH, err := web.New(web.Options{Agents: a.Fleet, Attachments: a.Attachments, Campaigns: a.Campaigns, Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, VulnScan: a.VulnScan, Archive: a.Archive, Exposure: a.Exposure, Triage: a.Triage, Alerting: a.Alerting, Compromise: a.Compromise, Posture: a.Posture, Intel: a.Desk, Ops: a.Ops, FeedRefresh: a.Config.FeedRefresh, Reports: a.Reports, Incidents: a.Incidents, Assessments: a.Assessments, Drills: a.Drills, Baseline: a.Baseline, Traffic: a.Traffic, Devices: a.Devices, Audit: a.Audit, Rules: a.Rules,
 		Store: a.Store, Logger: a.Logger, SecureCookies: a.Config.CookieSecure(), Version: Version})
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)

@@ -16,7 +16,10 @@ import (
 // with their status, enrolment tokens and the configuration pushed to the
 // tenant's agents.
 func (s *server) registerAgents(t string) {
-	p := &agentPages{s: s, fleet: fleet.New(s.opts.Store, s.opts.Audit, fleet.Options{Logger: s.log})}
+	if s.opts.Agents == nil {
+		return
+	}
+	p := &agentPages{s: s, fleet: s.opts.Agents}
 	get, post := http.MethodGet, http.MethodPost
 	base := t + "/agents"
 	s.handle(get, base, inTenant(auth.PermAssetRead), p.list)

@@ -85,7 +85,7 @@ func (s *server) nav(r *http.Request, cur *store.Tenant) ([]navGroup, error) {
 			add(g)
 		}
 		g = navGroup{Label: T("nav.group.tenant_admin")}
-		if s.opts.Store != nil && can(auth.PermAssetRead) {
+		if s.opts.Agents != nil && can(auth.PermAssetRead) {
 			g.Items = append(g.Items, item(T("agents.title"), base+"/agents", false))
 		}
 		if can(auth.PermTokenAdmin) {

@@ -9,6 +9,7 @@ package web
 
 import (
 	"errors"
+	"github.com/vigil-sec/vigil/internal/agent/fleet"
 	"github.com/vigil-sec/vigil/internal/attach"
 	"log/slog"
 	"net/http"
@@ -101,6 +102,9 @@ type Options struct {
 	Drills *exercise.Service
 	// Rules is Sigma rule management; nil leaves the rules page out.
 	Rules *detect.Service
+	// Agents enrols host agents and pushes their configuration; nil
+	// leaves the host agents page out.
+	Agents *fleet.Service
 }
 
 // server is the UI: its dependencies, compiled templates and routes.

@@ -28,7 +28,7 @@ func newTestUI(t *testing.T, mod ...func(*Options)) *testUI {
 	t.Helper()
 	env := fixture.New(t)
 	opts := Options{Auth: env.Auth, Tenants: env.Tenants, Assets: env.Assets, Reviews: env.Reviews, Vulns: env.Vulns, Archive: env.Archive, Exposure: env.Exposure, Triage: env.Triage, Alerting: env.Alerting, Compromise: env.Compromise, Posture: env.Posture, Reports: env.Reports, Incidents: env.Incidents, Assessments: env.Assessments, Audit: env.Audit,
-		Ops: env.Ops, VulnScan: env.VulnScan, Attachments: env.Attachments,
+		Ops: env.Ops, VulnScan: env.VulnScan, Attachments: env.Attachments, Agents: env.Fleet,
 		Store: env.Store, Version: "test", Logger: slog.New(slog.NewTextHandler(testLog{t}, nil))}
 	for _, m := range mod {
 		m(&opts)
