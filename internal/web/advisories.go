@@ -82,7 +82,7 @@ func (s *server) advisoryNew(w http.ResponseWriter, r *http.Request) error {
 	if !desk.CanWriteAdvisories(r.Context()) {
 		return auth.ErrForbidden
 	}
-	s.render(w, r, http.StatusOK, "advisory", &advisoryPage{Form: advisoryForm{Severity: "high"}, Severities: advisorySeverities()})
+	s.render(w, r, http.StatusOK, "advisory", &advisoryPage{Form: advisoryForm{Severity: "high"}, Severities: warningSeverities()})
 	return nil
 }
 
@@ -91,7 +91,7 @@ func (s *server) advisoryView(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v := &advisoryPage{A: a, Form: formOf(a), Severities: advisorySeverities()}
+	v := &advisoryPage{A: a, Form: formOf(a), Severities: warningSeverities()}
 	if v.Matches, err = s.advisoryMatches(r, a.Advisory); err != nil {
 		return err
 	}
@@ -182,7 +182,7 @@ func (s *server) advisorySave(w http.ResponseWriter, r *http.Request) error {
 	f := advisoryForm{Title: r.PostFormValue("title"), Severity: r.PostFormValue("severity"), Description: r.PostFormValue("description"),
 		Action: r.PostFormValue("action"), CVEs: r.PostFormValue("cves"), Affected: r.PostFormValue("affected")}
 	f.Version, _ = strconv.Atoi(r.PostFormValue("version"))
-	v := &advisoryPage{Form: f, Severities: advisorySeverities()}
+	v := &advisoryPage{Form: f, Severities: warningSeverities()}
 	if id != "" {
 		a, err := s.opts.Intel.AnalystAdvisory(r.Context(), id)
 		if err != nil {
@@ -223,7 +223,9 @@ func (s *server) advisoryState(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func advisorySeverities() []string { return []string{"critical", "high", "medium", "low"} }
+// warningSeverities are the levels an advisory, notice or escalation rule
+// takes, most severe first.
+func warningSeverities() []string { return []string{"critical", "high", "medium", "low"} }
 
 // userMessage is an input error's text for the form: what the user can
 // fix, without the class prefix.

@@ -56,7 +56,7 @@ func (s *server) escalationView(r *http.Request) (*escalationPage, error) {
 	ctx := r.Context()
 	t := state(r).tenant
 	v := &escalationPage{URL: channelsBase(t) + "/escalation", Names: map[string]string{},
-		Severities: []string{"critical", "high", "medium", "low"}, Steps: []int{1, 2, 3}, Kinds: escalationKinds(),
+		Severities: warningSeverities(), Steps: []int{1, 2, 3}, Kinds: escalationKinds(),
 		CanWrite: auth.FromContext(ctx).Can(auth.PermSecretWrite, t.ID)}
 	var err error
 	if v.Rules, err = s.opts.Alerting.EscalationRules(ctx, t.ID); err != nil {

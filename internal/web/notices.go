@@ -39,7 +39,7 @@ func (s *server) noticeForm(w http.ResponseWriter, r *http.Request) error {
 		return auth.ErrForbidden
 	}
 	s.render(w, r, http.StatusOK, "notices", &noticesPage{Tenants: ts, Chosen: map[string]bool{}, N: alerting.Notice{Severity: "critical"},
-		Severities: []string{"critical", "high", "medium", "low"}})
+		Severities: warningSeverities()})
 	return nil
 }
 
@@ -52,7 +52,7 @@ func (s *server) noticePublish(w http.ResponseWriter, r *http.Request) error {
 	if len(ts) == 0 {
 		return auth.ErrForbidden
 	}
-	v := &noticesPage{Tenants: ts, Chosen: map[string]bool{}, Severities: []string{"critical", "high", "medium", "low"},
+	v := &noticesPage{Tenants: ts, Chosen: map[string]bool{}, Severities: warningSeverities(),
 		N: alerting.Notice{Title: r.PostFormValue("title"), Severity: r.PostFormValue("severity"), Harm: r.PostFormValue("harm"),
 			Plan: r.PostFormValue("plan"), Match: r.PostFormValue("match")}}
 	v.N.RemindHours, v.N.Reminders = reminderFields(r) // per-recipient reminders (desk.go)
