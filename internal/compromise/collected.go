@@ -2,6 +2,7 @@ package compromise
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -79,8 +80,22 @@ func (s *Service) AnalyseCollected(ctx context.Context, tenantID string, from, t
 			b.WriteString(l.line)
 			b.WriteByte('\n')
 		}
+		// Several nodes may run the daily job at once: the one holding
+		// the lease analyses the system; the run it stores then marks the
+		// day done for everyone, so the lease is kept, not released.
+		now := time.Now()
+		claimed, err := s.store.Weblog().Claim(ctx, tenantID, id, name, now, now.Add(collectedLease))
+		if err != nil {
+			return runs, err
+		}
+		if !claimed {
+			continue
+		}
 		run, err := s.Analyze(ctx, tenantID, id, []File{{Name: name, Data: []byte(b.String())}})
 		if err != nil {
+			if rerr := s.store.Weblog().Release(ctx, tenantID, id, name); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
 			return runs, fmt.Errorf("collected access logs of %s: %w", id, err)
 		}
 		runs = append(runs, run)
@@ -169,6 +184,10 @@ func (s *Service) analysedAs(ctx context.Context, tenantID, name string) (map[st
 	}
 	return done, nil
 }
+
+// collectedLease is how long a node holds the analysis of one system's
+// day before another may take it over (when the first died doing it).
+const collectedLease = time.Hour
 
 // AnalyseAllCollected analyses, for every enabled tenant, the collected
 // access logs of the last complete period of length every before now

@@ -3,6 +3,7 @@ package compromise_test
 import (
 	"bytes"
 	"encoding/json"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/fixture"
 	"github.com/vigil-sec/vigil/internal/logs"
 	"github.com/vigil-sec/vigil/internal/pipeline"
+	"github.com/vigil-sec/vigil/internal/store"
 )
 
 // TestAnalyseCollected: access log lines arrive through the log pipeline,
@@ -129,5 +131,73 @@ func TestAnalyseCollected(t *testing.T) {
 	// The customer of another tenant may not run it.
 	if _, err := s.AnalyseCollected(e.As(t.Context(), e.CustomerB), e.TenantA.ID, from, from.Add(24*time.Hour)); err == nil {
 		t.Fatal("a customer of another tenant analysed tenant A's logs")
+	}
+}
+
+// TestAnalyseCollectedOnce checks that a system's day is analysed by one
+// node only: while another holds the lease nothing runs, and two services
+// on one store racing for the same day make one run between them.
+func TestAnalyseCollectedOnce(t *testing.T) {
+	e := fixture.New(t)
+	ctx := e.AdminCtx(t.Context())
+	shop, err := e.Assets.Create(ctx, e.TenantA.ID, asset.Input{Kind: "application", Name: "shop-web", Address: "10.0.0.5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	access, err := logs.NewRegistry().Lookup("access")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []logs.Event
+	for i, line := range bytes.Split(bytes.TrimSpace(accessLog()), []byte("\n")) {
+		ev, err := logs.ParseRecord(access, line, logs.Meta{Tenant: e.TenantA.ID, Source: "10.0.0.5:514"}, false)
+		if err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		ev.Fields["host.name"] = "shop-web"
+		evs = append(evs, ev)
+	}
+	if err := pipeline.New(e.Store, pipeline.Options{}).Write(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	from := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+	to := from.Add(24 * time.Hour)
+	name := compromise.CollectedName(from, to)
+
+	// Another node holds the day.
+	now := time.Now()
+	if ok, err := e.Store.Weblog().Claim(ctx, e.TenantA.ID, shop.ID, name, now, now.Add(time.Hour)); err != nil || !ok {
+		t.Fatalf("claim as another node: %v %v", ok, err)
+	}
+	s1 := compromise.NewService(e.Store, e.Audit, nil)
+	runs, err := s1.AnalyseCollected(ctx, e.TenantA.ID, from, to)
+	if err != nil || len(runs) != 0 {
+		t.Fatalf("analysis while another node holds the day: %d runs, %v", len(runs), err)
+	}
+	// It died: its lease is given back (as when it expires).
+	if err := e.Store.Weblog().Release(ctx, e.TenantA.ID, shop.ID, name); err != nil {
+		t.Fatal(err)
+	}
+
+	s2 := compromise.NewService(e.Store, e.Audit, nil)
+	var wg sync.WaitGroup
+	counts := make([]int, 2)
+	errs := make([]error, 2)
+	for i, s := range []*compromise.Service{s1, s2} {
+		wg.Go(func() {
+			runs, err := s.AnalyseCollected(ctx, e.TenantA.ID, from, to)
+			counts[i], errs[i] = len(runs), err
+		})
+	}
+	wg.Wait()
+	if errs[0] != nil || errs[1] != nil {
+		t.Fatal(errs)
+	}
+	stored, err := e.Store.Weblog().ListRuns(ctx, e.TenantA.ID, store.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts[0]+counts[1] != 1 || len(stored) != 1 {
+		t.Fatalf("racing nodes made %d and %d runs, %d stored; want one in all", counts[0], counts[1], len(stored))
 	}
 }

@@ -901,4 +901,10 @@ type WeblogStore interface {
 	Marks(ctx context.Context, tenantID, runID string) ([]WeblogMark, error)
 	AddExclusion(ctx context.Context, e *WeblogExclusion) error
 	Exclusions(ctx context.Context, tenantID, assetID string) ([]WeblogExclusion, error)
+	// Claim takes the lease on analysing one system's collected logs
+	// under name until expires, unless another holder's lease has not
+	// expired by at; it reports whether this caller holds it now.
+	Claim(ctx context.Context, tenantID, assetID, name string, at, expires time.Time) (bool, error)
+	// Release gives a lease back, so the analysis can be tried again.
+	Release(ctx context.Context, tenantID, assetID, name string) error
 }

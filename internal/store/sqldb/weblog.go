@@ -118,3 +118,26 @@ func (x weblogs) Exclusions(ctx context.Context, tenantID, assetID string) ([]st
 		WHERE tenant_id = ? AND asset_id = ? ORDER BY created_at, id`, tenantID, assetID)
 	return es, x.s.wrap("list weblog exclusions", err)
 }
+
+// Claim takes the lease on analysing one system's logs under name: a new
+// row, or an expired one taken over.
+func (x weblogs) Claim(ctx context.Context, tenantID, assetID, name string, at, expires time.Time) (bool, error) {
+	s := x.s
+	res, err := s.conn().exec(ctx, `INSERT INTO weblog_claims (tenant_id, asset_id, name, expires_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (tenant_id, asset_id, name) DO UPDATE SET expires_at = excluded.expires_at
+		WHERE weblog_claims.expires_at <= ?`, tenantID, assetID, name, s.t(expires), s.t(at))
+	if err != nil {
+		return false, s.wrap("claim weblog analysis", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, s.wrap("claim weblog analysis", err)
+	}
+	return n > 0, nil
+}
+
+// Release drops a lease.
+func (x weblogs) Release(ctx context.Context, tenantID, assetID, name string) error {
+	_, err := x.s.conn().exec(ctx, `DELETE FROM weblog_claims WHERE tenant_id = ? AND asset_id = ? AND name = ?`, tenantID, assetID, name)
+	return x.s.wrap("release weblog analysis", err)
+}

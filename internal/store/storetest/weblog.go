@@ -55,4 +55,21 @@ func testWeblog(t *testing.T, s store.Store) {
 	exs, err = ws.Exclusions(ctx, b.ID, app.ID)
 	ok(t, err)
 	same(t, "exclusions of another tenant", 0, len(exs))
+
+	// One holder per system and name until the lease expires; tenants,
+	// systems and names apart; a released lease is free at once.
+	claim := func(tenant, asset, name string, now, until int) bool {
+		t.Helper()
+		got, err := ws.Claim(ctx, tenant, asset, name, at(now), at(until))
+		ok(t, err)
+		return got
+	}
+	same(t, "first claim", true, claim(a.ID, app.ID, "day", 0, 60))
+	same(t, "claim held", false, claim(a.ID, app.ID, "day", 30, 90))
+	same(t, "other name", true, claim(a.ID, app.ID, "next day", 30, 90))
+	same(t, "other tenant", true, claim(b.ID, app.ID, "day", 30, 90))
+	same(t, "claim expired", true, claim(a.ID, app.ID, "day", 60, 120))
+	same(t, "claim taken over", false, claim(a.ID, app.ID, "day", 61, 121))
+	ok(t, ws.Release(ctx, a.ID, app.ID, "day"))
+	same(t, "claim released", true, claim(a.ID, app.ID, "day", 62, 122))
 }
