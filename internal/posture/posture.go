@@ -304,17 +304,11 @@ func (s *Service) logs(ctx context.Context, tenantID string, now time.Time, p *S
 
 // baseline sums the latest run of each policy on each asset.
 func (s *Service) baseline(ctx context.Context, tenantID string, _ time.Time, p *Snapshot) error {
-	runs, err := s.st.Baseline().LatestRuns(ctx, tenantID)
+	t, err := s.st.Baseline().LatestTotals(ctx, tenantID)
 	if err != nil {
 		return err
 	}
-	assets := map[string]bool{}
-	for _, r := range runs {
-		assets[r.AssetID] = true
-		p.Baseline.Passed += r.Passed
-		p.Baseline.Failed += r.Failed
-	}
-	p.Baseline.Assets, p.Baseline.Runs = len(assets), len(runs)
+	p.Baseline.Assets, p.Baseline.Runs, p.Baseline.Passed, p.Baseline.Failed = t.Assets, t.Runs, t.Passed, t.Failed
 	if decided := p.Baseline.Passed + p.Baseline.Failed; decided > 0 {
 		p.Baseline.Score, p.Baseline.Scored = 100*float64(p.Baseline.Passed)/float64(decided), true
 	}

@@ -125,6 +125,12 @@ type BaselineSchedule struct {
 	CreatedAt time.Time
 }
 
+// BaselineTotals sums a set of baseline runs: the assets they cover, the
+// runs, and their passed and failed checks.
+type BaselineTotals struct {
+	Assets, Runs, Passed, Failed int
+}
+
 // BaselineStore persists baseline runs, their check results, hardening
 // items and schedules. Every method but DueSchedules is scoped by tenant;
 // a row of another tenant is ErrNotFound.
@@ -140,6 +146,9 @@ type BaselineStore interface {
 	// LatestRuns returns the latest run of each policy on each asset of
 	// the tenant, ordered by asset then policy.
 	LatestRuns(ctx context.Context, tenantID string) ([]BaselineRun, error)
+	// LatestTotals sums the latest run of each policy on each asset of
+	// the tenant, as LatestRuns would give them, without listing them.
+	LatestTotals(ctx context.Context, tenantID string) (BaselineTotals, error)
 	// Checks returns a run's checks in report order.
 	Checks(ctx context.Context, tenantID, runID string, f BaselineCheckFilter) ([]BaselineCheck, error)
 

@@ -53,6 +53,9 @@ func testBaseline(t *testing.T, s store.Store) {
 	r2 := run(web, "ssh", at(10), "passed", "passed", "not-applicable")
 	r3 := run(db, "pg", at(5), "failed")
 	r4 := run(web, "debian", at(1), "passed")
+	// An older run stored late (an offline bundle imported after a
+	// scheduled check) does not become the latest.
+	late := run(web, "ssh", at(3), "failed", "failed")
 
 	got, err := bs.GetRun(ctx, a.ID, r1.ID)
 	ok(t, err)
@@ -69,10 +72,10 @@ func testBaseline(t *testing.T, s store.Store) {
 
 	list, err := bs.ListRuns(ctx, a.ID, store.BaselineRunFilter{})
 	ok(t, err)
-	same(t, "runs newest first", []string{r2.ID, r3.ID, r4.ID, r1.ID}, ids(list, func(r store.BaselineRun) string { return r.ID }))
+	same(t, "runs newest first", []string{r2.ID, r3.ID, late.ID, r4.ID, r1.ID}, ids(list, func(r store.BaselineRun) string { return r.ID }))
 	list, err = bs.ListRuns(ctx, a.ID, store.BaselineRunFilter{AssetID: web.ID, PolicyID: "ssh"})
 	ok(t, err)
-	same(t, "runs of web/ssh", []string{r2.ID, r1.ID}, ids(list, func(r store.BaselineRun) string { return r.ID }))
+	same(t, "runs of web/ssh", []string{r2.ID, late.ID, r1.ID}, ids(list, func(r store.BaselineRun) string { return r.ID }))
 	list, err = bs.ListRuns(ctx, b.ID, store.BaselineRunFilter{})
 	ok(t, err)
 	same(t, "other tenant's runs", 0, len(list))
@@ -88,6 +91,22 @@ func testBaseline(t *testing.T, s store.Store) {
 			t.Errorf("run %s of %s/%s is not the latest", r.ID, r.AssetID, r.PolicyID)
 		}
 	}
+	// The totals are the sums of the latest runs, added up here.
+	var sum store.BaselineTotals
+	covered := map[string]bool{}
+	for _, r := range latest {
+		covered[r.AssetID] = true
+		sum.Runs++
+		sum.Passed += r.Passed
+		sum.Failed += r.Failed
+	}
+	sum.Assets = len(covered)
+	totals, err := bs.LatestTotals(ctx, a.ID)
+	ok(t, err)
+	same(t, "latest totals", sum, totals)
+	totals, err = bs.LatestTotals(ctx, b.ID)
+	ok(t, err)
+	same(t, "other tenant's totals", store.BaselineTotals{}, totals)
 
 	checks, err := bs.Checks(ctx, a.ID, r1.ID, store.BaselineCheckFilter{Limit: 100})
 	ok(t, err)
