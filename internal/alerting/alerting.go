@@ -370,12 +370,6 @@ func (s *Service) SendReport(ctx context.Context, r store.Report, summary string
 	if s.baseURL != "" {
 		data.Link = s.baseURL + "/t/" + t.Slug + "/reports/" + r.ID
 	}
-	release, err := s.digestSections(ctx, r, &data) // analysts' sections of a weekly digest (digest.go)
-	if err != nil {
-		return err
-	}
-	queued := 0
-	defer func() { release(queued > 0) }()
 	var errs []error
 	for _, c := range chans {
 		if !c.Enabled {
@@ -392,9 +386,7 @@ func (s *Service) SendReport(ctx context.Context, r store.Report, summary string
 		}
 		if err := s.deliver(ctx, c, msg); err != nil {
 			errs = append(errs, err)
-			continue
 		}
-		queued++
 	}
 	return errors.Join(errs...)
 }

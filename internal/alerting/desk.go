@@ -94,6 +94,13 @@ func (s *Service) AddShift(ctx context.Context, in ShiftInput) (store.Shift, err
 	if u.Disabled {
 		return store.Shift{}, invalid("user", store.CodeOneOf, nil, "the user is disabled")
 	}
+	staff, err := s.onShiftEligible(ctx, u)
+	if err != nil {
+		return store.Shift{}, err
+	}
+	if !staff {
+		return store.Shift{}, invalid("user", store.CodeOneOf, nil, "only SOC staff (a role that triages alerts) can be on shift")
+	}
 	sh := store.Shift{UserID: u.ID, Username: u.Username, StartsAt: in.StartsAt.UTC(), EndsAt: in.EndsAt.UTC(), Note: in.Note,
 		CreatedBy: auth.FromContext(ctx).UserID}
 	if err := s.store.Desk().CreateShift(ctx, &sh); err != nil {

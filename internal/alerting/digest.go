@@ -3,19 +3,17 @@ package alerting
 import (
 	"context"
 	"strings"
-	"time"
 
 	"github.com/vigil-sec/vigil/internal/audit"
 	"github.com/vigil-sec/vigil/internal/auth"
-	"github.com/vigil-sec/vigil/internal/notify"
 	"github.com/vigil-sec/vigil/internal/store"
 )
 
 // Analyst-written sections of a tenant's weekly digest: the industry
 // situation, a campaign to watch, in plain text. A section waits for the
-// tenant's next weekly digest (a weekly report sent to its channels),
-// goes out in it and is then marked sent with the report that carried
-// it. The text is only ever template data: e-mail shows it HTML-escaped.
+// tenant's next weekly digest (digest_send.go), goes out in it and is
+// then marked sent with the digest run that carried it. The text is only
+// ever template data: e-mail shows it HTML-escaped.
 
 // Bounds of digest sections.
 const (
@@ -78,41 +76,4 @@ func (s *Service) DeleteDigestSection(ctx context.Context, tenantID, id string) 
 		return err
 	}
 	return s.audit.Record(ctx, audit.Event{TenantID: tenantID, Action: "digest_section.delete", Object: "digest_section:" + id})
-}
-
-// isWeekly reports whether a report covers one week: its source is the
-// period key of a scheduled weekly report ("2026-11-16..2026-11-23").
-func isWeekly(r store.Report) bool {
-	from, to, ok := strings.Cut(r.SourceID, "..")
-	if !ok {
-		return false
-	}
-	f, err1 := time.Parse(time.DateOnly, from)
-	t, err2 := time.Parse(time.DateOnly, to)
-	return err1 == nil && err2 == nil && t.Sub(f) == 7*24*time.Hour
-}
-
-// digestSections claims the tenant's pending sections for a weekly
-// report being sent and adds them to the message. The returned release
-// puts them back when no channel took the message.
-func (s *Service) digestSections(ctx context.Context, r store.Report, data *notify.TemplateData) (release func(sent bool), err error) {
-	none := func(bool) {}
-	if !isWeekly(r) {
-		return none, nil
-	}
-	ds, err := s.store.Desk().ClaimSections(ctx, r.TenantID, r.ID, s.clock.Now(), MaxPendingSections)
-	if err != nil || len(ds) == 0 {
-		return none, err
-	}
-	for _, d := range ds {
-		data.Items = append(data.Items, notify.Item{Title: d.Title, Note: d.Body})
-	}
-	return func(sent bool) {
-		if sent {
-			return
-		}
-		if err := s.store.Desk().ReleaseSections(context.WithoutCancel(ctx), r.TenantID, r.ID); err != nil {
-			s.logger.Warn("digest sections not released", "tenant", r.TenantID, "report", r.ID, "err", err)
-		}
-	}, nil
 }

@@ -99,7 +99,15 @@ type EscalationRule struct {
 	Name    string
 	Enabled bool
 	Rule    notify.Rule
+	// EnabledAt, KEVPending and KEVSkipped tell (read only) when the rule
+	// was last enabled and the KEV backlog it skipped then (triggers.go).
+	EnabledAt  time.Time
+	KEVPending bool
+	KEVSkipped int
 }
+
+// TakesKEV reports whether the rule escalates KEV matches.
+func (r EscalationRule) TakesKEV() bool { return takesKEV(r.Rule, "") }
 
 // engine builds an escalation engine over every tenant's enabled rules;
 // a rule's engine name is "<tenant ID>/<name>" so tenants never share one.
@@ -354,7 +362,8 @@ func (s *Service) EscalationRules(ctx context.Context, tenantID string) ([]Escal
 		if err := json.Unmarshal(row.Spec, &r); err != nil {
 			return nil, fmt.Errorf("escalation rule %s: %w", row.Name, err)
 		}
-		out = append(out, EscalationRule{Name: row.Name, Enabled: row.Enabled, Rule: r})
+		out = append(out, EscalationRule{Name: row.Name, Enabled: row.Enabled, Rule: r, EnabledAt: row.EnabledAt,
+			KEVPending: row.KEVPending, KEVSkipped: row.KEVSkipped})
 	}
 	return out, nil
 }
@@ -396,12 +405,28 @@ func (s *Service) SaveEscalationRule(ctx context.Context, tenantID string, in Es
 	if err != nil {
 		return err
 	}
-	row := store.EscalationRule{TenantID: tenantID, Name: in.Name, Spec: spec, Enabled: in.Enabled, UpdatedBy: auth.FromContext(ctx).UserID}
+	row := store.EscalationRule{TenantID: tenantID, Name: in.Name, Spec: spec, Enabled: in.Enabled, UpdatedBy: auth.FromContext(ctx).UserID,
+		Restart: in.Enabled && restarts(existing, in.Name, r), EnabledAt: s.clock.Now()}
 	if err := s.store.Escalations().PutRule(ctx, &row); err != nil {
 		return err
 	}
 	return s.audit.Record(ctx, audit.Event{TenantID: tenantID, Action: "escalation_rule.save", Object: "escalation_rule:" + in.Name,
 		Detail: map[string]any{"steps": len(r.Steps), "enabled": in.Enabled}})
+}
+
+// restarts reports whether saving r (enabled or not) starts it anew for
+// KEV matches: it is enabled and was unknown, disabled, or did not take
+// KEV matches before. A restarted rule skips the KEV backlog.
+func restarts(existing []store.EscalationRule, name string, r notify.Rule) bool {
+	i := slices.IndexFunc(existing, func(e store.EscalationRule) bool { return e.Name == name })
+	if i < 0 || !existing[i].Enabled {
+		return true
+	}
+	var old notify.Rule
+	if err := json.Unmarshal(existing[i].Spec, &old); err != nil {
+		return true
+	}
+	return takesKEV(r, "") && !takesKEV(old, "")
 }
 
 // DeleteEscalationRule removes a tenant's rule.

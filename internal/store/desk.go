@@ -101,6 +101,8 @@ type DigestSection struct {
 
 // DeskStore persists the monitoring desk.
 type DeskStore interface {
+	DigestRunStore // digest.go
+
 	CreateShift(ctx context.Context, s *Shift) error
 	DeleteShift(ctx context.Context, id string) error
 	GetShift(ctx context.Context, id string) (Shift, error)

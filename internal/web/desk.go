@@ -53,6 +53,7 @@ type deskPage struct {
 	Handovers []alerting.HandoverView
 	CanPlan   bool
 	CanWrite  bool
+	Staff     []store.User // who can be put on shift (the planner's picker)
 }
 
 // deskPage shows who is on shift, the schedule of the coming week and
@@ -73,6 +74,11 @@ func (s *server) deskPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	if v.Handovers, err = s.opts.Alerting.Handovers(ctx, store.Page{Limit: 30}); err != nil {
 		return err
+	}
+	if v.CanPlan {
+		if v.Staff, err = s.opts.Alerting.ShiftStaff(ctx); err != nil {
+			return err
+		}
 	}
 	s.render(w, r, http.StatusOK, "desk", v)
 	return nil

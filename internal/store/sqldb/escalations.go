@@ -14,29 +14,55 @@ type escalations struct{ s *Store }
 
 var _ store.EscalationStore = escalations{}
 
-const escalationRuleCols = `tenant_id, name, spec, enabled, updated_by, updated_at`
+const escalationRuleCols = `tenant_id, name, spec, enabled, updated_by, updated_at, enabled_at, kev_pending, kev_skipped`
 
 func scanEscalationRule(r rowScanner) (store.EscalationRule, error) {
 	var e store.EscalationRule
 	var spec string
-	err := r.Scan(&e.TenantID, &e.Name, &spec, &e.Enabled, &e.UpdatedBy, timeDest{&e.UpdatedAt})
+	err := r.Scan(&e.TenantID, &e.Name, &spec, &e.Enabled, &e.UpdatedBy, timeDest{&e.UpdatedAt}, timeDest{&e.EnabledAt},
+		&e.KEVPending, &e.KEVSkipped)
 	e.Spec = []byte(spec)
 	return e, err
 }
 
-// PutRule creates or replaces a rule.
+// PutRule creates or replaces a rule. A restart (a rule newly enabled)
+// stamps it and resets its KEV backlog; otherwise the stored stamp stays.
 func (x escalations) PutRule(ctx context.Context, r *store.EscalationRule) error {
 	s := x.s
 	now := s.stamp()
-	_, err := s.conn().exec(ctx, `INSERT INTO escalation_rules (`+escalationRuleCols+`) VALUES (?, ?, ?, ?, ?, ?)
+	keep := `, enabled_at = escalation_rules.enabled_at, kev_pending = escalation_rules.kev_pending, kev_skipped = escalation_rules.kev_skipped`
+	enabledAt := time.Time{}
+	if r.Restart {
+		keep, enabledAt = `, enabled_at = excluded.enabled_at, kev_pending = excluded.kev_pending, kev_skipped = 0`, now
+		if !r.EnabledAt.IsZero() {
+			enabledAt = norm(r.EnabledAt)
+		}
+	}
+	_, err := s.conn().exec(ctx, `INSERT INTO escalation_rules (`+escalationRuleCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)
 		ON CONFLICT (tenant_id, name) DO UPDATE SET spec = excluded.spec, enabled = excluded.enabled,
-		updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
-		r.TenantID, r.Name, string(r.Spec), r.Enabled, r.UpdatedBy, s.t(now))
+		updated_by = excluded.updated_by, updated_at = excluded.updated_at`+keep,
+		r.TenantID, r.Name, string(r.Spec), r.Enabled, r.UpdatedBy, s.t(now), s.t(enabledAt), r.Restart)
 	if err != nil {
 		return s.wrap("put escalation rule", err)
 	}
 	r.UpdatedAt = now
+	if r.Restart {
+		r.EnabledAt, r.KEVPending, r.KEVSkipped, r.Restart = enabledAt, true, 0, false
+	}
 	return nil
+}
+
+// SkipKEVBacklog counts a rule's skipped KEV backlog, while the rule is
+// still at the enable time the caller read.
+func (x escalations) SkipKEVBacklog(ctx context.Context, tenantID, name string, enabledAt time.Time, skipped int) error {
+	s := x.s
+	if _, err := scanEscalationRule(s.conn().queryRow(ctx, `SELECT `+escalationRuleCols+` FROM escalation_rules
+		WHERE tenant_id = ? AND name = ?`, tenantID, name)); err != nil {
+		return s.wrap("skip kev backlog", err)
+	}
+	_, err := s.conn().exec(ctx, `UPDATE escalation_rules SET kev_pending = ?, kev_skipped = kev_skipped + ?
+		WHERE tenant_id = ? AND name = ? AND enabled_at = ?`, false, max(skipped, 0), tenantID, name, s.t(enabledAt))
+	return s.wrap("skip kev backlog", err)
 }
 
 // DeleteRule removes a rule; an unknown one is ErrNotFound.
