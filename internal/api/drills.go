@@ -31,10 +31,11 @@ func (s DrillScope) engine() drill.Scope {
 
 // DrillTeam is one side of a drill.
 type DrillTeam struct {
-	Name    string   `json:"name" minLength:"1" maxLength:"200"`
-	Role    string   `json:"role" enum:"attacker,defender,director"`
-	Unit    string   `json:"unit,omitempty" maxLength:"200" doc:"The organisation a defending team protects"`
-	Members []string `json:"members,omitempty" maxItems:"500" doc:"Usernames; when a role lists members, only they act for it"`
+	Name     string   `json:"name" minLength:"1" maxLength:"200"`
+	Role     string   `json:"role" enum:"attacker,defender,director"`
+	Unit     string   `json:"unit,omitempty" maxLength:"200" doc:"The organisation a defending team protects"`
+	Members  []string `json:"members,omitempty" maxItems:"500" doc:"Usernames; when a role lists members, only they act for it"`
+	TenantID string   `json:"tenant_id,omitempty" maxLength:"200" doc:"The participant tenant a defending team defends; empty for the drill's own tenant"`
 }
 
 // DrillCase is a planned test case.
@@ -75,7 +76,9 @@ type Drill struct {
 	Start             time.Time          `json:"start"`
 	End               time.Time          `json:"end"`
 	RulesOfEngagement string             `json:"rules_of_engagement,omitempty"`
-	Scope             DrillScope         `json:"scope"`
+	Scope             DrillScope         `json:"scope" doc:"The scope of the drill's own tenant; for a participant, its own scope"`
+	Participants      []DrillParticipant `json:"participants" doc:"Other tenants the drill covers; a participant sees only itself"`
+	TenantID          string             `json:"tenant_id" doc:"The tenant running the drill"`
 	Teams             []DrillTeam        `json:"teams"`
 	Cases             []DrillCase        `json:"cases"`
 	Board             DrillBoard         `json:"board"`
@@ -91,9 +94,13 @@ func drillDTO(d *exercise.Drill) Drill {
 	out := Drill{ID: d.ID, Name: d.Name, State: string(d.State), Start: d.Window.Start, End: d.Window.End, RulesOfEngagement: d.RulesOfEngagement,
 		Scope: DrillScope{CIDRs: sc.CIDRs, Hosts: sc.Hosts, AssetIDs: sc.AssetIDs, ExcludeCIDRs: sc.ExcludeCIDRs, ExcludeHosts: sc.ExcludeHosts,
 			ExcludeAssetIDs: sc.ExcludeAssetIDs}, Teams: []DrillTeam{}, Cases: []DrillCase{}, Scores: map[string]int{},
-		StateLog: []DrillStateChange{}, Version: d.Version, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+		StateLog: []DrillStateChange{}, Version: d.Version, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+		Participants: []DrillParticipant{}, TenantID: d.TenantID}
 	for _, t := range d.Teams {
-		out.Teams = append(out.Teams, DrillTeam{Name: t.Name, Role: string(t.Role), Unit: t.Unit, Members: t.Members})
+		out.Teams = append(out.Teams, DrillTeam{Name: t.Name, Role: string(t.Role), Unit: t.Unit, Members: t.Members, TenantID: t.TenantID})
+	}
+	for _, p := range d.Participants {
+		out.Participants = append(out.Participants, DrillParticipant{TenantID: p.TenantID, Scope: scopeDTO(p.Scope)})
 	}
 	for _, c := range d.Cases {
 		dc := DrillCase{ID: c.ID, Technique: c.Technique, Tactic: c.Tactic, Name: c.Name, Layers: []string{}, Source: c.Source}
@@ -132,13 +139,14 @@ type DrillSummary struct {
 
 // DrillInput plans a drill.
 type DrillInput struct {
-	Name              string      `json:"name" minLength:"1" maxLength:"200"`
-	RulesOfEngagement string      `json:"rules_of_engagement,omitempty" maxLength:"20000"`
-	Start             time.Time   `json:"start"`
-	End               time.Time   `json:"end"`
-	Scope             DrillScope  `json:"scope"`
-	Teams             []DrillTeam `json:"teams" minItems:"3" maxItems:"100"`
-	LibraryCases      []string    `json:"library_cases,omitempty" maxItems:"2000" doc:"IDs of cases of the built-in library (vigil drill library)"`
+	Name              string             `json:"name" minLength:"1" maxLength:"200"`
+	RulesOfEngagement string             `json:"rules_of_engagement,omitempty" maxLength:"20000"`
+	Start             time.Time          `json:"start"`
+	End               time.Time          `json:"end"`
+	Scope             DrillScope         `json:"scope,omitempty" doc:"What may be attacked of the tenant itself; may be empty when participants are listed"`
+	Teams             []DrillTeam        `json:"teams" minItems:"3" maxItems:"100"`
+	LibraryCases      []string           `json:"library_cases,omitempty" maxItems:"2000" doc:"IDs of cases of the built-in library (vigil drill library)"`
+	Participants      []DrillParticipant `json:"participants,omitempty" maxItems:"100" doc:"Other tenants the drill covers, each with its scope; needs assessment.write in each"`
 }
 
 // DrillRecordInput is one attack action the attacking team reports.
@@ -158,6 +166,7 @@ type DrillRecordInput struct {
 	Data        bool      `json:"data,omitempty"`
 	Achievement string    `json:"achievement,omitempty" enum:"boundary_breached,target_system,important_data,other_system,"`
 	Unit        string    `json:"unit,omitempty" maxLength:"200" doc:"Defending unit that owns the target"`
+	TenantID    string    `json:"tenant_id,omitempty" maxLength:"200" doc:"The participant tenant whose asset is targeted; empty for the drill's own tenant"`
 }
 
 // DrillRecord is a recorded attack action.
@@ -176,12 +185,13 @@ type DrillRecord struct {
 	Data        bool      `json:"data"`
 	Achievement string    `json:"achievement,omitempty"`
 	Unit        string    `json:"unit,omitempty"`
+	TenantID    string    `json:"tenant_id,omitempty" doc:"The participant tenant targeted; empty for the drill's own tenant"`
 }
 
 func recordDTO(r drill.AttackRecord) DrillRecord {
 	return DrillRecord{ID: r.ID, CaseID: r.CaseID, Team: r.Team, What: r.What, At: r.At, From: r.From, Target: r.Target.String(),
 		Technique: r.Technique, Evidence: nonNilStrings(r.Evidence), Foothold: r.Result.Foothold, Privilege: r.Result.Privilege,
-		Data: r.Result.Data, Achievement: string(r.Achievement), Unit: r.Unit}
+		Data: r.Result.Data, Achievement: string(r.Achievement), Unit: r.Unit, TenantID: r.TenantID}
 }
 
 // DrillTransitionInput starts, pauses (the emergency stop), resumes or finishes
@@ -270,6 +280,7 @@ func (s *server) registerDrills() {
 	register(s, inTenant(auth.PermEventTriage), huma.Operation{OperationID: "confirm-drill-detection", Method: http.MethodPost,
 		Path: base + "/{drill}/confirmations", Summary: "Confirm that an alert or incident detected an attack record", Tags: tags}, s.confirmDrill)
 	s.registerDrillReports(base, tags)
+	s.registerDrill3(base, tags)
 }
 
 // DrillBoardReports counts a drill's defender reports.
@@ -614,7 +625,10 @@ func (s *server) createDrill(ctx context.Context, in *drillCreateIn) (*out[Drill
 	p := exercise.Plan{Name: b.Name, RulesOfEngagement: b.RulesOfEngagement, Window: drill.Window{Start: b.Start, End: b.End},
 		Scope: b.Scope.engine(), LibraryCases: b.LibraryCases}
 	for _, tm := range b.Teams {
-		p.Teams = append(p.Teams, drill.Team{Name: tm.Name, Role: drill.Role(tm.Role), Unit: tm.Unit, Members: tm.Members})
+		p.Teams = append(p.Teams, drill.Team{Name: tm.Name, Role: drill.Role(tm.Role), Unit: tm.Unit, Members: tm.Members, TenantID: tm.TenantID})
+	}
+	for _, pt := range b.Participants {
+		p.Participants = append(p.Participants, drill.Participant{TenantID: pt.TenantID, Scope: pt.Scope.engine()})
 	}
 	d, err := s.opts.Drills.Create(ctx, t.ID, p)
 	if err != nil {
@@ -656,7 +670,7 @@ func (s *server) recordDrillAttack(ctx context.Context, in *drillRecordIn) (*out
 	_, rec, err := s.opts.Drills.RecordAttack(ctx, t.ID, in.Drill, drill.AttackRecord{Team: b.Team, What: b.What, At: b.At,
 		Technique: b.Technique, CaseID: b.CaseID, From: b.From, Target: drill.Target{Host: b.Host, Address: b.Address, AssetID: b.AssetID},
 		Evidence: b.Evidence, Result: drill.Result{Foothold: b.Foothold, Privilege: b.Privilege, Data: b.Data},
-		Achievement: drill.Achievement(b.Achievement), Unit: b.Unit})
+		Achievement: drill.Achievement(b.Achievement), Unit: b.Unit, TenantID: b.TenantID})
 	if err != nil {
 		return nil, err
 	}

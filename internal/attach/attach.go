@@ -45,6 +45,19 @@ type Owner struct {
 	TenantID string
 	Kind     string // "work_order", "drill", "assessment_item", "risk", ...
 	ID       string
+	// AuthTenant, when set, is the tenant the permission is checked in
+	// instead of TenantID: the owning service shares the object with
+	// another tenant (a participant of a drill) and has checked that this
+	// tenant may reach it. The file stays in TenantID.
+	AuthTenant string
+}
+
+// authTenant is the tenant the permission on o is checked in.
+func (o Owner) authTenant() string {
+	if o.AuthTenant != "" {
+		return o.AuthTenant
+	}
+	return o.TenantID
 }
 
 // Input is one uploaded file; Content is read up to the size limit.
@@ -104,7 +117,7 @@ func validOwner(o Owner) error {
 // in the owner's tenant. The owning service has already checked that the
 // object exists and accepts files.
 func (s *Service) Add(ctx context.Context, perm auth.Perm, o Owner, in Input) (store.Attachment, error) {
-	if err := auth.Require(ctx, perm, o.TenantID); err != nil {
+	if err := auth.Require(ctx, perm, o.authTenant()); err != nil {
 		return store.Attachment{}, err
 	}
 	if err := validOwner(o); err != nil {
@@ -156,7 +169,7 @@ func (s *Service) Add(ctx context.Context, perm auth.Perm, o Owner, in Input) (s
 
 // List returns an owner's files after checking the principal holds perm.
 func (s *Service) List(ctx context.Context, perm auth.Perm, o Owner) ([]store.Attachment, error) {
-	if err := auth.Require(ctx, perm, o.TenantID); err != nil {
+	if err := auth.Require(ctx, perm, o.authTenant()); err != nil {
 		return nil, err
 	}
 	return s.store.List(ctx, o.TenantID, o.Kind, o.ID)
@@ -166,7 +179,7 @@ func (s *Service) List(ctx context.Context, perm auth.Perm, o Owner) ([]store.At
 // the SHA-256; the download is audited. A file of another owner is
 // store.ErrNotFound.
 func (s *Service) Open(ctx context.Context, perm auth.Perm, o Owner, id string) (store.Attachment, []byte, error) {
-	if err := auth.Require(ctx, perm, o.TenantID); err != nil {
+	if err := auth.Require(ctx, perm, o.authTenant()); err != nil {
 		return store.Attachment{}, nil, err
 	}
 	a, err := s.get(ctx, o, id)
@@ -187,7 +200,7 @@ func (s *Service) Open(ctx context.Context, perm auth.Perm, o Owner, id string) 
 
 // Delete removes a file of owner after checking perm; audited.
 func (s *Service) Delete(ctx context.Context, perm auth.Perm, o Owner, id string) error {
-	if err := auth.Require(ctx, perm, o.TenantID); err != nil {
+	if err := auth.Require(ctx, perm, o.authTenant()); err != nil {
 		return err
 	}
 	a, err := s.get(ctx, o, id)

@@ -88,6 +88,9 @@ type Team struct {
 	Role    Role     `json:"role" yaml:"role"`
 	Unit    string   `json:"unit,omitempty" yaml:"unit,omitempty"`
 	Members []string `json:"members,omitempty" yaml:"members,omitempty"`
+	// TenantID is the tenant a defending team defends, in a drill with
+	// participant tenants; empty means the drill's own tenant.
+	TenantID string `json:"tenant_id,omitempty" yaml:"tenant_id,omitempty"`
 }
 
 // Window is the time a drill is scheduled to run, [Start, End).
@@ -111,13 +114,22 @@ type StateChange struct {
 	Reason string    `json:"reason,omitempty"`
 }
 
-// Drill is one attack/defence exercise of a tenant.
+// Drill is one attack/defence exercise run by a tenant (the organiser: a
+// customer, or the SOC's own tenant), over its own assets and, when
+// Participants lists other tenants, over theirs (see participants.go).
 type Drill struct {
 	ID       string `json:"id"`
 	TenantID string `json:"tenant_id"`
 	Name     string `json:"name"`
-	// Scope is what the attacking teams may touch; see Guard.
+	// Scope is what the attacking teams may touch of the drill's own
+	// tenant; see Guard. It may be empty when participants are listed.
 	Scope Scope `json:"scope"`
+	// Participants are the other tenants the drill covers, each with its
+	// own scope.
+	Participants []Participant `json:"participants,omitempty"`
+	// OwnerName is the display name of the drill's tenant, filled in by the
+	// caller for reports; it is not part of the plan.
+	OwnerName string `json:"-"`
 	// RulesOfEngagement is the agreed text (allowed techniques, hours,
 	// forbidden actions, contacts).
 	RulesOfEngagement string `json:"rules_of_engagement,omitempty"`
@@ -187,9 +199,7 @@ func (d *Drill) Validate() error {
 	} else if d.Window.End.Sub(d.Window.Start) > MaxDrillLength {
 		errs = append(errs, invalid("window", "a drill lasts at most %d days", int(MaxDrillLength/(24*time.Hour))))
 	}
-	if _, err := NewGuard(d.Scope); err != nil {
-		errs = append(errs, err)
-	}
+	errs = append(errs, d.validateParticipants())
 	if len(d.Teams) > MaxTeams {
 		errs = append(errs, invalid("teams", "%d teams, more than %d", len(d.Teams), MaxTeams))
 	} else {
@@ -206,6 +216,9 @@ func (d *Drill) Validate() error {
 			}
 			if names[t.Name] {
 				errs = append(errs, invalid(f+".name", "team %q appears twice", t.Name))
+			}
+			if t.TenantID != "" && !d.TakesPart(t.TenantID) {
+				errs = append(errs, invalid(f+".tenant_id", "tenant %q does not take part in the drill", t.TenantID))
 			}
 			names[t.Name] = true
 			if len(t.Members) > MaxMembers {

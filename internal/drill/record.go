@@ -51,6 +51,9 @@ type AttackRecord struct {
 	// the director; Unit is the defending unit that owns the target.
 	Achievement Achievement `json:"achievement,omitempty"`
 	Unit        string      `json:"unit,omitempty"`
+	// TenantID is the tenant whose asset the action targets, in a drill
+	// with participants; empty means the drill's own tenant.
+	TenantID string `json:"tenant_id,omitempty"`
 }
 
 // RecordAttack validates an attack record against the drill (running, in
@@ -104,9 +107,12 @@ func (d *Drill) RecordAttack(r AttackRecord) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	g, err := NewGuard(d.Scope)
+	g, err := d.GuardFor(r.TenantID)
 	if err != nil {
-		return err
+		return fmt.Errorf("record %s refused: %w", r.ID, err)
+	}
+	if r.TenantID == d.TenantID {
+		r.TenantID = ""
 	}
 	if err := g.Check(r.Target); err != nil {
 		return fmt.Errorf("record %s refused: %w", r.ID, err)

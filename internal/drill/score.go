@@ -45,6 +45,9 @@ type DefenceReport struct {
 	By       string     `json:"by,omitempty" yaml:"by,omitempty"`
 	At       time.Time  `json:"at" yaml:"at"`
 	Accepted bool       `json:"accepted" yaml:"accepted"`
+	// TenantID is the tenant the report concerns: its team's (empty: the
+	// drill's own tenant). SubmitReport sets it.
+	TenantID string `json:"tenant_id,omitempty" yaml:"tenant_id,omitempty"`
 }
 
 // MaxRelated bounds the further records one report names.
@@ -88,8 +91,22 @@ func (d *Drill) SubmitReport(r DefenceReport) error {
 	}
 	errs := []error{checkText("report.id", r.ID, MaxName, true), checkText("report.title", r.Title, MaxName, true),
 		checkText("report.text", r.Text, MaxText, false), checkText("report.by", r.By, MaxName, false)}
+	tenant := d.TenantID
 	if t, ok := d.Team(r.Team); !ok || t.Role != RoleDefender {
 		errs = append(errs, invalid("report.team", "%q is not a defending team of the drill", r.Team))
+	} else {
+		tenant = d.TeamTenant(t)
+	}
+	// A report concerns its team's tenant and names only records against
+	// that tenant.
+	for _, id := range r.Records() {
+		if rec, ok := d.Record(id); ok && d.RecordTenant(rec) != tenant {
+			errs = append(errs, invalid("report.records", "record %q concerns another organisation than team %q", id, r.Team))
+		}
+	}
+	r.TenantID = ""
+	if tenant != d.TenantID {
+		r.TenantID = tenant
 	}
 	if !slices.Contains(ReportKinds(), r.Kind) {
 		errs = append(errs, invalid("report.kind", "unknown kind %q", r.Kind))

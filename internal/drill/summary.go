@@ -162,6 +162,8 @@ var summaryWords = map[string]map[string]string{
 		"roe": "Rules of engagement", "scope": "Scope", "kind": "Kind", "in": "In scope", "out": "Excluded",
 		"cidrs": "Address ranges", "hosts": "Hosts", "assets": "Assets",
 		"teams": "Teams", "team": "Team", "role": "Role", "unit": "Unit", "members": "Members",
+		"tenants": "Per organisation", "tenants_text": "The drill covered %d organisations; each line counts only the attack records against that organisation and its own defending teams.",
+		"org": "Organisation", "t_owner": "%s (organiser)", "t_records": "Attack records", "scope_of": "Scope of %s",
 		"r_attacker": "attacker", "r_defender": "defender", "r_director": "director",
 		"timeline": "Timeline", "time": "Time (UTC)", "event": "Event", "who": "Who", "what": "What",
 		"e_state": "State", "e_attack": "Attack", "e_detect": "Detection", "e_report": "Report", "e_announce": "Announcement", "all_teams": "all teams",
@@ -200,6 +202,8 @@ var summaryWords = map[string]map[string]string{
 		"roe": "交战规则", "scope": "演练范围", "kind": "类型", "in": "范围内", "out": "排除",
 		"cidrs": "地址段", "hosts": "主机", "assets": "资产",
 		"teams": "参演队伍", "team": "队伍", "role": "角色", "unit": "单位", "members": "人数",
+		"tenants": "分单位情况", "tenants_text": "本次演练覆盖 %d 个单位；每行只统计针对该单位的攻击记录及其自身防守队伍的得分。",
+		"org": "单位", "t_owner": "%s（组织方）", "t_records": "攻击记录", "scope_of": "%s 的范围",
 		"r_attacker": "攻击方", "r_defender": "防守方", "r_director": "指挥方",
 		"timeline": "时间线", "time": "时间（UTC）", "event": "事件", "who": "执行者", "what": "内容",
 		"e_state": "状态", "e_attack": "攻击", "e_detect": "检出", "e_report": "报告", "e_announce": "通告", "all_teams": "全体队伍",
@@ -377,12 +381,26 @@ func (d *Drill) Summary(lang string, generated time.Time) (*report.Document, err
 		{w["cidrs"], join(d.Scope.CIDRs), join(d.Scope.ExcludeCIDRs)},
 		{w["hosts"], join(d.Scope.Hosts), join(d.Scope.ExcludeHosts)},
 		{w["assets"], join(d.Scope.AssetIDs), join(d.Scope.ExcludeAssetIDs)}}})
+	for _, p := range d.Participants {
+		ov.Tables = append(ov.Tables, report.Table{Caption: short(fmt.Sprintf(w["scope_of"], d.TenantName(p.TenantID)), report.MaxCell),
+			Columns: []string{w["kind"], w["in"], w["out"]}, Rows: [][]string{
+				{w["cidrs"], join(p.Scope.CIDRs), join(p.Scope.ExcludeCIDRs)},
+				{w["hosts"], join(p.Scope.Hosts), join(p.Scope.ExcludeHosts)},
+				{w["assets"], join(p.Scope.AssetIDs), join(p.Scope.ExcludeAssetIDs)}}})
+	}
 	tt := report.Table{Caption: w["teams"], Columns: []string{w["team"], w["role"], w["unit"], w["members"]}}
 	for _, t := range d.Teams {
 		tt.Rows = append(tt.Rows, []string{short(t.Name, report.MaxCell), w["r_"+string(t.Role)], short(t.Unit, report.MaxCell), strconv.Itoa(len(t.Members))})
 	}
 	ov.Tables = append(ov.Tables, tt)
 	doc.Sections = append(doc.Sections, ov)
+	if len(d.Participants) > 0 {
+		sec, err := d.tenantsSection(w)
+		if err != nil {
+			return nil, err
+		}
+		doc.Sections = append(doc.Sections, sec)
+	}
 
 	// Timeline.
 	type entry struct {

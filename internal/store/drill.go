@@ -25,6 +25,16 @@ type Drill struct {
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 	Version           int
+	// Participants are the other tenants the drill covers, in order, each
+	// with its scope. Create and Update write them; List leaves them out.
+	Participants []DrillParticipant
+}
+
+// DrillParticipant is another tenant a drill covers; Scope is the
+// engine's scope of that tenant as JSON.
+type DrillParticipant struct {
+	TenantID string
+	Scope    []byte
 }
 
 // DrillRecord is one attack action of a drill as stored; Body is the
@@ -113,8 +123,16 @@ type DrillLog struct {
 type DrillStore interface {
 	Create(ctx context.Context, d *Drill) error
 	Get(ctx context.Context, tenantID, id string) (Drill, error)
-	// List returns a page of the tenant's drills, latest start first.
+	// List returns a page of the drills the tenant runs or takes part in,
+	// latest start first. A drill of another tenant keeps that tenant's
+	// TenantID: the caller shows a participant only its part.
 	List(ctx context.Context, tenantID string, p Page) ([]Drill, error)
+	// Owner returns the tenant that runs drill id when tenantID runs it or
+	// takes part in it; otherwise ErrNotFound.
+	Owner(ctx context.Context, tenantID, id string) (string, error)
+	// DeleteRecord removes an attack record and the observations made on
+	// it (ErrNotFound when the drill has no such record).
+	DeleteRecord(ctx context.Context, tenantID, drillID string, version int, recordID string) (int, error)
 	// Update writes the plan and state of d if d.Version is current.
 	Update(ctx context.Context, d *Drill) error
 	Delete(ctx context.Context, tenantID, id string) error

@@ -47,6 +47,7 @@ func (s *server) registerDrill(t string) {
 	s.handle(post, base+"/{drill}/report", inTenant(auth.PermReportRead), s.drillReport)
 	s.handle(post, base+"/{drill}/reports", inTenant(auth.PermEventTriage), s.drillReportSubmit)
 	s.handle(post, base+"/{drill}/reports/{report}/decide", inTenant(auth.PermAssessWrite), s.drillReportDecide)
+	s.handle(post, base+"/{drill}/records/{record}/delete", inTenant(auth.PermAssessWrite), s.drillRecordDelete)
 	if s.opts.Ops != nil {
 		s.handle(post, base+"/{drill}/remediate", inTenant(auth.PermAssessWrite), s.drillRemediate)
 	}
@@ -198,6 +199,9 @@ func parseTeams(s string) ([]drill.Team, error) {
 		if len(parts) > 3 {
 			tm.Members = drillLines(parts[3])
 		}
+		if len(parts) > 4 {
+			tm.TenantID = parts[4] // an organisation, resolved by the caller
+		}
 		teams = append(teams, tm)
 	}
 	return teams, nil
@@ -223,7 +227,7 @@ func (s *server) drillCreate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	for _, k := range []string{"name", "start", "end", "roe", "cidrs", "hosts", "asset_ids", "exclude_cidrs", "exclude_hosts", "teams"} {
+	for _, k := range []string{"name", "start", "end", "roe", "cidrs", "hosts", "asset_ids", "exclude_cidrs", "exclude_hosts", "teams", "participants"} {
 		v.Form[k] = r.PostFormValue(k)
 	}
 	v.Picked = r.PostForm["case"]
@@ -232,7 +236,7 @@ func (s *server) drillCreate(w http.ResponseWriter, r *http.Request) error {
 		redirect(w, r, v.URL+"/"+d.ID+"?ok=created")
 		return nil
 	}
-	status, ok := s.formError(r, err, &v.formState, []formField{{"name", "name"}, {"start", "start"}, {"end", "end"}, {"teams", "teams"}, {"cases", "case"}})
+	status, ok := s.formError(r, err, &v.formState, []formField{{"name", "name"}, {"start", "start"}, {"end", "end"}, {"teams", "teams"}, {"cases", "case"}, {"participants", "participants"}})
 	if !ok {
 		return err
 	}
@@ -253,11 +257,18 @@ func (s *server) createDrill(r *http.Request) (*exercise.Drill, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.resolveTeamTenants(r, teams); err != nil {
+		return nil, err
+	}
+	participants, err := s.parseParticipants(r, r.PostFormValue("participants"))
+	if err != nil {
+		return nil, err
+	}
 	p := exercise.Plan{Name: r.PostFormValue("name"), RulesOfEngagement: strings.TrimSpace(r.PostFormValue("roe")),
 		Window: drill.Window{Start: start, End: end}, Teams: teams, LibraryCases: r.PostForm["case"],
 		Scope: drill.Scope{CIDRs: drillLines(r.PostFormValue("cidrs")), Hosts: drillLines(r.PostFormValue("hosts")),
 			AssetIDs: drillLines(r.PostFormValue("asset_ids")), ExcludeCIDRs: drillLines(r.PostFormValue("exclude_cidrs")),
-			ExcludeHosts: drillLines(r.PostFormValue("exclude_hosts"))}}
+			ExcludeHosts: drillLines(r.PostFormValue("exclude_hosts"))}, Participants: participants}
 	return s.opts.Drills.Create(r.Context(), state(r).tenant.ID, p)
 }
 
@@ -338,6 +349,11 @@ type drillPage struct {
 	DrillFiles  attachmentsView
 	Record      *drill.AttackRecord
 	RecordFiles attachmentsView
+	// Several organisations: Shared when a participant sees its part;
+	// TenantOpts the organisations an attack may target.
+	Shared          bool
+	TenantOpts      []drillTenantOpt
+	CanDeleteRecord bool
 }
 
 // reportRow is a defender report with the points it made.
@@ -411,6 +427,7 @@ func (s *server) drillPageView(r *http.Request) (*drillPage, error) {
 		v.Heat = append(v.Heat, hr)
 	}
 	v.Timeline = drillTimeline(d.Drill)
+	drill3View(d, v)
 	if err := s.drillExtras(r, d, scores, v); err != nil {
 		return nil, err
 	}
@@ -538,7 +555,7 @@ func (s *server) drillCases(w http.ResponseWriter, r *http.Request) error {
 
 // drillRecord records an attack action.
 func (s *server) drillRecord(w http.ResponseWriter, r *http.Request) error {
-	form := []string{"team", "what", "technique", "case", "from", "host", "address", "asset", "at", "evidence", "achievement", "unit"}
+	form := []string{"team", "what", "technique", "case", "from", "host", "address", "asset", "at", "evidence", "achievement", "unit", "tenant"}
 	at, err := formTime("at", r.PostFormValue("at"))
 	if err != nil {
 		return s.drillAgain(w, r, err, form, nil)
@@ -548,7 +565,7 @@ func (s *server) drillRecord(w http.ResponseWriter, r *http.Request) error {
 		Target: drill.Target{Host: strings.TrimSpace(r.PostFormValue("host")), Address: strings.TrimSpace(r.PostFormValue("address")),
 			AssetID: strings.TrimSpace(r.PostFormValue("asset"))},
 		Evidence: drillLines(r.PostFormValue("evidence")), Achievement: drill.Achievement(r.PostFormValue("achievement")),
-		Unit: strings.TrimSpace(r.PostFormValue("unit")),
+		Unit: strings.TrimSpace(r.PostFormValue("unit")), TenantID: r.PostFormValue("tenant"),
 		Result: drill.Result{Foothold: r.PostFormValue("foothold") == "1", Privilege: r.PostFormValue("privilege") == "1",
 			Data: r.PostFormValue("data") == "1"}}
 	_, _, err = s.opts.Drills.RecordAttack(r.Context(), state(r).tenant.ID, chi.URLParam(r, "drill"), rec)
@@ -671,20 +688,23 @@ func (s *server) drillExtras(r *http.Request, d *exercise.Drill, scores *drill.S
 		return nil
 	}
 	v.HasFiles = true
-	files, err := s.opts.Drills.Files(ctx, t.ID, d.ID, "")
-	if err != nil {
-		return err
-	}
 	csrf := state(r).csrfToken()
-	v.DrillFiles = attachmentsView{Files: files, Base: v.URL + "/files", Action: v.URL + "/files", Download: true,
-		CanWrite: s.opts.Drills.MayAttach(ctx, d, ""), CSRF: csrf}
+	if !v.Shared { // the directing team's documents stay with the organiser
+		files, err := s.opts.Drills.Files(ctx, t.ID, d.ID, "")
+		if err != nil {
+			return err
+		}
+		v.DrillFiles = attachmentsView{Files: files, Base: v.URL + "/files", Action: v.URL + "/files", Download: true,
+			CanWrite: s.opts.Drills.MayAttach(ctx, d, ""), CSRF: csrf}
+	}
 	if id := r.URL.Query().Get("record"); id != "" {
 		rec, ok := d.Record(id)
 		if !ok {
 			return nil
 		}
 		base := v.URL + "/records/" + url.PathEscape(rec.ID) + "/files"
-		if files, err = s.opts.Drills.Files(ctx, t.ID, d.ID, rec.ID); err != nil {
+		files, err := s.opts.Drills.Files(ctx, t.ID, d.ID, rec.ID)
+		if err != nil {
 			return err
 		}
 		v.Record = &rec

@@ -113,6 +113,9 @@ type Drill struct {
 	UpdatedAt time.Time `json:"updated_at"`
 	// Remediations link the drill's gaps (by case) to their work orders.
 	Remediations []store.DrillRemediation `json:"-"`
+	// Viewer is the tenant the drill was opened from: the organiser sees
+	// the whole drill, a participant tenant only its part (see Shared).
+	Viewer string `json:"-"`
 }
 
 // userErr turns an engine refusal into a store.ErrInvalid the surfaces
@@ -146,6 +149,13 @@ func toStore(d *drill.Drill) (store.Drill, error) {
 			return row, err
 		}
 	}
+	for _, p := range d.Participants {
+		sc, err := json.Marshal(p.Scope)
+		if err != nil {
+			return row, err
+		}
+		row.Participants = append(row.Participants, store.DrillParticipant{TenantID: p.TenantID, Scope: sc})
+	}
 	cases := d.Cases
 	if cases == nil {
 		cases = []drill.TestCase{}
@@ -168,6 +178,11 @@ func fromStore(row store.Drill, log store.DrillLog) (*Drill, error) {
 		return nil
 	}
 	errs := []error{dec("scope", row.Scope, &d.Scope), dec("teams", row.Teams, &d.Teams), dec("cases", row.Cases, &d.Cases)}
+	for _, p := range row.Participants {
+		part := drill.Participant{TenantID: p.TenantID}
+		errs = append(errs, dec("participant scope", p.Scope, &part.Scope))
+		d.Participants = append(d.Participants, part)
+	}
 	if len(row.Scheme) > 0 {
 		d.Scheme = &drill.Scheme{}
 		errs = append(errs, dec("scheme", row.Scheme, d.Scheme))
@@ -226,6 +241,9 @@ type Plan struct {
 	Cases             []drill.TestCase `json:"cases,omitempty"`
 	// LibraryCases names cases of the embedded library to plan.
 	LibraryCases []string `json:"library_cases,omitempty"`
+	// Participants are the other tenants the drill covers, each with its
+	// scope; the caller needs assessment.write in each.
+	Participants []drill.Participant `json:"participants,omitempty"`
 }
 
 // actor is who acts, as the drill's logs name them.
@@ -240,11 +258,14 @@ func (s *Service) Create(ctx context.Context, tenantID string, p Plan) (*Drill, 
 	if err != nil {
 		return nil, err
 	}
-	d, err := drill.New(id.String(), tenantID, strings.TrimSpace(p.Name), p.Scope, p.Window, p.Teams)
-	if err != nil {
+	if err := s.checkParticipants(ctx, p.Participants); err != nil {
+		return nil, err
+	}
+	d := &drill.Drill{ID: id.String(), TenantID: tenantID, Name: strings.TrimSpace(p.Name), Scope: p.Scope, Window: p.Window,
+		Teams: p.Teams, State: drill.StatePlanned, Participants: p.Participants, RulesOfEngagement: p.RulesOfEngagement, Scheme: p.Scheme}
+	if err := d.Validate(); err != nil {
 		return nil, userErr(err)
 	}
-	d.RulesOfEngagement, d.Scheme = p.RulesOfEngagement, p.Scheme
 	cases, err := s.resolveCases(p.Cases, p.LibraryCases)
 	if err != nil {
 		return nil, err
@@ -268,7 +289,7 @@ func (s *Service) Create(ctx context.Context, tenantID string, p Plan) (*Drill, 
 		}
 		return nil, err
 	}
-	out := &Drill{Drill: d, Version: row.Version, CreatedBy: row.CreatedBy, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt}
+	out := &Drill{Drill: d, Version: row.Version, CreatedBy: row.CreatedBy, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt, Viewer: tenantID}
 	return out, s.record(ctx, tenantID, "drill.create", d.ID, map[string]any{"name": d.Name, "cases": len(d.Cases),
 		"start": d.Window.Start, "end": d.Window.End})
 }
@@ -307,7 +328,11 @@ func (s *Service) Get(ctx context.Context, tenantID, id string) (*Drill, error) 
 	if err := auth.Require(ctx, auth.PermAssessRead, tenantID); err != nil {
 		return nil, err
 	}
-	return s.load(ctx, tenantID, id)
+	d, err := s.open(ctx, tenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	return d.part(), nil
 }
 
 // List returns a page of the tenant's drills (plans without their logs),
@@ -316,7 +341,14 @@ func (s *Service) List(ctx context.Context, tenantID string, pg store.Page) ([]s
 	if err := auth.Require(ctx, auth.PermAssessRead, tenantID); err != nil {
 		return nil, err
 	}
-	return s.store.Drills().List(ctx, tenantID, pg)
+	ds, err := s.store.Drills().List(ctx, tenantID, pg)
+	for i := range ds {
+		if ds[i].TenantID != tenantID {
+			// A participant does not see the organiser's scope.
+			ds[i].Scope, ds[i].Participants = nil, nil
+		}
+	}
+	return ds, err
 }
 
 // maxRetries bounds how often an addition is retried when another one
@@ -328,7 +360,7 @@ const maxRetries = 5
 // version the caller read is checked and a stale one is store.ErrConflict.
 func (s *Service) change(ctx context.Context, tenantID, id string, version int, fn func(d *Drill) error) (*Drill, error) {
 	for attempt := 0; ; attempt++ {
-		d, err := s.load(ctx, tenantID, id)
+		d, err := s.open(ctx, tenantID, id)
 		if err != nil {
 			return nil, err
 		}
@@ -383,7 +415,7 @@ func (s *Service) Transition(ctx context.Context, tenantID, id string, version i
 	}
 	var from drill.State
 	d, err := s.change(ctx, tenantID, id, version, func(d *Drill) error {
-		if err := mayAct(ctx, d.Drill, drill.RoleDirector, ""); err != nil {
+		if err := organiser(ctx, d, drill.RoleDirector, ""); err != nil {
 			return err
 		}
 		from = d.State
@@ -392,7 +424,7 @@ func (s *Service) Transition(ctx context.Context, tenantID, id string, version i
 		}
 		c := d.StateLog[len(d.StateLog)-1]
 		sc := store.DrillStateChange{From: string(c.From), To: string(c.To), At: c.At, By: c.By, Reason: c.Reason}
-		v, err := s.store.Drills().ChangeState(ctx, tenantID, id, d.Version, &sc)
+		v, err := s.store.Drills().ChangeState(ctx, d.TenantID, id, d.Version, &sc)
 		d.Version = v
 		return err
 	})
@@ -419,7 +451,7 @@ func (s *Service) AddCases(ctx context.Context, tenantID, id string, version int
 		return nil, store.NewFieldError("cases", store.CodeRequired, nil, "choose at least one case")
 	}
 	d, err := s.change(ctx, tenantID, id, version, func(d *Drill) error {
-		if err := mayAct(ctx, d.Drill, drill.RoleDirector, ""); err != nil {
+		if err := organiser(ctx, d, drill.RoleDirector, ""); err != nil {
 			return err
 		}
 		for _, c := range all {
@@ -480,7 +512,7 @@ func (s *Service) RecordAttack(ctx context.Context, tenantID, id string, r drill
 		r.At = s.now()
 	}
 	d, err := s.change(ctx, tenantID, id, 0, func(d *Drill) error {
-		if err := mayAct(ctx, d.Drill, drill.RoleAttacker, r.Team); err != nil {
+		if err := organiser(ctx, d, drill.RoleAttacker, r.Team); err != nil {
 			return err
 		}
 		if err := d.RecordAttack(r); err != nil {
@@ -492,7 +524,7 @@ func (s *Service) RecordAttack(ctx context.Context, tenantID, id string, r drill
 			return err
 		}
 		row := store.DrillRecord{ID: stored.ID, At: stored.At, Team: stored.Team, Technique: stored.Technique, Body: body}
-		v, err := s.store.Drills().AddRecord(ctx, tenantID, id, d.Version, &row)
+		v, err := s.store.Drills().AddRecord(ctx, d.TenantID, id, d.Version, &row)
 		d.Version = v
 		return err
 	})
@@ -516,7 +548,7 @@ func (s *Service) Announce(ctx context.Context, tenantID, id string, to drill.Ro
 		return nil, err
 	}
 	d, err := s.change(ctx, tenantID, id, 0, func(d *Drill) error {
-		if err := mayAct(ctx, d.Drill, drill.RoleDirector, ""); err != nil {
+		if err := organiser(ctx, d, drill.RoleDirector, ""); err != nil {
 			return err
 		}
 		if err := d.Announce(drill.Announcement{At: s.now(), By: actor(ctx), To: to, Text: strings.TrimSpace(text)}); err != nil {
@@ -524,7 +556,7 @@ func (s *Service) Announce(ctx context.Context, tenantID, id string, to drill.Ro
 		}
 		a := d.Announcements[len(d.Announcements)-1]
 		row := store.DrillAnnouncement{At: a.At, By: a.By, To: string(a.To), Text: a.Text}
-		v, err := s.store.Drills().AddAnnouncement(ctx, tenantID, id, d.Version, &row)
+		v, err := s.store.Drills().AddAnnouncement(ctx, d.TenantID, id, d.Version, &row)
 		d.Version = v
 		return err
 	})
@@ -546,21 +578,43 @@ func (s *Service) Suggestions(ctx context.Context, tenantID, id string) ([]drill
 	if err := auth.Require(ctx, auth.PermAssessRead, tenantID); err != nil {
 		return nil, err
 	}
-	d, err := s.load(ctx, tenantID, id)
+	d, err := s.open(ctx, tenantID, id)
 	if err != nil {
 		return nil, err
 	}
 	return s.suggest(ctx, d)
 }
 
+// suggest proposes links for the records against each tenant of the drill
+// from that tenant's own alerts and incidents; a participant viewer gets
+// those of its part only.
 func (s *Service) suggest(ctx context.Context, d *Drill) ([]drill.Suggestion, error) {
+	tenants := d.Tenants()
+	if d.Shared() {
+		tenants = []string{d.Viewer}
+	}
+	var out []drill.Suggestion
+	for _, tid := range tenants {
+		sugs, err := s.suggestFor(ctx, d.Part(tid), tid)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sugs...)
+	}
+	slices.SortStableFunc(out, func(a, b drill.Suggestion) int { return cmp.Compare(a.RecordID, b.RecordID) })
+	return out, nil
+}
+
+// suggestFor links the alerts and incidents of tenantID to the records of
+// part, the drill cut to that tenant.
+func (s *Service) suggestFor(ctx context.Context, d *drill.Drill, tenantID string) ([]drill.Suggestion, error) {
 	if len(d.Records) == 0 {
 		return nil, nil
 	}
 	after := cmp.Or(s.link.After, drill.DefaultLinkAfter)
 	var alerts []store.Alert
 	for off := 0; off < maxLinkAlerts; off += store.MaxPageSize {
-		page, err := s.store.Alerts().List(ctx, d.TenantID, store.AlertFilter{Since: d.Window.Start, Until: d.Window.End.Add(after),
+		page, err := s.store.Alerts().List(ctx, tenantID, store.AlertFilter{Since: d.Window.Start, Until: d.Window.End.Add(after),
 			Page: store.Page{Limit: store.MaxPageSize, Offset: off}})
 		if err != nil {
 			return nil, err
@@ -572,7 +626,7 @@ func (s *Service) suggest(ctx context.Context, d *Drill) ([]drill.Suggestion, er
 	}
 	var incidents []store.Incident
 	for off := 0; off < maxLinkIncidents; off += store.MaxPageSize {
-		page, err := s.store.Incidents().List(ctx, d.TenantID, store.IncidentFilter{Page: store.Page{Limit: store.MaxPageSize, Offset: off}})
+		page, err := s.store.Incidents().List(ctx, tenantID, store.IncidentFilter{Page: store.Page{Limit: store.MaxPageSize, Offset: off}})
 		if err != nil {
 			return nil, err
 		}
@@ -586,9 +640,7 @@ func (s *Service) suggest(ctx context.Context, d *Drill) ([]drill.Suggestion, er
 		}
 	}
 	out := d.Link(alerts, s.link)
-	out = append(out, d.LinkIncidents(incidents, s.link)...)
-	slices.SortStableFunc(out, func(a, b drill.Suggestion) int { return cmp.Compare(a.RecordID, b.RecordID) })
-	return out, nil
+	return append(out, d.LinkIncidents(incidents, s.link)...), nil
 }
 
 // Confirm accepts a proposed link: the alert (or "incident:<id>") detected
@@ -600,6 +652,9 @@ func (s *Service) Confirm(ctx context.Context, tenantID, id, recordID, alertID s
 	}
 	d, err := s.change(ctx, tenantID, id, 0, func(d *Drill) error {
 		if err := mayAct(ctx, d.Drill, drill.RoleDefender, ""); err != nil {
+			return err
+		}
+		if err := d.sees(recordID); err != nil {
 			return err
 		}
 		sugs, err := s.suggest(ctx, d)
@@ -618,7 +673,7 @@ func (s *Service) Confirm(ctx context.Context, tenantID, id, recordID, alertID s
 	if err != nil {
 		return nil, err
 	}
-	return d, s.record(ctx, tenantID, "drill.confirm", id, map[string]any{"record": recordID, "alert": alertID})
+	return d.part(), s.record(ctx, tenantID, "drill.confirm", id, map[string]any{"record": recordID, "alert": alertID})
 }
 
 // Observe records what a defence layer did against an attack record, as
@@ -636,6 +691,9 @@ func (s *Service) Observe(ctx context.Context, tenantID, id string, o drill.Obse
 		if err := mayAct(ctx, d.Drill, drill.RoleDefender, ""); err != nil {
 			return err
 		}
+		if err := d.sees(o.RecordID); err != nil {
+			return err
+		}
 		if err := d.Observe(o); err != nil {
 			return userErr(err)
 		}
@@ -644,7 +702,7 @@ func (s *Service) Observe(ctx context.Context, tenantID, id string, o drill.Obse
 	if err != nil {
 		return nil, err
 	}
-	return d, s.record(ctx, tenantID, "drill.observe", id, map[string]any{"record": o.RecordID, "layer": o.Layer, "level": o.Level})
+	return d.part(), s.record(ctx, tenantID, "drill.observe", id, map[string]any{"record": o.RecordID, "layer": o.Layer, "level": o.Level})
 }
 
 // addObservation stores the drill's last observation.
@@ -671,11 +729,12 @@ func (s *Service) Report(ctx context.Context, tenantID, id, lang string, format 
 	if s.archive == nil {
 		return store.Report{}, errors.New("drill reports: no report archive configured")
 	}
-	d, err := s.load(ctx, tenantID, id)
+	d, err := s.open(ctx, tenantID, id)
 	if err != nil {
 		return store.Report{}, err
 	}
-	doc, err := d.Summary(lang, s.now())
+	// A participant's report covers its part and is archived with it.
+	doc, err := d.part().Summary(lang, s.now())
 	if err != nil {
 		return store.Report{}, userErr(err)
 	}

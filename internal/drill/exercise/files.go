@@ -26,11 +26,28 @@ var errNoFiles = errors.New("drills: no attachment service configured")
 // fileOwner is the attachment owner of a drill (recordID empty) or of one
 // of its attack records. Record ids are unique within a drill, so the
 // record's owner id carries the drill's.
+//
+// Files are kept in the organiser's tenant. A participant's users reach
+// the files of the records against their own tenant: the permission is
+// then checked in their tenant (AuthTenant), after fileTarget checked the
+// record is theirs.
 func fileOwner(d *Drill, recordID string) attach.Owner {
 	if recordID == "" {
 		return attach.Owner{TenantID: d.TenantID, Kind: FileKindDrill, ID: d.ID}
 	}
-	return attach.Owner{TenantID: d.TenantID, Kind: FileKindRecord, ID: d.ID + "/" + recordID}
+	o := attach.Owner{TenantID: d.TenantID, Kind: FileKindRecord, ID: d.ID + "/" + recordID}
+	if d.Shared() {
+		o.AuthTenant = d.Viewer
+	}
+	return o
+}
+
+// viewer is the tenant the caller acts in.
+func (d *Drill) viewer() string {
+	if d.Viewer != "" {
+		return d.Viewer
+	}
+	return d.TenantID
 }
 
 // fileTarget loads the drill and checks the record exists.
@@ -41,14 +58,19 @@ func (s *Service) fileTarget(ctx context.Context, tenantID, id, recordID string)
 	if err := auth.Require(ctx, auth.PermAssessRead, tenantID); err != nil {
 		return nil, err
 	}
-	d, err := s.load(ctx, tenantID, id)
+	d, err := s.open(ctx, tenantID, id)
 	if err != nil {
 		return nil, err
 	}
-	if recordID != "" {
-		if _, ok := d.Record(recordID); !ok {
+	if recordID == "" {
+		// The drill's own files are the directing team's documents.
+		if d.Shared() {
 			return nil, store.ErrNotFound
 		}
+		return d, nil
+	}
+	if r, ok := d.Record(recordID); !ok || (d.Shared() && d.RecordTenant(r) != d.Viewer) {
+		return nil, store.ErrNotFound
 	}
 	return d, nil
 }
@@ -60,22 +82,23 @@ func (s *Service) fileTarget(ctx context.Context, tenantID, id, recordID string)
 // defending or directing members).
 func filePerm(ctx context.Context, d *Drill, recordID string) (auth.Perm, error) {
 	p := auth.FromContext(ctx)
+	tenant := d.viewer()
 	if recordID == "" {
-		if !p.Can(auth.PermAssessWrite, d.TenantID) {
+		if !p.Can(auth.PermAssessWrite, tenant) {
 			return "", auth.ErrForbidden
 		}
 		return auth.PermAssessWrite, mayAct(ctx, d.Drill, drill.RoleDirector, "")
 	}
 	rec, _ := d.Record(recordID)
 	var errs []error
-	if p.Can(auth.PermAssessWrite, d.TenantID) {
+	if p.Can(auth.PermAssessWrite, tenant) && !d.Shared() {
 		err := mayAct(ctx, d.Drill, drill.RoleAttacker, rec.Team)
 		if err == nil {
 			return auth.PermAssessWrite, nil
 		}
 		errs = append(errs, err)
 	}
-	if p.Can(auth.PermEventTriage, d.TenantID) {
+	if p.Can(auth.PermEventTriage, tenant) {
 		err := mayAct(ctx, d.Drill, drill.RoleDefender, "")
 		if err == nil {
 			return auth.PermEventTriage, nil

@@ -55,6 +55,9 @@ func (s *Service) SubmitReport(ctx context.Context, tenantID, id string, in Repo
 		if err := mayAct(ctx, d.Drill, drill.RoleDefender, rp.Team); err != nil {
 			return err
 		}
+		if t, ok := d.Team(rp.Team); ok && d.Shared() && d.TeamTenant(t) != d.Viewer {
+			return store.NewFieldError("team", store.CodeOneOf, nil, "team %q defends another organisation", drillText(rp.Team))
+		}
 		if d.State == drill.StatePlanned {
 			return fmt.Errorf("%w: %w: the drill has not started", store.ErrInvalid, drill.ErrState)
 		}
@@ -67,7 +70,7 @@ func (s *Service) SubmitReport(ctx context.Context, tenantID, id string, in Repo
 			return err
 		}
 		row := store.DrillReport{ID: stored.ID, At: stored.At, Team: stored.Team, Kind: string(stored.Kind), By: stored.By, Body: body}
-		v, err := s.store.Drills().AddReport(ctx, tenantID, id, d.Version, &row)
+		v, err := s.store.Drills().AddReport(ctx, d.TenantID, id, d.Version, &row)
 		d.Version = v
 		return err
 	})
@@ -75,7 +78,7 @@ func (s *Service) SubmitReport(ctx context.Context, tenantID, id string, in Repo
 		return nil, rp, err
 	}
 	got, _ := d.Report(rp.ID)
-	return d, got, s.record(ctx, tenantID, "drill.report.submit", id, map[string]any{"report": rp.ID, "team": rp.Team, "kind": rp.Kind,
+	return d.part(), got, s.record(ctx, tenantID, "drill.report.submit", id, map[string]any{"report": rp.ID, "team": rp.Team, "kind": rp.Kind,
 		"records": rp.Records()})
 }
 
@@ -87,7 +90,7 @@ func (s *Service) DecideReport(ctx context.Context, tenantID, id, reportID strin
 		return nil, err
 	}
 	d, err := s.change(ctx, tenantID, id, 0, func(d *Drill) error {
-		if err := mayAct(ctx, d.Drill, drill.RoleDirector, ""); err != nil {
+		if err := organiser(ctx, d, drill.RoleDirector, ""); err != nil {
 			return err
 		}
 		if err := d.DecideReport(reportID, accepted); err != nil {
@@ -99,7 +102,7 @@ func (s *Service) DecideReport(ctx context.Context, tenantID, id, reportID strin
 			return err
 		}
 		row := store.DrillReport{ID: rp.ID, Accepted: rp.Accepted, Body: body}
-		v, err := s.store.Drills().UpdateReport(ctx, tenantID, id, d.Version, &row)
+		v, err := s.store.Drills().UpdateReport(ctx, d.TenantID, id, d.Version, &row)
 		d.Version = v
 		return err
 	})

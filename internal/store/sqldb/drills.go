@@ -42,9 +42,14 @@ func (x drills) Create(ctx context.Context, d *store.Drill) error {
 		return err
 	}
 	now := s.stamp()
-	_, err := s.conn().exec(ctx, `INSERT INTO drills (`+drillCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
-		d.ID, d.TenantID, d.Name, d.State, s.t(d.Start), s.t(d.End), d.RulesOfEngagement, orJSON(d.Scope, "{}"),
-		orJSON(d.Teams, "[]"), string(d.Scheme), orJSON(d.Cases, "[]"), d.CreatedBy, s.t(now), s.t(now))
+	err := s.inTx(ctx, func(c conn) error {
+		if _, err := c.exec(ctx, `INSERT INTO drills (`+drillCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+			d.ID, d.TenantID, d.Name, d.State, s.t(d.Start), s.t(d.End), d.RulesOfEngagement, orJSON(d.Scope, "{}"),
+			orJSON(d.Teams, "[]"), string(d.Scheme), orJSON(d.Cases, "[]"), d.CreatedBy, s.t(now), s.t(now)); err != nil {
+			return err
+		}
+		return x.setParticipants(ctx, c, d)
+	})
 	if err != nil {
 		return s.wrap("create drill", err)
 	}
@@ -56,6 +61,9 @@ func (x drills) Create(ctx context.Context, d *store.Drill) error {
 // Get returns one drill.
 func (x drills) Get(ctx context.Context, tenantID, id string) (store.Drill, error) {
 	d, err := scanDrill(x.s.conn().queryRow(ctx, `SELECT `+drillCols+` FROM drills WHERE tenant_id = ? AND id = ?`, tenantID, id))
+	if err == nil {
+		d.Participants, err = x.participants(ctx, x.s.conn(), tenantID, id)
+	}
 	return d, x.s.wrap("get drill", err)
 }
 
@@ -63,7 +71,8 @@ func (x drills) Get(ctx context.Context, tenantID, id string) (store.Drill, erro
 func (x drills) List(ctx context.Context, tenantID string, p store.Page) ([]store.Drill, error) {
 	limit, offset := PageBounds(p)
 	ds, err := collect(ctx, x.s.conn(), scanDrill, `SELECT `+drillCols+` FROM drills WHERE tenant_id = ?
-		ORDER BY start_at DESC, id DESC LIMIT ? OFFSET ?`, tenantID, limit, offset)
+		OR id IN (SELECT drill_id FROM drill_participants WHERE tenant_id = ?)
+		ORDER BY start_at DESC, id DESC LIMIT ? OFFSET ?`, tenantID, tenantID, limit, offset)
 	return ds, x.s.wrap("list drills", err)
 }
 
@@ -101,7 +110,10 @@ func (x drills) Update(ctx context.Context, d *store.Drill) error {
 			teams = ?, scheme = ?, cases = ? WHERE tenant_id = ? AND id = ?`,
 			d.Name, d.State, s.t(d.Start), s.t(d.End), d.RulesOfEngagement, orJSON(d.Scope, "{}"), orJSON(d.Teams, "[]"),
 			string(d.Scheme), orJSON(d.Cases, "[]"), d.TenantID, d.ID)
-		return err
+		if err != nil {
+			return err
+		}
+		return x.setParticipants(ctx, c, d)
 	})
 	if err != nil {
 		return s.wrap("update drill", err)
@@ -123,6 +135,7 @@ func (x drills) Delete(ctx context.Context, tenantID, id string) error {
 			`DELETE FROM drill_state_changes WHERE tenant_id = ? AND drill_id = ?`,
 			`DELETE FROM drill_reports WHERE tenant_id = ? AND drill_id = ?`,
 			`DELETE FROM drill_remediations WHERE tenant_id = ? AND drill_id = ?`,
+			`DELETE FROM drill_participants WHERE drill_tenant_id = ? AND drill_id = ?`,
 		} {
 			if _, err := c.exec(ctx, q, tenantID, id); err != nil {
 				return err

@@ -152,4 +152,5 @@ func testDrills(t *testing.T, s store.Store) {
 	isErr(t, err, store.ErrNotFound)
 
 	t.Run("Reports", func(t *testing.T) { testDrillReports(t, s) })
+	t.Run("Participants", func(t *testing.T) { testDrillParticipants(t, s) })
 }
