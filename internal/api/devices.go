@@ -33,6 +33,13 @@ type Device struct {
 	HasSSHPassword   bool       `json:"has_ssh_password"`
 	HasSNMPCommunity bool       `json:"has_snmp_community"`
 	HostKeyPinned    bool       `json:"host_key_pinned"`
+	SNMPAuthProto    string     `json:"snmp_auth_proto,omitempty" doc:"SNMPv3 authentication protocol (SHA when empty)"`
+	SNMPPrivProto    string     `json:"snmp_priv_proto,omitempty" doc:"SNMPv3 privacy protocol (AES when empty; none for no privacy)"`
+	HasSNMPPrivPass  bool       `json:"has_snmp_priv_pass"`
+	BackupMethod     string     `json:"backup_method,omitempty" doc:"ssh (when empty), fortios-api or panos-api"`
+	APIPort          int        `json:"api_port,omitempty"`
+	HasAPIToken      bool       `json:"has_api_token"`
+	APIFingerprint   string     `json:"api_fingerprint,omitempty" doc:"Pinned SHA-256 fingerprint of the device's TLS certificate"`
 	SupportExpires   *time.Time `json:"support_expires,omitempty"`
 	LicenceExpires   *time.Time `json:"licence_expires,omitempty"`
 	SignatureExpires *time.Time `json:"signature_expires,omitempty"`
@@ -53,7 +60,9 @@ func deviceDTO(d store.Device) Device {
 		HasSNMPCommunity: d.SNMPSecretID != "", HostKeyPinned: d.HostKey != "", SupportExpires: optTime(d.SupportExpires),
 		LicenceExpires: optTime(d.LicenceExpires), SignatureExpires: optTime(d.SignatureExpires), ContactID: d.ContactID,
 		HealthState: d.HealthState, HealthNote: d.HealthNote, LastPolledAt: optTime(d.LastPolledAt), LastBackupAt: optTime(d.LastBackupAt),
-		BackupError: d.BackupError, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+		BackupError: d.BackupError, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+		SNMPAuthProto: d.SNMPAuthProto, SNMPPrivProto: d.SNMPPrivProto, HasSNMPPrivPass: d.SNMPPrivSecretID != "",
+		BackupMethod: d.BackupMethod, APIPort: d.APIPort, HasAPIToken: d.APISecretID != "", APIFingerprint: d.APIFingerprint}
 }
 
 // DeviceInput is a device to add. Credentials are write-only: they go to
@@ -74,6 +83,13 @@ type DeviceInput struct {
 	Profile          string `json:"profile,omitempty" maxLength:"64"`
 	SSHPassword      string `json:"ssh_password,omitempty" maxLength:"1024" writeOnly:"true"`
 	SNMPCommunity    string `json:"snmp_community,omitempty" maxLength:"1024" writeOnly:"true" doc:"Community (v2c) or passphrase (v3)"`
+	SNMPAuthProto    string `json:"snmp_auth_proto,omitempty" enum:"SHA,SHA224,SHA256,SHA384,SHA512,MD5" doc:"SNMPv3; SHA when empty"`
+	SNMPPrivProto    string `json:"snmp_priv_proto,omitempty" enum:"AES,AES192,AES256,DES,none" doc:"SNMPv3; AES when empty"`
+	SNMPPrivPass     string `json:"snmp_priv_pass,omitempty" maxLength:"1024" writeOnly:"true" doc:"SNMPv3 privacy passphrase; the auth passphrase when never set"`
+	BackupMethod     string `json:"backup_method,omitempty" enum:"ssh,fortios-api,panos-api" doc:"ssh when empty"`
+	APIPort          int    `json:"api_port,omitempty" minimum:"0" maximum:"65535" doc:"HTTPS port of the device API; 443 when 0"`
+	APIToken         string `json:"api_token,omitempty" maxLength:"1024" writeOnly:"true" doc:"FortiOS REST API token or PAN-OS API key"`
+	APIFingerprint   string `json:"api_fingerprint,omitempty" maxLength:"100" doc:"Pinned SHA-256 fingerprint of the device's TLS certificate (hex)"`
 	SupportExpires   string `json:"support_expires,omitempty" format:"date"`
 	LicenceExpires   string `json:"licence_expires,omitempty" format:"date"`
 	SignatureExpires string `json:"signature_expires,omitempty" format:"date"`
@@ -212,7 +228,9 @@ func (s *server) createDevice(ctx context.Context, in *deviceCreateIn) (*out[Dev
 	b := in.Body
 	di := om.Input{AssetID: b.AssetID, Name: b.Name, Vendor: b.Vendor, Model: b.Model, Firmware: b.Firmware, Role: b.Role,
 		MgmtAddress: b.MgmtAddress, SSHPort: b.SSHPort, SNMPPort: b.SNMPPort, SNMPVersion: b.SNMPVersion, SNMPUser: b.SNMPUser,
-		SSHUser: b.SSHUser, Profile: b.Profile, SSHPassword: b.SSHPassword, SNMPCommunity: b.SNMPCommunity, ContactID: b.ContactID}
+		SSHUser: b.SSHUser, Profile: b.Profile, SSHPassword: b.SSHPassword, SNMPCommunity: b.SNMPCommunity, ContactID: b.ContactID,
+		SNMPAuthProto: b.SNMPAuthProto, SNMPPrivProto: b.SNMPPrivProto, SNMPPrivPass: b.SNMPPrivPass, BackupMethod: b.BackupMethod,
+		APIPort: b.APIPort, APIToken: b.APIToken, APIFingerprint: b.APIFingerprint}
 	if di.SupportExpires, err = day("support_expires", b.SupportExpires); err != nil {
 		return nil, err
 	}

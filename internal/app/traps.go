@@ -6,12 +6,17 @@ import (
 	"net"
 	"sync"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/vigil-sec/vigil/internal/device/trap"
+	"github.com/vigil-sec/vigil/internal/logs"
 )
 
 // startTraps starts the SNMP trap receiver when snmp_trap_udp is set:
 // each notification is matched to a device by sender address and
-// community and handled by the device O&M service as the system.
+// community (v1, v2c) or SNMPv3 user and handled by the device O&M
+// service as the system. What it receives and refuses is counted in
+// vigil_snmp_traps_total{result}.
 func (a *App) startTraps(ctx context.Context) (func() error, error) {
 	if a.Config.SNMPTrapUDP == "" {
 		return func() error { return nil }, nil
@@ -22,12 +27,15 @@ func (a *App) startTraps(ctx context.Context) (func() error, error) {
 	}
 	a.SNMPTrapAddr = pc.LocalAddr()
 	a.Logger.Info("SNMP traps over UDP", "addr", pc.LocalAddr().String())
+	stats := &trap.Stats{}
+	a.registerTrapMetrics(stats)
 	ctx, cancel := context.WithCancel(asSystem(ctx))
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := trap.Serve(ctx, pc, a.Devices.HandleTrap, trap.Options{Logger: a.Logger}); err != nil {
+		opts := trap.Options{Logger: a.Logger, Users: a.Devices.TrapUsers, Stats: stats}
+		if err := trap.Serve(ctx, pc, a.Devices.HandleTrap, opts); err != nil {
 			a.Logger.Error("snmp trap receiver", "err", err)
 		}
 	}()
@@ -37,4 +45,53 @@ func (a *App) startTraps(ctx context.Context) (func() error, error) {
 		a.Devices.Wait()
 		return nil
 	}, nil
+}
+
+// registerTrapMetrics exposes the trap receiver's counters.
+func (a *App) registerTrapMetrics(stats *trap.Stats) {
+	if a.Registry == nil {
+		return
+	}
+	results := map[string]func(trap.Counts) uint64{
+		"received":           func(c trap.Counts) uint64 { return c.Received },
+		"accepted":           func(c trap.Counts) uint64 { return c.Accepted },
+		"refused":            func(c trap.Counts) uint64 { return c.Refused },
+		"malformed":          func(c trap.Counts) uint64 { return c.Malformed },
+		"unsupported":        func(c trap.Counts) uint64 { return c.Unsupported },
+		"dropped":            func(c trap.Counts) uint64 { return c.Dropped },
+		"unknown_user":       func(c trap.Counts) uint64 { return c.UnknownUser },
+		"wrong_digest":       func(c trap.Counts) uint64 { return c.WrongDigest },
+		"decryption_error":   func(c trap.Counts) uint64 { return c.Decryption },
+		"not_in_time_window": func(c trap.Counts) uint64 { return c.NotInTimeWindow },
+		"security_level":     func(c trap.Counts) uint64 { return c.LowSecurityLevel },
+	}
+	for result, f := range results {
+		c := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vigil_snmp_traps_total",
+			Help:        "SNMP notifications the trap receiver read, by what became of them.",
+			ConstLabels: prometheus.Labels{"result": result}}, func() float64 { return float64(f(stats.Snapshot())) })
+		if err := a.Registry.Register(c); err != nil {
+			a.Logger.Warn("snmp trap metrics", "err", err)
+		}
+	}
+}
+
+// startDeviceChanges lets the device O&M service react to configuration
+// changes in ingested logs as they are stored (deviceChanges); stopping
+// drops the scans still waiting for their debounce (the scheduled scan
+// finds them) and waits for running ones.
+func (a *App) startDeviceChanges() func() error {
+	return func() error {
+		if a.Devices != nil {
+			a.Devices.StopChanges()
+		}
+		return nil
+	}
+}
+
+// deviceChanges tells the device O&M service of a stored batch of
+// events; a configuration-change line schedules its device's backup.
+func (a *App) deviceChanges(ctx context.Context, events []logs.Event) {
+	if a.Devices != nil {
+		a.Devices.ObserveEvents(asSystem(ctx), events)
+	}
 }

@@ -32,6 +32,22 @@ type Device struct {
 	SNMPSecretID string
 	SSHSecretID  string
 	Profile      string // backup profile name, e.g. "fortios"
+	// SNMPAuthProto and SNMPPrivProto are the SNMPv3 protocols (MD5,
+	// SHA, SHA224, SHA256, SHA384, SHA512; AES, AES192, AES256; "" for
+	// SHA and AES);
+	// SNMPPrivSecretID names the privacy passphrase ("": the auth one).
+	SNMPAuthProto    string
+	SNMPPrivProto    string
+	SNMPPrivSecretID string
+	// BackupMethod is how the configuration is fetched: "" or "ssh",
+	// "fortios-api" or "panos-api"; APIPort is the HTTPS port (0: 443),
+	// APISecretID names the API token or key, APIFingerprint is the
+	// pinned SHA-256 fingerprint of the device's TLS certificate (hex;
+	// "" verifies the certificate the usual way).
+	BackupMethod   string
+	APIPort        int
+	APISecretID    string
+	APIFingerprint string
 	// HostKey is the pinned SSH host key in authorized_keys form; ""
 	// until the first backup pins it.
 	HostKey string

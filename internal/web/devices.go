@@ -13,7 +13,9 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/device/backup"
 	"github.com/vigil-sec/vigil/internal/device/om"
+	"github.com/vigil-sec/vigil/internal/device/trap"
 	"github.com/vigil-sec/vigil/internal/store"
 )
 
@@ -98,6 +100,9 @@ type deviceFields struct {
 	SSHPort, SNMPPort, SNMPVersion, SNMPUser, SSHUser, Profile  string
 	SupportExpires, LicenceExpires, SignatureExpires, ContactID string
 	HasSSHPassword, HasSNMPCommunity                            bool
+	// SNMPv3 protocols and the HTTPS-API backup settings.
+	SNMPAuthProto, SNMPPrivProto, BackupMethod, APIPort, APIFingerprint string
+	HasSNMPPrivPass, HasAPIToken                                        bool
 }
 
 type deviceFormPage struct {
@@ -111,6 +116,8 @@ type deviceFormPage struct {
 	Profiles []string
 	Assets   []store.Asset // device assets without a device yet
 	Contacts []store.Contact
+	// Choices of the SNMPv3 and backup-method fields.
+	Methods, AuthProtos, PrivProtos []string
 }
 
 func fieldsOf(d store.Device) deviceFields {
@@ -124,14 +131,16 @@ func fieldsOf(d store.Device) deviceFields {
 		MgmtAddress: d.MgmtAddress, SSHPort: itoa(d.SSHPort), SNMPPort: itoa(d.SNMPPort), SNMPVersion: d.SNMPVersion,
 		SNMPUser: d.SNMPUser, SSHUser: d.SSHUser, Profile: d.Profile, SupportExpires: formatDay(d.SupportExpires),
 		LicenceExpires: formatDay(d.LicenceExpires), SignatureExpires: formatDay(d.SignatureExpires), ContactID: d.ContactID,
-		HasSSHPassword: d.SSHSecretID != "", HasSNMPCommunity: d.SNMPSecretID != ""}
+		HasSSHPassword: d.SSHSecretID != "", HasSNMPCommunity: d.SNMPSecretID != "",
+		SNMPAuthProto: d.SNMPAuthProto, SNMPPrivProto: d.SNMPPrivProto, BackupMethod: d.BackupMethod, APIPort: itoa(d.APIPort),
+		APIFingerprint: d.APIFingerprint, HasSNMPPrivPass: d.SNMPPrivSecretID != "", HasAPIToken: d.APISecretID != ""}
 }
 
 func (s *server) deviceForm(r *http.Request, f deviceFields, editing bool) (*deviceFormPage, error) {
 	ctx := r.Context()
 	t := state(r).tenant
 	v := &deviceFormPage{Action: deviceBase(t), Cancel: deviceBase(t), Editing: editing, Form: f, Roles: om.Roles(),
-		Profiles: s.opts.Devices.Profiles()}
+		Profiles: s.opts.Devices.Profiles(), Methods: backup.Methods(), AuthProtos: trap.AuthProtocols(), PrivProtos: trap.PrivProtocols()}
 	if editing {
 		v.Action = deviceBase(t) + "/" + f.AssetID
 		v.Cancel = v.Action
@@ -188,7 +197,9 @@ var deviceFormFields = []formField{{"name", "name"}, {"asset", "asset"}, {"vendo
 	{"snmp_port", "snmp_port"}, {"snmp_version", "snmp_version"}, {"snmp_user", "snmp_user"}, {"ssh_user", "ssh_user"},
 	{"profile", "profile"}, {"ssh_password", "ssh_password"}, {"snmp_community", "snmp_community"},
 	{"contact", "contact"}, {"address", "mgmt_address"}, {"support_expires", "support_expires"},
-	{"licence_expires", "licence_expires"}, {"signature_expires", "signature_expires"}}
+	{"licence_expires", "licence_expires"}, {"signature_expires", "signature_expires"},
+	{"snmp_auth_proto", "snmp_auth_proto"}, {"snmp_priv_proto", "snmp_priv_proto"}, {"snmp_priv_pass", "snmp_priv_pass"},
+	{"backup_method", "backup_method"}, {"api_port", "api_port"}, {"api_token", "api_token"}, {"api_fingerprint", "api_fingerprint"}}
 
 func (s *server) deviceCreate(w http.ResponseWriter, r *http.Request) error {
 	return s.deviceSave(w, r, "")
@@ -207,7 +218,8 @@ func (s *server) deviceSave(w http.ResponseWriter, r *http.Request, assetID stri
 		Role: pf("role"), MgmtAddress: pf("mgmt_address"), SSHPort: pf("ssh_port"), SNMPPort: pf("snmp_port"),
 		SNMPVersion: pf("snmp_version"), SNMPUser: pf("snmp_user"), SSHUser: pf("ssh_user"), Profile: pf("profile"),
 		SupportExpires: pf("support_expires"), LicenceExpires: pf("licence_expires"), SignatureExpires: pf("signature_expires"),
-		ContactID: pf("contact")}
+		ContactID: pf("contact"), SNMPAuthProto: pf("snmp_auth_proto"), SNMPPrivProto: pf("snmp_priv_proto"),
+		BackupMethod: pf("backup_method"), APIPort: pf("api_port"), APIFingerprint: pf("api_fingerprint")}
 	editing := assetID != ""
 	if editing {
 		d, err := s.opts.Devices.Get(ctx, t.ID, assetID)
@@ -216,6 +228,7 @@ func (s *server) deviceSave(w http.ResponseWriter, r *http.Request, assetID stri
 		}
 		f.AssetID, f.Name = assetID, d.Name
 		f.HasSSHPassword, f.HasSNMPCommunity = d.SSHSecretID != "", d.SNMPSecretID != ""
+		f.HasSNMPPrivPass, f.HasAPIToken = d.SNMPPrivSecretID != "", d.APISecretID != ""
 	}
 	v, err := s.deviceForm(r, f, editing)
 	if err != nil {
@@ -224,11 +237,13 @@ func (s *server) deviceSave(w http.ResponseWriter, r *http.Request, assetID stri
 	tag := state(r).locale
 	in := om.Input{AssetID: f.AssetID, Name: f.Name, Vendor: f.Vendor, Model: f.Model, Firmware: f.Firmware, Role: f.Role,
 		MgmtAddress: f.MgmtAddress, SNMPVersion: f.SNMPVersion, SNMPUser: f.SNMPUser, SSHUser: f.SSHUser, Profile: f.Profile,
-		SSHPassword: pf("ssh_password"), SNMPCommunity: pf("snmp_community"), ContactID: f.ContactID}
+		SSHPassword: pf("ssh_password"), SNMPCommunity: pf("snmp_community"), ContactID: f.ContactID,
+		SNMPAuthProto: f.SNMPAuthProto, SNMPPrivProto: f.SNMPPrivProto, SNMPPrivPass: pf("snmp_priv_pass"), BackupMethod: f.BackupMethod,
+		APIToken: pf("api_token"), APIFingerprint: f.APIFingerprint}
 	for _, p := range []struct {
 		name, v string
 		dst     *int
-	}{{"ssh_port", f.SSHPort, &in.SSHPort}, {"snmp_port", f.SNMPPort, &in.SNMPPort}} {
+	}{{"ssh_port", f.SSHPort, &in.SSHPort}, {"snmp_port", f.SNMPPort, &in.SNMPPort}, {"api_port", f.APIPort, &in.APIPort}} {
 		n, ok := atoi(p.v)
 		if !ok {
 			v.fieldError(p.name, s.msgs.T(tag, "devom.error.port"))

@@ -54,6 +54,7 @@ const (
 type trapTarget struct {
 	tenantID, assetID string
 	community         [32]byte
+	v3                *trap.User // the device's SNMPv3 user (nil for v2c)
 }
 
 // trapIndex maps sender addresses to devices.
@@ -74,7 +75,7 @@ func (x *trapIndex) invalidate() {
 }
 
 // buildTrapIndex lists every tenant's devices with an IP management
-// address and an SNMPv2c community.
+// address and an SNMPv2c community or an SNMPv3 user.
 func (s *Service) buildTrapIndex(ctx context.Context) (map[netip.Addr][]trapTarget, error) {
 	tenants, err := s.st.Tenants().List(ctx)
 	if err != nil {
@@ -89,7 +90,16 @@ func (s *Service) buildTrapIndex(ctx context.Context) (map[netip.Addr][]trapTarg
 			}
 			for _, d := range ds {
 				a, err := netip.ParseAddr(d.MgmtAddress)
-				if err != nil || d.SNMPSecretID == "" || d.SNMPVersion == "3" {
+				if err != nil || d.SNMPSecretID == "" {
+					continue
+				}
+				if d.SNMPVersion == "3" {
+					u, err := s.v3User(ctx, d)
+					if err != nil {
+						s.log.WarnContext(ctx, "snmp trap: device SNMPv3 user not readable", "device", d.AssetID, "err", err)
+						continue
+					}
+					idx[a.Unmap()] = append(idx[a.Unmap()], trapTarget{tenantID: d.TenantID, assetID: d.AssetID, v3: u})
 					continue
 				}
 				c, err := s.vault.Open(ctx, d.TenantID, d.SNMPSecretID, "snmp trap check of device "+d.AssetID)
@@ -180,7 +190,15 @@ func (s *Service) HandleTrap(ctx context.Context, addr netip.Addr, t *trap.Trap)
 	got := sha256.Sum256([]byte(t.Community))
 	var target *trapTarget
 	for _, c := range s.trapTargets(ctx, addr.Unmap()) {
-		if subtle.ConstantTimeCompare(got[:], c.community[:]) == 1 {
+		if t.Version == "3" {
+			// The receiver authenticated it with this device's keys.
+			if c.v3 != nil && c.v3.ID == t.UserID {
+				target = &c
+				break
+			}
+			continue
+		}
+		if c.v3 == nil && subtle.ConstantTimeCompare(got[:], c.community[:]) == 1 {
 			target = &c
 			break
 		}
@@ -199,6 +217,10 @@ func (s *Service) HandleTrap(ctx context.Context, addr netip.Addr, t *trap.Trap)
 		Severity: k.severity, Summary: trapSummary(d, t, k)}
 	ev.Detail = append(ev.Detail, store.DeviceEventField{Name: "snmpTrapOID", Value: t.OID},
 		store.DeviceEventField{Name: "version", Value: t.Version})
+	if t.Version == "3" {
+		ev.Detail = append(ev.Detail, store.DeviceEventField{Name: "user", Value: t.User},
+			store.DeviceEventField{Name: "engine_id", Value: t.EngineID})
+	}
 	for _, v := range t.Vars {
 		ev.Detail = append(ev.Detail, store.DeviceEventField{Name: cmpOr(v.Name, v.OID), Value: v.Value})
 	}
@@ -258,7 +280,7 @@ func trapSummary(d store.Device, t *trap.Trap, k trapKind) string {
 // changeSoon backs a device up ChangeDelay from now, once however many
 // change traps arrive meanwhile.
 func (s *Service) changeSoon(ctx context.Context, d store.Device) {
-	if d.SSHSecretID == "" || d.Profile == "" {
+	if !s.canBackup(d) {
 		return
 	}
 	key := d.TenantID + "/" + d.AssetID
@@ -298,14 +320,16 @@ func (s *Service) changeSoon(ctx context.Context, d store.Device) {
 	}()
 }
 
-// Wait waits for the backups that change traps scheduled.
+// Wait waits for the backups that change traps scheduled and for the
+// change scans that are running.
 func (s *Service) Wait() {
 	x := &s.traps
 	x.mu.Lock()
-	defer x.mu.Unlock()
 	for x.running > 0 {
 		x.idle.Wait()
 	}
+	x.mu.Unlock()
+	s.live.running.Wait()
 }
 
 func (s *Service) linkChanges(ctx context.Context, d store.Device, res BackupResult) {
@@ -434,7 +458,7 @@ func (s *Service) scanDevice(ctx context.Context, d store.Device, orders []worko
 	if err := s.st.Devices().SetLogScan(ctx, d.TenantID, d.AssetID, now); err != nil {
 		return err
 	}
-	if found == 0 || d.MgmtAddress == "" || d.SSHSecretID == "" || d.Profile == "" {
+	if found == 0 || !s.canBackup(d) {
 		return nil
 	}
 	res, err := s.backup(ctx, d, "system", strings.Join(users, ", "))

@@ -10,6 +10,7 @@ package om
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +28,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/device/backup"
 	"github.com/vigil-sec/vigil/internal/device/health"
+	"github.com/vigil-sec/vigil/internal/device/trap"
 	"github.com/vigil-sec/vigil/internal/secret"
 	"github.com/vigil-sec/vigil/internal/store"
 )
@@ -86,6 +88,12 @@ type Options struct {
 	// ChangeDelay is how long after a configuration-change trap its
 	// backup runs, so the device has finished writing (default 30s).
 	ChangeDelay time.Duration
+	// ChangeDebounce is how long after the last configuration-change log
+	// line its scan and backup run (default DefaultChangeDebounce).
+	ChangeDebounce time.Duration
+	// APIRoots are the CAs trusted for devices' HTTPS APIs without a
+	// pinned fingerprint; nil: the system roots.
+	APIRoots *x509.CertPool
 }
 
 // Service is the device O&M service.
@@ -102,7 +110,8 @@ type Service struct {
 	prev    map[string]health.Sample // last poll per tenant/asset, for Judge
 	running sync.Mutex               // held by RunScheduled
 
-	traps trapIndex // trap senders by address
+	traps trapIndex   // trap senders by address
+	live  liveChanges // change lines waiting for their scan
 }
 
 // NewService returns a Service.
@@ -127,6 +136,7 @@ func NewService(st store.Store, v *secret.Vault, assets *asset.Service, a *audit
 	set(&opts.BackupEvery, DefaultBackupEvery)
 	set(&opts.ReachTimeout, DefaultReachTimeout)
 	set(&opts.ChangeDelay, DefaultChangeDelay)
+	set(&opts.ChangeDebounce, DefaultChangeDebounce)
 	switch opts.Reach {
 	case "":
 		opts.Reach = ReachAuto
@@ -175,6 +185,18 @@ type Input struct {
 	Profile                       string
 	SSHPassword                   string
 	SNMPCommunity                 string // or the SNMPv3 passphrase
+	// SNMPv3: protocols ("" for SHA and AES; PrivNone for no privacy)
+	// and a privacy passphrase ("" keeps the stored one, or uses the
+	// auth passphrase when none is stored).
+	SNMPAuthProto, SNMPPrivProto string
+	SNMPPrivPass                 string
+	// BackupMethod is "", "ssh", "fortios-api" or "panos-api"; APIToken
+	// the API token or key ("" keeps the stored one); APIFingerprint the
+	// pinned SHA-256 of the device's certificate ("" verifies the chain).
+	BackupMethod   string
+	APIPort        int
+	APIToken       string
+	APIFingerprint string
 
 	SupportExpires, LicenceExpires, SignatureExpires time.Time
 	ContactID                                        string
@@ -248,7 +270,9 @@ func (in *Input) check(profiles map[string]*backup.Profile) error {
 			errs = append(errs, invalid("profile", store.CodeOneOf, map[string]any{"allowed": names}, "unknown backup profile %q", in.Profile))
 		}
 	}
-	for _, c := range []struct{ name, v string }{{"ssh_password", in.SSHPassword}, {"snmp_community", in.SNMPCommunity}} {
+	errs = append(errs, in.check3()...)
+	for _, c := range []struct{ name, v string }{{"ssh_password", in.SSHPassword}, {"snmp_community", in.SNMPCommunity},
+		{"snmp_priv_pass", in.SNMPPrivPass}, {"api_token", in.APIToken}} {
 		if len(c.v) > 1024 || !utf8.ValidString(c.v) {
 			errs = append(errs, invalid(c.name, store.CodeTooLong, map[string]any{"max": 1024}, "%s must be at most 1024 bytes of text", c.name))
 		}
@@ -273,7 +297,8 @@ func (s *Service) Save(ctx context.Context, tenantID string, in Input) (store.De
 			return store.Device{}, err
 		}
 	}
-	if (in.SSHPassword != "" || in.SNMPCommunity != "") && !auth.FromContext(ctx).Can(auth.PermSecretWrite, tenantID) {
+	if (in.SSHPassword != "" || in.SNMPCommunity != "" || in.SNMPPrivPass != "" || in.APIToken != "") &&
+		!auth.FromContext(ctx).Can(auth.PermSecretWrite, tenantID) {
 		return store.Device{}, auth.ErrForbidden
 	}
 	var d store.Device
@@ -306,6 +331,8 @@ func (s *Service) Save(ctx context.Context, tenantID string, in Input) (store.De
 	d.SNMPVersion, d.SNMPUser, d.SSHUser, d.Profile = in.SNMPVersion, in.SNMPUser, in.SSHUser, in.Profile
 	d.SupportExpires, d.LicenceExpires, d.SignatureExpires = in.SupportExpires, in.LicenceExpires, in.SignatureExpires
 	d.ContactID = in.ContactID
+	d.SNMPAuthProto, d.SNMPPrivProto, d.BackupMethod, d.APIPort, d.APIFingerprint =
+		in.SNMPAuthProto, in.SNMPPrivProto, in.BackupMethod, in.APIPort, in.APIFingerprint
 	var err error
 	if d.SSHSecretID, err = s.keep(ctx, tenantID, d.SSHSecretID, in.SSHPassword, "device "+in.AssetID+" ssh", "password"); err != nil {
 		return store.Device{}, err
@@ -313,12 +340,19 @@ func (s *Service) Save(ctx context.Context, tenantID string, in Input) (store.De
 	if d.SNMPSecretID, err = s.keep(ctx, tenantID, d.SNMPSecretID, in.SNMPCommunity, "device "+in.AssetID+" snmp", "snmp-community"); err != nil {
 		return store.Device{}, err
 	}
+	if d.SNMPPrivSecretID, err = s.keep(ctx, tenantID, d.SNMPPrivSecretID, in.SNMPPrivPass, "device "+in.AssetID+" snmp privacy", "password"); err != nil {
+		return store.Device{}, err
+	}
+	if d.APISecretID, err = s.keep(ctx, tenantID, d.APISecretID, in.APIToken, "device "+in.AssetID+" api token", "api-token"); err != nil {
+		return store.Device{}, err
+	}
 	if err := s.st.Devices().PutDevice(ctx, &d); err != nil {
 		return store.Device{}, fmt.Errorf("save device: %w", err)
 	}
 	s.traps.invalidate()
 	return d, s.audit.Record(ctx, audit.Event{TenantID: tenantID, Action: "device.save", Object: "asset:" + d.AssetID,
-		Detail: map[string]string{"vendor": d.Vendor, "model": d.Model, "role": d.Role, "address": d.MgmtAddress}})
+		Detail: map[string]string{"vendor": d.Vendor, "model": d.Model, "role": d.Role, "address": d.MgmtAddress,
+			"backup_method": d.BackupMethod, "api_fingerprint": d.APIFingerprint}})
 }
 
 // keep stores value in the vault under id (a new secret when id is "")
@@ -480,8 +514,7 @@ func vendorKey(d store.Device) string {
 	return v
 }
 
-// snmpV3 is the SNMPv3 security used with one passphrase: SHA
-// authentication and AES privacy.
-func snmpV3(user, pass string) *health.V3Auth {
-	return &health.V3Auth{User: user, AuthProtocol: "SHA", AuthPass: pass, PrivProtocol: "AES", PrivPass: pass}
+// snmpV3 is a device's SNMPv3 security for polls.
+func snmpV3(u *trap.User) *health.V3Auth {
+	return &health.V3Auth{User: u.Name, AuthProtocol: u.AuthProto, AuthPass: u.AuthPass, PrivProtocol: u.PrivProto, PrivPass: u.PrivPass}
 }

@@ -108,7 +108,11 @@ func (s *Service) poll(ctx context.Context, d store.Device) (store.HealthSample,
 	tg := health.Target{Addr: net.JoinHostPort(d.MgmtAddress, port(d.SNMPPort, 161)), Version: d.SNMPVersion,
 		Timeout: s.opts.PollTimeout, Retries: 0}
 	if d.SNMPVersion == "3" {
-		tg.V3 = snmpV3(d.SNMPUser, string(cred))
+		u, err := s.snmpV3Auth(ctx, d, string(cred))
+		if err != nil {
+			return store.HealthSample{}, err
+		}
+		tg.V3 = snmpV3(u)
 	} else {
 		tg.Community = string(cred)
 	}
@@ -245,39 +249,28 @@ func sanitize(s string) string {
 // (a user ID or "system"), changedBy who changed it when a change event
 // said so.
 func (s *Service) backup(ctx context.Context, d store.Device, by, changedBy string) (BackupResult, error) {
-	p := s.opts.Profiles[d.Profile]
-	if d.MgmtAddress == "" || d.SSHSecretID == "" || d.SSHUser == "" || p == nil {
-		return BackupResult{}, fmt.Errorf("%w: backups need a management address, an SSH user and password, and a backup profile", ErrNotConfigured)
+	cfg, err := s.fetchConfig(ctx, d)
+	if errors.Is(err, ErrNotConfigured) {
+		return BackupResult{}, err
 	}
-	var pinned ssh.PublicKey
-	if d.HostKey != "" {
-		k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(d.HostKey))
-		if err != nil {
-			return BackupResult{}, fmt.Errorf("pinned host key: %w", err)
-		}
-		pinned = k
-	}
-	pw, err := s.vault.Open(ctx, d.TenantID, d.SSHSecretID, "config backup of device "+d.AssetID)
-	if err != nil {
-		return BackupResult{}, fmt.Errorf("ssh credential: %w", err)
-	}
-	tg := backup.Target{Addr: net.JoinHostPort(d.MgmtAddress, port(d.SSHPort, 22)), User: d.SSHUser, Password: string(pw),
-		HostKey: pinned, TOFU: pinned == nil, Timeout: s.opts.BackupTimeout, MaxOutput: MaxConfigBytes}
-	cfg, err := backup.Fetch(ctx, tg, p)
 	if err != nil {
 		reason := clip(err.Error(), maxErrorText)
 		if serr := s.st.Devices().SetBackupStatus(ctx, d.TenantID, d.AssetID, time.Time{}, reason); serr != nil {
 			s.log.WarnContext(ctx, "backup status not stored", "device", d.AssetID, "err", serr)
 		}
-		if errors.Is(err, backup.ErrHostKeyChanged) {
+		switch {
+		case errors.Is(err, backup.ErrHostKeyChanged):
 			s.raise(ctx, d, "host_key_changed", "", "high",
 				fmt.Sprintf("Device %s presented a different SSH host key; backups stop until an admin accepts it", d.Name), 24*time.Hour)
-		} else {
+		case errors.Is(err, backup.ErrFingerprint):
+			s.raise(ctx, d, "tls_certificate_changed", "", "high",
+				fmt.Sprintf("Device %s presented a TLS certificate other than the pinned one; API backups stop until an admin updates the fingerprint", d.Name), 24*time.Hour)
+		default:
 			s.raise(ctx, d, "backup_failed", "", "medium", fmt.Sprintf("Configuration backup of %s failed: %s", d.Name, reason), 24*time.Hour)
 		}
 		return BackupResult{}, err
 	}
-	if pinned == nil && cfg.HostKey != nil {
+	if d.HostKey == "" && cfg.HostKey != nil {
 		key := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(cfg.HostKey)))
 		if err := s.st.Devices().SetHostKey(ctx, d.TenantID, d.AssetID, key); err != nil {
 			return BackupResult{}, fmt.Errorf("pin host key: %w", err)
@@ -325,6 +318,29 @@ func (s *Service) backup(ctx context.Context, d store.Device, by, changedBy stri
 		s.raise(ctx, d, "config_changed", b.ID, "medium", title, time.Minute)
 	}
 	return BackupResult{Backup: b, Stored: true, Changed: !first}, nil
+}
+
+// fetchSSH fetches a device's configuration over SSH, pinning the host
+// key on first use.
+func (s *Service) fetchSSH(ctx context.Context, d store.Device, p *backup.Profile) (backup.Config, error) {
+	if d.MgmtAddress == "" || d.SSHSecretID == "" || d.SSHUser == "" || p == nil {
+		return backup.Config{}, fmt.Errorf("%w: backups need a management address, an SSH user and password, and a backup profile", ErrNotConfigured)
+	}
+	var pinned ssh.PublicKey
+	if d.HostKey != "" {
+		k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(d.HostKey))
+		if err != nil {
+			return backup.Config{}, fmt.Errorf("pinned host key: %w", err)
+		}
+		pinned = k
+	}
+	pw, err := s.vault.Open(ctx, d.TenantID, d.SSHSecretID, "config backup of device "+d.AssetID)
+	if err != nil {
+		return backup.Config{}, fmt.Errorf("ssh credential: %w", err)
+	}
+	tg := backup.Target{Addr: net.JoinHostPort(d.MgmtAddress, port(d.SSHPort, 22)), User: d.SSHUser, Password: string(pw),
+		HostKey: pinned, TOFU: pinned == nil, Timeout: s.opts.BackupTimeout, MaxOutput: MaxConfigBytes}
+	return backup.Fetch(ctx, tg, p)
 }
 
 // diffText is the changed lines turning a into b, one per line as "+ x"

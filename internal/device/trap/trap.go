@@ -1,8 +1,9 @@
 // Package trap receives SNMP notifications from security devices: SNMPv1
-// traps and SNMPv2c traps and informs on a UDP socket. Packets are decoded
-// with gosnmp's BER decoder (no second decoder here), bounded in size and
-// in variable bindings, and handed to a Handler with the sender's address;
-// an accepted inform is acknowledged with a response. SNMPv3 is refused.
+// traps, SNMPv2c traps and informs, and SNMPv3 traps with user-based
+// security (v3.go) on a UDP socket. Packets are decoded with gosnmp's BER
+// decoder (only the v3 header is read here first), bounded in size and in
+// variable bindings, and handed to a Handler with the sender's address;
+// an accepted v2c inform is acknowledged with a response.
 package trap
 
 import (
@@ -16,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -76,9 +78,12 @@ type Var struct {
 
 // Trap is one decoded notification.
 type Trap struct {
-	Version   string // "1" or "2c"
-	Community string
-	Inform    bool
+	Version   string // "1", "2c" or "3"
+	Community string // v1 and v2c
+	// User is a v3 notification's USM user name, UserID the ID of the
+	// User whose keys authenticated it, EngineID the sending engine (hex).
+	User, UserID, EngineID string
+	Inform                 bool
 	// OID is the notification's snmpTrapOID; a v1 trap's generic and
 	// specific numbers are mapped onto it as RFC 3584 says.
 	OID       string
@@ -156,26 +161,38 @@ func fromPacket(p *gosnmp.SnmpPacket) (*Trap, error) {
 		}
 		t.Vars, t.Truncated = vars(p.Variables)
 	case p.Version == gosnmp.Version2c && (p.PDUType == gosnmp.SNMPv2Trap || p.PDUType == gosnmp.InformRequest):
-		t.Version, t.Inform = "2c", p.PDUType == gosnmp.InformRequest
-		vs := p.Variables
-		if len(vs) < 2 || strings.TrimPrefix(vs[0].Name, ".") != oidSysUpTime || strings.TrimPrefix(vs[1].Name, ".") != oidTrapOID {
-			return nil, errors.New("snmp trap: a v2c notification must start with sysUpTime.0 and snmpTrapOID.0")
+		n, err := notification(p)
+		if err != nil {
+			return nil, err
 		}
-		switch v := vs[0].Value.(type) {
-		case uint32:
-			t.UpTime = v
-		case uint:
-			t.UpTime = uint32(min(v, 1<<32-1)) // #nosec G115 -- bounded
-		}
-		oid, ok := vs[1].Value.(string)
-		if !ok || oid == "" {
-			return nil, errors.New("snmp trap: snmpTrapOID.0 is not an OBJECT IDENTIFIER")
-		}
-		t.OID = clip(strings.TrimPrefix(oid, "."))
-		t.Vars, t.Truncated = vars(vs[2:])
+		n.Community, n.Version, n.Inform = t.Community, "2c", p.PDUType == gosnmp.InformRequest
+		return n, nil
 	default:
 		return nil, ErrUnsupported
 	}
+	return t, nil
+}
+
+// notification decodes the bindings of an SNMPv2 notification (v2c or
+// v3), which start with sysUpTime.0 and snmpTrapOID.0.
+func notification(p *gosnmp.SnmpPacket) (*Trap, error) {
+	t := &Trap{packet: p}
+	vs := p.Variables
+	if len(vs) < 2 || strings.TrimPrefix(vs[0].Name, ".") != oidSysUpTime || strings.TrimPrefix(vs[1].Name, ".") != oidTrapOID {
+		return nil, errors.New("snmp trap: a v2 notification must start with sysUpTime.0 and snmpTrapOID.0")
+	}
+	switch v := vs[0].Value.(type) {
+	case uint32:
+		t.UpTime = v
+	case uint:
+		t.UpTime = uint32(min(v, 1<<32-1)) // #nosec G115 -- bounded
+	}
+	oid, ok := vs[1].Value.(string)
+	if !ok || oid == "" {
+		return nil, errors.New("snmp trap: snmpTrapOID.0 is not an OBJECT IDENTIFIER")
+	}
+	t.OID = clip(strings.TrimPrefix(oid, "."))
+	t.Vars, t.Truncated = vars(vs[2:])
 	return t, nil
 }
 
@@ -237,7 +254,7 @@ func (t *Trap) Ack() (b []byte, err error) {
 			b, err = nil, errors.New("snmp trap: the inform cannot be acknowledged")
 		}
 	}()
-	if !t.Inform || t.packet == nil {
+	if !t.Inform || t.packet == nil || t.Version != "2c" {
 		return nil, errors.New("snmp trap: only an inform is acknowledged")
 	}
 	resp := &gosnmp.SnmpPacket{Version: gosnmp.Version2c, Community: t.packet.Community, PDUType: gosnmp.GetResponse,
@@ -247,7 +264,8 @@ func (t *Trap) Ack() (b []byte, err error) {
 
 // Handler is told of each decoded notification with the address it came
 // from, and reports whether it was accepted (the community is right for
-// a known device); an accepted inform is acknowledged.
+// a known device, or the v3 user authenticated is one of the device's);
+// an accepted inform is acknowledged.
 type Handler func(ctx context.Context, from netip.Addr, t *Trap) bool
 
 // Options configure Serve.
@@ -255,6 +273,12 @@ type Options struct {
 	Logger  *slog.Logger
 	Workers int // handlers run at once; default 4
 	Queue   int // datagrams waiting for a worker; more are dropped; default 256
+	// Users gives the SNMPv3 users a sender may use; nil refuses v3.
+	Users Users
+	// Stats, when set, counts what was received, accepted and refused.
+	Stats *Stats
+	// Now is the clock of the v3 time window; default time.Now.
+	Now func() time.Time
 }
 
 // Serve reads notifications from pc until ctx ends or pc is closed, and
@@ -276,6 +300,11 @@ func Serve(ctx context.Context, pc net.PacketConn, h Handler, opts Options) erro
 		from net.Addr
 		b    []byte
 	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	cl := &clocks{m: map[string]engineClock{}, now: now}
 	ch := make(chan dgram, queue)
 	var wg sync.WaitGroup
 	for range workers {
@@ -283,7 +312,7 @@ func Serve(ctx context.Context, pc net.PacketConn, h Handler, opts Options) erro
 		go func() {
 			defer wg.Done()
 			for d := range ch {
-				handle(ctx, pc, d.from, d.b, h, log)
+				handle(ctx, pc, d.from, d.b, h, log, opts, cl)
 			}
 		}()
 	}
@@ -298,13 +327,18 @@ func Serve(ctx context.Context, pc net.PacketConn, h Handler, opts Options) erro
 		if err != nil {
 			break
 		}
+		if opts.Stats != nil {
+			opts.Stats.received.Add(1)
+		}
 		if n > MaxPacket {
+			opts.Stats.count(ErrTooLarge)
 			log.Debug("snmp trap dropped", "from", from.String(), "reason", ErrTooLarge)
 			continue
 		}
 		select {
 		case ch <- dgram{from: from, b: append([]byte(nil), buf[:n]...)}:
 		default:
+			opts.Stats.count(ErrTooLarge)
 			log.Debug("snmp trap dropped", "from", from.String(), "reason", "queue full")
 		}
 	}
@@ -316,7 +350,7 @@ func Serve(ctx context.Context, pc net.PacketConn, h Handler, opts Options) erro
 	return err
 }
 
-func handle(ctx context.Context, pc net.PacketConn, from net.Addr, b []byte, h Handler, log *slog.Logger) {
+func handle(ctx context.Context, pc net.PacketConn, from net.Addr, b []byte, h Handler, log *slog.Logger, opts Options, cl *clocks) {
 	ua, ok := from.(*net.UDPAddr)
 	if !ok {
 		return
@@ -325,12 +359,28 @@ func handle(ctx context.Context, pc net.PacketConn, from net.Addr, b []byte, h H
 	if !ok {
 		return
 	}
-	t, err := Parse(b)
+	var t *Trap
+	var err error
+	if v, verr := messageVersion(b); verr == nil && v == 3 {
+		t, err = parseV3(ctx, addr.Unmap(), b, opts.Users, cl)
+	} else {
+		t, err = Parse(b)
+	}
 	if err != nil {
+		opts.Stats.count(err)
 		log.Debug("snmp trap dropped", "from", from.String(), "reason", err)
 		return
 	}
-	if !h(ctx, addr.Unmap(), t) || !t.Inform {
+	if !h(ctx, addr.Unmap(), t) {
+		if opts.Stats != nil {
+			opts.Stats.refused.Add(1)
+		}
+		return
+	}
+	if opts.Stats != nil {
+		opts.Stats.accepted.Add(1)
+	}
+	if !t.Inform {
 		return
 	}
 	ack, err := t.Ack()

@@ -14,7 +14,8 @@ type devices struct{ s *Store }
 const deviceCols = `d.tenant_id, d.asset_id, a.name, d.vendor, d.model, d.firmware, d.role, d.mgmt_address, d.ssh_port, d.snmp_port,
 	d.snmp_version, d.snmp_user, d.ssh_user, d.snmp_secret_id, d.ssh_secret_id, d.profile, d.host_key, d.support_expires,
 	d.licence_expires, d.signature_expires, d.contact_id, d.health_state, d.health_note, d.last_polled_at, d.last_backup_at,
-	d.backup_error, d.created_at, d.updated_at, d.log_scan_at`
+	d.backup_error, d.created_at, d.updated_at, d.log_scan_at, d.snmp_auth_proto, d.snmp_priv_proto, d.snmp_priv_secret_id,
+	d.backup_method, d.api_port, d.api_secret_id, d.api_fingerprint`
 
 const deviceFrom = ` FROM devices d JOIN assets a ON a.id = d.asset_id`
 
@@ -24,7 +25,8 @@ func scanDevice(r rowScanner) (store.Device, error) {
 		&d.SNMPPort, &d.SNMPVersion, &d.SNMPUser, &d.SSHUser, &d.SNMPSecretID, &d.SSHSecretID, &d.Profile, &d.HostKey,
 		timeDest{&d.SupportExpires}, timeDest{&d.LicenceExpires}, timeDest{&d.SignatureExpires}, &d.ContactID,
 		&d.HealthState, &d.HealthNote, timeDest{&d.LastPolledAt}, timeDest{&d.LastBackupAt}, &d.BackupError,
-		timeDest{&d.CreatedAt}, timeDest{&d.UpdatedAt}, timeDest{&d.LogScanAt})
+		timeDest{&d.CreatedAt}, timeDest{&d.UpdatedAt}, timeDest{&d.LogScanAt}, &d.SNMPAuthProto, &d.SNMPPrivProto,
+		&d.SNMPPrivSecretID, &d.BackupMethod, &d.APIPort, &d.APISecretID, &d.APIFingerprint)
 	return d, err
 }
 
@@ -45,17 +47,22 @@ func (x devices) PutDevice(ctx context.Context, d *store.Device) error {
 		d.Name = name
 		if _, err := c.exec(ctx, `INSERT INTO devices (asset_id, tenant_id, vendor, model, firmware, role, mgmt_address, ssh_port,
 			snmp_port, snmp_version, snmp_user, ssh_user, snmp_secret_id, ssh_secret_id, profile, host_key, support_expires,
-			licence_expires, signature_expires, contact_id, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			licence_expires, signature_expires, contact_id, created_at, updated_at, snmp_auth_proto, snmp_priv_proto,
+			snmp_priv_secret_id, backup_method, api_port, api_secret_id, api_fingerprint)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (asset_id) DO UPDATE SET vendor = excluded.vendor, model = excluded.model, firmware = excluded.firmware,
 			role = excluded.role, mgmt_address = excluded.mgmt_address, ssh_port = excluded.ssh_port, snmp_port = excluded.snmp_port,
 			snmp_version = excluded.snmp_version, snmp_user = excluded.snmp_user, ssh_user = excluded.ssh_user,
 			snmp_secret_id = excluded.snmp_secret_id, ssh_secret_id = excluded.ssh_secret_id, profile = excluded.profile,
 			host_key = excluded.host_key, support_expires = excluded.support_expires, licence_expires = excluded.licence_expires,
-			signature_expires = excluded.signature_expires, contact_id = excluded.contact_id, updated_at = excluded.updated_at`,
+			signature_expires = excluded.signature_expires, contact_id = excluded.contact_id, updated_at = excluded.updated_at,
+			snmp_auth_proto = excluded.snmp_auth_proto, snmp_priv_proto = excluded.snmp_priv_proto,
+			snmp_priv_secret_id = excluded.snmp_priv_secret_id, backup_method = excluded.backup_method, api_port = excluded.api_port,
+			api_secret_id = excluded.api_secret_id, api_fingerprint = excluded.api_fingerprint`,
 			d.AssetID, d.TenantID, d.Vendor, d.Model, d.Firmware, d.Role, d.MgmtAddress, d.SSHPort, d.SNMPPort, d.SNMPVersion,
 			d.SNMPUser, d.SSHUser, d.SNMPSecretID, d.SSHSecretID, d.Profile, d.HostKey, s.t(d.SupportExpires),
-			s.t(d.LicenceExpires), s.t(d.SignatureExpires), d.ContactID, s.t(now), s.t(now)); err != nil {
+			s.t(d.LicenceExpires), s.t(d.SignatureExpires), d.ContactID, s.t(now), s.t(now), d.SNMPAuthProto, d.SNMPPrivProto,
+			d.SNMPPrivSecretID, d.BackupMethod, d.APIPort, d.APISecretID, d.APIFingerprint); err != nil {
 			return err
 		}
 		got, err := scanDevice(c.queryRow(ctx, `SELECT `+deviceCols+deviceFrom+` WHERE d.tenant_id = ? AND d.asset_id = ?`,
