@@ -34,7 +34,14 @@ type EnrolRequest struct {
 	AgentID  string `json:"agent_id"`
 	Hostname string `json:"hostname"`
 	Version  string `json:"version,omitempty"`
+	// CSR is a PEM certificate request for the agent's own key: the
+	// server answers a client certificate for mutual TLS when it has an
+	// agent CA.
+	CSR string `json:"csr,omitempty"`
 }
+
+// MaxCSRBytes bounds EnrolRequest.CSR.
+const MaxCSRBytes = 8 << 10
 
 // Validate checks an enrolment request.
 func (r *EnrolRequest) Validate() error {
@@ -50,6 +57,9 @@ func (r *EnrolRequest) Validate() error {
 	if len(r.Version) > 64 || strings.ContainsFunc(r.Hostname+r.Version, isControl) {
 		return errors.New("hostname or version: control characters or too long")
 	}
+	if len(r.CSR) > MaxCSRBytes || (r.CSR != "" && !strings.HasPrefix(r.CSR, "-----BEGIN CERTIFICATE REQUEST-----")) {
+		return fmt.Errorf("csr: not a PEM certificate request of at most %d bytes", MaxCSRBytes)
+	}
 	return nil
 }
 
@@ -59,6 +69,11 @@ type EnrolResponse struct {
 	AgentID  string `json:"agent_id"`
 	TenantID string `json:"tenant_id"`
 	Token    string `json:"token"` // #nosec G117 -- the agent's credential, sent to the agent once
+	// Certificate is the agent's client certificate (PEM) for the CSR it
+	// sent, and CACertificate the CA that issued it; empty when the
+	// server issues none.
+	Certificate   string `json:"certificate,omitempty"`
+	CACertificate string `json:"ca_certificate,omitempty"`
 }
 
 // Credential is what an enrolled agent keeps in credential.json in its
@@ -98,7 +113,11 @@ func Enrol(ctx context.Context, opts EnrolOptions) (Credential, error) {
 	if host == "" {
 		host, _ = os.Hostname()
 	}
-	req := EnrolRequest{Schema: EnrolSchema, AgentID: id.AgentID, Hostname: host, Version: opts.Version}
+	keyPEM, csr, err := newClientKey(id.AgentID)
+	if err != nil {
+		return Credential{}, fmt.Errorf("agent enrol: %w", err)
+	}
+	req := EnrolRequest{Schema: EnrolSchema, AgentID: id.AgentID, Hostname: host, Version: opts.Version, CSR: string(csr)}
 	body, err := json.Marshal(req)
 	if err != nil {
 		return Credential{}, fmt.Errorf("agent enrol: %w", err)
@@ -114,6 +133,13 @@ func Enrol(ctx context.Context, opts EnrolOptions) (Credential, error) {
 	}
 	if res.AgentID != id.AgentID || !strings.HasPrefix(res.Token, CredentialPrefix) || res.TenantID == "" {
 		return Credential{}, errors.New("agent enrol: the server's answer is not a credential for this agent")
+	}
+	if res.Certificate != "" {
+		if err := saveClientCert(opts.DataDir, keyPEM, res.Certificate, res.CACertificate, res.TenantID, res.AgentID); err != nil {
+			return Credential{}, fmt.Errorf("agent enrol: %w", err)
+		}
+	} else if err := removeClientCert(opts.DataDir); err != nil {
+		return Credential{}, fmt.Errorf("agent enrol: %w", err)
 	}
 	cred := Credential{Server: opts.Server, AgentID: res.AgentID, TenantID: res.TenantID, Token: res.Token,
 		EnrolledAt: time.Now().UTC().Truncate(time.Second)}

@@ -159,6 +159,11 @@ func NewHeartbeatHandler(sink HeartbeatSink, opts HandlerOptions) http.Handler {
 // is unknown, used up, revoked or expired; the handler answers 401.
 var ErrEnrolRefused = errors.New("enrolment token refused")
 
+// ErrEnrolInvalid is returned by an Enroller for a request it cannot
+// serve as sent (a certificate request it refuses); the token is not
+// used.
+var ErrEnrolInvalid = errors.New("enrolment request refused")
+
 // Enroller exchanges an enrolment token for an agent credential.
 type Enroller interface {
 	Enrol(ctx context.Context, token string, req EnrolRequest) (EnrolResponse, error)
@@ -192,6 +197,9 @@ func NewEnrolHandler(en Enroller, opts HandlerOptions) http.Handler {
 			return nil, err
 		}
 		res, err := en.Enrol(ctx, token, req)
+		if errors.Is(err, ErrEnrolInvalid) {
+			return nil, badRequest(err)
+		}
 		if errors.Is(err, ErrEnrolRefused) {
 			return nil, &statusError{status: http.StatusUnauthorized, msg: "unauthorised", err: err}
 		}

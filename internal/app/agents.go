@@ -88,6 +88,7 @@ func (a *App) agentEventsHandler() http.Handler {
 				evs[i].Fields["host.name"] = ag.Hostname
 			}
 		}
+		stableAgentIDs(ag.ID, evs)
 		return a.eventSink().Write(ctx, evs)
 	})
 	h := logs.NewHTTPHandler(logs.HTTPOptions{

@@ -55,7 +55,12 @@ func (a *App) loadRules() error {
 func (a *App) IngestHandler() http.Handler {
 	p, _ := logs.NewRegistry().Lookup("auto")
 	return a.ingestWithEVTX(logs.NewHTTPHandler(logs.HTTPOptions{
-		Options: logs.Options{Parser: p, Sink: a.eventSink(), Logger: a.Logger,
+		Options: logs.Options{Parser: p, Sink: logs.SinkFunc(func(ctx context.Context, evs []logs.Event) error {
+			// Events of a Vigil agent shipping with an API token keep the
+			// agent's IDs, so its resends are stored once.
+			stableAgentIDs("", evs)
+			return a.eventSink().Write(ctx, evs)
+		}), Logger: a.Logger,
 			DeadLetters: logs.DeadLetterFunc(func(ctx context.Context, dl logs.DeadLetter) {
 				a.Logger.Debug("ingest: record refused", "source", dl.Source, "reason", dl.Reason)
 			})},

@@ -49,7 +49,7 @@ the server does and, on the server, 'agent import' stores it.`,
 const enrolTokenEnv = "VIGIL_ENROL_TOKEN" // #nosec G101 -- the name of a variable, not a credential
 
 func newAgentEnrolCmd() *cobra.Command {
-	var server, token, dataDir, hostname string
+	var server, token, dataDir, hostname, serverCA string
 	cmd := &cobra.Command{
 		Use:   "enrol --server URL --token TOKEN [--data-dir DIR]",
 		Short: "Exchange an enrolment token for this agent's own credential",
@@ -57,7 +57,10 @@ func newAgentEnrolCmd() *cobra.Command {
 and host name to URL/api/v1/agent/enrol with the enrolment token an admin
 created for the tenant (Agents page or POST /api/v1/agents/enrolments). The
 server answers the agent's own credential, which is saved in
-DIR/credential.json (mode 0600); 'agent run' then uses it. The token may
+DIR/credential.json (mode 0600); 'agent run' then uses it. The agent also
+makes its own key (DIR/agent.key, mode 0600) and sends a certificate
+request for it: a server with an agent CA answers a client certificate
+(DIR/agent.crt) that 'agent run' presents for mutual TLS. The token may
 also come from the environment variable VIGIL_ENROL_TOKEN. An enrolment
 token is good for the number of agents and the time the admin chose.`,
 		Args: cobra.NoArgs,
@@ -68,8 +71,12 @@ token is good for the number of agents and the time the admin chose.`,
 			if server == "" || token == "" {
 				return errors.New("agent enrol: --server and --token (or VIGIL_ENROL_TOKEN) are required")
 			}
+			hc, err := agent.HTTPClient(dataDir, serverCA)
+			if err != nil {
+				return err
+			}
 			cred, err := agent.Enrol(cmd.Context(), agent.EnrolOptions{Server: server, Token: token, DataDir: dataDir,
-				Hostname: hostname, Version: app.Version})
+				Hostname: hostname, Version: app.Version, HTTP: hc})
 			if err != nil {
 				return err
 			}
@@ -83,6 +90,7 @@ token is good for the number of agents and the time the admin chose.`,
 	f.StringVar(&token, "token", "", "enrolment token (vge_...); default: env VIGIL_ENROL_TOKEN")
 	f.StringVar(&dataDir, "data-dir", defaultAgentDataDir, "agent state: identity, credential, spool and offsets")
 	f.StringVar(&hostname, "hostname", "", "host name to enrol under (default: this host's)")
+	f.StringVar(&serverCA, "server-ca", "", "PEM file of the CA that signed the server's certificate (default: the system's)")
 	return cmd
 }
 
@@ -173,6 +181,7 @@ func agentLogger(cmd *cobra.Command, level string) (*slog.Logger, error) {
 func newAgentRunCmd() *cobra.Command {
 	var (
 		server, tokenFile, dataDir, policy, tenant string
+		serverCA                                   string
 		tail, units, fimPaths                      []string
 		interval, heartbeat, fimInterval           time.Duration
 		spoolMax                                   int64
@@ -224,6 +233,9 @@ debian-ubuntu or openssh, or a policy file). It runs until SIGINT/SIGTERM.`,
 					return fmt.Errorf("%w (or enrol the agent with 'vigil agent enrol')", err)
 				}
 			}
+			if cfg.HTTP, err = agent.HTTPClient(dataDir, serverCA); err != nil {
+				return err
+			}
 			local := agent.RemoteConfig{Schema: agent.ConfigSchema, Tail: absAll(tail), Journald: cfg.Journald, FIM: cfg.FIM}
 			if err := local.Validate(); err != nil {
 				return err
@@ -251,6 +263,7 @@ debian-ubuntu or openssh, or a policy file). It runs until SIGINT/SIGTERM.`,
 	f.StringVar(&server, "server", "", "Vigil server base URL (default: the enrolled server)")
 	f.StringVar(&tokenFile, "token-file", "", "file holding an API token (mode 0600) for an agent that is not enrolled; default: env VIGIL_AGENT_TOKEN")
 	f.StringVar(&tenant, "tenant", "", "tenant (id or slug) the host belongs to, when the API token holds several")
+	f.StringVar(&serverCA, "server-ca", "", "PEM file of the CA that signed the server's certificate (default: the system's)")
 	f.StringVar(&dataDir, "data-dir", defaultAgentDataDir, "agent state: identity, credential, spool and offsets")
 	f.StringArrayVar(&tail, "tail", nil, "log file to follow and ship (repeatable)")
 	f.BoolVar(&journald, "journald", false, "read the systemd journal with journalctl")

@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -24,6 +25,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/agent"
 	"github.com/vigil-sec/vigil/internal/audit"
 	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/secret"
 	"github.com/vigil-sec/vigil/internal/store"
 )
 
@@ -52,6 +54,9 @@ type Options struct {
 	OfflineAfter time.Duration
 	Now          func() time.Time
 	Logger       *slog.Logger
+	// Box seals the agent CA in the store; nil issues no client
+	// certificates.
+	Box *secret.Box
 }
 
 // Service manages a tenant's agents.
@@ -59,6 +64,7 @@ type Service struct {
 	st    store.Store
 	audit *audit.Log
 	opts  Options
+	ca    caHolder
 }
 
 // New returns the service.
@@ -318,6 +324,19 @@ func (s *Service) Enrol(ctx context.Context, token string, req agent.EnrolReques
 	if !strings.HasPrefix(token, agent.EnrolTokenPrefix) || len(token) > 256 {
 		return agent.EnrolResponse{}, agent.ErrEnrolRefused
 	}
+	// A certificate request is checked, and the CA ready, before the
+	// token is used.
+	var csr *x509.CertificateRequest
+	var ca *CA
+	if req.CSR != "" {
+		var err error
+		if csr, err = ParseCSR(req.CSR); err != nil {
+			return agent.EnrolResponse{}, fmt.Errorf("%w: %w", agent.ErrEnrolInvalid, err)
+		}
+		if ca, err = s.CA(ctx); err != nil {
+			return agent.EnrolResponse{}, err
+		}
+	}
 	cred, err := newSecret(agent.CredentialPrefix)
 	if err != nil {
 		return agent.EnrolResponse{}, err
@@ -334,7 +353,15 @@ func (s *Service) Enrol(ctx context.Context, token string, req agent.EnrolReques
 		Detail: map[string]any{"hostname": a.Hostname, "enrolment": a.EnrolmentID}}); err != nil {
 		s.opts.Logger.Warn("fleet: enrolment not audited", "err", err)
 	}
-	return agent.EnrolResponse{AgentID: a.ID, TenantID: a.TenantID, Token: cred}, nil
+	res := agent.EnrolResponse{AgentID: a.ID, TenantID: a.TenantID, Token: cred}
+	if ca != nil {
+		cert, err := ca.Issue(csr, a.TenantID, a.ID, s.opts.Now())
+		if err != nil {
+			return agent.EnrolResponse{}, err
+		}
+		res.Certificate, res.CACertificate = string(cert), string(ca.CertPEM())
+	}
+	return res, nil
 }
 
 // ErrNotAgent means a request does not carry a valid agent credential for
@@ -369,6 +396,14 @@ func (s *Service) Authenticate(r *http.Request) (store.Agent, error) {
 	}
 	if h := r.Header.Get("X-Vigil-Agent"); h != a.ID {
 		return store.Agent{}, fmt.Errorf("%w: X-Vigil-Agent %q is not the credential's agent", ErrNotAgent, agentClip(h))
+	}
+	// Over mutual TLS the verified client certificate must name the
+	// credential's tenant and agent.
+	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
+		t, id, ok := agent.CertIdentity(r.TLS.VerifiedChains[0][0])
+		if !ok || t != a.TenantID || id != a.ID {
+			return store.Agent{}, fmt.Errorf("%w: the client certificate names agent %q, not the credential's", ErrNotAgent, agentClip(id))
+		}
 	}
 	return a, nil
 }
