@@ -28,13 +28,14 @@ type SigmaRule struct {
 	Custom      bool     `json:"custom" doc:"Uploaded by the tenant"`
 	Correlation bool     `json:"correlation"`
 	Enabled     bool     `json:"enabled"`
+	Problem     string   `json:"problem,omitempty" doc:"Why a custom correlation does not run (a rule it refers to is gone)"`
 	Source      string   `json:"source,omitempty" doc:"The YAML of a custom rule"`
 }
 
 func sigmaRuleDTO(ri detect.RuleInfo) SigmaRule {
 	return SigmaRule{Key: ri.Key, ID: ri.ID, Title: ri.Title, Level: ri.Level, Status: ri.Status, Description: ri.Description,
 		Tags: ri.Tags, Product: ri.LogSource.Product, Category: ri.LogSource.Category, Service: ri.LogSource.Service,
-		Path: ri.Path, Custom: ri.Custom, Correlation: ri.Correlation, Enabled: ri.Enabled}
+		Path: ri.Path, Custom: ri.Custom, Correlation: ri.Correlation, Enabled: ri.Enabled, Problem: ri.Problem}
 }
 
 // SigmaRulePage is a page of rules and how many match in all.
@@ -50,7 +51,7 @@ type SigmaRuleToggle struct {
 
 // SigmaRuleUpload is a custom rule's YAML.
 type SigmaRuleUpload struct {
-	Source string `json:"source" minLength:"1" maxLength:"65536" doc:"One Sigma detection rule in YAML"`
+	Source string `json:"source" minLength:"1" maxLength:"65536" doc:"One Sigma rule in YAML: a detection rule, or a correlation rule (event_count, value_count, temporal, temporal_ordered, value_sum, value_avg) referring to the tenant's built-in or custom rules by id or name"`
 }
 
 // SigmaRuleTest runs a rule over sample events without storing anything.
@@ -130,11 +131,12 @@ func (s *server) registerRules() {
 	register(s, inTenant(auth.PermEventTriage), huma.Operation{OperationID: "set-rule-enabled", Method: http.MethodPut,
 		Path: base + "/{rule}/enabled", Summary: "Turn a rule on or off for the tenant", Tags: tags}, s.setRuleEnabled)
 	register(s, inTenant(auth.PermEventTriage), huma.Operation{OperationID: "upload-rule", Method: http.MethodPost, Path: base,
-		Summary: "Upload a custom Sigma rule", Description: "The rule is validated as the engine loads it; a refusal (422) " +
-			"names the YAML line in errors[].message and nothing is stored. A rule with the id of the tenant's custom rule replaces it.",
+		Summary: "Upload a custom Sigma rule", Description: "A detection or correlation rule, validated as the engine loads it; a refusal (422) " +
+			"names the YAML line in errors[].message (for a correlation, the line of a referenced rule that does not exist) and nothing is stored. " +
+			"A rule with the id of the tenant's custom rule replaces it.",
 		DefaultStatus: http.StatusCreated, Tags: tags}, s.uploadRule)
 	register(s, inTenant(auth.PermEventTriage), huma.Operation{OperationID: "delete-rule", Method: http.MethodDelete,
-		Path: base + "/{rule}", Summary: "Delete a custom rule", DefaultStatus: http.StatusNoContent, Tags: tags}, s.deleteRule)
+		Path: base + "/{rule}", Summary: "Delete a custom rule", Description: "A rule one of the tenant's custom correlations refers to is not deleted (422).", DefaultStatus: http.StatusNoContent, Tags: tags}, s.deleteRule)
 	register(s, inTenant(auth.PermEventRead), huma.Operation{OperationID: "test-rule", Method: http.MethodPost, Path: "/tenants/{tenant}/rule-tests",
 		Summary: "Run a rule over sample events", Description: "Nothing is stored. Give source (a rule's YAML) or rule_key (a loaded rule).",
 		MaxBodyBytes: 2 << 20, Tags: tags}, s.testRule)
@@ -203,7 +205,7 @@ func (s *server) uploadRule(ctx context.Context, in *ruleUploadIn) (*out[SigmaRu
 	if err != nil {
 		return nil, ruleError(err)
 	}
-	ri, src, err := s.opts.Rules.Rule(t.ID, detect.RuleKey(r))
+	ri, src, err := s.opts.Rules.Rule(t.ID, r.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +219,7 @@ func (s *server) deleteRule(ctx context.Context, in *ruleParamIn) (*struct{}, er
 	if err != nil {
 		return nil, err
 	}
-	return nil, s.opts.Rules.DeleteCustom(ctx, t.ID, in.Rule)
+	return nil, ruleError(s.opts.Rules.DeleteCustom(ctx, t.ID, in.Rule))
 }
 
 func (s *server) testRule(ctx context.Context, in *ruleTestIn) (*out[SigmaTestResult], error) {

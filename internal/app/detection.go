@@ -42,7 +42,7 @@ func (a *App) newRulesService() *detect.Service {
 	}
 	auto, _ := logs.NewRegistry().Lookup("auto")
 	return detect.NewService(nil, nil, detect.ServiceOptions{Logger: a.Logger, Store: a.Store.Detection(), Pipelines: ps,
-		Audit: a.Audit, Sample: func(line []byte) (map[string]any, error) {
+		Audit: a.Audit, NodeID: a.nodeID(), Sample: func(line []byte) (map[string]any, error) {
 			ev, err := logs.ParseRecord(auto, line, logs.Meta{}, false)
 			if err != nil {
 				return nil, err
@@ -87,18 +87,21 @@ var _ logs.Sink = detectSink{}
 func (a *App) eventSink() logs.Sink { return detectSink{a} }
 
 // Write implements logs.Sink. A batch redelivered after a failure is
-// matched again; its alerts join the open ones of the same rule and host.
+// matched again; its alerts join the open ones of the same rule and host,
+// and correlations count each event ID once, so the redelivery does not
+// inflate their counts.
 func (d detectSink) Write(ctx context.Context, events []logs.Event) error {
 	if err := d.a.Pipeline.Write(ctx, events); err != nil {
 		return err
 	}
+	d.a.deviceChanges(ctx, events) // device config-change lines: live backups (traps.go)
 	svc := d.a.Rules
 	if svc == nil {
 		return nil
 	}
 	for i := range events {
 		e := &events[i]
-		det := svc.Detect(e.Tenant, detect.NewEvent(e.DetectFields()), e.Time)
+		det := svc.DetectEvent(e.Tenant, e.ID, detect.NewEvent(e.DetectFields()), e.Time)
 		host := eventHost(e.Fields)
 		for _, r := range det.Rules {
 			al := store.Alert{TenantID: e.Tenant, RuleID: storable(r.ID), RuleTitle: storable(r.Title), Level: alertLevel(r.Level),

@@ -35,7 +35,11 @@ func newDetectCmd() *cobra.Command {
 		Short: "Run Sigma rules over JSON-lines events, or check a rule tree",
 		Long: `detect loads the Sigma rules under each --rules directory and reads events as
 JSON lines (one object per line) from each FILE, or standard input when no FILE
-is given or FILE is "-". It writes one JSON line per match: rule_id, rule_title,
+is given or FILE is "-". An input that starts with the EVTX signature
+("ElfFile") is read as a Windows event log file instead (at most 256 MiB): each
+record is one event, rendered as the JSON a Windows export gives ({"Event":
+{"System": …, "EventData": …}}); damaged records are reported on standard
+error and skipped. It writes one JSON line per match: rule_id, rule_title,
 level, tags and the event. Malformed or oversized (> 1 MiB) lines are reported
 on standard error with their file and line, counted, and skipped.
 
@@ -199,7 +203,7 @@ func runDetect(cmd *cobra.Command, eng *detect.Engine, corr *detect.Correlator, 
 			r = f
 			defer func() { _ = f.Close() }()
 		}
-		if err := detectStream(r, name, eng, corr, enc, stderr, &st); err != nil {
+		if err := detectInput(r, name, eng, corr, enc, stderr, &st); err != nil {
 			_ = out.Flush()
 			return err
 		}
@@ -235,44 +239,54 @@ func detectStream(r io.Reader, name string, eng *detect.Engine, corr *detect.Cor
 				fmt.Fprintf(stderr, "%s:%d: %v, skipped\n", name, lineNo, perr)
 				break
 			}
-			st.events++
-			rules = eng.Match(ev, rules[:0])
-			for _, rule := range rules {
-				if !corr.Standalone(rule) {
-					continue
-				}
-				st.matches++
-				m := match{RuleID: rule.ID, RuleTitle: rule.Title, Level: rule.Level, Tags: rule.Tags, Event: ev.Raw}
-				if m.Tags == nil {
-					m.Tags = []string{}
-				}
-				if err := enc.Encode(m); err != nil {
-					return fmt.Errorf("detect: write: %w", err)
-				}
-			}
-			if len(corr.Correlations()) == 0 {
-				break
-			}
-			if t, ok := detect.EventTime(ev); ok {
-				st.clock = t
-			}
-			for _, a := range corr.Process(ev, st.clock, rules) {
-				if !corr.Standalone(a.Correlation()) {
-					continue
-				}
-				st.alerts++
-				if a.Tags == nil {
-					a.Tags = []string{}
-				}
-				if err := enc.Encode(corrMatch{Correlation: true, CorrelationAlert: a}); err != nil {
-					return fmt.Errorf("detect: write: %w", err)
-				}
+			var err error
+			if rules, err = detectOne(ev, eng, corr, enc, st, rules); err != nil {
+				return err
 			}
 		}
 		if atEOF {
 			return nil
 		}
 	}
+}
+
+// detectOne matches one event, writes its matches and feeds the
+// correlations. rules is scratch space, returned for reuse.
+func detectOne(ev *detect.Event, eng *detect.Engine, corr *detect.Correlator, enc *json.Encoder, st *detectStats, rules []*detect.Rule) ([]*detect.Rule, error) {
+	st.events++
+	rules = eng.Match(ev, rules[:0])
+	for _, rule := range rules {
+		if !corr.Standalone(rule) {
+			continue
+		}
+		st.matches++
+		m := match{RuleID: rule.ID, RuleTitle: rule.Title, Level: rule.Level, Tags: rule.Tags, Event: ev.Raw}
+		if m.Tags == nil {
+			m.Tags = []string{}
+		}
+		if err := enc.Encode(m); err != nil {
+			return rules, fmt.Errorf("detect: write: %w", err)
+		}
+	}
+	if len(corr.Correlations()) == 0 {
+		return rules, nil
+	}
+	if t, ok := detect.EventTime(ev); ok {
+		st.clock = t
+	}
+	for _, a := range corr.Process(ev, st.clock, rules) {
+		if !corr.Standalone(a.Correlation()) {
+			continue
+		}
+		st.alerts++
+		if a.Tags == nil {
+			a.Tags = []string{}
+		}
+		if err := enc.Encode(corrMatch{Correlation: true, CorrelationAlert: a}); err != nil {
+			return rules, fmt.Errorf("detect: write: %w", err)
+		}
+	}
+	return rules, nil
 }
 
 func parseEventLine(line []byte) (*detect.Event, error) {

@@ -342,6 +342,13 @@ func (c *Correlation) fieldFor(name string, i int) string {
 // chained correlation) a group-by or field the referenced correlation
 // does not produce. Call it once the whole rule set is loaded.
 func ResolveCorrelations(rules []*Rule, corrs []*Correlation) ([]*Correlation, []*LoadError) {
+	return resolveCorrelations(rules, nil, corrs)
+}
+
+// resolveCorrelations is ResolveCorrelations where corrs may also refer
+// to the fixed correlations, which are already resolved and are left
+// as they are.
+func resolveCorrelations(rules []*Rule, fixed, corrs []*Correlation) ([]*Correlation, []*LoadError) {
 	byKey := make(map[string][]any)
 	add := func(k string, x any) {
 		if k != "" && !slices.Contains(byKey[k], x) {
@@ -351,6 +358,10 @@ func ResolveCorrelations(rules []*Rule, corrs []*Correlation) ([]*Correlation, [
 	for _, r := range rules {
 		add(r.ID, r)
 		add(r.Name, r)
+	}
+	for _, c := range fixed {
+		add(c.ID, c)
+		add(c.Name, c)
 	}
 	for _, c := range corrs {
 		add(c.ID, c)
@@ -363,9 +374,9 @@ func ResolveCorrelations(rules []*Rule, corrs []*Correlation) ([]*Correlation, [
 			cands := byKey[ref]
 			switch {
 			case len(cands) == 0:
-				bad[c] = fmt.Errorf("correlation: unknown rule %q", ref)
+				bad[c] = &RefError{Ref: ref, msg: fmt.Sprintf("correlation: unknown rule %q", ref)}
 			case len(cands) > 1:
-				bad[c] = fmt.Errorf("correlation: rule %q is ambiguous (%d rules have that id or name)", ref, len(cands))
+				bad[c] = &RefError{Ref: ref, msg: fmt.Sprintf("correlation: rule %q is ambiguous (%d rules have that id or name)", ref, len(cands))}
 			case cands[0] == any(c):
 				bad[c] = fmt.Errorf("correlation: refers to itself")
 			default:
@@ -383,6 +394,9 @@ func ResolveCorrelations(rules []*Rule, corrs []*Correlation) ([]*Correlation, [
 		done
 	)
 	state := make(map[*Correlation]int)
+	for _, c := range fixed {
+		state[c] = done
+	}
 	var visit func(c *Correlation) bool
 	visit = func(c *Correlation) bool {
 		switch state[c] {

@@ -74,6 +74,9 @@ type CorrelatorStats struct {
 	// NonNumeric counts value_sum and value_avg matches whose field was
 	// missing or not a number; they are not aggregated.
 	NonNumeric uint64
+	// Replayed counts matches of an event ID the group had already
+	// counted (a batch delivered again); they change nothing.
+	Replayed uint64
 }
 
 // Correlator evaluates correlation rules over the matches of their
@@ -135,6 +138,10 @@ type group struct {
 	// (temporal) or the latest start of a chain through it
 	// (temporal_ordered); zero means none.
 	seen []time.Time
+	// counted remembers the event IDs (with the reference index) this
+	// group counted inside the window, so that a replayed event is not
+	// counted twice; see replay.go.
+	counted idSet
 }
 
 type entry struct {
@@ -208,6 +215,14 @@ func (cr *Correlator) Stats() CorrelatorStats {
 // follows the alert that fed it). t earlier than a previous call's time
 // is taken as that time and counted as late.
 func (cr *Correlator) Process(ev *Event, t time.Time, matched []*Rule) []*CorrelationAlert {
+	return cr.ProcessEvent("", ev, t, matched)
+}
+
+// ProcessEvent is Process for an event with an ID: a group that already
+// counted the ID inside its window (the same event delivered again, as
+// when a batch is retried) ignores it, so replaying events changes no
+// count and raises no alert. An empty id is never deduplicated.
+func (cr *Correlator) ProcessEvent(id string, ev *Event, t time.Time, matched []*Rule) []*CorrelationAlert {
 	if len(matched) == 0 {
 		return nil
 	}
@@ -222,12 +237,12 @@ func (cr *Correlator) Process(ev *Event, t time.Time, matched []*Rule) []*Correl
 	for _, r := range matched {
 		srcs = append(srcs, r)
 	}
-	return cr.feed(ev, t, srcs, nil)
+	return cr.feed(id, ev, t, srcs, nil)
 }
 
 // feed applies one event, matched by srcs, to every correlation referring
 // to one of them, and recursively feeds the alerts to chained ones.
-func (cr *Correlator) feed(ev *Event, t time.Time, srcs []any, out []*CorrelationAlert) []*CorrelationAlert {
+func (cr *Correlator) feed(id string, ev *Event, t time.Time, srcs []any, out []*CorrelationAlert) []*CorrelationAlert {
 	// Collect, per correlation, the reference indices this event hits.
 	var order []*Correlation
 	hits := make(map[*Correlation][]int)
@@ -258,14 +273,14 @@ func (cr *Correlator) feed(ev *Event, t time.Time, srcs []any, out []*Correlatio
 				continue
 			}
 			done[key] = true
-			if a := cr.apply(c, key, vals, i, ev, t); a != nil {
+			if a := cr.apply(c, key, vals, i, id, ev, t); a != nil {
 				out = append(out, a)
 				if len(cr.refs[c]) > 0 {
 					fields := make(map[string]any, len(a.Group))
 					for k, v := range a.Group {
 						fields[k] = v
 					}
-					out = cr.feed(NewEvent(fields), a.Last, []any{c}, out)
+					out = cr.feed("", NewEvent(fields), a.Last, []any{c}, out)
 				}
 			}
 		}
@@ -275,7 +290,7 @@ func (cr *Correlator) feed(ev *Event, t time.Time, srcs []any, out []*Correlatio
 
 // apply adds one match of the i-th reference of c to the group key and
 // returns an alert when the condition holds.
-func (cr *Correlator) apply(c *Correlation, key string, vals []string, i int, ev *Event, t time.Time) *CorrelationAlert {
+func (cr *Correlator) apply(c *Correlation, key string, vals []string, i int, id string, ev *Event, t time.Time) *CorrelationAlert {
 	st := cr.state[c]
 	horizon := t.Add(-c.Timespan)
 	if t.Sub(st.lastSweep) >= c.Timespan {
@@ -302,6 +317,13 @@ func (cr *Correlator) apply(c *Correlation, key string, vals []string, i int, ev
 		}
 		st.groups[key] = g
 	}
+	if id != "" {
+		g.counted.expire(horizon)
+		if !g.counted.add(countedKey(id, i), t, cr.opts.MaxEntries) {
+			cr.stats.Replayed++
+			return nil
+		}
+	}
 	g.last = t
 	var a *CorrelationAlert
 	switch c.Type {
@@ -313,7 +335,13 @@ func (cr *Correlator) apply(c *Correlation, key string, vals []string, i int, ev
 		a = cr.applyWindow(c, st, g, i, ev, t, horizon)
 	}
 	if a != nil {
-		delete(st.groups, key)
+		if g.counted.len() == 0 {
+			delete(st.groups, key)
+		} else {
+			// The group starts over but remembers the events it
+			// counted, so a replay of them cannot fire it again.
+			g.reset()
+		}
 	}
 	return a
 }

@@ -39,6 +39,14 @@ type snapGroup struct {
 	Last    time.Time   `json:"last"`
 	Entries []snapEntry `json:"entries,omitempty"`
 	Seen    []time.Time `json:"seen,omitempty"`
+	// Counted are the event IDs the group counted (see
+	// Correlator.ProcessEvent), oldest first.
+	Counted []snapID `json:"counted,omitempty"`
+}
+
+type snapID struct {
+	ID string    `json:"id"`
+	T  time.Time `json:"t"`
 }
 
 type snapEntry struct {
@@ -87,7 +95,7 @@ func (cr *Correlator) Snapshot(maxEntries int) ([]byte, error) {
 	slices.SortStableFunc(cands, func(a, b cand) int { return b.g.last.Compare(a.g.last) })
 	budget := maxEntries
 	for _, x := range cands {
-		n := max(len(x.g.entries), 1)
+		n := max(len(x.g.entries), x.g.counted.len(), 1)
 		if n > budget {
 			snap.Dropped++
 			continue
@@ -96,6 +104,9 @@ func (cr *Correlator) Snapshot(maxEntries int) ([]byte, error) {
 		sg := snapGroup{Values: x.g.values, Last: x.g.last, Seen: x.g.seen}
 		for _, e := range x.g.entries {
 			sg.Entries = append(sg.Entries, snapEntry{T: e.t, R: e.rule, S: e.s, F: e.f})
+		}
+		for _, c := range x.g.counted.order {
+			sg.Counted = append(sg.Counted, snapID{ID: c.id, T: c.t})
 		}
 		snap.Corrs[x.corr].Groups = append(snap.Corrs[x.corr].Groups, sg)
 	}
@@ -179,6 +190,9 @@ func (cr *Correlator) Restore(data []byte) (RestoreStats, error) {
 					g.entries = append(g.entries, e)
 					g.add(e)
 				}
+			}
+			for _, c := range sg.Counted {
+				g.counted.add(c.ID, c.T, cr.opts.MaxEntries)
 			}
 			cs.groups[key] = g
 			st.Groups++

@@ -63,7 +63,8 @@ func ParseJSONSample(line []byte) (map[string]any, error) {
 
 // Test runs one rule over sample events given as JSON lines, storing
 // nothing: the rule in src when it is not empty (compiled as an upload
-// would be), else the tenant's rule with the given key. parse reads each
+// would be; a correlation is resolved against the tenant's rules), else
+// the tenant's rule with the given key. parse reads each
 // line (nil: the Service's Sample, else ParseJSONSample). Events are taken in order; correlations
 // are fed with the matches of the tested rule when key names a
 // correlation.
@@ -83,12 +84,25 @@ func (s *Service) Test(tenantID string, src []byte, key string, sample []byte, p
 		res   = &TestResult{Matches: []TestMatch{}, Errors: []RuleError{}}
 	)
 	if len(bytes.TrimSpace(src)) > 0 {
-		r, err := s.compile(src)
+		r, c, err := s.compileAny(src)
 		if err != nil {
 			return nil, err
 		}
-		rules = []*Rule{r}
-		res.Rule = RuleInfo{Key: RuleKey(r), ID: r.ID, Title: r.Title, Level: r.Level, Tags: r.Tags, LogSource: r.LogSource, Custom: true, Enabled: true}
+		if c != nil {
+			s.mu.Lock()
+			c, err = s.testCorrelation(tenantID, c, src)
+			s.mu.Unlock()
+			if err != nil {
+				return nil, err
+			}
+			var corrs []*Correlation
+			corrs, rules = corrClosure(c)
+			corr = NewCorrelator(corrs, s.opts.Correlator)
+			res.Rule = RuleInfo{Key: corrKey(c), ID: c.ID, Title: c.Title, Level: c.Level, Tags: c.Tags, Custom: true, Correlation: true, Enabled: true}
+		} else {
+			rules = []*Rule{r}
+			res.Rule = RuleInfo{Key: RuleKey(r), ID: r.ID, Title: r.Title, Level: r.Level, Tags: r.Tags, LogSource: r.LogSource, Custom: true, Enabled: true}
+		}
 	} else {
 		ri, _, err := s.Rule(tenantID, key)
 		if err != nil {
@@ -97,15 +111,16 @@ func (s *Service) Test(tenantID string, src []byte, key string, sample []byte, p
 		res.Rule = ri
 		s.mu.Lock()
 		if ri.Correlation {
-			for _, c := range s.corrs {
-				if corrKey(c) == key {
-					corr = NewCorrelator([]*Correlation{c}, s.opts.Correlator)
-					for _, ref := range c.srcs {
-						if r, ok := ref.(*Rule); ok {
-							rules = append(rules, r)
-						}
-					}
+			c := customCorr(s.tenants[tenantID], key)
+			for _, b := range s.corrs {
+				if corrKey(b) == key {
+					c = b
 				}
+			}
+			if c != nil {
+				var corrs []*Correlation
+				corrs, rules = corrClosure(c)
+				corr = NewCorrelator(corrs, s.opts.Correlator)
 			}
 		} else {
 			for _, r := range s.base {
@@ -157,6 +172,9 @@ func (s *Service) Test(tenantID string, src []byte, key string, sample []byte, p
 			clock = t
 		}
 		for _, a := range corr.Process(ev, clock, matched) {
+			if a.Correlation() != nil && corrKey(a.Correlation()) != res.Rule.Key && !corr.Standalone(a.Correlation()) {
+				continue
+			}
 			res.Matches = append(res.Matches, TestMatch{Line: n, Key: corrKey(a.Correlation()), Title: a.RuleTitle, Level: a.Level, Correlation: true})
 		}
 	}

@@ -68,6 +68,10 @@ type ServiceOptions struct {
 	// Sample reads the lines pasted into "test this rule"; nil reads
 	// them as JSON (ParseJSONSample).
 	Sample SampleParser
+	// NodeID names this node's correlation snapshots, so that several
+	// ingest nodes sharing a store each keep their own; a node restores
+	// its own snapshots at Load.
+	NodeID string
 }
 
 // Auditor records who changed what (audit.Log).
@@ -90,6 +94,8 @@ type Service struct {
 	opts ServiceOptions
 	log  *slog.Logger
 
+	// edit serialises the changes of custom rules (check, store, apply).
+	edit    sync.Mutex
 	mu      sync.Mutex
 	base    []*Rule
 	corrs   []*Correlation
@@ -99,8 +105,15 @@ type Service struct {
 
 // tenantRules is one tenant's view of the rules.
 type tenantRules struct {
-	custom   []*Rule
-	sources  map[string]store.CustomRule // by rule id
+	custom []*Rule
+	// corrSrcs are the YAML of the tenant's custom correlations by id,
+	// also those that do not resolve (broken says why).
+	corrSrcs map[string][]byte
+	broken   map[string]*brokenCorr
+	// corrs are the tenant's custom correlations that resolved, built
+	// from their sources by resolveCustom.
+	corrs    []*Correlation
+	sources  map[string]store.CustomRule // by rule id, detection or correlation
 	disabled map[string]bool             // by RuleKey
 	engine   *Engine                     // nil until needed
 	corr     *Correlator
@@ -124,23 +137,33 @@ func NewService(rules []*Rule, corrs []*Correlation, opts ServiceOptions) *Servi
 // snapshot, so correlations that are still loaded keep their state.
 func (s *Service) SetBase(rules []*Rule, corrs []*Correlation) {
 	eng := NewEngine(rules)
+	s.edit.Lock()
+	defer s.edit.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.base, s.corrs, s.baseEng = rules, corrs, eng
 	for id, t := range s.tenants {
 		t.engine = nil
-		if t.corr == nil {
-			continue
-		}
-		snap, err := t.corr.Snapshot(s.opts.MaxSnapshotEntries)
-		t.corr = nil
-		if err != nil {
-			s.log.Warn("correlation state dropped on rule reload", "tenant", id, "err", err)
-			continue
-		}
-		if _, err := s.correlator(t).Restore(snap); err != nil {
-			s.log.Warn("correlation state dropped on rule reload", "tenant", id, "err", err)
-		}
+		s.resolveTenant(id, t)
+		s.resetCorrelator(id, t)
+	}
+}
+
+// resetCorrelator rebuilds a tenant's Correlator after its correlations
+// changed, carrying the windows of the correlations still loaded over
+// through a snapshot. Call with s.mu held.
+func (s *Service) resetCorrelator(tenantID string, t *tenantRules) {
+	if t.corr == nil {
+		return
+	}
+	snap, err := t.corr.Snapshot(s.opts.MaxSnapshotEntries)
+	t.corr = nil
+	if err != nil {
+		s.log.Warn("correlation state dropped on rule change", "tenant", tenantID, "err", err)
+		return
+	}
+	if _, err := s.correlator(t).Restore(snap); err != nil {
+		s.log.Warn("correlation state dropped on rule change", "tenant", tenantID, "err", err)
 	}
 }
 
@@ -161,7 +184,7 @@ func ruleKey(id, path string) string {
 func (s *Service) tenant(id string) *tenantRules {
 	t := s.tenants[id]
 	if t == nil {
-		t = &tenantRules{sources: map[string]store.CustomRule{}, disabled: map[string]bool{}}
+		t = &tenantRules{sources: map[string]store.CustomRule{}, disabled: map[string]bool{}, corrSrcs: map[string][]byte{}}
 		s.tenants[id] = t
 	}
 	return t
@@ -186,24 +209,33 @@ func (s *Service) Load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.edit.Lock()
+	defer s.edit.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range customs {
-		r, err := s.compile(c.Source)
+		r, corr, err := s.compileAny(c.Source)
 		if err != nil {
 			s.log.Warn("custom sigma rule not loaded", "tenant", c.TenantID, "rule", c.ID, "err", err)
 			continue
 		}
 		t := s.tenant(c.TenantID)
-		t.custom = append(t.custom, r)
-		t.sources[r.ID] = c
+		if r != nil {
+			t.custom = append(t.custom, r)
+		} else {
+			t.corrSrcs[corr.ID] = c.Source
+		}
+		t.sources[c.ID] = c
+	}
+	for id, t := range s.tenants {
+		s.resolveTenant(id, t)
 	}
 	for _, st := range settings {
 		if !st.Enabled {
 			s.tenant(st.TenantID).disabled[st.RuleID] = true
 		}
 	}
-	for _, st := range states {
+	for _, st := range s.ownStates(states) {
 		t := s.tenant(st.TenantID)
 		rs, err := s.correlator(t).Restore(st.State)
 		if err != nil {
@@ -215,26 +247,14 @@ func (s *Service) Load(ctx context.Context) error {
 	return nil
 }
 
-// compile parses an uploaded rule through the pipelines.
+// compile parses an uploaded detection rule through the pipelines; a
+// correlation is refused (see compileAny).
 func (s *Service) compile(src []byte) (*Rule, error) {
-	if len(src) > MaxCustomRuleSize {
-		return nil, &RuleError{Reason: fmt.Sprintf("rule is %d bytes, the limit is %d", len(src), MaxCustomRuleSize)}
+	r, _, err := s.compileAny(src)
+	if err == nil && r == nil {
+		return nil, &RuleError{Line: keyLine(src, "correlation"), Reason: "a correlation rule is not a detection rule"}
 	}
-	r, err := s.opts.Pipelines.ParseRule(src)
-	if errors.Is(err, ErrCorrelation) {
-		return nil, &RuleError{Line: keyLine(src, "correlation"), Reason: "correlation rules cannot be uploaded; only detection rules"}
-	}
-	if err != nil {
-		return nil, &RuleError{Line: errorLine(src, err), Reason: err.Error()}
-	}
-	if r.ID == "" {
-		return nil, &RuleError{Line: 1, Reason: "the rule needs an id"}
-	}
-	if r.Title == "" {
-		return nil, &RuleError{Line: 1, Reason: "the rule needs a title"}
-	}
-	r.Path = "custom/" + r.ID + ".yml"
-	return r, nil
+	return r, err
 }
 
 // Validate compiles a rule as an upload would, storing nothing.
@@ -266,7 +286,7 @@ func (s *Service) engine(t *tenantRules) *Engine {
 func (s *Service) correlator(t *tenantRules) *Correlator {
 	if t.corr == nil {
 		var corrs []*Correlation
-		for _, c := range s.corrs {
+		for _, c := range slices.Concat(s.corrs, t.corrs) {
 			if !t.disabled[corrKey(c)] {
 				corrs = append(corrs, c)
 			}
@@ -287,6 +307,14 @@ type Detection struct {
 // Detect matches an event of a tenant at time t against the tenant's
 // rules and feeds the matches to its correlations.
 func (s *Service) Detect(tenantID string, ev *Event, t time.Time) Detection {
+	return s.DetectEvent(tenantID, "", ev, t)
+}
+
+// DetectEvent is Detect for an event with an ID: correlations count the
+// event once however often it is delivered (see
+// Correlator.ProcessEvent), so a batch retried after a failure does not
+// inflate their counts.
+func (s *Service) DetectEvent(tenantID, eventID string, ev *Event, t time.Time) Detection {
 	s.mu.Lock()
 	tr := s.tenant(tenantID)
 	eng := s.engine(tr)
@@ -299,7 +327,7 @@ func (s *Service) Detect(tenantID string, ev *Event, t time.Time) Detection {
 			d.Rules = append(d.Rules, r)
 		}
 	}
-	for _, a := range cr.Process(ev, t, matched) {
+	for _, a := range cr.ProcessEvent(eventID, ev, t, matched) {
 		if cr.Standalone(a.Correlation()) {
 			d.Correlations = append(d.Correlations, a)
 		}
@@ -321,6 +349,9 @@ type RuleInfo struct {
 	Custom      bool      `json:"custom"`
 	Correlation bool      `json:"correlation"`
 	Enabled     bool      `json:"enabled"`
+	// Problem says why a custom correlation does not run (a rule it
+	// refers to is gone); empty when it runs.
+	Problem string `json:"problem,omitempty"`
 }
 
 // RuleFilter narrows List. Empty members match everything; text matches
@@ -391,6 +422,11 @@ func (s *Service) List(tenantID string, f RuleFilter) []RuleInfo {
 		for _, r := range t.custom {
 			add(r, true)
 		}
+		for _, ri := range s.customCorrInfos(t) {
+			if f.keep(&ri) {
+				out = append(out, ri)
+			}
+		}
 	}
 	slices.SortStableFunc(out, func(a, b RuleInfo) int {
 		return strings.Compare(strings.ToLower(a.Title), strings.ToLower(b.Title))
@@ -426,7 +462,8 @@ func (s *Service) known(t *tenantRules, key string) bool {
 			return true
 		}
 	}
-	return t != nil && slices.ContainsFunc(t.custom, func(r *Rule) bool { return RuleKey(r) == key })
+	return t != nil && (slices.ContainsFunc(t.custom, func(r *Rule) bool { return RuleKey(r) == key }) ||
+		slices.ContainsFunc(t.corrs, func(c *Correlation) bool { return corrKey(c) == key }))
 }
 
 // SetEnabled turns a rule on or off for a tenant and stores the choice.
@@ -451,8 +488,8 @@ func (s *Service) SetEnabled(ctx context.Context, tenantID, key string, enabled 
 		t.disabled[key] = true
 	}
 	t.engine = nil
-	if slices.ContainsFunc(s.corrs, func(c *Correlation) bool { return corrKey(c) == key }) {
-		t.corr = nil
+	if slices.ContainsFunc(slices.Concat(s.corrs, t.corrs), func(c *Correlation) bool { return corrKey(c) == key }) {
+		s.resetCorrelator(tenantID, t)
 	}
 	s.mu.Unlock()
 	action := "detect.rule.disable"
@@ -460,69 +497,6 @@ func (s *Service) SetEnabled(ctx context.Context, tenantID, key string, enabled 
 		action = "detect.rule.enable"
 	}
 	return s.audit(ctx, tenantID, action, "rule:"+key, nil)
-}
-
-// AddCustom validates an uploaded rule and stores it for the tenant,
-// replacing the tenant's custom rule with the same id. A rule whose id is
-// a built-in rule's is refused.
-func (s *Service) AddCustom(ctx context.Context, tenantID string, src []byte, by string) (*Rule, error) {
-	r, err := s.compile(src)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	t := s.tenants[tenantID]
-	clash := slices.ContainsFunc(s.base, func(b *Rule) bool { return b.ID == r.ID }) ||
-		slices.ContainsFunc(s.corrs, func(c *Correlation) bool { return c.ID == r.ID })
-	count := 0
-	replace := false
-	if t != nil {
-		count = len(t.custom)
-		replace = slices.ContainsFunc(t.custom, func(c *Rule) bool { return c.ID == r.ID })
-	}
-	s.mu.Unlock()
-	if clash {
-		return nil, &RuleError{Line: keyLine(src, "id"), Reason: fmt.Sprintf("id %s is a built-in rule's id", r.ID)}
-	}
-	if !replace && count >= MaxCustomRules {
-		return nil, &RuleError{Reason: fmt.Sprintf("the tenant has %d custom rules, the limit", MaxCustomRules)}
-	}
-	cr := store.CustomRule{TenantID: tenantID, ID: r.ID, Title: r.Title, Source: src, CreatedBy: by}
-	if s.opts.Store != nil {
-		if err := s.opts.Store.PutCustomRule(ctx, &cr); err != nil {
-			return nil, err
-		}
-	}
-	s.mu.Lock()
-	t = s.tenant(tenantID)
-	t.custom = slices.DeleteFunc(t.custom, func(c *Rule) bool { return c.ID == r.ID })
-	t.custom = append(t.custom, r)
-	t.sources[r.ID] = cr
-	t.engine = nil
-	s.mu.Unlock()
-	return r, s.audit(ctx, tenantID, "detect.rule.upload", "rule:"+r.ID, map[string]string{"title": r.Title})
-}
-
-// DeleteCustom removes a tenant's custom rule.
-func (s *Service) DeleteCustom(ctx context.Context, tenantID, id string) error {
-	s.mu.Lock()
-	t := s.tenants[tenantID]
-	ok := t != nil && slices.ContainsFunc(t.custom, func(c *Rule) bool { return c.ID == id })
-	s.mu.Unlock()
-	if !ok {
-		return fmt.Errorf("%w: %s", ErrUnknownRule, id)
-	}
-	if s.opts.Store != nil {
-		if err := s.opts.Store.DeleteCustomRule(ctx, tenantID, id); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-	}
-	s.mu.Lock()
-	t.custom = slices.DeleteFunc(t.custom, func(c *Rule) bool { return c.ID == id })
-	delete(t.sources, id)
-	t.engine = nil
-	s.mu.Unlock()
-	return s.audit(ctx, tenantID, "detect.rule.delete", "rule:"+id, nil)
 }
 
 // Snapshot saves every tenant's correlation state to the store.
@@ -545,7 +519,7 @@ func (s *Service) Snapshot(ctx context.Context) error {
 			err = fmt.Errorf("snapshot of %d bytes over the store's limit", len(data))
 		}
 		if err == nil {
-			err = s.opts.Store.SaveCorrelationState(ctx, &store.CorrelationState{TenantID: id, State: data})
+			err = s.opts.Store.SaveCorrelationState(ctx, &store.CorrelationState{TenantID: id, NodeID: s.opts.NodeID, State: data})
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("tenant %s: %w", id, err))

@@ -76,7 +76,7 @@ func (m *memDetection) RuleSettings(_ context.Context, tenantID string) ([]store
 func (m *memDetection) SaveCorrelationState(_ context.Context, s *store.CorrelationState) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.states[s.TenantID] = *s
+	m.states[s.TenantID+"|"+s.NodeID] = *s
 	return nil
 }
 
@@ -93,7 +93,11 @@ func (m *memDetection) CorrelationStates(context.Context) ([]store.CorrelationSt
 func (m *memDetection) DeleteCorrelationState(_ context.Context, tenantID string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.states, tenantID)
+	for k, s := range m.states {
+		if s.TenantID == tenantID {
+			delete(m.states, k)
+		}
+	}
 	return nil
 }
 
@@ -231,7 +235,8 @@ func TestServiceCustomRules(t *testing.T) {
 		{"title: x\nid: 22222222-0000-4000-8000-000000000001\nlogsource:\n  product: test\ndetection:\n  sel: {A: b}\n  condition: other\n", 7, "other"},
 		// A built-in rule's id is refused on the id line (2).
 		{"title: x\nid: 11111111-0000-4000-8000-000000000001\nlogsource:\n  product: test\ndetection:\n  sel: {A: b}\n  condition: sel\n", 2, "built-in"},
-		{corrBrute, 4, "correlation"},
+		// A correlation with a built-in correlation's id.
+		{corrBrute, 2, "built-in"},
 	}
 	for _, b := range bad {
 		_, err := s.AddCustom(ctx, "a", []byte(b.src), "u1")
@@ -349,7 +354,7 @@ func TestServiceCorrelationSurvivesRestart(t *testing.T) {
 	go func() { s2.Run(ctx, time.Hour); close(done) }()
 	cancel()
 	<-done
-	if _, ok := st2.states["b"]; !ok {
+	if _, ok := st2.states["b|"]; !ok {
 		t.Fatal("Run did not save at shutdown")
 	}
 }

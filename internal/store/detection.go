@@ -32,12 +32,18 @@ type RuleSetting struct {
 // window still fires.
 type CorrelationState struct {
 	TenantID string
-	State    []byte
-	SavedAt  time.Time
+	// NodeID is the node that saved the snapshot: each ingest node keeps
+	// its own ("" for snapshots saved before nodes were told apart).
+	NodeID  string
+	State   []byte
+	SavedAt time.Time
 }
 
 // MaxCorrelationState bounds one snapshot, in bytes.
 const MaxCorrelationState = 32 << 20
+
+// MaxNodeID bounds a CorrelationState's NodeID, in bytes.
+const MaxNodeID = 200
 
 // DetectionStore persists a tenant's custom Sigma rules, which rules run,
 // and the correlation state.
@@ -54,11 +60,13 @@ type DetectionStore interface {
 	// RuleSettings lists a tenant's settings by rule id; tenantID ""
 	// lists every tenant's.
 	RuleSettings(ctx context.Context, tenantID string) ([]RuleSetting, error)
-	// SaveCorrelationState replaces the tenant's snapshot; one larger
-	// than MaxCorrelationState is ErrInvalid.
+	// SaveCorrelationState replaces the snapshot of the tenant and node
+	// (s.NodeID), leaving other nodes' snapshots alone; one larger than
+	// MaxCorrelationState is ErrInvalid.
 	SaveCorrelationState(ctx context.Context, s *CorrelationState) error
-	// CorrelationStates returns every tenant's snapshot.
+	// CorrelationStates returns every tenant's and node's snapshot.
 	CorrelationStates(ctx context.Context) ([]CorrelationState, error)
-	// DeleteCorrelationState drops the tenant's snapshot, if any.
+	// DeleteCorrelationState drops the tenant's snapshots, of every
+	// node, if any.
 	DeleteCorrelationState(ctx context.Context, tenantID string) error
 }

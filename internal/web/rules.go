@@ -35,6 +35,8 @@ type rulesPage struct {
 	Upload     string
 	UploadErr  string
 	UploadLine int
+	// DeleteErr is why a custom rule was not deleted.
+	DeleteErr string
 	// Test form and its result.
 	TestRule   string
 	TestKey    string
@@ -138,7 +140,15 @@ func (s *server) rulesUpload(w http.ResponseWriter, r *http.Request) error {
 
 func (s *server) rulesDelete(w http.ResponseWriter, r *http.Request) error {
 	t := state(r).tenant
-	if err := s.opts.Rules.DeleteCustom(r.Context(), t.ID, r.PostForm.Get("key")); err != nil {
+	err := s.opts.Rules.DeleteCustom(r.Context(), t.ID, r.PostForm.Get("key"))
+	var re *detect.RuleError
+	if errors.As(err, &re) {
+		v := s.rulesView(r)
+		v.DeleteErr = re.Reason
+		s.render(w, r, http.StatusUnprocessableEntity, "rules", v)
+		return nil
+	}
+	if err != nil {
 		return err
 	}
 	redirect(w, r, rulesBase(t)+"?custom=on")

@@ -102,17 +102,21 @@ func (x detection) RuleSettings(ctx context.Context, tenantID string) ([]store.R
 	return rs, x.s.wrap("list rule settings", err)
 }
 
-// SaveCorrelationState replaces a tenant's snapshot.
+// SaveCorrelationState replaces the snapshot of a tenant and node.
 func (x detection) SaveCorrelationState(ctx context.Context, cs *store.CorrelationState) error {
 	s := x.s
 	if len(cs.State) > store.MaxCorrelationState {
 		return store.NewFieldError("state", store.CodeTooLarge, map[string]any{"max": store.MaxCorrelationState},
 			"correlation state of %d bytes exceeds %d", len(cs.State), store.MaxCorrelationState)
 	}
+	if len(cs.NodeID) > store.MaxNodeID {
+		return store.NewFieldError("node_id", store.CodeTooLarge, map[string]any{"max": store.MaxNodeID},
+			"node id of %d bytes exceeds %d", len(cs.NodeID), store.MaxNodeID)
+	}
 	now := s.stamp()
-	_, err := s.conn().exec(ctx, `INSERT INTO detection_correlation_state (tenant_id, state, saved_at) VALUES (?, ?, ?)
-		ON CONFLICT (tenant_id) DO UPDATE SET state = excluded.state, saved_at = excluded.saved_at`,
-		cs.TenantID, string(cs.State), s.t(now))
+	_, err := s.conn().exec(ctx, `INSERT INTO detection_correlation_state (tenant_id, node_id, state, saved_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (tenant_id, node_id) DO UPDATE SET state = excluded.state, saved_at = excluded.saved_at`,
+		cs.TenantID, cs.NodeID, string(cs.State), s.t(now))
 	if err != nil {
 		return s.wrap("save correlation state", err)
 	}
@@ -120,19 +124,19 @@ func (x detection) SaveCorrelationState(ctx context.Context, cs *store.Correlati
 	return nil
 }
 
-// CorrelationStates returns every tenant's snapshot.
+// CorrelationStates returns every tenant's and node's snapshot.
 func (x detection) CorrelationStates(ctx context.Context) ([]store.CorrelationState, error) {
 	cs, err := collect(ctx, x.s.conn(), func(r rowScanner) (store.CorrelationState, error) {
 		var c store.CorrelationState
 		var st string
-		err := r.Scan(&c.TenantID, &st, timeDest{&c.SavedAt})
+		err := r.Scan(&c.TenantID, &c.NodeID, &st, timeDest{&c.SavedAt})
 		c.State = []byte(st)
 		return c, err
-	}, `SELECT tenant_id, state, saved_at FROM detection_correlation_state ORDER BY tenant_id`)
+	}, `SELECT tenant_id, node_id, state, saved_at FROM detection_correlation_state ORDER BY tenant_id, node_id`)
 	return cs, x.s.wrap("list correlation state", err)
 }
 
-// DeleteCorrelationState drops a tenant's snapshot.
+// DeleteCorrelationState drops a tenant's snapshots, of every node.
 func (x detection) DeleteCorrelationState(ctx context.Context, tenantID string) error {
 	_, err := x.s.conn().exec(ctx, `DELETE FROM detection_correlation_state WHERE tenant_id = ?`, tenantID)
 	if err != nil {
