@@ -155,7 +155,7 @@ func (s *server) guard(hctx huma.Context, next func(huma.Context)) {
 		ctx = withTenant(ctx, t)
 		tenantID = t.ID
 	}
-	if !r.allows(p, tenantID) {
+	if !r.allows(p, tenantID) || !regulatorAllows(p, r, tenantID, op.Path) {
 		s.writeErr(hctx, auth.ErrForbidden)
 		return
 	}

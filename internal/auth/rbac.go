@@ -78,7 +78,7 @@ func rolePerms(role string) []Perm {
 	case RoleCustomer:
 		return []Perm{PermTenantRead, PermAssetRead, PermContactRead, PermServiceRead, PermReportRead, PermEventRead}
 	case RoleRegulator:
-		return []Perm{PermTenantRead, PermAssetRead, PermServiceRead, PermReportRead, PermAssessRead}
+		return []Perm{PermTenantRead, PermReportRead, PermAssessRead} // compliance views only, see docs/compliance.md
 	case RoleAssessor:
 		return []Perm{PermTenantRead, PermAssessRead, PermAssessWrite}
 	}

@@ -156,4 +156,7 @@ type ComplianceRegisterStore interface {
 	// (attachments of kind assessment_item whose owner is
 	// "<project>/<item>"), keyed by item id.
 	EvidenceCounts(ctx context.Context, tenantID, projectID string) (map[string]int, error)
+
+	// Compliance inspections.
+	ComplianceInspectionStore
 }

@@ -126,6 +126,7 @@ type assessmentPage struct {
 	Scope      []store.Asset
 	Assets     []store.Asset
 	InScope    map[string]bool
+	ScopeInfo  project.ScopeSummary // the scope against the tenant's assets
 	Log        []store.ProjectCommunication
 	LogKinds   []string
 	HasAttach  bool

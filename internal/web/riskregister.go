@@ -701,6 +701,9 @@ func (s *server) assessmentExtras(r *http.Request, a *project.Assessment, v *ass
 	if v.Scope, err = s.opts.Assessments.Scope(ctx, t.ID, a.Project.ID); err != nil {
 		return err
 	}
+	if v.ScopeInfo, err = s.opts.Assessments.SummarizeScope(ctx, t.ID, v.Scope); err != nil {
+		return err
+	}
 	v.InScope = map[string]bool{}
 	for _, x := range v.Scope {
 		v.InScope[x.ID] = true

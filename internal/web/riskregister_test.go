@@ -193,7 +193,9 @@ func TestAssessmentEvidencePages(t *testing.T) {
 	}
 
 	// Proposals: without assets every mapped item has no evidence yet, and
-	// nothing is recorded by looking.
+	// nothing is recorded by looking. A new project covers every asset of
+	// the tenant, so the scope is emptied first.
+	wantRedirect(t, admin.post(pURL+"/scope", url.Values{}), pURL)
 	pf := admin.get(pURL + "/prefill")
 	wantStatus(t, pf, http.StatusOK)
 	if !strings.Contains(pf.body, `id="no-scope"`) || !strings.Contains(pf.body, `id="proposal-L3-CES1-07" data-result=""`) {
@@ -260,5 +262,7 @@ func registerParams(t *testing.T, ui *testUI, projectID string) map[string]strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	return map[string]string{"risk": ra.ID, "remediation": its[0].ID, "requirement": "L3-CES1-01", "attachment": a.ID}
+	params := map[string]string{"risk": ra.ID, "remediation": its[0].ID, "requirement": "L3-CES1-01", "attachment": a.ID}
+	compliance3Params(t, ui, params, projectID) // entries, object evidence, standards, inspections
+	return params
 }

@@ -80,7 +80,7 @@ func (s *Service) EvidenceOwner(ctx context.Context, tenantID, projectID, item s
 type Coverage struct {
 	Counted      int            // recorded results other than 不适用
 	WithEvidence int            // of them, with evidence text, a link or a file on the item
-	Files        map[string]int // evidence files per item
+	Files        map[string]int // evidence files per item, those attached for one assessed object included
 	Percent      float64        // 100 × WithEvidence / Counted, 0 when nothing is counted
 }
 
@@ -95,7 +95,15 @@ func (s *Service) Coverage(ctx context.Context, a *Assessment) (Coverage, error)
 	if err != nil {
 		return Coverage{}, err
 	}
-	c := Coverage{Files: files}
+	// Files attached for one assessed object ("<item>@<asset>") count
+	// for their item too.
+	perItem := make(map[string]int, len(files))
+	for key, n := range files {
+		item, _, _ := strings.Cut(key, objectSep)
+		perItem[item] += n
+	}
+	c := Coverage{Files: perItem}
+	files = perItem
 	for _, it := range a.Items {
 		if it.Result == store.ItemNA {
 			continue

@@ -93,7 +93,11 @@ func TestProposalsFromStoredBaselineRuns(t *testing.T) {
 		t.Fatalf("host 2: check 33040 is %s, want failed", r)
 	}
 
-	// No scope yet: nothing is evidence.
+	// A new project covers every asset of the tenant; emptied, nothing is
+	// evidence.
+	if err := env.Assessments.SetScope(ctx, tn, p.ID, nil); err != nil {
+		t.Fatal(err)
+	}
 	ps, err := env.Assessments.Proposals(ctx, tn, p.ID)
 	if err != nil {
 		t.Fatal(err)

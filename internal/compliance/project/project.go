@@ -252,7 +252,14 @@ func (s *Service) Create(ctx context.Context, tenantID string, in ProjectInput) 
 		}
 		return p, err
 	}
-	return p, s.record(ctx, tenantID, "assessment.create", p.ID, map[string]any{"name": p.Name, "system": p.System, "level": p.Level})
+	// Every asset of the tenant starts in scope; the assessor removes
+	// what is out.
+	scoped, err := s.defaultScope(ctx, tenantID, p.ID)
+	if err != nil {
+		return p, err
+	}
+	return p, s.record(ctx, tenantID, "assessment.create", p.ID, map[string]any{"name": p.Name, "system": p.System, "level": p.Level,
+		"scope": scoped})
 }
 
 // Get returns a project.
