@@ -35,7 +35,9 @@ import (
 //	                               procs: list | missing; cmd: ran | notfound
 //	vigil-evidence/e/N/data        file content, process lines "pid<TAB>comm<TAB>argv0",
 //	                               or command output (each at most 4 MiB)
-//	vigil-evidence/e/N/list        directory entries, one "d/NAME" or "f/NAME" a line
+//	vigil-evidence/e/N/list        directory entries, one a line: "d/NAME" (directory),
+//	                               "l/NAME" (link to a directory) or "f/NAME" (anything else);
+//	                               d: rules that search file names collect subdirectories too
 //	vigil-evidence/e/N/status      a command's exit status
 //
 // OpenBundle reads such a file back, strictly: only those names, regular
@@ -58,16 +60,23 @@ const (
 	bundleCmdTimeoutS = 10        // seconds per command when timeout(1) exists
 )
 
+// dirPlan is how one directory is collected: the content of its regular
+// files or only their names, and how many levels of subdirectories.
+type dirPlan struct {
+	content bool
+	depth   int
+}
+
 // evidencePlan is what a policy needs collected.
 type evidencePlan struct {
 	files map[string]bool // path -> content needed
-	dirs  map[string]bool // path -> content of its files needed
+	dirs  map[string]dirPlan
 	procs bool
 	cmds  map[string][]string // command line as written -> argv
 }
 
 func planEvidence(p *Policy, allowCommands bool) *evidencePlan {
-	pl := &evidencePlan{files: map[string]bool{}, dirs: map[string]bool{}, cmds: map[string][]string{}}
+	pl := &evidencePlan{files: map[string]bool{}, dirs: map[string]dirPlan{}, cmds: map[string][]string{}}
 	var rules []*Rule
 	if p.Requirements != nil {
 		rules = append(rules, p.Requirements.Rules...)
@@ -90,7 +99,18 @@ func planEvidence(p *Policy, allowCommands bool) *evidencePlan {
 			for _, t := range r.Targets {
 				if strings.HasPrefix(t, "/") && !strings.ContainsRune(t, 0) {
 					t = path.Clean(t)
-					pl.dirs[t] = pl.dirs[t] || (r.FileName != nil && r.Content != nil)
+					// A wildcard is expanded from the listings of its
+					// leading directory, so that one is collected deep
+					// enough; a file-name search descends MaxDirDepth
+					// levels below each directory it starts from.
+					t, depth := globPrefix(t)
+					if r.FileName != nil {
+						depth += defaultMaxDirDepth
+					}
+					d := pl.dirs[t]
+					d.content = d.content || (r.FileName != nil && r.Content != nil)
+					d.depth = max(d.depth, depth)
+					pl.dirs[t] = d
 				}
 			}
 		case RuleProcess:
@@ -163,14 +183,24 @@ dir() {
   for df in "$dp"/* "$dp"/.[!.]* "$dp"/..?*; do
     [ -e "$df" ] || [ -L "$df" ] || continue
     dc=$((dc+1)); [ "$dc" -le MAXENT ] || break
+    tc=$((tc+1)); [ "$tc" -le MAXTREE ] || break
     db=${df##*/}
-    if [ -d "$df" ]; then printf 'd/%s\n' "$db" >> "$dI/list"
+    if [ -L "$df" ] && [ -d "$df" ]; then printf 'l/%s\n' "$db" >> "$dI/list"
+    elif [ -d "$df" ]; then
+      printf 'd/%s\n' "$db" >> "$dI/list"
+      if [ "$3" -gt 0 ]; then
+        # Positional parameters are the only per-call variables in sh.
+        set -- "$1" "$2" "$3" "$dI" "$dc"
+        dir "${1%/}/$db" "$2" $(($3-1))
+        dI=$4; dc=$5; dp=$R$1
+      fi
     else
       printf 'f/%s\n' "$db" >> "$dI/list"
       if [ "$2" = 1 ] && [ -f "$df" ]; then file "${1%/}/$db" 1; fi
     fi
   done
 }
+tree() { tc=0; dir "$@"; }
 procs() {
   item procs processes
   if [ ! -d "$R/proc" ]; then state missing; return; fi
@@ -223,6 +253,7 @@ func WriteCollector(w io.Writer, p *Policy, allowCommands bool) error {
 		"BLOCK", strconv.Itoa(bundleDataBlock),
 		"COUNT", strconv.Itoa(bundleMaxData/bundleDataBlock),
 		"MAXENT", strconv.Itoa(bundleMaxEntries),
+		"MAXTREE", strconv.Itoa(defaultMaxDirTree),
 		"TIMEOUT", strconv.Itoa(bundleCmdTimeoutS),
 	).Replace(collectorHead)
 	b.WriteString(head)
@@ -235,10 +266,10 @@ func WriteCollector(w io.Writer, p *Policy, allowCommands bool) error {
 	}
 	for _, d := range sortedKeys(pl.dirs) {
 		flag := "0"
-		if pl.dirs[d] {
+		if pl.dirs[d].content {
 			flag = "1"
 		}
-		fmt.Fprintf(&b, "dir %s %s\n", shQuote(d), flag)
+		fmt.Fprintf(&b, "tree %s %s %d\n", shQuote(d), flag, pl.dirs[d].depth)
 	}
 	if pl.procs {
 		b.WriteString("procs\n")
@@ -563,10 +594,10 @@ func (b *Bundle) ReadDir(_ context.Context, name string, max int) ([]DirEntry, e
 	sc.Buffer(make([]byte, 0, 4096), 64<<10)
 	for sc.Scan() && len(out) < max {
 		t, n, ok := strings.Cut(sc.Text(), "/")
-		if !ok || n == "" || n == "." || n == ".." || (t != "d" && t != "f") {
+		if !ok || n == "" || n == "." || n == ".." || (t != "d" && t != "f" && t != "l") {
 			continue // a name with a newline in it; not representable
 		}
-		out = append(out, DirEntry{Name: n, IsDir: t == "d"})
+		out = append(out, DirEntry{Name: n, IsDir: t != "f", Link: t == "l"})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s listing: %w", name, err)

@@ -53,6 +53,12 @@ type Options struct {
 	MaxOutputBytes int64
 	// MaxDirEntries caps the entries read from one directory; default 10000.
 	MaxDirEntries int
+	// MaxDirDepth caps how many levels below its directory a d: rule
+	// searches; default 16. MaxDirTree caps the entries one d: rule target
+	// visits; default 20000. A search cut short without a match is
+	// undecided. See dirrule.go.
+	MaxDirDepth int
+	MaxDirTree  int
 	// Workers bounds the checks evaluated at once; default 8.
 	Workers int
 	// IgnoreRequirements evaluates checks even when requirements fail.
@@ -205,6 +211,12 @@ func newEvaluator(opts Options) *evaluator {
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = 8
+	}
+	if opts.MaxDirDepth <= 0 {
+		opts.MaxDirDepth = defaultMaxDirDepth
+	}
+	if opts.MaxDirTree <= 0 {
+		opts.MaxDirTree = defaultMaxDirTree
 	}
 	log := opts.Logger
 	if log == nil {
@@ -376,62 +388,6 @@ func (e *evaluator) fileRule(ctx context.Context, r *Rule) (ruleState, string) {
 			return ruleTrue, fmt.Sprintf("%s: line %q matched", t, truncate(line, 120))
 		}
 		notes = append(notes, t+": no line matched")
-	}
-	if unknown {
-		return ruleUnknown, strings.Join(notes, "; ")
-	}
-	return ruleFalse, strings.Join(notes, "; ")
-}
-
-func (e *evaluator) dirRule(ctx context.Context, r *Rule) (ruleState, string) {
-	var notes []string
-	unknown := false
-	for _, t := range r.Targets {
-		if !strings.HasPrefix(t, "/") {
-			notes = append(notes, t+": not an absolute path")
-			continue
-		}
-		dir := path.Clean(t)
-		entries, err := e.readDir(ctx, dir)
-		if err != nil {
-			if missing(err) == ruleUnknown {
-				unknown = true
-				notes = append(notes, err.Error())
-			} else if errors.Is(err, fs.ErrNotExist) {
-				notes = append(notes, t+" does not exist")
-			} else {
-				notes = append(notes, err.Error())
-			}
-			continue
-		}
-		if r.FileName == nil {
-			return ruleTrue, t + " exists"
-		}
-		matchedAny := false
-		for _, de := range entries {
-			if de.IsDir || !r.FileName.Match(de.Name) {
-				continue
-			}
-			matchedAny = true
-			full := path.Join(dir, de.Name)
-			if r.Content == nil {
-				return ruleTrue, full + " exists"
-			}
-			line, found, err := e.searchFile(ctx, full, r.Content)
-			if err != nil {
-				unknown = unknown || missing(err) == ruleUnknown
-				notes = append(notes, err.Error())
-				continue
-			}
-			if found {
-				return ruleTrue, fmt.Sprintf("%s: line %q matched", full, truncate(line, 120))
-			}
-		}
-		if !matchedAny {
-			notes = append(notes, t+": no file name matched")
-		} else {
-			notes = append(notes, t+": no line matched in matching files")
-		}
 	}
 	if unknown {
 		return ruleUnknown, strings.Join(notes, "; ")

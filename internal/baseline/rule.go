@@ -32,6 +32,9 @@ const (
 	PatternLiteral PatternKind = iota
 	PatternRegex
 	PatternNumeric
+	// PatternName is the simple match SCA applies to the file-name part of
+	// a d: rule when it does not start with "r:" (see parseNamePattern).
+	PatternName
 )
 
 // Pattern is one term of a content expression.
@@ -42,6 +45,8 @@ type Pattern struct {
 	Re     *regexp.Regexp
 	Op     string // numeric comparison operator: < <= == != >= >
 	Value  float64
+	// alts are the alternatives of a PatternName.
+	alts []nameAlt
 }
 
 // Match reports whether line satisfies the pattern, negation included.
@@ -52,6 +57,8 @@ func (p *Pattern) Match(line string) bool {
 		ok = line == p.Text
 	case PatternRegex:
 		ok = p.Re.MatchString(line)
+	case PatternName:
+		ok = matchName(p.alts, line)
 	case PatternNumeric:
 		m := p.Re.FindStringSubmatch(line)
 		if len(m) >= 2 {
@@ -105,8 +112,9 @@ type Rule struct {
 	// line (c:) or the registry key (r:). Paths may list several targets
 	// separated by commas; the rule holds when any of them satisfies it.
 	Targets []string
-	// FileName filters the files of a d: rule; nil means the directory
-	// itself. For r: rules RegValue names the value instead.
+	// FileName filters the files of a d: rule (searched recursively, see
+	// parseNamePattern); nil means the directory itself. For r: rules
+	// RegValue names the value instead.
 	FileName Expr
 	RegValue string
 	// Content is tested line by line; nil means existence only.
@@ -197,7 +205,7 @@ func ParseRule(s string) (*Rule, error) {
 		}
 		r.Targets = splitTargets(parts[0])
 		if len(parts) >= 2 {
-			if r.FileName, err = parseExpr(parts[1]); err != nil {
+			if r.FileName, err = parseNamePattern(parts[1]); err != nil {
 				return nil, fmt.Errorf("file name pattern: %w", err)
 			}
 		}

@@ -152,6 +152,9 @@ func FuzzParseRule(f *testing.F) {
 		for _, p := range r.Content {
 			_ = p.Match(s)
 		}
+		for _, p := range r.FileName {
+			_ = p.Match(s)
+		}
 	})
 }
 

@@ -318,7 +318,8 @@ const (
 	sshDirScript  = `[ -d "$1" ] || { [ -e "$1" ] && exit 5; exit 4; }; [ -r "$1" ] && [ -x "$1" ] || exit 6
 c=0; for f in "$1"/* "$1"/.[!.]* "$1"/..?*; do
 [ -e "$f" ] || [ -L "$f" ] || continue; c=$((c+1)); [ "$c" -le "$2" ] || break
-if [ -d "$f" ]; then printf 'd/%s\n' "${f##*/}"; else printf 'f/%s\n' "${f##*/}"; fi; done`
+if [ -d "$f" ]; then if [ -L "$f" ]; then printf 'l/%s\n' "${f##*/}"; else printf 'd/%s\n' "${f##*/}"; fi
+else printf 'f/%s\n' "${f##*/}"; fi; done`
 	sshProcScript = `[ -d /proc ] || exit 4; for d in /proc/[0-9]*; do [ -d "$d" ] || continue
 c=$(cat "$d/comm" 2>/dev/null) || c=; a=$(tr '\000' '\n' < "$d/cmdline" 2>/dev/null | head -n 1) || a=
 [ -n "$c$a" ] || continue; printf '%s\t%s\t%s\n' "${d##*/}" "$c" "$a"; done`
@@ -400,10 +401,10 @@ func (t *SSHTarget) ReadDir(ctx context.Context, name string, max int) ([]DirEnt
 	var entries []DirEntry
 	for line := range strings.SplitSeq(string(out), "\n") {
 		typ, n, ok := strings.Cut(line, "/")
-		if !ok || n == "" || (typ != "d" && typ != "f") || len(entries) >= max {
+		if !ok || n == "" || (typ != "d" && typ != "f" && typ != "l") || len(entries) >= max {
 			continue
 		}
-		entries = append(entries, DirEntry{Name: n, IsDir: typ == "d"})
+		entries = append(entries, DirEntry{Name: n, IsDir: typ != "f", Link: typ == "l"})
 	}
 	return entries, nil
 }

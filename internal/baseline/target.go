@@ -43,10 +43,13 @@ type FileInfo struct {
 	Size      int64
 }
 
-// DirEntry is one name in a directory.
+// DirEntry is one name in a directory. IsDir follows a symbolic link;
+// Link says the entry itself is one (directory searches do not descend
+// into linked directories).
 type DirEntry struct {
 	Name  string
 	IsDir bool
+	Link  bool
 }
 
 // Process is one running process: its short name (comm) and the first
@@ -153,13 +156,14 @@ func (l *LocalTarget) ReadDir(_ context.Context, name string, max int) ([]DirEnt
 	out := make([]DirEntry, 0, len(entries))
 	for _, de := range entries {
 		isDir := de.IsDir()
-		if de.Type()&fs.ModeSymlink != 0 {
+		link := de.Type()&fs.ModeSymlink != 0
+		if link {
 			// Follow the link as the shell's test -d would.
 			if st, err := fs.Stat(l.FS, path.Join(n, de.Name())); err == nil {
 				isDir = st.IsDir()
 			}
 		}
-		out = append(out, DirEntry{Name: de.Name(), IsDir: isDir})
+		out = append(out, DirEntry{Name: de.Name(), IsDir: isDir, Link: link})
 	}
 	return out, nil
 }

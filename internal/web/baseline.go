@@ -27,6 +27,7 @@ func baselineBase(t *store.Tenant) string { return "/t/" + t.Slug + "/operations
 // data or name in Go code.
 func baselineMessageIDs() []string {
 	ids := []string{"baseline.error.too_large", "baseline.error.no_file", "baseline.error.number"}
+	ids = append(ids, baselineManualMessageIDs...)
 	for prefix, keys := range map[string][]string{
 		"baseline.source": hardening.Sources(), "baseline.state": hardening.States(), "baseline.result": hardening.Results(),
 		"baseline.change": {"newly-passing", "newly-failing", "still-failing", "changed", "added", "removed"},
@@ -51,6 +52,9 @@ func (s *server) registerBaseline(t string) {
 	s.handle(post, b+"/report", inTenant(auth.PermReportRead), s.baselineReport)
 	s.handle(get, b+"/assets/{asset}", read, s.baselineAsset)
 	s.handle(get, b+"/runs/{brun}", read, s.baselineRun)
+	s.handle(get, b+"/runs/{brun}/files/{attachment}", read, s.baselineRunFile)
+	s.handle(get, b+"/manual", write, s.baselineManual)
+	s.handle(post, b+"/manual", write, s.baselineManualSave)
 	s.handle(get, b+"/diff", read, s.baselineDiff)
 	s.handle(get, b+"/hardening", read, s.hardeningList)
 	s.handle(post, b+"/hardening", write, s.hardeningPropose)
@@ -236,6 +240,8 @@ type baselineRunPage struct {
 	Query    string
 	Open     map[string]string // check id → state of its open hardening item
 	CanWrite bool
+	// Files are the evidence files of a manual run by check id.
+	Files map[string][]store.Attachment
 }
 
 // baselineRun shows a run's check results, filtered by result and text.
@@ -264,6 +270,9 @@ func (s *server) baselineRun(w http.ResponseWriter, r *http.Request) error {
 		if h.PolicyID == v.Run.PolicyID && h.State != store.HardeningRejected && h.State != store.HardeningVerified {
 			v.Open[h.CheckID] = h.State
 		}
+	}
+	if v.Files, err = s.baselineRunFiles(r, v.Run); err != nil {
+		return err
 	}
 	s.render(w, r, http.StatusOK, "baseline_run", v)
 	return nil
@@ -403,11 +412,9 @@ func (s *server) baselineSchedulesView(r *http.Request, f scheduleFields) (*base
 	t := state(r).tenant
 	v := &baselineSchedulesPage{URL: baselineBase(t), Form: f, Names: map[string]string{},
 		CanWrite: auth.FromContext(ctx).Can(auth.PermAssessWrite, t.ID)}
-	for _, p := range policies.List() {
-		if p.Platform != policies.PlatformNetwork {
-			v.Policies = append(v.Policies, p)
-		}
-	}
+	// Network device policies are scheduled too: their runs read the
+	// running configuration from the device's CLI.
+	v.Policies = policies.List()
 	var err error
 	if v.Schedules, err = s.opts.Baseline.Schedules(ctx, t.ID); err != nil {
 		return nil, err

@@ -34,7 +34,8 @@ type ScheduleInput struct {
 }
 
 // SaveSchedule creates (id "") or changes a schedule of SSH checks. The
-// first run is due at once.
+// first run is due at once. A network device policy is checked on the
+// running configuration the device's CLI shows (see baseline3_device.go).
 func (s *Service) SaveSchedule(ctx context.Context, tenantID, id string, in ScheduleInput) (store.BaselineSchedule, error) {
 	if err := auth.Require(ctx, auth.PermAssessWrite, tenantID); err != nil {
 		return store.BaselineSchedule{}, err
@@ -42,9 +43,6 @@ func (s *Service) SaveSchedule(ctx context.Context, tenantID, id string, in Sche
 	info, _, err := s.policies.builtin(in.Policy)
 	if err != nil {
 		return store.BaselineSchedule{}, err
-	}
-	if info.Platform == policies.PlatformNetwork {
-		return store.BaselineSchedule{}, invalid("policy", "", nil, "network device policies are checked from an uploaded configuration")
 	}
 	if in.Interval < MinInterval || in.Interval > MaxInterval {
 		return store.BaselineSchedule{}, invalid("interval", store.CodeOutOfRange, map[string]any{"min": int(MinInterval.Hours()), "max": int(MaxInterval.Hours())},
@@ -172,6 +170,10 @@ func (s *Service) checkOverSSH(ctx context.Context, sc store.BaselineSchedule) (
 	value, err := s.opts.Secrets.Open(ctx, sc.TenantID, sc.SecretID, "baseline ssh check")
 	if err != nil {
 		return store.BaselineRun{}, fmt.Errorf("credential: %w", err)
+	}
+	if info.Platform == policies.PlatformNetwork {
+		defer clear(value)
+		return s.checkDevice(ctx, sc, info, p, host, sec.Kind, value)
 	}
 	opts := baseline.SSHOptions{Addr: net.JoinHostPort(host, strconv.Itoa(sc.Port)), User: sc.Username, Fingerprint: sc.HostKey,
 		AllowCommands: true, Logger: s.log}
