@@ -185,7 +185,8 @@ type GoLiveInput struct {
 type KeyPeriodInput struct {
 	PeriodID  string   `json:"period_id" minLength:"1" maxLength:"100" doc:"A period of the key-period calendar"`
 	Name      string   `json:"name,omitempty" maxLength:"200"`
-	AssetIDs  []string `json:"asset_ids,omitempty" maxItems:"200" doc:"Empty: every asset of the tenant"`
+	AssetIDs  []string `json:"asset_ids,omitempty" maxItems:"200" doc:"Empty (and no systems): every asset of the tenant"`
+	Systems   []string `json:"systems,omitempty" maxItems:"200" doc:"Business system IDs whose member assets join the scope"`
 	AckFactor float64  `json:"ack_factor,omitempty" minimum:"0" maximum:"1" doc:"Factor on the tenant's alert acknowledgement waits during the watch; 0 means the default (0.5)"`
 }
 
@@ -333,6 +334,7 @@ func (s *server) registerCampaigns() {
 	register(s, read, huma.Operation{OperationID: "list-daily-reports", Method: http.MethodGet, Path: base + "/{campaign}/daily-reports",
 		Summary: "List the daily reports of a key-period campaign", Tags: tags}, s.listDailyReports)
 	s.registerKeyPeriodCalendar()
+	s.registerCampaign3()
 }
 
 func (s *server) listCampaigns(ctx context.Context, in *campaignListIn) (*out[[]CampaignSummary], error) {
@@ -368,7 +370,7 @@ func (s *server) createKeyPeriod(ctx context.Context, in *keyPeriodCreateIn) (*o
 		return nil, err
 	}
 	l, err := s.opts.Campaigns.CreateKeyPeriod(ctx, t.ID, manager.KeyPeriodInput{PeriodID: in.Body.PeriodID, Name: in.Body.Name, AssetIDs: in.Body.AssetIDs,
-		AckFactor: in.Body.AckFactor})
+		Systems: in.Body.Systems, AckFactor: in.Body.AckFactor})
 	if err != nil {
 		return nil, err
 	}

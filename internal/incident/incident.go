@@ -111,6 +111,7 @@ type Service struct {
 	playbooks []playbook.Playbook
 	enricher  Enricher
 	onChange  func(ctx context.Context, c store.Incident, change string) error
+	slaFactor func(ctx context.Context, tenantID string, at time.Time) float64
 }
 
 // Options configures a Service.
@@ -133,12 +134,17 @@ type Options struct {
 	// acknowledge, phase, close, reopen, report.final) after it is stored
 	// and audited; its error is logged, never returned.
 	OnChange func(ctx context.Context, c store.Incident, change string) error
+	// SLAFactor, when set, tells the factor in (0, 1) that shortens a
+	// tenant's SLA targets for a case created at a moment (a key-period
+	// campaign's watch); 1 or any other value leaves them as they are.
+	SLAFactor func(ctx context.Context, tenantID string, at time.Time) float64
 }
 
 // NewService returns an incident Service.
 func NewService(s store.Store, a *audit.Log, opts Options) (*Service, error) {
 	svc := &Service{store: s, audit: a, logger: opts.Logger, now: opts.Now, sla: DefaultSLA(), tenantSLA: opts.TenantSLA,
-		maxUpload: opts.MaxUpload, playbooks: opts.Playbooks, enricher: opts.Enricher, onChange: opts.OnChange}
+		maxUpload: opts.MaxUpload, playbooks: opts.Playbooks, enricher: opts.Enricher, onChange: opts.OnChange,
+		slaFactor: opts.SLAFactor}
 	if svc.logger == nil {
 		svc.logger = slog.New(slog.DiscardHandler)
 	}
@@ -377,7 +383,7 @@ func (s *Service) create(ctx context.Context, tenantID string, in Input) (store.
 	if c.Assignee != "" {
 		c.AcknowledgedAt = now
 	}
-	s.setDue(&c, now)
+	s.setDue(ctx, &c, now)
 	if err := s.store.Incidents().Create(ctx, &c); err != nil {
 		return c, err
 	}
@@ -465,7 +471,7 @@ func (s *Service) Update(ctx context.Context, tenantID, id string, version int, 
 	}
 	if c.Severity != in.Severity {
 		c.Severity = in.Severity
-		s.setDue(&c, c.CreatedAt)
+		s.setDue(ctx, &c, c.CreatedAt)
 	}
 	if err := s.store.Incidents().Update(ctx, &c, nil); err != nil {
 		return c, err

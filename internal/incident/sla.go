@@ -41,9 +41,13 @@ func (s *Service) targets(tenantID, severity string) SLATargets {
 }
 
 // setDue sets a case's due times from start and its severity; a zero
-// target leaves that timer off.
-func (s *Service) setDue(c *store.Incident, start time.Time) {
+// target leaves that timer off. The SLAFactor at start shortens the
+// targets (tightenSLA).
+func (s *Service) setDue(ctx context.Context, c *store.Incident, start time.Time) {
 	t := s.targets(c.TenantID, c.Severity)
+	if s.slaFactor != nil {
+		t = tightenSLA(t, s.slaFactor(ctx, c.TenantID, start))
+	}
 	due := func(d time.Duration) time.Time {
 		if d <= 0 {
 			return time.Time{}

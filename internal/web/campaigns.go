@@ -44,6 +44,7 @@ func (s *server) registerCampaigns(t string) {
 	s.handle(get, kp+"/calendar", inTenant(auth.PermAssessRead), s.keyPeriodCalendar)
 	s.handle(post, kp+"/calendar", write, s.keyPeriodCalendarPut)
 	s.handle(post, kp+"/calendar/{period}/remove", write, s.keyPeriodCalendarRemove)
+	s.registerCampaign3(t)
 }
 
 // campaignPath is the service area of a campaign kind under /t/{tenant}.
@@ -161,11 +162,8 @@ func (s *server) campaignCreate(kind string) handlerFunc {
 				assets = r.PostForm["assets"]
 			}
 			var factor float64
-			if v := strings.TrimSpace(r.PostFormValue("ack_factor")); v != "" {
-				if factor, err = strconv.ParseFloat(v, 64); err != nil {
-					return store.NewFieldError("ack_factor", store.CodeOutOfRange, map[string]any{"min": 0, "max": 1},
-						"the acknowledgement factor is a number from 0 to 1")
-				}
+			if factor, err = formAckFactor(r); err != nil {
+				return err
 			}
 			l, err = s.opts.Campaigns.CreateKeyPeriod(ctx, t.ID, manager.KeyPeriodInput{PeriodID: r.PostFormValue("period"),
 				Name: r.PostFormValue("name"), AssetIDs: assets, AckFactor: factor})

@@ -26,8 +26,12 @@ type KeyPeriodInput struct {
 	// AssetIDs is the scope; empty means every asset of the tenant with
 	// an address (at most MaxTargets).
 	AssetIDs []string
-	// AckFactor, in (0, 1], scales the tenant's alert acknowledgement
-	// waits during the watch; 0 means the service's default.
+	// Systems are business system IDs; their member assets join the
+	// scope (see systemAssets).
+	Systems []string
+	// AckFactor, from MinAckFactor to 1, scales the tenant's alert
+	// acknowledgement waits and case SLA targets during the watch; 0 means
+	// the service's default.
 	AckFactor float64
 }
 
@@ -40,9 +44,8 @@ func (s *Service) CreateKeyPeriod(ctx context.Context, tenantID string, in KeyPe
 	if err := checkText("name", in.Name, MaxText, false, true); err != nil {
 		return nil, err
 	}
-	if in.AckFactor < 0 || in.AckFactor > 1 || in.AckFactor != in.AckFactor {
-		return nil, invalid("ack_factor", store.CodeOutOfRange, map[string]any{"min": 0, "max": 1},
-			"the acknowledgement factor is a number from 0 (the default) to 1")
+	if err := checkAckFactor(in.AckFactor); err != nil {
+		return nil, err
 	}
 	cal, err := s.calendarOf(ctx, tenantID)
 	if err != nil {
@@ -57,7 +60,7 @@ func (s *Service) CreateKeyPeriod(ctx context.Context, tenantID string, in KeyPe
 		return nil, invalid("period", store.CodeOneOf, map[string]any{"allowed": ids}, "choose a period of the calendar")
 	}
 	var assets []store.Asset
-	if len(in.AssetIDs) == 0 {
+	if len(in.AssetIDs) == 0 && len(in.Systems) == 0 {
 		all, err := s.store.Assets().List(ctx, tenantID, store.AssetFilter{Page: store.Page{Limit: MaxTargets}})
 		if err != nil {
 			return nil, err
@@ -78,8 +81,13 @@ func (s *Service) CreateKeyPeriod(ctx context.Context, tenantID string, in KeyPe
 			assets = append(assets, a)
 		}
 	}
+	sysAssets, sysIDs, err := s.systemAssets(ctx, tenantID, in.Systems, len(assets))
+	if err != nil {
+		return nil, err
+	}
+	assets = append(assets, sysAssets...)
 	var targets []campaign.Target
-	var scope campaign.Scope
+	scope := campaign.Scope{Systems: sysIDs}
 	for _, a := range assets {
 		h := hostOf(a)
 		if h == "" || slices.ContainsFunc(targets, func(t campaign.Target) bool { return t.AssetID == a.ID }) {

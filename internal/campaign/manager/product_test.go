@@ -125,8 +125,7 @@ func TestVulnScanRunner(t *testing.T) {
 	}))
 	defer web.Close()
 	port := campaigntest.Port(t, web.Listener.Addr())
-	d := runner.NewDiscovery(env.Exposure, runner.DiscoveryOptions{Poll: 20 * time.Millisecond})
-	v := runner.NewVulnScan(d, ScanService(env.VulnScan), env.Vulns)
+	v := runner.NewVulnScan(ScanService(env.VulnScan), env.Vulns)
 	task := campaign.Task{ID: "vulns", Kind: campaign.TaskVulnScan, Params: map[string]string{runner.ParamPorts: strconv.Itoa(int(port)),
 		runner.ParamSeverityThreshold: "high"}}
 	target := campaign.Target{AssetID: host.ID, Tenant: env.TenantA.ID, Host: "127.0.0.1"}

@@ -14,7 +14,7 @@ import (
 // kind without a runner: such tasks are recorded as errored.
 type Services struct {
 	Discovery runner.Discoverer
-	Scan      runner.TenantScanner
+	Scan      runner.TargetScanner
 	Findings  runner.FindingLister
 	Baseline  runner.BaselineRuns
 	Weblogs   runner.WeblogRuns
@@ -22,11 +22,12 @@ type Services struct {
 	DiscoveryOptions runner.DiscoveryOptions
 }
 
-// ScanService adapts Vigil's vulnerability scan service to the runners.
-func ScanService(s *scan.Service) runner.TenantScanner {
-	return runner.ScanFunc(func(ctx context.Context, tenantID string) (runner.ScanResult, error) {
-		r, err := s.Scan(ctx, tenantID)
-		return runner.ScanResult{ScanIDs: r.ScanIDs, Errors: r.Errors, Skipped: r.Skipped}, err
+// ScanService adapts Vigil's vulnerability scan service to the runners:
+// a campaign task scans its one target (scan.Service.ScanTarget).
+func ScanService(s *scan.Service) runner.TargetScanner {
+	return runner.TargetScanFunc(func(ctx context.Context, tenantID string, t runner.ScanTarget) (runner.ScanResult, error) {
+		r, err := s.ScanTarget(ctx, tenantID, scan.TargetScope{AssetID: t.AssetID, Address: t.Address, Ports: t.Ports, ServerName: t.ServerName})
+		return runner.ScanResult{ScanIDs: r.ScanIDs, Errors: r.Errors, Skipped: r.Skipped, Services: r.Targets}, err
 	})
 }
 
@@ -38,11 +39,10 @@ func ScanService(s *scan.Service) runner.TenantScanner {
 func ProductRunners(s Services) map[campaign.TaskKind]campaign.Runner {
 	rs := DefaultRunners()
 	if s.Discovery != nil {
-		d := runner.NewDiscovery(s.Discovery, s.DiscoveryOptions)
-		rs[campaign.TaskDiscovery] = d
-		if s.Scan != nil && s.Findings != nil {
-			rs[campaign.TaskVulnScan] = runner.NewVulnScan(d, s.Scan, s.Findings)
-		}
+		rs[campaign.TaskDiscovery] = runner.NewDiscovery(s.Discovery, s.DiscoveryOptions)
+	}
+	if s.Scan != nil && s.Findings != nil {
+		rs[campaign.TaskVulnScan] = runner.NewVulnScan(s.Scan, s.Findings)
 	}
 	if s.Baseline != nil {
 		rs[campaign.TaskBaseline] = runner.NewStoredBaseline(s.Baseline, runner.StoredBaselineOptions{})

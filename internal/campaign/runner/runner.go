@@ -3,7 +3,7 @@
 // connect scanner compared with the declared design, a thin adapter
 // running a baseline policy on a local filesystem root, and the runners
 // over Vigil's own services, each behind a small interface defined here —
-// discovery runs (Discoverer), vulnerability scans (TenantScanner and
+// discovery runs (Discoverer), vulnerability scans (TargetScanner and
 // FindingLister), stored and scheduled baseline runs (BaselineRuns) and
 // the verdicts of web log analyses (WeblogRuns). Each implements
 // campaign.Runner; the application registers them in a campaign.Engine.

@@ -5,9 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/vigil-sec/vigil/internal/campaign"
 	"github.com/vigil-sec/vigil/internal/exposure"
@@ -16,26 +16,38 @@ import (
 )
 
 // ScanResult is what one run of Vigil's vulnerability scan (package
-// vuln/scan) did: the imports it made and the targets it could not check.
+// vuln/scan) did: the imports it made and the services it could not check.
 type ScanResult struct {
 	ScanIDs []string
 	Errors  []string
 	Skipped []string
+	// Services counts the services the scan checked.
+	Services int
 }
 
-// TenantScanner runs Vigil's vulnerability scan of a tenant: it checks the
-// services of the tenant's latest finished discovery run and imports the
-// findings into the lifecycle.
-type TenantScanner interface {
-	ScanTenant(ctx context.Context, tenantID string) (ScanResult, error)
+// ScanTarget is the one target a campaign task scans: the asset, its
+// address, the ports to probe there and the TLS server name.
+type ScanTarget struct {
+	AssetID    string
+	Address    string
+	Ports      []uint16
+	ServerName string
 }
 
-// ScanFunc adapts a function to TenantScanner.
-type ScanFunc func(ctx context.Context, tenantID string) (ScanResult, error)
+// TargetScanner runs Vigil's vulnerability scan on one target and imports
+// the findings into the lifecycle (scan.Service.ScanTarget): it probes
+// the target's own ports, creates no discovery run and scans nothing
+// else of the tenant.
+type TargetScanner interface {
+	ScanTarget(ctx context.Context, tenantID string, t ScanTarget) (ScanResult, error)
+}
 
-// ScanTenant implements TenantScanner.
-func (f ScanFunc) ScanTenant(ctx context.Context, tenantID string) (ScanResult, error) {
-	return f(ctx, tenantID)
+// TargetScanFunc adapts a function to TargetScanner.
+type TargetScanFunc func(ctx context.Context, tenantID string, t ScanTarget) (ScanResult, error)
+
+// ScanTarget implements TargetScanner.
+func (f TargetScanFunc) ScanTarget(ctx context.Context, tenantID string, t ScanTarget) (ScanResult, error) {
+	return f(ctx, tenantID, t)
 }
 
 // FindingLister lists a tenant's tracked vulnerability findings
@@ -59,58 +71,23 @@ const maxVulnFindings = store.MaxPageSize
 // false-positive and closed do not.
 var blockingStates = []string{lifecycle.StateNew, lifecycle.StateConfirmed, lifecycle.StateAssigned, lifecycle.StateFixing, lifecycle.StateReopened}
 
-// VulnScan runs Vigil's own vulnerability scan on a target: a discovery
-// run over the target's address (through the Discovery runner's service,
-// in the tenant's scope) makes the target's services the tenant's latest
-// discovery, the tenant scan checks them and imports the findings, and the
-// target's open findings at or above the task's threshold fail the task.
-// A finding of Vigil's scanner this scan did not see again is not counted
-// (the lifecycle marks it fixed pending verification); findings of other
-// scanners count while they are open. Scans of one tenant run one at a
-// time, so each checks the services of its own target.
+// VulnScan runs Vigil's own vulnerability scan on one target: the
+// scanner probes the task's ports (ParamPorts, default the top 100) plus
+// the target's declared and TLS ports on the target's address, checks the
+// open services and imports the findings; then the target's open findings
+// at or above the task's threshold fail the task. Nothing else of the
+// tenant is scanned and no discovery run is made. A finding of Vigil's
+// scanner this scan did not see again is not counted (the lifecycle marks
+// it fixed pending verification); findings of other scanners count while
+// they are open.
 type VulnScan struct {
-	disc     *Discovery
-	scanner  TenantScanner
+	scanner  TargetScanner
 	findings FindingLister
-	mu       sync.Mutex
-	tenants  map[string]chan struct{}
 }
 
 // NewVulnScan returns a VulnScan runner.
-func NewVulnScan(disc *Discovery, scanner TenantScanner, findings FindingLister) *VulnScan {
-	return &VulnScan{disc: disc, scanner: scanner, findings: findings, tenants: map[string]chan struct{}{}}
-}
-
-// lock takes the tenant's scan slot, or fails when ctx ends first.
-func (v *VulnScan) lock(ctx context.Context, tenantID string) (func(), error) {
-	v.mu.Lock()
-	ch, ok := v.tenants[tenantID]
-	if !ok {
-		ch = make(chan struct{}, 1)
-		v.tenants[tenantID] = ch
-	}
-	v.mu.Unlock()
-	select {
-	case ch <- struct{}{}:
-		return func() { <-ch }, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-// latestDone is the tenant's most recently created finished discovery run
-// among the latest 20: the one the tenant scan reads.
-func (v *VulnScan) latestDone(ctx context.Context, tenantID string) (string, error) {
-	runs, err := v.disc.svc.List(ctx, tenantID, store.Page{Limit: 20})
-	if err != nil {
-		return "", err
-	}
-	for _, r := range runs {
-		if r.Status == exposure.StatusDone {
-			return r.ID, nil
-		}
-	}
-	return "", nil
+func NewVulnScan(scanner TargetScanner, findings FindingLister) *VulnScan {
+	return &VulnScan{scanner: scanner, findings: findings}
 }
 
 // Run implements campaign.Runner.
@@ -125,24 +102,25 @@ func (v *VulnScan) Run(ctx context.Context, task campaign.Task, target campaign.
 	if target.Tenant == "" {
 		return campaign.Result{}, errors.New("vulnerability scan: the target has no tenant")
 	}
-	unlock, err := v.lock(ctx, target.Tenant)
-	if err != nil {
-		return campaign.Result{}, err
+	host := strings.TrimSpace(target.Host)
+	if _, err := netip.ParseAddr(host); err != nil {
+		return campaign.Result{}, fmt.Errorf("vulnerability scan: target %q is not an IP address", clip(host, 100))
 	}
-	defer unlock()
-	run, res, err := v.disc.discover(ctx, task, target, nil)
+	spec := strings.TrimSpace(task.Params[ParamPorts])
+	if spec == "" {
+		spec = exposure.DefaultPorts
+	}
+	ports, err := portList(spec)
+	if err != nil {
+		return campaign.Result{}, fmt.Errorf("vulnerability scan: %s: %w", ParamPorts, err)
+	}
+	ports = slices.Concat(ports, target.DeclaredPorts, target.TLSPorts)
+	slices.Sort(ports)
+	ports = slices.Compact(ports)
+	sr, err := v.scanner.ScanTarget(ctx, target.Tenant, ScanTarget{AssetID: target.AssetID, Address: host, Ports: ports,
+		ServerName: target.ServerName})
 	if err != nil {
 		return campaign.Result{}, fmt.Errorf("vulnerability scan: %w", err)
-	}
-	if id, err := v.latestDone(ctx, target.Tenant); err != nil || id != run.ID {
-		return campaign.Result{}, fmt.Errorf("vulnerability scan: another discovery run of the organisation finished after %s; run the task again (%v)", run.ID, err)
-	}
-	sr, err := v.scanner.ScanTenant(ctx, target.Tenant)
-	if err != nil {
-		return campaign.Result{}, fmt.Errorf("vulnerability scan: %w", err)
-	}
-	if id, err := v.latestDone(ctx, target.Tenant); err != nil || id != run.ID {
-		return campaign.Result{}, fmt.Errorf("vulnerability scan: another discovery run of the organisation finished during the scan; run the task again (%v)", err)
 	}
 	if len(sr.Errors) > 0 {
 		return campaign.Result{}, fmt.Errorf("vulnerability scan %s could not check every service: %s", strings.Join(sr.ScanIDs, ", "),
@@ -153,7 +131,7 @@ func (v *VulnScan) Run(ctx context.Context, task campaign.Task, target campaign.
 		return campaign.Result{}, fmt.Errorf("vulnerability scan: findings: %w", err)
 	}
 	out := campaign.Result{Status: campaign.StatusPassed, Evidence: []string{
-		fmt.Sprintf("discovery run %s: %d open ports; vulnerability scan %s", run.ID, len(res.Open), strings.Join(sr.ScanIDs, ", "))}}
+		fmt.Sprintf("vulnerability scan %s of %s: %d ports probed, %d services checked", strings.Join(sr.ScanIDs, ", "), host, len(ports), sr.Services)}}
 	if len(sr.Skipped) > 0 {
 		out.Evidence = append(out.Evidence, "external scanners not installed: "+strings.Join(sr.Skipped, ", "))
 	}
