@@ -230,6 +230,8 @@ type assetPage struct {
 	// CanContactWrite shows the link to add a contact for the asset.
 	CanContactWrite bool
 	Contacts        []store.Contact
+	// Systems are the asset's business systems and effective importance.
+	Systems assetSystemsView
 }
 
 func (s *server) assetView(w http.ResponseWriter, r *http.Request) error {
@@ -250,6 +252,9 @@ func (s *server) assetView(w http.ResponseWriter, r *http.Request) error {
 		if v.Contacts, err = s.opts.Tenants.ListContacts(ctx, t.ID, store.ContactFilter{AssetID: a.ID}); err != nil {
 			return err
 		}
+	}
+	if v.Systems, err = s.bizsysOfAsset(ctx, t, a); err != nil {
+		return err
 	}
 	s.render(w, r, http.StatusOK, "asset", v)
 	return nil
