@@ -23,6 +23,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/alerting"
 	"github.com/vigil-sec/vigil/internal/archive"
 	"github.com/vigil-sec/vigil/internal/asset"
+	"github.com/vigil-sec/vigil/internal/asset/bizsys"
 	"github.com/vigil-sec/vigil/internal/audit"
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/baseline/hardening"
@@ -94,6 +95,8 @@ type Options struct {
 	Devices *om.Service
 	// Rules backs the Sigma rule management endpoints; nil leaves them out.
 	Rules *detect.Service
+	// Systems backs the business system endpoints; nil leaves them out.
+	Systems *bizsys.Service
 }
 
 // server is the API: its dependencies, router and route table.
@@ -185,6 +188,7 @@ func newServer(opts Options) (s *server, err error) {
 	s.registerContacts()
 	s.registerServices()
 	s.registerAssets()
+	s.registerSystems()
 	s.registerPolicyReviews()
 	s.registerBaseline()
 	s.registerVulns()
@@ -202,6 +206,7 @@ func newServer(opts Options) (s *server, err error) {
 	s.registerAgents()
 	s.registerRules()
 	s.registerRisks()
+	s.registerCompliance3()
 	s.registerTokens()
 	s.registerSecrets()
 	s.registerAudit()

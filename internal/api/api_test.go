@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vigil-sec/vigil/internal/asset/bizsys"
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/campaign/manager"
 	"github.com/vigil-sec/vigil/internal/fixture"
@@ -44,6 +45,7 @@ func newHarness(t testing.TB, opts ...func(*Options)) *harness {
 		t.Fatal(err)
 	}
 	o.Campaigns = campaigns
+	o.Systems = bizsys.NewService(env.Store, env.Audit)
 	for _, f := range opts {
 		f(&o)
 	}

@@ -130,6 +130,7 @@ func TestEveryRouteIsProtected(t *testing.T) {
 		"task":     "no-such-task",
 		"project":  "no-such-project",
 		"risk":     "no-such-risk",
+		"scenario": "no-such-scenario",
 		"finding":  "no-such-finding",
 		"backup":   "no-such-backup",
 		"run":      drun.ID,
@@ -152,6 +153,7 @@ func TestEveryRouteIsProtected(t *testing.T) {
 		"report":   "no-such-report",
 		"rule":     "no-such-rule",
 		"agent":    "no-such-agent",
+		"system":   "no-such-system",
 	}
 	// Strings from tenant A that must never reach a tenant-B caller.
 	secretsOfA := []string{icase.ID, env.TenantA.ID, env.TenantA.Slug, env.AssetA.ID, contact.ID, tokA.ID, sec.ID, rev.ID, vl[0].ID, drun.ID, nc.ID}

@@ -253,7 +253,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		_ = a.Close()
 		return nil, err
 	}
-	if a.Incidents, err = incident.NewService(a.Store, a.Audit, incident.Options{Logger: logger,
+	if a.Incidents, err = incident.NewService(a.Store, a.Audit, incident.Options{Logger: logger, SLAFactor: a.watchAckFactor,
 		OnChange: func(ctx context.Context, c store.Incident, change string) error {
 			return a.Alerting.StateChanged(ctx, alerting.StateChange{TenantID: c.TenantID, Kind: "case", ID: c.ID, Ref: c.Ref, Title: c.Title,
 				State: c.Phase, Change: change, Severity: c.Severity, Path: "/incidents/" + c.ID, At: c.UpdatedAt})
@@ -286,7 +286,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		_ = a.Close()
 		return nil, err
 	}
-	a.Fleet = fleet.New(a.Store, a.Audit, fleet.Options{Logger: logger})
+	a.Fleet = fleet.New(a.Store, a.Audit, fleet.Options{Logger: logger, Box: a.Box})
 	if a.Reports, err = a.newReportCentre(); err != nil {
 		_ = a.Close()
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/api"
+	"github.com/vigil-sec/vigil/internal/asset/bizsys"
 	"github.com/vigil-sec/vigil/internal/bus"
 	"github.com/vigil-sec/vigil/internal/config"
 	"github.com/vigil-sec/vigil/internal/httpserver"
@@ -19,7 +20,7 @@ import (
 // Handler builds the composed HTTP handler of this node.
 func (a *App) Handler() (http.Handler, error) {
 	apiH, err := api.New(api.Options{Agents: a.Fleet, Attachments: a.Attachments, Incidents: a.Incidents, Ops: a.Ops, Assessments: a.Assessments, Campaigns: a.Campaigns, Drills: a.Drills, Posture: a.Posture, Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, VulnScan: a.VulnScan, Archive: a.Archive, Exposure: a.Exposure, Alerting: a.Alerting, Baseline: a.Baseline, Traffic: a.Traffic, Devices: a.Devices, Audit: a.Audit, Rules: a.Rules,
-		Secrets: a.Secrets, Logger: a.Logger, Version: Version, MaxBodyBytes: a.Config.MaxBodyBytes})
+		Systems: bizsys.NewService(a.Store, a.Audit), Secrets: a.Secrets, Logger: a.Logger, Version: Version, MaxBodyBytes: a.Config.MaxBodyBytes})
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
@@ -82,6 +83,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		return err
 	}
 	stops = append(stops, a.startDetection(ctx))
+	stops = append(stops, a.startDeviceChanges())
 	if !runHTTP {
 		if ready != nil {
 			ready("")
@@ -93,6 +95,13 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	h, err := a.Handler()
 	if err != nil {
 		return err
+	}
+	if a.Config.AgentAddr != "" {
+		stop, err := a.startAgentListener(ctx)
+		if err != nil {
+			return err
+		}
+		stops = append(stops, stop)
 	}
 	srv := &http.Server{
 		Handler:           h,
@@ -152,6 +161,8 @@ const (
 	JobCampaignsCheck = "jobs.campaigns.check"
 	// JobKEVMatches escalates KEV entries matching tenants' assets (alerting/triggers.go).
 	JobKEVMatches = "jobs.alerting.kev"
+	// JobDigestDue sends the tenants' weekly digests not sent yet (alerting/digest_send.go).
+	JobDigestDue = "jobs.alerting.digest"
 )
 
 // startWorkers consumes the jobs queue and schedules housekeeping. The
@@ -200,6 +211,10 @@ func (a *App) startWorkers(ctx context.Context) (func() error, error) {
 			_, err := a.Alerting.RaiseKEVMatches(asSystem(ctx), a.Desk.Warnings)
 			return err
 		},
+		JobDigestDue: func(ctx context.Context, _ []byte) error {
+			_, err := a.Alerting.SendDueDigests(asSystem(ctx), a.Desk.Warnings)
+			return err
+		},
 		// Cases whose SLA timers ran out since the last run.
 		JobIncidentSLA: func(ctx context.Context, _ []byte) error {
 			return a.EscalateBreaches(ctx, time.Now(), housekeepingEvery)
@@ -226,7 +241,7 @@ func (a *App) startWorkers(ctx context.Context) (func() error, error) {
 		t := time.NewTicker(housekeepingEvery)
 		defer t.Stop()
 		for {
-			for _, job := range []string{JobSessionCleanup, JobVulnExpire, JobPostureRecord, JobReportsDue, JobIncidentSLA, JobDiscoveryDue, JobBaselineDue, JobVulnScanDue, JobTrafficEvents, JobWeblogCollected, JobDevicesRun, JobCampaignsCheck, JobKEVMatches} {
+			for _, job := range []string{JobSessionCleanup, JobVulnExpire, JobPostureRecord, JobReportsDue, JobIncidentSLA, JobDiscoveryDue, JobBaselineDue, JobVulnScanDue, JobTrafficEvents, JobWeblogCollected, JobDevicesRun, JobCampaignsCheck, JobKEVMatches, JobDigestDue} {
 				if err := a.Bus.Enqueue(sctx, JobsQueue, bus.Message{Subject: job}); err != nil && sctx.Err() == nil {
 					a.Logger.Warn("schedule job", "job", job, "err", err)
 				}

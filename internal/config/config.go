@@ -66,6 +66,10 @@ type Config struct {
 	// RulesDir is a directory of Sigma rules (SigmaHQ layout) every new
 	// event is matched against; empty stores events without detection.
 	RulesDir string `yaml:"rules_dir"`
+	// NodeID names this node's detection correlation snapshots when
+	// several ingest nodes share a database; empty: an id kept in
+	// DataDir (file node-id), created on first start.
+	NodeID string `yaml:"node_id"`
 	// SyslogTCP and SyslogUDP are listen addresses for syslog (RFC 5424 and
 	// 3164; octet-counting or newline framing on TCP); empty is off.
 	// Syslog carries no credentials, so SyslogTenant (a tenant slug) owns
@@ -82,6 +86,15 @@ type Config struct {
 	// v2c traps and informs from the tenants' devices, each checked
 	// against its device's community); empty is off.
 	SNMPTrapUDP string `yaml:"snmp_trap_udp"`
+	// AgentAddr is the listen address of the host agents' own HTTPS
+	// listener (the agent endpoints only), with the server certificate
+	// AgentTLSCert and key AgentTLSKey (PEM files); empty is off. With
+	// AgentMTLS it requires every agent request but enrolment to present
+	// the client certificate the node issued the agent at enrolment.
+	AgentAddr    string `yaml:"agent_addr"`
+	AgentTLSCert string `yaml:"agent_tls_cert"`
+	AgentTLSKey  string `yaml:"agent_tls_key"`
+	AgentMTLS    bool   `yaml:"agent_mtls"`
 
 	// Chromium is the browser binary for PDF reports; empty looks up
 	// chromium, chromium-browser and google-chrome on PATH.
@@ -186,6 +199,7 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 	str("VIGIL_KEV_SOURCE", &c.KEVSource)
 	str("VIGIL_CHROMIUM", &c.Chromium)
 	str("VIGIL_RULES_DIR", &c.RulesDir)
+	str("VIGIL_NODE_ID", &c.NodeID)
 	if v, ok := lookup("VIGIL_INTEL_FEEDS"); ok {
 		c.IntelFeeds = splitList(v)
 	}
@@ -198,6 +212,17 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 	str("VIGIL_NETFLOW_UDP", &c.NetFlowUDP)
 	str("VIGIL_NETFLOW_TENANT", &c.NetFlowTenant)
 	str("VIGIL_SNMP_TRAP_UDP", &c.SNMPTrapUDP)
+	str("VIGIL_AGENT_ADDR", &c.AgentAddr)
+	str("VIGIL_AGENT_TLS_CERT", &c.AgentTLSCert)
+	str("VIGIL_AGENT_TLS_KEY", &c.AgentTLSKey)
+	if v, ok := lookup("VIGIL_AGENT_MTLS"); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("VIGIL_AGENT_MTLS: %q is not true or false", v))
+		} else {
+			c.AgentMTLS = b
+		}
+	}
 	str("VIGIL_EPSS_SOURCE", &c.EPSSSource)
 	dur("VIGIL_FEED_REFRESH", &c.FeedRefresh)
 	dur("VIGIL_SESSION_TTL", &c.SessionTTL)
@@ -281,6 +306,16 @@ func (c *Config) Validate() error {
 		if _, err := netip.ParsePrefix(p); err != nil {
 			bad("trusted_proxies: %q is not a CIDR", p)
 		}
+	}
+	if c.AgentAddr != "" {
+		if _, _, err := net.SplitHostPort(c.AgentAddr); err != nil {
+			bad("agent_addr %q must be host:port", c.AgentAddr)
+		}
+		if c.AgentTLSCert == "" || c.AgentTLSKey == "" {
+			bad("agent_addr needs agent_tls_cert and agent_tls_key (the agent listener speaks only HTTPS)")
+		}
+	} else if c.AgentMTLS {
+		bad("agent_mtls needs agent_addr (the agent listener)")
 	}
 	if c.SessionTTL < time.Minute || c.SessionTTL > 30*24*time.Hour {
 		bad("session_ttl must be between 1m and 720h")

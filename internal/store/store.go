@@ -149,6 +149,7 @@ type Store interface {
 	Attachments() AttachmentStore
 	Advisories() AdvisoryStore
 	Detection() DetectionStore
+	BusinessSystems() BusinessSystemStore
 
 	// Driver names the driver: "sqlite" or "postgres".
 	Driver() string

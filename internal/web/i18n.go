@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/asset"
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/compliance/project"
+	"github.com/vigil-sec/vigil/internal/device/backup"
 	"github.com/vigil-sec/vigil/internal/intel/desk"
 	"github.com/vigil-sec/vigil/internal/store"
 	"github.com/vigil-sec/vigil/internal/tenant"
@@ -318,7 +319,11 @@ func dynamicMessageIDs(as []area) []string {
 	ids = append(ids, campaignMessageIDs()...)
 	ids = append(ids, deviceMessageIDs()...)
 	ids = append(ids, complianceRegisterMessageIDs()...)
+	ids = append(ids, compliance3MessageIDs()...)
 	ids = append(ids, deskMessageIDs()...)
+	ids = append(ids, bizsysMessageIDs()...)
+	add("devom3.methods", backup.Methods())
+	add("digest.state", []string{store.DigestSending, store.DigestSent, store.DigestFailed, store.DigestEmpty})
 	for _, code := range store.FieldCodes() {
 		ids = append(ids, fieldErrorPrefix+code)
 	}

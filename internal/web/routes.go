@@ -123,6 +123,7 @@ func (s *server) register() {
 	s.handle(get, t+"/assets/{asset}/edit", inTenant(auth.PermAssetWrite), s.assetEdit)
 	s.handle(post, t+"/assets/{asset}", inTenant(auth.PermAssetWrite), s.assetUpdate)
 	s.handle(post, t+"/assets/{asset}/delete", inTenant(auth.PermAssetWrite), s.assetDelete)
+	s.bizsysRoutes(t)
 	s.handle(get, t+"/contacts", inTenant(auth.PermContactRead), s.contactList)
 	s.handle(get, t+"/contacts/new", inTenant(auth.PermContactWrite), s.contactNew)
 	s.handle(post, t+"/contacts", inTenant(auth.PermContactWrite), s.contactCreate)
@@ -209,6 +210,7 @@ func (s *server) register() {
 	s.registerIntel(t)
 	s.registerEscalation(t)
 	s.registerDesk(t)
+	s.registerDigest(t) // digest.go: preview and send now
 	s.registerOps(t)
 	s.registerDrill(t)
 	s.registerTraffic(t)
@@ -219,6 +221,7 @@ func (s *server) register() {
 	s.registerVulnScan(t)
 	s.registerAdvisories()
 	s.registerRiskRegister(t)
+	s.registerCompliance3(t)
 	s.registerRules(t)
 	for _, a := range s.areas {
 		if a.Key == "vuln-lifecycle" || s.registered(get, t+a.Path) {
@@ -280,7 +283,7 @@ func (s *server) authorize(w http.ResponseWriter, r *http.Request, rt route) err
 		if err != nil {
 			return err // ErrNotFound for unknown and unreadable tenants alike
 		}
-		if !p.Can(rt.access.perm, t.ID) {
+		if !p.Can(rt.access.perm, t.ID) || !regulatorMay(p, t.ID, rt.pattern) {
 			return auth.ErrForbidden
 		}
 		st.tenant = &t

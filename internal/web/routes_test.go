@@ -167,7 +167,7 @@ func TestEveryRouteIsProtected(t *testing.T) {
 		"tenant": ui.TenantA.Slug, "tenantID": ui.TenantA.ID, "asset": ui.AssetA.ID, "contact": contact.ID,
 		"service": "mlps", "token": token.ID, "user": ui.AnalystA.ID, "team": team.ID, "review": review.ID, "vuln": vulns[0].ID, "report": rep.ID, "run": drun.ID, "analysis": wrun.ID, "event": "ev-1", "channel": nc.ID, "alert": alert.ID, "rule": "night", "item": "no-such-item", "decision": "approve",
 		"case": icase.ID, "task": tasks[0].ID, "evidence": ev.ID, "action": "note",
-		"project": proj.ID, "order": order.ID, "shift": "no-such-shift", "handover": "no-such-handover", "notice": notices[0].ID, "section": "no-such-section",
+		"project": proj.ID, "order": order.ID, "shift": "no-such-shift", "system": routeSystem(t, ui), "handover": "no-such-handover", "notice": notices[0].ID, "section": "no-such-section",
 		"file": orderFile(t, ui, order.ID),
 	}
 	for k, v := range registerParams(t, ui, proj.ID) { // risk register, remediation, evidence
