@@ -207,20 +207,7 @@ func (s *Service) ensurePersonal(ctx context.Context, c store.NotifyChannel, nam
 	if s.added[name] {
 		return nil
 	}
-	cfg, err := notify.ParseChannelConfig(c.Config)
-	if err != nil {
-		return err
-	}
-	if c.SecretID != "" {
-		b, err := s.vault.Open(ctx, c.TenantID, c.SecretID, "notification channel "+c.ID)
-		if err != nil {
-			return err
-		}
-		if err := json.Unmarshal(b, &cfg.SecretValues); err != nil {
-			return err
-		}
-	}
-	_, limit, err := s.registry.Build(cfg, s.env) // checks the configuration
+	cfg, limit, err := s.channelConfig(ctx, c) // checks the configuration
 	if err != nil {
 		return err
 	}
