@@ -26,6 +26,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/alerting"
 	"github.com/vigil-sec/vigil/internal/archive"
 	"github.com/vigil-sec/vigil/internal/asset"
+	"github.com/vigil-sec/vigil/internal/asset/bizsys"
 	"github.com/vigil-sec/vigil/internal/audit"
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/baseline/hardening"
@@ -121,6 +122,8 @@ type App struct {
 	Devices *om.Service
 	// Fleet enrols host agents, authenticates them and pushes their configuration.
 	Fleet *fleet.Service
+	// Systems keeps the tenants' business systems (API and UI).
+	Systems *bizsys.Service
 	// Rules runs the Sigma rules per tenant (settings, custom rules,
 	// correlation state); see detection.go.
 	Rules       *detect.Service
@@ -287,6 +290,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		return nil, err
 	}
 	a.Fleet = fleet.New(a.Store, a.Audit, fleet.Options{Logger: logger, Box: a.Box})
+	a.Systems = bizsys.NewService(a.Store, a.Audit)
 	if a.Reports, err = a.newReportCentre(); err != nil {
 		_ = a.Close()
 		return nil, err

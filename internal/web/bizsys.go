@@ -18,9 +18,8 @@ import (
 // /t/{tenant}/assets/systems. The asset page shows an asset's systems and
 // its effective importance (bizsysOfAsset).
 
-// systems returns the business system service; it holds only the store
-// and the audit log, so building it per request costs nothing.
-func (s *server) systems() *bizsys.Service { return bizsys.NewService(s.opts.Store, s.opts.Audit) }
+// systems returns the node's business system service (Options.Systems).
+func (s *server) systems() *bizsys.Service { return s.opts.Systems }
 
 func systemsBase(t *store.Tenant) string { return "/t/" + t.Slug + "/assets/systems" }
 

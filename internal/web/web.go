@@ -10,6 +10,7 @@ package web
 import (
 	"errors"
 	"github.com/vigil-sec/vigil/internal/agent/fleet"
+	"github.com/vigil-sec/vigil/internal/asset/bizsys"
 	"github.com/vigil-sec/vigil/internal/attach"
 	"log/slog"
 	"net/http"
@@ -105,6 +106,9 @@ type Options struct {
 	// Agents enrols host agents and pushes their configuration; nil
 	// leaves the host agents page out.
 	Agents *fleet.Service
+	// Systems keeps the tenants' business systems; nil builds one on
+	// Store and Audit (they are part of the asset inventory, always on).
+	Systems *bizsys.Service
 }
 
 // server is the UI: its dependencies, compiled templates and routes.
@@ -132,6 +136,9 @@ func New(opts Options) (http.Handler, error) {
 func newServer(opts Options) (*server, error) {
 	if opts.Auth == nil || opts.Tenants == nil || opts.Assets == nil || opts.Audit == nil || opts.Store == nil {
 		return nil, errors.New("web: Auth, Tenants, Assets, Audit and Store are required")
+	}
+	if opts.Systems == nil {
+		opts.Systems = bizsys.NewService(opts.Store, opts.Audit)
 	}
 	s := &server{opts: opts, log: opts.Logger, areas: areas()}
 	if s.log == nil {
