@@ -135,6 +135,8 @@ type App struct {
 	NetFlowAddr net.Addr
 	Secrets     *secret.Vault
 	Registry    *prometheus.Registry
+	// Scheduler is set while the node runs the scheduler role (scheduler.go).
+	Scheduler *Scheduler
 
 	// SNMPTrapAddr is the bound SNMP trap receiver, set by Serve when configured.
 	SNMPTrapAddr net.Addr

@@ -54,18 +54,18 @@ func (a *App) loadRules() error {
 // answer is 202 only once the events are stored.
 func (a *App) IngestHandler() http.Handler {
 	p, _ := logs.NewRegistry().Lookup("auto")
-	return a.ingestWithEVTX(logs.NewHTTPHandler(logs.HTTPOptions{
+	return a.authenticateIngest(a.ingestWithEVTX(logs.NewHTTPHandler(logs.HTTPOptions{
 		Options: logs.Options{Parser: p, Sink: logs.SinkFunc(func(ctx context.Context, evs []logs.Event) error {
 			// Events of a Vigil agent shipping with an API token keep the
 			// agent's IDs, so its resends are stored once.
 			stableAgentIDs("", evs)
-			return a.eventSink().Write(ctx, evs)
+			return a.ingestSink(false).Write(ctx, evs)
 		}), Logger: a.Logger,
 			DeadLetters: logs.DeadLetterFunc(func(ctx context.Context, dl logs.DeadLetter) {
 				a.Logger.Debug("ingest: record refused", "source", dl.Source, "reason", dl.Reason)
 			})},
-		Authenticate: a.tokenTenant,
-	}))
+		Authenticate: a.ingestTenant,
+	})))
 }
 
 // tokenTenant authenticates a machine's request (log shipper, agent): a
@@ -176,6 +176,7 @@ func (a *App) drainSpool(ctx context.Context, spool *logs.Spool) {
 	}
 	defer func() { _ = r.Close() }()
 	backoff := time.Second
+	sink := a.ingestSink(true)
 	for ctx.Err() == nil {
 		evs, err := r.Next()
 		if errors.Is(err, io.EOF) {
@@ -190,7 +191,7 @@ func (a *App) drainSpool(ctx context.Context, spool *logs.Spool) {
 			return
 		}
 		for ctx.Err() == nil {
-			err := a.eventSink().Write(ctx, evs)
+			err := sink.Write(ctx, evs)
 			if err == nil {
 				backoff = time.Second
 				break

@@ -46,6 +46,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	runHTTP := role == config.RoleAll || role == config.RoleAPI
 	runWorker := role == config.RoleAll || role == config.RoleWorker
 	runIngest := role == config.RoleAll || role == config.RoleIngest
+	runScheduler := role == config.RoleAll || role == config.RoleScheduler
 
 	var stops []func() error
 	defer func() {
@@ -57,8 +58,22 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	}()
 
 	stops = append(stops, a.startFeedRefresh(ctx))
+	if runScheduler { // one node of the deployment leads (scheduler.go)
+		stop, err := a.startScheduler(ctx)
+		if err != nil {
+			return err
+		}
+		stops = append(stops, stop)
+	}
 	if runWorker {
 		stop, err := a.startWorkers(ctx)
+		if err != nil {
+			return err
+		}
+		stops = append(stops, stop)
+	}
+	if a.busIngest() { // accepted events go through JetStream (ingest_bus.go)
+		stop, err := a.startEventQueue(ctx, runWorker)
 		if err != nil {
 			return err
 		}
@@ -83,6 +98,9 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	}
 	stops = append(stops, a.startDetection(ctx))
 	stops = append(stops, a.startDeviceChanges())
+	if role == config.RoleIngest {
+		return a.serveIngestHTTP(ctx, ready)
+	}
 	if !runHTTP {
 		if ready != nil {
 			ready("")
@@ -164,11 +182,10 @@ const (
 	JobDigestDue = "jobs.alerting.digest"
 )
 
-// startWorkers consumes the jobs queue and schedules housekeeping. The
-// returned stop waits for jobs in progress.
+// startWorkers consumes the jobs queue; the scheduler role queues the
+// housekeeping jobs. The returned stop waits for jobs in progress.
 func (a *App) startWorkers(ctx context.Context) (func() error, error) {
-	if err := a.Bus.EnsureQueue(ctx, bus.QueueConfig{Name: JobsQueue, Subjects: []string{"jobs.>"},
-		AckWait: time.Minute, MaxDeliver: 5}); err != nil {
+	if err := a.Bus.EnsureQueue(ctx, jobsQueueConfig()); err != nil {
 		return nil, fmt.Errorf("jobs queue: %w", err)
 	}
 	handlers := map[string]func(context.Context, []byte) error{
@@ -218,6 +235,8 @@ func (a *App) startWorkers(ctx context.Context) (func() error, error) {
 		JobIncidentSLA: func(ctx context.Context, _ []byte) error {
 			return a.EscalateBreaches(ctx, time.Now(), housekeepingEvery)
 		},
+		// Event partitions ahead and retention (scheduler.go).
+		JobEventPartitions: func(ctx context.Context, _ []byte) error { return a.maintainEventPartitions(ctx) },
 	}
 	sub, err := a.Bus.Consume(ctx, JobsQueue, bus.ConsumeOptions{Group: "workers", Concurrency: 2},
 		func(ctx context.Context, d bus.Delivery) error {
@@ -234,24 +253,6 @@ func (a *App) startWorkers(ctx context.Context) (func() error, error) {
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(housekeepingEvery)
-		defer t.Stop()
-		for {
-			for _, job := range []string{JobSessionCleanup, JobVulnExpire, JobPostureRecord, JobReportsDue, JobIncidentSLA, JobDiscoveryDue, JobBaselineDue, JobVulnScanDue, JobTrafficEvents, JobWeblogCollected, JobDevicesRun, JobCampaignsCheck, JobKEVMatches, JobDigestDue} {
-				if err := a.Bus.Enqueue(sctx, JobsQueue, bus.Message{Subject: job}); err != nil && sctx.Err() == nil {
-					a.Logger.Warn("schedule job", "job", job, "err", err)
-				}
-			}
-			select {
-			case <-sctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
 	// Escalation steps are due at minute granularity: every node ticks, and
 	// the store's revision check sends each step once.
 	wg.Add(1)

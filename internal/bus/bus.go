@@ -19,6 +19,10 @@ type Message struct {
 	Data    []byte
 	// Header carries small metadata such as the tenant ID or a trace ID.
 	Header map[string]string
+	// ID, if set, makes Enqueue idempotent: a message whose ID the queue
+	// stored within its DuplicateWindow is dropped (Enqueue returns nil).
+	// Publish ignores it, and deliveries do not carry it back.
+	ID string
 }
 
 // Delivery is a message taken from a durable queue. The handler must call
@@ -55,6 +59,9 @@ type QueueConfig struct {
 	MaxDeliver int
 	// MaxBytes bounds what the queue retains; 0 means the driver default.
 	MaxBytes int64
+	// DuplicateWindow is how long the queue remembers enqueued message
+	// IDs (Message.ID). Default 2 minutes.
+	DuplicateWindow time.Duration
 }
 
 // ConsumeOptions tunes a queue consumer.

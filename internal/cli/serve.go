@@ -41,7 +41,7 @@ VIGIL_ADMIN_PASSWORD if set, otherwise a one-time password printed once.`,
 		},
 	}
 	cmd.Flags().String("addr", config.Default().Addr, "listen address (env VIGIL_ADDR)")
-	cmd.Flags().String("role", config.RoleAll, "node role: all, api, worker, ingest (env VIGIL_ROLE)")
+	cmd.Flags().String("role", config.RoleAll, "node role: all, api, worker, ingest, scheduler (env VIGIL_ROLE)")
 	return cmd
 }
 

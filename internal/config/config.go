@@ -28,6 +28,9 @@ const (
 	RoleAPI    = "api"
 	RoleWorker = "worker"
 	RoleIngest = "ingest"
+	// RoleScheduler queues the housekeeping jobs; of the nodes running it
+	// one leads at a time (role all includes it).
+	RoleScheduler = "scheduler"
 )
 
 // Config is the whole configuration. Field tags name the YAML key; the
@@ -42,7 +45,7 @@ type Config struct {
 	// BusPrefix names this deployment's JetStream streams, so several
 	// deployments can share one NATS server.
 	BusPrefix string `yaml:"bus_prefix"`
-	Role      string `yaml:"role"` // all, api, worker, ingest
+	Role      string `yaml:"role"` // all, api, worker, ingest, scheduler
 
 	LogLevel  string `yaml:"log_level"`  // debug, info, warn, error
 	LogFormat string `yaml:"log_format"` // text, json
@@ -113,6 +116,11 @@ type Config struct {
 	KEVSource   string        `yaml:"kev_source"`
 	EPSSSource  string        `yaml:"epss_source"`
 	FeedRefresh time.Duration `yaml:"feed_refresh"`
+
+	// EventRetention is how long log events are kept (0: for ever). On
+	// PostgreSQL whole days of events are dropped once all of the day is
+	// older; SQLite deletes the rows.
+	EventRetention time.Duration `yaml:"event_retention"`
 
 	// SecretKey (base64, 32 bytes) encrypts secrets at rest; default a key
 	// file in DataDir. Only from the environment (VIGIL_SECRET_KEY).
@@ -225,6 +233,7 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 	}
 	str("VIGIL_EPSS_SOURCE", &c.EPSSSource)
 	dur("VIGIL_FEED_REFRESH", &c.FeedRefresh)
+	dur("VIGIL_EVENT_RETENTION", &c.EventRetention)
 	dur("VIGIL_SESSION_TTL", &c.SessionTTL)
 	dur("VIGIL_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	if v, ok := lookup("VIGIL_SECURE_COOKIES"); ok {
@@ -284,8 +293,8 @@ func (c *Config) Validate() error {
 	if !busPrefixRE.MatchString(c.BusPrefix) {
 		bad("bus_prefix %q must be 1-32 letters, digits, '-' or '_'", c.BusPrefix)
 	}
-	if !slices.Contains([]string{RoleAll, RoleAPI, RoleWorker, RoleIngest}, c.Role) {
-		bad("role %q must be one of all, api, worker, ingest", c.Role)
+	if !slices.Contains([]string{RoleAll, RoleAPI, RoleWorker, RoleIngest, RoleScheduler}, c.Role) {
+		bad("role %q must be one of all, api, worker, ingest, scheduler", c.Role)
 	}
 	if c.Role != RoleAll && (c.DB == "" || c.Bus == "") {
 		bad("role %q needs a shared db (postgres://) and bus (nats://); the embedded SQLite and in-process bus serve role all only", c.Role)
@@ -354,6 +363,9 @@ func (c *Config) Validate() error {
 	}
 	if c.FeedRefresh < time.Minute || c.FeedRefresh > 30*24*time.Hour {
 		bad("feed_refresh must be between 1m and 720h")
+	}
+	if c.EventRetention != 0 && (c.EventRetention < 24*time.Hour || c.EventRetention > 100*366*24*time.Hour) {
+		bad("event_retention must be 0 (keep) or between 24h and 876600h")
 	}
 	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 1<<30 {
 		bad("max_body_bytes must be between 1024 and 1073741824")

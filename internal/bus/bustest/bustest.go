@@ -61,6 +61,7 @@ func Run(t *testing.T, newBus func(t *testing.T) bus.Bus) {
 		{"MaxDeliverAfterExpiredLeases", testMaxDeliverExpiry},
 		{"MaxBytes", testMaxBytes},
 		{"ConcurrentEnqueuers", testConcurrentEnqueuers},
+		{"MessageIDDeduplicates", testMessageID},
 		{"ConsumeConcurrency", testConcurrency},
 		{"ConsumerStopWaitsForHandlers", testConsumerStopWaits},
 		{"ConsumeContextCancel", testConsumeCancel},

@@ -23,7 +23,9 @@
 // every 250ms otherwise (leases that expire, other processes on the file).
 // A handler that panics is logged and its delivery left to expire, as if
 // the process had died. MaxBytes 0 means no limit; a full queue makes
-// Enqueue fail.
+// Enqueue fail. A Message.ID seen within the queue's DuplicateWindow makes
+// Enqueue drop the message; the IDs are kept in memory, per process, so a
+// restart or a second process on the same file does not know them.
 //
 // # Durability
 //

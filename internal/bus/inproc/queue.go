@@ -21,6 +21,46 @@ type queueState struct {
 	cfg    bus.QueueConfig
 	wakeCh chan struct{}
 	groups map[string]int // running consumers per group
+	// ids are the message IDs enqueued within the duplicate window, with
+	// when; pruned is when expired ones were last removed.
+	ids    map[string]time.Time
+	pruned time.Time
+}
+
+// claimID records id as enqueued at now and reports whether it was new
+// (not seen within the duplicate window).
+func (q *queueState) claimID(id string, now time.Time) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	window := q.cfg.DuplicateWindow
+	if window <= 0 {
+		window = contract.DefaultDuplicateWindow
+	}
+	if q.ids == nil {
+		q.ids = make(map[string]time.Time)
+	}
+	if now.Sub(q.pruned) >= window {
+		for k, at := range q.ids {
+			if now.Sub(at) >= window {
+				delete(q.ids, k)
+			}
+		}
+		q.pruned = now
+	}
+	if at, ok := q.ids[id]; ok && now.Sub(at) < window {
+		return false
+	}
+	q.ids[id] = now
+	return true
+}
+
+// releaseID forgets id again after its enqueue failed.
+func (q *queueState) releaseID(id string, at time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.ids[id].Equal(at) {
+		delete(q.ids, id)
+	}
 }
 
 func (q *queueState) config() bus.QueueConfig {
@@ -138,12 +178,23 @@ func (b *Bus) Enqueue(ctx context.Context, queue string, m bus.Message) error {
 	if err == nil {
 		err = contract.ValidHeader(m.Header)
 	}
+	if err == nil {
+		err = contract.ValidID(m.ID)
+	}
 	if err != nil {
 		return wrap("enqueue", queue, err)
 	}
-	m = contract.CloneMessage(m)
+	now := time.Now()
+	if m.ID != "" && !q.claimID(m.ID, now) {
+		return nil // a duplicate within the window
+	}
+	id := m.ID
+	m = contract.CloneMessage(m) // drops the ID: deliveries do not carry it
 	m.Subject = subject
-	if err := b.withStore(func(s store) error { return s.enqueue(ctx, cfg, m, time.Now()) }); err != nil {
+	if err := b.withStore(func(s store) error { return s.enqueue(ctx, cfg, m, now) }); err != nil {
+		if id != "" {
+			q.releaseID(id, now)
+		}
 		return wrap("enqueue", queue, err)
 	}
 	q.wake()

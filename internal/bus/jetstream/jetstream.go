@@ -274,6 +274,7 @@ func (b *Bus) EnsureQueue(ctx context.Context, cfg bus.QueueConfig) error {
 		MaxMsgs:     -1,
 		MaxAge:      0,
 		Replicas:    1,
+		Duplicates:  cfg.DuplicateWindow,
 	})
 	if err != nil {
 		return fmt.Errorf("jetstream: ensure queue %s: %w", cfg.Name, err)
@@ -298,11 +299,20 @@ func (b *Bus) Enqueue(ctx context.Context, queue string, m bus.Message) error {
 	if err == nil {
 		err = contract.ValidHeader(m.Header)
 	}
+	if err == nil {
+		err = contract.ValidID(m.ID)
+	}
 	if err != nil {
 		return fmt.Errorf("jetstream: enqueue %s: %w", queue, err)
 	}
 	stream := b.stream(queue)
-	_, err = b.js.PublishMsg(ctx, toNATS(wireSubject(stream, subject), m), jetstream.WithExpectStream(stream))
+	opts := []jetstream.PublishOpt{jetstream.WithExpectStream(stream)}
+	if m.ID != "" {
+		// The server drops a message whose ID the stream stored within
+		// its Duplicates window and acknowledges it as a duplicate.
+		opts = append(opts, jetstream.WithMsgID(m.ID))
+	}
+	_, err = b.js.PublishMsg(ctx, toNATS(wireSubject(stream, subject), m), opts...)
 	if err != nil {
 		if errors.Is(err, jetstream.ErrNoStreamResponse) {
 			b.forget(queue) // the stream may have been deleted or changed
@@ -332,7 +342,7 @@ func (b *Bus) queueConfig(ctx context.Context, queue string, fresh bool) (bus.Qu
 		return bus.QueueConfig{}, err
 	}
 	sc := st.CachedInfo().Config
-	cfg := bus.QueueConfig{Name: queue, MaxBytes: max(sc.MaxBytes, 0)}
+	cfg := bus.QueueConfig{Name: queue, MaxBytes: max(sc.MaxBytes, 0), DuplicateWindow: max(sc.Duplicates, 0)}
 	for _, s := range sc.Subjects {
 		if rest, ok := strings.CutPrefix(s, wireSubject(stream, "")); ok {
 			cfg.Subjects = append(cfg.Subjects, rest)

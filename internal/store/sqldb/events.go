@@ -50,7 +50,7 @@ func (x events) Append(ctx context.Context, evs []store.Event) ([]string, error)
 				return fmt.Errorf("event %s fields: %w", e.ID, err)
 			}
 			res, err := c.exec(ctx, `INSERT INTO events (`+eventCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (id) DO NOTHING`,
+				ON CONFLICT DO NOTHING`,
 				e.ID, e.TenantID, s.t(norm(e.Time)), s.t(norm(e.Received)), e.Source, e.Format, e.Host, e.SourceIP, e.User,
 				e.Message, string(b), e.Original, e.Truncated)
 			if err != nil {

@@ -22,6 +22,11 @@ import (
 const (
 	// DefaultAckWait applies when QueueConfig.AckWait is zero.
 	DefaultAckWait = 30 * time.Second
+	// DefaultDuplicateWindow applies when QueueConfig.DuplicateWindow is
+	// zero; it is JetStream's default too.
+	DefaultDuplicateWindow = 2 * time.Minute
+	// MaxIDLen bounds Message.ID.
+	MaxIDLen = 256
 	// DefaultGroup is the consumer group used when ConsumeOptions.Group is
 	// empty.
 	DefaultGroup = "default"
@@ -181,6 +186,12 @@ func NormalizeQueue(cfg bus.QueueConfig) (bus.QueueConfig, error) {
 	if cfg.MaxBytes < 0 {
 		return cfg, fmt.Errorf("queue %s: negative MaxBytes", cfg.Name)
 	}
+	switch {
+	case cfg.DuplicateWindow < 0:
+		return cfg, fmt.Errorf("queue %s: negative DuplicateWindow", cfg.Name)
+	case cfg.DuplicateWindow == 0:
+		cfg.DuplicateWindow = DefaultDuplicateWindow
+	}
 	return cfg, nil
 }
 
@@ -199,6 +210,21 @@ func EnqueueSubject(cfg bus.QueueConfig, m bus.Message) (string, error) {
 		return "", fmt.Errorf("subject %q is not routed to queue %s (subjects %v)", s, cfg.Name, cfg.Subjects)
 	}
 	return s, nil
+}
+
+// ValidID reports whether id can serve as a Message.ID on every driver:
+// empty (no ID), or up to MaxIDLen printable ASCII characters without
+// spaces.
+func ValidID(id string) error {
+	if len(id) > MaxIDLen {
+		return fmt.Errorf("invalid message ID: longer than %d bytes", MaxIDLen)
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c <= ' ' || c >= 0x7f {
+			return fmt.Errorf("invalid message ID %q: want printable ASCII without spaces", id)
+		}
+	}
+	return nil
 }
 
 // ConsumeOptions validates opts and fills in its defaults.
