@@ -3,8 +3,10 @@ package alerting
 import (
 	"bytes"
 	htmltemplate "html/template"
+	"strconv"
 	"strings"
 	texttemplate "text/template"
+	"time"
 
 	"github.com/vigil-sec/vigil/internal/notify"
 )
@@ -24,6 +26,12 @@ var digestLabels = map[string]map[string]string{
 		"cases": "Cases opened this week", "critical": "New critical findings", "kev": "Known exploited vulnerabilities matching your assets",
 		"advisories": "Advisories matching your assets", "sections": "From our analysts", "none": "None.",
 		"assets": "assets", "findings": "findings", "more": "more", "details": "Open in Vigil", "exploited": "exploited",
+		"overdue_findings": "Findings past their due date", "breached_timers": "Case timers breached this week",
+		"patches": "Patches released for products you run", "fixed_in": "fixed in", "action": "action", "runs": "you run",
+		"sla": "SLA breaches", "overdue": "Findings past their due date", "breaches": "Case timers breached",
+		"due": "due", "late": "late", "not_done": "still not done", "done_late": "met late",
+		"timer.acknowledge": "acknowledgement", "timer.contain": "containment", "timer.close": "closure",
+		"unit.d": " d", "unit.h": " h", "unit.m": " min",
 	},
 	notify.LangZH: {
 		"subject": "每周安全简报", "period": "周期", "figures": "关键数字",
@@ -32,6 +40,12 @@ var digestLabels = map[string]map[string]string{
 		"cases": "本周新建事件", "critical": "新增严重漏洞", "kev": "与贵方资产相关的在野利用漏洞（KEV）",
 		"advisories": "与贵方资产相关的安全通告", "sections": "分析师观察", "none": "无。",
 		"assets": "个资产", "findings": "个漏洞", "more": "更多", "details": "在 Vigil 中查看", "exploited": "在野利用",
+		"overdue_findings": "已超期未修复的漏洞", "breached_timers": "本周超时的事件时限",
+		"patches": "贵方所用产品本周发布的补丁", "fixed_in": "修复版本", "action": "处置要求", "runs": "贵方在用",
+		"sla": "服务水平（SLA）违约", "overdue": "已超期未修复的漏洞", "breaches": "超时的事件时限",
+		"due": "期限", "late": "超时", "not_done": "仍未完成", "done_late": "逾期完成",
+		"timer.acknowledge": "确认", "timer.contain": "遏制", "timer.close": "关闭",
+		"unit.d": " 天", "unit.h": " 小时", "unit.m": " 分钟",
 	},
 }
 
@@ -48,15 +62,22 @@ type digestView struct {
 	Bars []digestBar
 }
 
-func (v digestView) KEVMore() int    { return v.KEVTotal - len(v.KEV) }
-func (v digestView) AdviseMore() int { return v.AdviseTotal - len(v.Advisories) }
+func (v digestView) KEVMore() int     { return v.KEVTotal - len(v.KEV) }
+func (v digestView) AdviseMore() int  { return v.AdviseTotal - len(v.Advisories) }
+func (v digestView) PatchMore() int   { return v.PatchTotal - len(v.Patches) }
+func (v digestView) OverdueMore() int { return v.SLA.OverdueTotal - len(v.SLA.Overdue) }
+func (v digestView) BreachMore() int  { return v.SLA.BreachTotal - len(v.SLA.Breaches) }
+
+// ZoneName names the time zone the digest's times are in.
+func (v digestView) ZoneName() string { return zoneName(v.Zone) }
 
 func newDigestView(d Digest, lang string) digestView {
 	l := digestLabels[lang]
 	c := d.Counts
 	bars := []digestBar{{l["new_alerts"], c.NewAlerts, 0}, {l["closed_alerts"], c.ClosedAlerts, 0}, {l["new_cases"], c.NewCases, 0},
 		{l["closed_cases"], c.ClosedCases, 0}, {l["new_critical"], c.NewCritical, 0}, {l["new_kev"], c.NewKEV, 0},
-		{l["open_critical"], d.OpenCritical, 0}}
+		{l["open_critical"], d.OpenCritical, 0}, {l["overdue_findings"], d.SLA.OverdueTotal, 0},
+		{l["breached_timers"], d.SLA.BreachTotal, 0}}
 	top := 0
 	for _, b := range bars {
 		top = max(top, b.Value)
@@ -73,15 +94,29 @@ func digestFuncs(lang string) map[string]any {
 	return map[string]any{
 		"L": func(k string) string { return digestLabels[lang][k] },
 		"day": func(v digestView) string {
-			return v.From.UTC().Format("2006-01-02") + " – " + v.To.UTC().Format("2006-01-02")
+			loc := v.Zone
+			if loc == nil {
+				loc = time.UTC
+			}
+			return v.From.In(loc).Format("2006-01-02") + " – " + v.To.In(loc).Format("2006-01-02")
 		},
-		"md":   func(s string) string { return notify.EscapeMarkdown(strings.Join(strings.Fields(s), " ")) },
-		"line": func(s string) string { return strings.Join(strings.Fields(s), " ") },
+		"at": func(v digestView, t time.Time) string {
+			loc := v.Zone
+			if loc == nil {
+				loc = time.UTC
+			}
+			return t.In(loc).Format("2006-01-02 15:04")
+		},
+		"late":  func(d time.Duration) string { return spell(d, digestLabels[lang]) },
+		"timer": func(name string) string { return digestLabels[lang]["timer."+name] },
+		"join":  func(ss []string) string { return strings.Join(ss, "; ") },
+		"md":    func(s string) string { return notify.EscapeMarkdown(strings.Join(strings.Fields(s), " ")) },
+		"line":  func(s string) string { return strings.Join(strings.Fields(s), " ") },
 	}
 }
 
 const digestText = `{{L "subject"}} · {{line .Tenant.Name}}
-{{L "period"}}: {{day .}} (UTC)
+{{L "period"}}: {{day .}} ({{.ZoneName}})
 
 {{L "figures"}}
 {{- range .Bars}}
@@ -108,6 +143,23 @@ const digestText = `{{L "subject"}} · {{line .Tenant.Name}}
   - {{line .ID}} {{line .Title}} [{{.Severity}}]: {{.Assets}} {{L "assets"}}, {{.Findings}} {{L "findings"}}{{else}}
   {{L "none"}}{{end}}{{if gt .AdviseMore 0}}
   … +{{.AdviseMore}} {{L "more"}}{{end}}
+
+{{L "patches"}}
+{{- range .Patches}}
+  - {{line .ID}} {{line .Title}}{{if .Fixed}}: {{L "fixed_in"}} {{line (join .Fixed)}}{{end}}{{if .Action}} ({{L "action"}}: {{line .Action}}){{end}}{{if .Runs}}
+    {{L "runs"}}: {{line (join .Runs)}}{{end}}{{else}}
+  {{L "none"}}{{end}}{{if gt .PatchMore 0}}
+  … +{{.PatchMore}} {{L "more"}}{{end}}
+
+{{L "sla"}}
+{{L "overdue"}}: {{.SLA.OverdueTotal}}
+{{- range .SLA.Overdue}}
+  - {{line .Title}} ({{line .Host}}) [{{.Severity}}], {{L "due"}} {{at $ .Due}}{{end}}{{if gt .OverdueMore 0}}
+  … +{{.OverdueMore}} {{L "more"}}{{end}}
+{{L "breaches"}}: {{.SLA.BreachTotal}}
+{{- range .SLA.Breaches}}
+  - {{line .Ref}} {{line .Title}}: {{timer .Timer}}, {{L "due"}} {{at $ .Due}}, {{if .Met}}{{L "done_late"}}{{else}}{{L "not_done"}}{{end}} ({{L "late"}} {{late .Late}}){{end}}{{if gt .BreachMore 0}}
+  … +{{.BreachMore}} {{L "more"}}{{end}}
 {{- if .Sections}}
 
 {{L "sections"}}
@@ -123,7 +175,7 @@ const digestText = `{{L "subject"}} · {{line .Tenant.Name}}
 const digestHTML = `<!DOCTYPE html>
 <html lang="{{.Lang}}"><head><meta charset="utf-8"><title>{{L "subject"}}</title></head><body style="font-family:sans-serif">
 <h2>{{L "subject"}} · {{.Tenant.Name}}</h2>
-<p>{{L "period"}}: {{day .}} (UTC)</p>
+<p>{{L "period"}}: {{day .}} ({{.ZoneName}})</p>
 <h3>{{L "figures"}}</h3>
 <table style="border-collapse:collapse">
 {{- range .Bars}}
@@ -141,6 +193,16 @@ const digestHTML = `<!DOCTYPE html>
 <h3>{{L "advisories"}}</h3>
 {{- if .Advisories}}<ul>{{range .Advisories}}<li>{{.ID}} {{.Title}} ({{.Severity}}): {{.Assets}} {{L "assets"}}, {{.Findings}} {{L "findings"}}</li>{{end}}</ul>{{else}}<p>{{L "none"}}</p>{{end}}
 {{- if gt .AdviseMore 0}}<p>… +{{.AdviseMore}} {{L "more"}}</p>{{end}}
+<h3>{{L "patches"}}</h3>
+{{- if .Patches}}<ul>{{range .Patches}}<li>{{.ID}} {{.Title}}{{if .Fixed}}: {{L "fixed_in"}} {{join .Fixed}}{{end}}{{if .Action}} ({{L "action"}}: {{.Action}}){{end}}{{if .Runs}}<br><small>{{L "runs"}}: {{join .Runs}}</small>{{end}}</li>{{end}}</ul>{{else}}<p>{{L "none"}}</p>{{end}}
+{{- if gt .PatchMore 0}}<p>… +{{.PatchMore}} {{L "more"}}</p>{{end}}
+<h3>{{L "sla"}}</h3>
+<p>{{L "overdue"}}: {{.SLA.OverdueTotal}}</p>
+{{- if .SLA.Overdue}}<ul>{{range .SLA.Overdue}}<li>{{.Title}} ({{.Host}}, {{.Severity}}), {{L "due"}} {{at $ .Due}}</li>{{end}}</ul>{{end}}
+{{- if gt .OverdueMore 0}}<p>… +{{.OverdueMore}} {{L "more"}}</p>{{end}}
+<p>{{L "breaches"}}: {{.SLA.BreachTotal}}</p>
+{{- if .SLA.Breaches}}<ul>{{range .SLA.Breaches}}<li>{{.Ref}} {{.Title}}: {{timer .Timer}}, {{L "due"}} {{at $ .Due}}, {{if .Met}}{{L "done_late"}}{{else}}{{L "not_done"}}{{end}} ({{L "late"}} {{late .Late}})</li>{{end}}</ul>{{end}}
+{{- if gt .BreachMore 0}}<p>… +{{.BreachMore}} {{L "more"}}</p>{{end}}
 {{- if .Sections}}
 <h3>{{L "sections"}}</h3>
 {{- range .Sections}}
@@ -152,7 +214,7 @@ const digestHTML = `<!DOCTYPE html>
 `
 
 const digestMarkdown = `### {{L "subject"}} · {{md .Tenant.Name}}
-{{L "period"}}: {{day .}} (UTC)
+{{L "period"}}: {{day .}} ({{.ZoneName}})
 
 **{{L "figures"}}**
 {{range .Bars}}
@@ -167,6 +229,16 @@ const digestMarkdown = `### {{L "subject"}} · {{md .Tenant.Name}}
 {{range .KEV}}
 - {{md .ID}} {{md .Title}}: {{.Assets}} {{L "assets"}}, {{.Findings}} {{L "findings"}}{{else}}
 {{L "none"}}{{end}}
+
+**{{L "patches"}}**
+{{range .Patches}}
+- {{md .ID}} {{md .Title}}{{if .Fixed}}: {{L "fixed_in"}} {{md (join .Fixed)}}{{end}}{{else}}
+{{L "none"}}{{end}}
+
+**{{L "sla"}}**
+
+- {{L "overdue"}}: **{{.SLA.OverdueTotal}}**
+- {{L "breaches"}}: **{{.SLA.BreachTotal}}**
 {{- if .Sections}}
 
 **{{L "sections"}}**
@@ -232,4 +304,24 @@ func (s *Service) digestMessage(id string, d Digest) (notify.Message, error) {
 	}
 	return notify.Message{ID: id, Tenant: d.Tenant.ID, Kind: notify.KindDigest, Severity: notify.SeverityInfo, Subject: r.Subject,
 		Text: r.Text, Markdown: r.Markdown, HTML: r.HTML, Link: d.Link}, nil
+}
+
+// spell writes a duration in days, hours and minutes ("6 d 21 h").
+func spell(d time.Duration, l map[string]string) string {
+	d = d.Round(time.Minute)
+	days, hours, mins := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute)
+	var parts []string
+	if days > 0 {
+		parts = append(parts, strconv.Itoa(days)+l["unit.d"])
+	}
+	if hours > 0 {
+		parts = append(parts, strconv.Itoa(hours)+l["unit.h"])
+	}
+	if mins > 0 && days == 0 {
+		parts = append(parts, strconv.Itoa(mins)+l["unit.m"])
+	}
+	if len(parts) == 0 {
+		return "0" + l["unit.m"]
+	}
+	return strings.Join(parts, " ")
 }

@@ -19,19 +19,24 @@ import (
 
 // The weekly digest of a tenant, sent on its own schedule.
 //
-// Every Monday (UTC) each enabled tenant gets the digest of the ISO week
-// that just ended: its key figures (alerts raised and closed, cases opened
-// and closed, critical and KEV findings), the new cases and critical
+// Every Monday, in the tenant's time zone (UTC when it has none), each
+// enabled tenant gets the digest of the ISO week that just ended there:
+// its key figures (alerts raised and closed, cases opened and closed,
+// critical and KEV findings, SLA breaches), the new cases and critical
 // findings, the KEV entries and advisories published that week that match
-// its assets or findings, and the analysts' pending sections (digest.go).
+// its assets or findings, the patches among them (digest_patch.go), the
+// findings past their due date and the case timers breached that week
+// (digest_sla.go), and the analysts' pending sections (digest.go).
 // It goes by e-mail to each of the tenant's own contacts (to each alone,
 // through the tenant's e-mail channel; to the channel's own list when no
 // contact has an address) and to the tenant's chat and webhook channels.
 //
 // Every node runs the weekly job; a node sends a tenant's week only after
 // claiming it in the store (DigestRunStore.ClaimDigest), so the digest
-// goes out once however many nodes run. "Send now" sends the last seven
-// days at once, as its own run.
+// goes out once however many nodes run. A tenant with no channel that can
+// carry a digest gets a run recorded as skipped, with the reason, and
+// nothing is composed or sent. "Send now" sends the last seven days at
+// once, as its own run.
 
 // Bounds of a digest.
 const (
@@ -84,25 +89,27 @@ type Digest struct {
 	AdviseTotal  int
 	Sections     []store.DigestSection
 	Link         string // the tenant's digest page ("" without a base URL)
+	// Zone is the tenant's time zone the period is told in.
+	Zone *time.Location
+	// Patches are the matched advisories of the period that state a fix
+	// (digest_patch.go); PatchTotal counts them all.
+	Patches    []DigestPatch
+	PatchTotal int
+	// SLA is what broke the service levels (digest_sla.go).
+	SLA DigestSLA
 }
 
 // DigestWeek returns the last complete ISO week (Monday to Monday, UTC)
 // before now and its name ("2026-W48").
 func DigestWeek(now time.Time) (from, to time.Time, period string) {
-	now = now.UTC()
-	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	back := (int(day.Weekday()) + 6) % 7 // days since Monday
-	to = day.AddDate(0, 0, -back)
-	from = to.AddDate(0, 0, -7)
-	y, w := from.ISOWeek()
-	return from, to, fmt.Sprintf("%d-W%02d", y, w)
+	return DigestWeekIn(now, time.UTC)
 }
 
 // composeDigest gathers a tenant's digest of [from, to). Sections are
 // given: the pending ones for a preview, the claimed ones for a send.
 func (s *Service) composeDigest(ctx context.Context, t store.Tenant, from, to time.Time, period string, warnings WarningsFunc,
 	sections []store.DigestSection) (Digest, error) {
-	d := Digest{Tenant: t, Period: period, From: from, To: to, Sections: sections}
+	d := Digest{Tenant: t, Period: period, From: from, To: to, Sections: sections, Zone: TenantZone(t)}
 	var err error
 	if d.Counts, err = s.store.Desk().DigestCounts(ctx, t.ID, from, to); err != nil {
 		return d, err
@@ -143,6 +150,12 @@ func (s *Service) composeDigest(ctx context.Context, t store.Tenant, from, to ti
 			if a.Published.IsZero() || !in(a.Published) || (len(m.Assets) == 0 && len(m.Findings) == 0) {
 				continue
 			}
+			if p, ok := patchOf(m); ok {
+				d.PatchTotal++
+				if len(d.Patches) < MaxDigestItems {
+					d.Patches = append(d.Patches, p)
+				}
+			}
 			item := DigestAdvisory{ID: a.ID, Title: a.Title, Severity: a.Severity, Published: a.Published, Assets: len(m.Assets),
 				Findings: len(m.Findings)}
 			if isKEV(a) {
@@ -157,6 +170,9 @@ func (s *Service) composeDigest(ctx context.Context, t store.Tenant, from, to ti
 				d.Advisories = append(d.Advisories, item)
 			}
 		}
+	}
+	if d.SLA, err = s.digestSLA(ctx, t.ID, from, to); err != nil {
+		return d, err
 	}
 	if s.baseURL != "" {
 		d.Link = s.baseURL + "/t/" + t.Slug + "/notifications/digest"
@@ -213,6 +229,11 @@ func (s *Service) SendDigestNow(ctx context.Context, tenantID string, warnings W
 	if err != nil {
 		return store.DigestRun{}, err
 	}
+	if n, err := s.digestCarriers(ctx, t.ID); err != nil {
+		return store.DigestRun{}, err
+	} else if n == 0 {
+		return store.DigestRun{}, invalid("channel", store.CodeRequired, nil, "%s", DigestNoChannel)
+	}
 	now := s.clock.Now().UTC()
 	run := store.DigestRun{TenantID: t.ID, Period: "manual-" + now.Format("20060102T150405.000000Z"), From: now.Add(-week), To: now,
 		SentBy: auth.FromContext(ctx).ActorID()}
@@ -228,11 +249,12 @@ func (s *Service) SendDigestNow(ctx context.Context, tenantID string, warnings W
 }
 
 // SendDueDigests sends, for every enabled tenant, the digest of the last
-// complete week unless a node has claimed it already. The periodic jobs
-// call it on every node with a system principal. It returns the number
-// of digests this node sent.
+// complete week in its time zone unless a node has claimed it already. A
+// tenant with no channel for it gets a skipped run (DigestSkipped). The
+// periodic jobs call it on every node with a system principal. It
+// returns the number of digests this node sent.
 func (s *Service) SendDueDigests(ctx context.Context, warnings WarningsFunc) (int, error) {
-	from, to, period := DigestWeek(s.clock.Now())
+	now := s.clock.Now()
 	ts, err := s.store.Tenants().List(ctx)
 	if err != nil {
 		return 0, err
@@ -243,7 +265,17 @@ func (s *Service) SendDueDigests(ctx context.Context, warnings WarningsFunc) (in
 		if t.Disabled {
 			continue
 		}
+		from, to, period := DigestWeekIn(now, TenantZone(t))
 		run := store.DigestRun{TenantID: t.ID, Period: period, From: from, To: to}
+		if n, err := s.digestCarriers(ctx, t.ID); err != nil {
+			errs = append(errs, err)
+			continue
+		} else if n == 0 {
+			if err := s.skipDigest(ctx, &run, DigestNoChannel); err != nil && !errors.Is(err, store.ErrConflict) {
+				errs = append(errs, err)
+			}
+			continue
+		}
 		if err := s.store.Desk().ClaimDigest(ctx, &run, time.Now().Add(-DigestClaimLease)); errors.Is(err, store.ErrConflict) {
 			continue // sent (or being sent) by this node or another
 		} else if err != nil {

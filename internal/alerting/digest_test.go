@@ -211,7 +211,10 @@ func TestWeeklyDigestOnceAcrossNodes(t *testing.T) {
 	if err != nil || len(runs) != 1 || runs[0].Status != store.DigestSent || runs[0].Messages != 3 || !runs[0].From.Equal(from) {
 		t.Fatalf("runs of A %+v, %v", runs, err)
 	}
-	if runs, err := nodes[1].DigestRuns(admin, e.TenantB.ID, store.Page{}); err != nil || len(runs) != 1 || runs[0].Status != store.DigestEmpty {
+	// B has no channel: its week is recorded as skipped, with the reason,
+	// and nothing is composed or sent.
+	if runs, err := nodes[1].DigestRuns(admin, e.TenantB.ID, store.Page{}); err != nil || len(runs) != 1 ||
+		runs[0].Status != store.DigestSkipped || runs[0].Error != alerting.DigestNoChannel || runs[0].Messages != 0 {
 		t.Fatalf("runs of B (no channel) %+v, %v", runs, err)
 	}
 

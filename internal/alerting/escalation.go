@@ -120,6 +120,7 @@ func (s *Service) engine(ctx context.Context) (*notify.Engine, error) {
 		return nil, err
 	}
 	var rules []notify.Rule
+	limits := map[string]time.Duration{} // per tenant, see escalation_sla.go
 	for _, row := range rows {
 		var r notify.Rule
 		if err := json.Unmarshal(row.Spec, &r); err != nil {
@@ -130,6 +131,19 @@ func (s *Service) engine(ctx context.Context) (*notify.Engine, error) {
 		if err := r.Check(); err != nil {
 			s.logger.Warn("escalation rule invalid", "tenant", row.TenantID, "rule", row.Name, "err", err)
 			continue
+		}
+		if takesAlerts(r) {
+			limit, ok := limits[row.TenantID]
+			if !ok {
+				if limit, err = s.responseLimit(ctx, row.TenantID, s.clock.Now()); err != nil {
+					s.logger.Warn("service level unreadable", "tenant", row.TenantID, "err", err)
+					limit = 0
+				}
+				limits[row.TenantID] = limit
+			}
+			if limit > 0 {
+				capWaits(r.Steps, limit)
+			}
 		}
 		if s.ackFactor != nil {
 			tighten(r.Steps, s.ackFactor(ctx, row.TenantID, s.clock.Now()))

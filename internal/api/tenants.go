@@ -20,13 +20,14 @@ type Tenant struct {
 	Description string    `json:"description"`
 	Industry    string    `json:"industry"`
 	Disabled    bool      `json:"disabled"`
+	TimeZone    string    `json:"time_zone" doc:"IANA time zone name; empty is UTC. The weekly digest's weeks follow it."`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 func tenantDTO(t store.Tenant) Tenant {
 	return Tenant{ID: t.ID, Slug: t.Slug, Name: t.Name, Description: t.Description, Industry: t.Industry,
-		Disabled: t.Disabled, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+		Disabled: t.Disabled, TimeZone: t.TimeZone, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 }
 
 // TenantInput is what may be set on a tenant.
@@ -36,11 +37,12 @@ type TenantInput struct {
 	Description string `json:"description,omitempty" maxLength:"2000"`
 	Industry    string `json:"industry,omitempty" maxLength:"100"`
 	Disabled    bool   `json:"disabled,omitempty"`
+	TimeZone    string `json:"time_zone,omitempty" maxLength:"64" doc:"IANA time zone name such as Asia/Shanghai; empty is UTC"`
 }
 
 func (in TenantInput) domain() tenant.TenantInput {
 	return tenant.TenantInput{Slug: in.Slug, Name: in.Name, Description: in.Description, Industry: in.Industry,
-		Disabled: in.Disabled}
+		Disabled: in.Disabled, TimeZone: in.TimeZone}
 }
 
 // TenantList is a list of tenants.

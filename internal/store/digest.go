@@ -15,6 +15,9 @@ const (
 	DigestSent    = "sent"    // queued on at least one channel
 	DigestFailed  = "failed"  // no channel took it
 	DigestEmpty   = "empty"   // the tenant had nobody to send it to
+	// DigestSkipped: nothing was composed or sent, for the reason in
+	// Error (the tenant has no channel that carries a digest).
+	DigestSkipped = "skipped"
 )
 
 // DigestRun is one sending of a tenant's digest. Period is the ISO week

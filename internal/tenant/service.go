@@ -54,6 +54,8 @@ type TenantInput struct {
 	Description string
 	Industry    string
 	Disabled    bool
+	// TimeZone is an IANA zone name; "" (or "UTC") is UTC.
+	TimeZone string
 }
 
 func (in TenantInput) apply(t *store.Tenant) error {
@@ -73,6 +75,9 @@ func (in TenantInput) apply(t *store.Tenant) error {
 		return err
 	}
 	if t.Industry, err = text("industry", "industry", in.Industry, 0, 100); err != nil {
+		return err
+	}
+	if t.TimeZone, err = TimeZone(in.TimeZone); err != nil {
 		return err
 	}
 	t.Disabled = in.Disabled

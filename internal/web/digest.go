@@ -16,6 +16,7 @@ func (s *server) registerDigest(t string) {
 	if s.opts.Alerting == nil {
 		return
 	}
+	s.registerNotifyPreview(t) // notify_preview.go: the notification templates
 	d := t + "/notifications/digest"
 	s.handle(http.MethodGet, d+"/preview", inTenant(auth.PermReportRead), s.digestPreview)
 	s.handle(http.MethodPost, d+"/send", inTenant(auth.PermIncidentWrite), s.digestSend)
@@ -38,6 +39,9 @@ type digestPreviewPage struct {
 	Subject string
 	Runs    []store.DigestRun
 	CanSend bool
+	// NoChannel: the tenant has no channel for the digest, so the
+	// weekly one is skipped and "send now" is refused.
+	NoChannel bool
 }
 
 func (s *server) digestPreview(w http.ResponseWriter, r *http.Request) error {
@@ -51,8 +55,12 @@ func (s *server) digestPreview(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	has, err := s.opts.Alerting.HasDigestChannel(ctx, t.ID)
+	if err != nil {
+		return err
+	}
 	s.render(w, r, http.StatusOK, "digest_preview", &digestPreviewPage{URL: channelsBase(t) + "/digest", Digest: d, Text: msg.Text,
-		Subject: msg.Subject, Runs: runs, CanSend: auth.FromContext(ctx).Can(auth.PermIncidentWrite, t.ID)})
+		Subject: msg.Subject, Runs: runs, CanSend: has && auth.FromContext(ctx).Can(auth.PermIncidentWrite, t.ID), NoChannel: !has})
 	return nil
 }
 

@@ -28,6 +28,7 @@ func (s *server) tenantList(w http.ResponseWriter, r *http.Request) error {
 type tenantFields struct {
 	Slug, Name, Industry, Description string
 	Disabled                          bool
+	TimeZone                          string
 }
 
 type tenantFormPage struct {
@@ -58,19 +59,19 @@ func (s *server) tenantEdit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.render(w, r, http.StatusOK, "tenant_form", tenantFormView(t.ID, tenantFields{Slug: t.Slug, Name: t.Name,
-		Industry: t.Industry, Description: t.Description, Disabled: t.Disabled}))
+		Industry: t.Industry, Description: t.Description, Disabled: t.Disabled, TimeZone: t.TimeZone}))
 	return nil
 }
 
 // tenantFormFields are the fields of the tenant form.
-var tenantFormFields = fields("slug", "name", "industry", "description")
+var tenantFormFields = fields("slug", "name", "industry", "description", "time_zone")
 
 // saveTenant handles the create and edit forms (id "" creates).
 func (s *server) saveTenant(w http.ResponseWriter, r *http.Request, id string) error {
 	tag := state(r).locale
 	pf := r.PostForm
 	f := tenantFields{Slug: pf.Get("slug"), Name: pf.Get("name"), Industry: pf.Get("industry"),
-		Description: pf.Get("description"), Disabled: pf.Get("disabled") != ""}
+		Description: pf.Get("description"), Disabled: pf.Get("disabled") != "", TimeZone: pf.Get("time_zone")}
 	v := tenantFormView(id, f)
 	if f.Slug == "" {
 		v.fieldError("slug", s.msgs.T(tag, "form.required"))
@@ -80,7 +81,8 @@ func (s *server) saveTenant(w http.ResponseWriter, r *http.Request, id string) e
 	}
 	status := http.StatusUnprocessableEntity
 	if !v.Invalid() {
-		in := tenant.TenantInput{Slug: f.Slug, Name: f.Name, Industry: f.Industry, Description: f.Description, Disabled: f.Disabled}
+		in := tenant.TenantInput{Slug: f.Slug, Name: f.Name, Industry: f.Industry, Description: f.Description, Disabled: f.Disabled,
+			TimeZone: f.TimeZone}
 		var err error
 		flash := "created"
 		if id == "" {

@@ -9,12 +9,12 @@ import (
 // tenants implements store.TenantStore.
 type tenants struct{ s *Store }
 
-const tenantCols = "id, slug, name, description, industry, disabled, created_at, updated_at"
+const tenantCols = "id, slug, name, description, industry, disabled, created_at, updated_at, time_zone"
 
 func scanTenant(r rowScanner) (store.Tenant, error) {
 	var t store.Tenant
 	err := r.Scan(&t.ID, &t.Slug, &t.Name, &t.Description, &t.Industry, &t.Disabled,
-		timeDest{&t.CreatedAt}, timeDest{&t.UpdatedAt})
+		timeDest{&t.CreatedAt}, timeDest{&t.UpdatedAt}, &t.TimeZone)
 	return t, err
 }
 
@@ -26,8 +26,8 @@ func (x tenants) Create(ctx context.Context, t *store.Tenant) error {
 	}
 	now := s.stamp()
 	t.CreatedAt, t.UpdatedAt = now, now
-	_, err := s.conn().exec(ctx, `INSERT INTO tenants (`+tenantCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.ID, t.Slug, t.Name, t.Description, t.Industry, t.Disabled, s.t(now), s.t(now))
+	_, err := s.conn().exec(ctx, `INSERT INTO tenants (`+tenantCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.ID, t.Slug, t.Name, t.Description, t.Industry, t.Disabled, s.t(now), s.t(now), t.TimeZone)
 	return s.wrap("create tenant", err)
 }
 
@@ -53,9 +53,9 @@ func (x tenants) List(ctx context.Context) ([]store.Tenant, error) {
 func (x tenants) Update(ctx context.Context, t *store.Tenant) error {
 	s := x.s
 	now := s.stamp()
-	err := s.conn().queryRow(ctx, `UPDATE tenants SET slug = ?, name = ?, description = ?, industry = ?, disabled = ?, updated_at = ?
-		WHERE id = ? RETURNING created_at`,
-		t.Slug, t.Name, t.Description, t.Industry, t.Disabled, s.t(now), t.ID).Scan(timeDest{&t.CreatedAt})
+	err := s.conn().queryRow(ctx, `UPDATE tenants SET slug = ?, name = ?, description = ?, industry = ?, disabled = ?, updated_at = ?,
+		time_zone = ? WHERE id = ? RETURNING created_at`,
+		t.Slug, t.Name, t.Description, t.Industry, t.Disabled, s.t(now), t.TimeZone, t.ID).Scan(timeDest{&t.CreatedAt})
 	if err != nil {
 		return s.wrap("update tenant", err)
 	}
