@@ -186,23 +186,19 @@ func (s *Service) Tenant(ctx context.Context, tenantID string) (*Snapshot, error
 }
 
 func (s *Service) alerts(ctx context.Context, tenantID string, now time.Time, p *Snapshot) error {
-	as := s.st.Alerts()
+	// One query for the open alerts by level, the open intelligence hits
+	// and the past day's alerts.
+	t, err := s.st.Posture().AlertTally(ctx, tenantID, store.AlertTallyQuery{Open: openAlertStatuses(),
+		RulePrefix: "intel:", Since: now.Add(-24 * time.Hour)})
+	if err != nil {
+		return err
+	}
 	p.Alerts.Open = map[string]int{}
 	for _, l := range AlertLevels() {
-		n, err := as.Count(ctx, tenantID, store.AlertFilter{Statuses: openAlertStatuses(), Level: l})
-		if err != nil {
-			return err
-		}
-		p.Alerts.Open[l] = n
-		p.Alerts.OpenTotal += n
+		p.Alerts.Open[l] = t.Open[l]
+		p.Alerts.OpenTotal += t.Open[l]
 	}
-	var err error
-	if p.Alerts.Last24h, err = as.Count(ctx, tenantID, store.AlertFilter{Since: now.Add(-24 * time.Hour)}); err != nil {
-		return err
-	}
-	if p.Alerts.IntelOpen, err = as.Count(ctx, tenantID, store.AlertFilter{Statuses: openAlertStatuses(), RulePrefix: "intel:"}); err != nil {
-		return err
-	}
+	p.Alerts.Last24h, p.Alerts.IntelOpen = t.Recent, t.OpenPrefix
 	since := now.Truncate(time.Hour).Add(-23 * time.Hour)
 	if p.Alerts.EventsHours, err = s.st.Events().Hourly(ctx, tenantID, since, now.Add(time.Nanosecond)); err != nil {
 		return err

@@ -42,6 +42,7 @@ var reportWords = map[string]map[string]string{
 		"grade_good":    "good", "grade_fair": "fair", "grade_poor": "poor", "grade_critical": "critical",
 		"c_vulnerabilities": "Vulnerabilities", "c_alerts": "Alerts", "c_exposure": "Exposure", "c_logs": "Log health", "c_incidents": "Incidents",
 		"s_new": "New", "s_acknowledged": "Acknowledged", "s_escalated": "Escalated", "s_false-positive": "False positive", "s_closed": "Closed",
+		"l_critical": "Critical", "l_high": "High", "l_medium": "Medium", "l_low": "Low", "l_informational": "Informational",
 	},
 	"zh-CN": {
 		"title": "安全监测报告", "period": "%s 至 %s（上期：%s 至 %s）",
@@ -66,6 +67,7 @@ var reportWords = map[string]map[string]string{
 		"grade_good":    "良好", "grade_fair": "一般", "grade_poor": "较差", "grade_critical": "危急",
 		"c_vulnerabilities": "漏洞", "c_alerts": "告警", "c_exposure": "暴露面", "c_logs": "日志健康", "c_incidents": "安全事件",
 		"s_new": "新告警", "s_acknowledged": "已确认", "s_escalated": "已升级", "s_false-positive": "误报", "s_closed": "已关闭",
+		"l_critical": "严重", "l_high": "高危", "l_medium": "中危", "l_low": "低危", "l_informational": "信息",
 	},
 }
 
@@ -251,7 +253,7 @@ func (s *Service) MonitoringReport(ctx context.Context, tenant store.Tenant, fro
 	alerts := report.Section{Heading: w["alerts_sec"]}
 	lv := report.Table{Caption: w["by_level"], Columns: []string{w["level"], w["this"], w["prev"], w["change"]}}
 	for _, l := range AlertLevels() {
-		lv.Rows = append(lv.Rows, []string{l, strconv.Itoa(cur.byLevel[l]), strconv.Itoa(prev.byLevel[l]), change(cur.byLevel[l], prev.byLevel[l])})
+		lv.Rows = append(lv.Rows, []string{w["l_"+l], strconv.Itoa(cur.byLevel[l]), strconv.Itoa(prev.byLevel[l]), change(cur.byLevel[l], prev.byLevel[l])})
 		lv.Emphasis = append(lv.Emphasis, map[string]string{"critical": report.EmphasisCritical, "high": report.EmphasisHigh}[l])
 	}
 	st := report.Table{Caption: w["by_status"], Columns: []string{w["status"], w["count"]}}

@@ -34,4 +34,36 @@ type PostureStore interface {
 	// History returns the snapshots from day since (YYYY-MM-DD) on, oldest
 	// first.
 	History(ctx context.Context, tenantID, since string) ([]PostureSnapshot, error)
+	AlertTallier
+}
+
+// AlertTallyQuery says what an alert tally counts.
+type AlertTallyQuery struct {
+	Open       []string  // the statuses of an open alert
+	RulePrefix string    // counts the open alerts whose rule ID starts with it; "" counts none
+	Since      time.Time // counts the alerts last seen at or after it; zero counts none
+}
+
+// AlertTally is what the dashboard's alert tile counts, read in one query.
+type AlertTally struct {
+	Open       map[string]int // open alerts by level (levels without one are absent)
+	OpenTotal  int
+	Recent     int // alerts of any status last seen at or after Since
+	OpenPrefix int // open alerts whose rule ID starts with RulePrefix
+}
+
+// AlertTallier counts a tenant's alerts for the dashboard in one query,
+// instead of one count per level and figure.
+type AlertTallier interface {
+	AlertTally(ctx context.Context, tenantID string, q AlertTallyQuery) (AlertTally, error)
+}
+
+// EventLoader is what an event store offers for loading many events at
+// once, with multi-row statements. It keeps what Append keeps: the events
+// (skipping IDs already stored) and, in the same transaction, the
+// per-sender and per-hour counters. Benchmarks seed millions of events
+// with it.
+type EventLoader interface {
+	// Load stores evs in one transaction and returns how many were new.
+	Load(ctx context.Context, evs []Event) (int, error)
 }

@@ -2,7 +2,9 @@ package sqldb
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/store"
@@ -146,3 +148,118 @@ func (x postures) History(ctx context.Context, tenantID, since string) ([]store.
 
 // maxHistoryDays bounds a posture history: a little over a year.
 const maxHistoryDays = 400
+
+// AlertTally counts a tenant's open alerts by level, the open ones of a
+// rule prefix and the recent ones in one statement: two branches, each of
+// which can use the (tenant_id, status, last_seen) index.
+func (x postures) AlertTally(ctx context.Context, tenantID string, q store.AlertTallyQuery) (store.AlertTally, error) {
+	s := x.s
+	out := store.AlertTally{Open: map[string]int{}}
+	var sb strings.Builder
+	var args []any
+	prefix := "0"
+	if q.RulePrefix != "" {
+		prefix = `CASE WHEN rule_id LIKE ? ESCAPE '!' THEN 1 ELSE 0 END`
+		args = append(args, likeEscaper.Replace(q.RulePrefix)+"%")
+	}
+	if len(q.Open) > 0 {
+		sb.WriteString(`SELECT 'open', level, COUNT(*), SUM(` + prefix + `) FROM alerts WHERE tenant_id = ? AND status IN (?` +
+			strings.Repeat(", ?", len(q.Open)-1) + `) GROUP BY level`)
+		args = append(args, tenantID)
+		for _, st := range q.Open {
+			args = append(args, st)
+		}
+	} else {
+		args = args[:0]
+	}
+	if !q.Since.IsZero() {
+		if sb.Len() > 0 {
+			sb.WriteString(` UNION ALL `)
+		}
+		sb.WriteString(`SELECT 'recent', '', COUNT(*), 0 FROM alerts WHERE tenant_id = ? AND last_seen >= ?`)
+		args = append(args, tenantID, s.t(norm(q.Since)))
+	}
+	if sb.Len() == 0 {
+		return out, nil
+	}
+	type row struct {
+		kind, level string
+		n, prefixed int64
+	}
+	rows, err := collect(ctx, s.conn(), func(r rowScanner) (row, error) {
+		var v row
+		return v, r.Scan(&v.kind, &v.level, &v.n, &v.prefixed)
+	}, sb.String(), args...)
+	if err != nil {
+		return out, s.wrap("alert tally", err)
+	}
+	for _, r := range rows {
+		if r.kind == "recent" {
+			out.Recent = int(r.n)
+			continue
+		}
+		out.Open[r.level] += int(r.n)
+		out.OpenTotal += int(r.n)
+		out.OpenPrefix += int(r.prefixed)
+	}
+	return out, nil
+}
+
+// maxLoadRows is the rows of one multi-row INSERT in Load: 13 parameters
+// each stay well below both drivers' limits.
+const maxLoadRows = 500
+
+// Load stores many events in one transaction with multi-row inserts,
+// skipping IDs already stored, and keeps the per-sender and per-hour
+// counters as Append does.
+func (x events) Load(ctx context.Context, evs []store.Event) (int, error) {
+	s := x.s
+	added := 0
+	err := s.inTx(ctx, func(c conn) error {
+		agg := newEventAggregates()
+		args := make([]any, 0, maxLoadRows*13)
+		for start := 0; start < len(evs); start += maxLoadRows {
+			chunk := evs[start:min(start+maxLoadRows, len(evs))]
+			// The events of each ID in order; a repeated ID that is stored
+			// once is the first of them, as with Append.
+			byID := make(map[string][]*store.Event, len(chunk))
+			args = args[:0]
+			for i := range chunk {
+				e := &chunk[i]
+				fields := e.Fields
+				if fields == nil {
+					fields = map[string]any{}
+				}
+				b, err := json.Marshal(fields)
+				if err != nil {
+					return fmt.Errorf("event %s fields: %w", e.ID, err)
+				}
+				byID[e.ID] = append(byID[e.ID], e)
+				args = append(args, e.ID, e.TenantID, s.t(norm(e.Time)), s.t(norm(e.Received)), e.Source, e.Format, e.Host,
+					e.SourceIP, e.User, e.Message, string(b), e.Original, e.Truncated)
+			}
+			q := `INSERT INTO events (` + eventCols + `) VALUES ` +
+				strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", len(chunk)-1) +
+				`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`
+			ids, err := collect(ctx, c, func(r rowScanner) (string, error) {
+				var id string
+				return id, r.Scan(&id)
+			}, q, args...)
+			if err != nil {
+				return err
+			}
+			for _, id := range ids {
+				if es := byID[id]; len(es) > 0 {
+					agg.add(es[0])
+					byID[id] = es[1:]
+					added++
+				}
+			}
+		}
+		return agg.save(ctx, s, c)
+	})
+	if err != nil {
+		return 0, s.wrap("load events", err)
+	}
+	return added, nil
+}
