@@ -28,6 +28,8 @@ type Asset struct {
 	CreatedAt   time.Time         `json:"created_at"`
 	UpdatedAt   time.Time         `json:"updated_at"`
 	LastSeenAt  *time.Time        `json:"last_seen_at,omitempty" doc:"Absent if never observed"`
+	// EffectiveImportance is filled in lists (and left out elsewhere).
+	EffectiveImportance int `json:"effective_importance,omitempty" minimum:"1" maximum:"5" doc:"In lists: the higher of the asset's own importance and the highest its business systems imply"`
 }
 
 func assetDTO(a store.Asset) Asset {
@@ -80,6 +82,7 @@ type assetListIn struct {
 	Tag           string `query:"tag" maxLength:"64" doc:"Only assets with this tag"`
 	Q             string `query:"q" maxLength:"200" doc:"Substring of the name or address"`
 	MinImportance int    `query:"min_importance" minimum:"0" maximum:"5" doc:"Only assets at least this important"`
+	MinEffective  int    `query:"min_effective_importance" minimum:"0" maximum:"5" doc:"Only assets whose effective importance (business systems included) is at least this"`
 	Limit         int    `query:"limit" minimum:"1" maximum:"1000" default:"100" doc:"Page size"`
 	Offset        int    `query:"offset" minimum:"0" doc:"Assets to skip"`
 }
@@ -125,12 +128,21 @@ func (s *server) listAssets(ctx context.Context, in *assetListIn) (*out[AssetLis
 		return nil, err
 	}
 	f := store.AssetFilter{Kind: in.Kind, Tag: in.Tag, Query: in.Q, MinImportance: in.MinImportance,
-		Page: store.Page{Limit: in.Limit, Offset: in.Offset}}
+		MinEffective: in.MinEffective, Page: store.Page{Limit: in.Limit, Offset: in.Offset}}
 	as, total, err := s.opts.Assets.List(ctx, t.ID, f)
 	if err != nil {
 		return nil, err
 	}
 	l := AssetList{Items: items(as, assetDTO), Total: total, Limit: in.Limit, Offset: in.Offset}
+	if s.opts.Systems != nil {
+		eff, err := s.opts.Systems.EffectiveOf(ctx, t.ID, as)
+		if err != nil {
+			return nil, err
+		}
+		for i := range l.Items {
+			l.Items[i].EffectiveImportance = eff[l.Items[i].ID]
+		}
+	}
 	return reply(l)
 }
 

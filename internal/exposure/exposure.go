@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -50,14 +51,15 @@ const (
 
 // Service runs discovery for tenants.
 type Service struct {
-	store   store.Store
-	audit   *audit.Log
-	logger  *slog.Logger
-	now     func() time.Time
-	rate    float64
-	timeout time.Duration
-	enqueue func(ctx context.Context, tenantID, runID string) error
-	mu      sync.Mutex
+	store    store.Store
+	audit    *audit.Log
+	logger   *slog.Logger
+	now      func() time.Time
+	rate     float64
+	timeout  time.Duration
+	enqueue  func(ctx context.Context, tenantID, runID string) error
+	resolver discovery.Resolver
+	mu       sync.Mutex
 }
 
 // Options configures a Service.
@@ -70,6 +72,9 @@ type Options struct {
 	// Enqueue hands a new run to a worker; nil runs it in a goroutine of
 	// the caller's process.
 	Enqueue func(ctx context.Context, tenantID, runID string) error
+	// Resolver answers the DNS lookups of subdomain enumeration; nil
+	// means the system resolver.
+	Resolver discovery.Resolver
 }
 
 // NewService returns an exposure Service.
@@ -82,7 +87,11 @@ func NewService(s store.Store, a *audit.Log, opts Options) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: s, audit: a, logger: l, now: now, rate: opts.Rate, timeout: opts.Timeout, enqueue: opts.Enqueue}
+	res := opts.Resolver
+	if res == nil {
+		res = net.DefaultResolver
+	}
+	return &Service{store: s, audit: a, logger: l, now: now, rate: opts.Rate, timeout: opts.Timeout, enqueue: opts.Enqueue, resolver: res}
 }
 
 // Port is one open port a run found.
@@ -125,12 +134,18 @@ type RunResult struct {
 	Source       string               `json:"source,omitempty"`
 	Observations []discovery.Sighting `json:"observations,omitempty"`
 	OutOfScope   []discovery.Sighting `json:"out_of_scope,omitempty"`
+	// Subdomains are the names subdomain enumeration resolved, with the
+	// addresses scanned and those outside the tenant's space.
+	Subdomains []SubdomainFound `json:"subdomains,omitempty"`
 }
 
 // Input is a discovery run as a user asks for it.
 type Input struct {
 	Targets string // addresses, CIDRs or ranges, separated by spaces, commas or new lines
 	Ports   string // nmap-style spec; "" means DefaultPorts
+	// Subdomains asks for subdomain enumeration under the tenant's
+	// declared domains (see subdomains.go).
+	Subdomains Subdomains
 }
 
 func invalid(field, code string, a map[string]any, format string, fa ...any) error {
@@ -182,13 +197,25 @@ func (s *Service) Start(ctx context.Context, tenantID string, in Input) (store.D
 	if _, err := s.prepare(ctx, tenantID, in); err != nil {
 		return store.DiscoveryRun{}, err
 	}
-	run := store.DiscoveryRun{TenantID: tenantID, Targets: in.Targets, Ports: in.Ports, Status: StatusPending,
+	sd, err := s.checkSubdomains(ctx, tenantID, in.Subdomains)
+	if err != nil {
+		return store.DiscoveryRun{}, err
+	}
+	opts, err := encodeSubdomains(sd)
+	if err != nil {
+		return store.DiscoveryRun{}, err
+	}
+	run := store.DiscoveryRun{TenantID: tenantID, Targets: in.Targets, Ports: in.Ports, Options: opts, Status: StatusPending,
 		CreatedBy: auth.FromContext(ctx).UserID}
 	if err := s.store.DiscoveryRuns().Create(ctx, &run); err != nil {
 		return store.DiscoveryRun{}, fmt.Errorf("discovery run: %w", err)
 	}
+	detail := map[string]string{"targets": run.Targets, "ports": run.Ports}
+	if sd.Enabled() {
+		detail["subdomains"] = fmt.Sprintf("%d domain(s), %d word(s), certificates %v", len(sd.Domains), len(sd.Words), sd.Certificates)
+	}
 	if err := s.audit.Record(ctx, audit.Event{TenantID: tenantID, Action: "discovery.start", Object: "discovery_run:" + run.ID,
-		Detail: map[string]string{"targets": run.Targets, "ports": run.Ports}}); err != nil {
+		Detail: detail}); err != nil {
 		return run, err
 	}
 	if s.enqueue != nil {
@@ -208,6 +235,9 @@ type prepared struct {
 	names   []string
 	targets *discovery.Targets
 	ports   []uint16
+	// hostnames are the names subdomain enumeration resolved to each
+	// in-scope address.
+	hostnames map[string][]string
 }
 
 func (s *Service) prepare(ctx context.Context, tenantID string, in Input) (prepared, error) {
@@ -276,7 +306,11 @@ func (s *Service) Run(ctx context.Context, tenantID, runID string) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.scan(ctx, tenantID, Input{Targets: run.Targets, Ports: run.Ports})
+	sd, err := decodeOptions(run.Options)
+	var res RunResult
+	if err == nil {
+		res, err = s.scan(ctx, tenantID, Input{Targets: run.Targets, Ports: run.Ports, Subdomains: sd})
+	}
 	status, errText := StatusDone, ""
 	if err != nil {
 		status, errText = StatusFailed, err.Error()
@@ -304,9 +338,13 @@ func (s *Service) scan(ctx context.Context, tenantID string, in Input) (RunResul
 		return res, err
 	}
 	byHost := map[string][]Port{}
-	sum, err := sc.Scan(ctx, p.targets, p.ports, func(r discovery.Result) {
+	var sans []string
+	emit := func(r discovery.Result) {
 		if r.State != discovery.Open || len(res.Open) >= maxOpen {
 			return
+		}
+		if r.Service != nil && r.Service.TLS != nil && len(sans) < discovery.DefaultMaxSubdomains {
+			sans = append(sans, r.Service.TLS.SANs...)
 		}
 		pt := Port{Host: r.Host.String(), Port: r.Port, Risky: riskyPorts[r.Port]}
 		if sv := r.Service; sv != nil {
@@ -320,10 +358,42 @@ func (s *Service) scan(ctx context.Context, tenantID string, in Input) (RunResul
 		}
 		res.Open = append(res.Open, pt)
 		byHost[pt.Host] = append(byHost[pt.Host], pt)
-	})
-	res.Hosts, res.Probed, res.Elapsed = sum.Hosts, sum.Probed, sum.Elapsed
-	if err != nil {
+	}
+	scanned := []*discovery.Targets{p.targets}
+	scanOnce := func(t *discovery.Targets) error {
+		sum, err := sc.Scan(ctx, t, p.ports, emit)
+		res.Hosts, res.Probed, res.Elapsed = res.Hosts+sum.Hosts, res.Probed+sum.Probed, res.Elapsed+sum.Elapsed
+		return err
+	}
+	// scanNames scans the in-scope addresses enumeration found outside
+	// what the run scanned so far.
+	p.hostnames = map[string][]string{}
+	scanNames := func(sans []string) error {
+		extra, err := s.enumerate(ctx, p, in.Subdomains, sans, func(a netip.Addr) bool {
+			return slices.ContainsFunc(scanned, func(t *discovery.Targets) bool { return covered(t, a) })
+		}, p.hostnames, &res)
+		if err != nil || len(extra) == 0 {
+			return err
+		}
+		more, err := discovery.ParseTargets(ctx, extra, discovery.TargetOptions{Scope: p.scope, MaxAddrs: MaxAddrs})
+		if err != nil {
+			return err
+		}
+		scanned = append(scanned, more)
+		return scanOnce(more)
+	}
+	if len(in.Subdomains.Words) > 0 {
+		if err := scanNames(nil); err != nil {
+			return res, err
+		}
+	}
+	if err := scanOnce(p.targets); err != nil {
 		return res, err
+	}
+	if in.Subdomains.Certificates && len(sans) > 0 {
+		if err := scanNames(sans); err != nil {
+			return res, err
+		}
 	}
 	slices.SortFunc(res.Open, func(a, b Port) int {
 		if c := strings.Compare(a.Host, b.Host); c != 0 {
@@ -383,12 +453,16 @@ func (s *Service) merge(ctx context.Context, tenantID string, p prepared, byHost
 		if len(openAttr) > 1024 {
 			openAttr = openAttr[:1024]
 		}
+		names := p.hostnames[h]
 		if a, ok := byAddr[h]; ok {
 			a.LastSeenAt = now
 			if a.Attributes == nil {
 				a.Attributes = map[string]string{}
 			}
 			a.Attributes["open_ports"] = openAttr
+			if len(names) > 0 {
+				a.Attributes["hostnames"] = unionAttr(a.Attributes["hostnames"], names...)
+			}
 			a.Tags = slices.DeleteFunc(a.Tags, func(t string) bool { return t == "zombie" })
 			if err := s.store.Assets().Update(ctx, &a); err != nil {
 				return fmt.Errorf("update asset %s: %w", a.ID, err)
@@ -400,6 +474,9 @@ func (s *Service) merge(ctx context.Context, tenantID string, p prepared, byHost
 			Tags: []string{"discovered", "unknown"}, LastSeenAt: now,
 			Description: "Found by asset discovery; not in the inventory before.",
 			Attributes:  map[string]string{"open_ports": openAttr, "discovered_at": now.Format(time.RFC3339)}}
+		if len(names) > 0 {
+			a.Name, a.Attributes["hostnames"] = names[0], unionAttr("", names...)
+		}
 		if err := s.store.Assets().Create(ctx, &a); err != nil {
 			return fmt.Errorf("add discovered asset %s: %w", h, err)
 		}

@@ -32,7 +32,7 @@ func ScanInterval(frequency string) (time.Duration, bool) {
 }
 
 // StartDue starts a scan of the whole declared address space (default
-// ports) for every enabled tenant whose asset discovery subscription is
+// ports, and subdomains of the declared domains) for every enabled tenant whose asset discovery subscription is
 // in force and whose latest run is older than the subscription's interval.
 // Tenants that declared no address space are skipped. It returns the runs
 // started. ctx must act for a principal that may write assets in every
@@ -69,7 +69,13 @@ func (s *Service) StartDue(ctx context.Context) (int, error) {
 		if len(runs) > 0 && now.Sub(runs[0].CreatedAt) < every {
 			continue
 		}
-		if _, err := s.Start(ctx, t.ID, Input{}); err != nil {
+		// With declared domains, the run also looks for their subdomains
+		// (built-in wordlist and certificate names).
+		in := Input{}
+		if ds, err := s.declaredDomains(ctx, t.ID); err == nil && len(ds) > 0 {
+			in.Subdomains = Subdomains{Words: DefaultSubdomainWords(), Certificates: true}
+		}
+		if _, err := s.Start(ctx, t.ID, in); err != nil {
 			var fe *store.FieldError
 			if errors.As(err, &fe) && fe.Code == store.CodeRequired {
 				s.logger.Debug("scheduled discovery skipped: no declared address space", "tenant", t.Slug)

@@ -61,4 +61,9 @@ type BusinessSystemStore interface {
 	MemberIDs(ctx context.Context, tenantID, systemID string) ([]string, error)
 	// SystemsOf returns the systems an asset belongs to, ordered by name.
 	SystemsOf(ctx context.Context, tenantID, assetID string) ([]BusinessSystem, error)
+	// Implied returns, for those of assetIDs (at most MaxPageSize) that
+	// belong to a system of the tenant, the highest importance their
+	// systems imply (the rule of internal/asset/bizsys, evaluated by the
+	// database, the same that AssetFilter.MinEffective filters with).
+	Implied(ctx context.Context, tenantID string, assetIDs []string) (map[string]int, error)
 }

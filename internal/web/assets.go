@@ -23,17 +23,22 @@ type assetFilter struct {
 	Tag  string
 	Q    string
 	Min  int
+	// MinEff filters on the effective importance (business systems
+	// included).
+	MinEff int
 }
 
 type assetsPage struct {
 	Base
-	URL      string // the list's path, target of the filter form
-	Filter   assetFilter
-	Kinds    []string
-	Levels   []int
-	Assets   []store.Asset
-	Pager    pager
-	CanWrite bool
+	URL    string // the list's path, target of the filter form
+	Filter assetFilter
+	Kinds  []string
+	Levels []int
+	Assets []store.Asset
+	// Effective is each listed asset's effective importance, by ID.
+	Effective map[string]int
+	Pager     pager
+	CanWrite  bool
 }
 
 // assetList lists a tenant's assets. htmx requests from the filter form
@@ -49,6 +54,9 @@ func (s *server) assetList(w http.ResponseWriter, r *http.Request) error {
 	if n, ok := atoi(q.Get("min")); ok && n >= 1 && n <= 5 {
 		f.Min = n
 	}
+	if n, ok := atoi(q.Get("min_eff")); ok && n >= 1 && n <= 5 {
+		f.MinEff = n
+	}
 	if len(f.Q) > 200 {
 		f.Q = f.Q[:200]
 	}
@@ -56,14 +64,17 @@ func (s *server) assetList(w http.ResponseWriter, r *http.Request) error {
 	v := &assetsPage{URL: "/t/" + t.Slug + "/assets", Filter: f, Kinds: asset.Kinds(), Levels: importanceLevels(),
 		CanWrite: auth.FromContext(ctx).Can(auth.PermAssetWrite, t.ID)}
 	list, total, err := s.opts.Assets.List(ctx, t.ID, store.AssetFilter{Kind: f.Kind, Tag: f.Tag, Query: f.Q,
-		MinImportance: f.Min, Page: store.Page{Limit: assetPageSize, Offset: (pg - 1) * assetPageSize}})
+		MinImportance: f.Min, MinEffective: f.MinEff, Page: store.Page{Limit: assetPageSize, Offset: (pg - 1) * assetPageSize}})
 	if err != nil {
 		return err
 	}
 	v.Assets = list
+	if v.Effective, err = s.systems().EffectiveOf(ctx, t.ID, list); err != nil {
+		return err
+	}
 	v.Pager = newPager(total, pg, assetPageSize, func(n int) string {
 		return withQuery(v.URL, url.Values{"kind": {f.Kind}, "tag": {f.Tag}, "q": {f.Q},
-			"min": {minParam(f.Min)}, "page": {strconv.Itoa(n)}})
+			"min": {minParam(f.Min)}, "min_eff": {minParam(f.MinEff)}, "page": {strconv.Itoa(n)}})
 	})
 	w.Header().Add("Vary", "HX-Request")
 	if r.Header.Get("HX-Request") == "true" && r.Header.Get("HX-Target") == "asset-results" {

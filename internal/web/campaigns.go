@@ -63,8 +63,11 @@ type campaignsPage struct {
 	URL       string
 	Campaigns []store.Campaign
 	Assets    []store.Asset
-	Periods   []periodOption
-	CanWrite  bool
+	// Systems are the tenant's business systems offered as key-period
+	// scope.
+	Systems  []store.BusinessSystem
+	Periods  []periodOption
+	CanWrite bool
 }
 
 // periodOption is a calendar period offered for a new campaign.
@@ -101,6 +104,11 @@ func (s *server) campaignList(kind string) handlerFunc {
 			if v.Assets, _, err = s.opts.Assets.List(ctx, t.ID, store.AssetFilter{Page: store.Page{Limit: 500}}); err != nil {
 				return err
 			}
+			if kind == store.CampaignKeyPeriod {
+				if v.Systems, err = s.systems().List(ctx, t.ID); err != nil {
+					return err
+				}
+			}
 			cal, err := s.opts.Campaigns.CalendarOf(ctx, t.ID)
 			if err != nil {
 				return err
@@ -118,6 +126,10 @@ func (s *server) campaignList(kind string) handlerFunc {
 		return nil
 	}
 }
+
+// maxScopeSystems bounds the business systems a key-period form may name
+// (as the API does).
+const maxScopeSystems = 200
 
 // formPorts reads a port list field.
 func formPorts(r *http.Request, field string) ([]uint16, error) {
@@ -157,16 +169,20 @@ func (s *server) campaignCreate(kind string) handlerFunc {
 			}
 			l, err = s.opts.Campaigns.CreateGoLive(ctx, t.ID, in)
 		} else {
-			var assets []string
+			var assets, systems []string
 			if r.PostForm != nil {
-				assets = r.PostForm["assets"]
+				assets, systems = r.PostForm["assets"], r.PostForm["systems"]
+			}
+			if len(systems) > maxScopeSystems {
+				return store.NewFieldError("systems", store.CodeTooMany, map[string]any{"max": maxScopeSystems},
+					"choose at most %d business systems", maxScopeSystems)
 			}
 			var factor float64
 			if factor, err = formAckFactor(r); err != nil {
 				return err
 			}
 			l, err = s.opts.Campaigns.CreateKeyPeriod(ctx, t.ID, manager.KeyPeriodInput{PeriodID: r.PostFormValue("period"),
-				Name: r.PostFormValue("name"), AssetIDs: assets, AckFactor: factor})
+				Name: r.PostFormValue("name"), AssetIDs: assets, Systems: systems, AckFactor: factor})
 		}
 		if err != nil {
 			return err

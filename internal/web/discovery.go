@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -17,12 +18,15 @@ func discoveryBase(t *store.Tenant) string { return "/t/" + t.Slug + "/operation
 type discoveryPage struct {
 	Base
 	formState
-	URL      string
-	Runs     []store.DiscoveryRun
-	Scope    []string
-	Targets  string
-	Ports    string
-	CanWrite bool
+	URL     string
+	Runs    []store.DiscoveryRun
+	Scope   []string
+	Targets string
+	Ports   string
+	// The subdomain fields as typed.
+	SubDomains, SubWords string
+	SubCerts             bool
+	CanWrite             bool
 	// The import form: formats to choose from and the one chosen.
 	Formats []string
 	Format  string
@@ -61,16 +65,48 @@ func (s *server) discoveryStart(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	run, err := s.opts.Exposure.Start(r.Context(), t.ID, exposure.Input{Targets: v.Targets, Ports: v.Ports})
-	if err == nil {
-		redirect(w, r, v.URL+"/"+run.ID+"?ok=started")
-		return nil
+	v.SubDomains, v.SubWords, v.SubCerts = r.PostFormValue("subdomain_domains"), r.PostFormValue("subdomain_words"),
+		r.PostFormValue("subdomain_certs") == "1"
+	in := exposure.Input{Targets: v.Targets, Ports: v.Ports}
+	if err = discoverySubdomains(v, &in); err == nil {
+		var run store.DiscoveryRun
+		if run, err = s.opts.Exposure.Start(r.Context(), t.ID, in); err == nil {
+			redirect(w, r, v.URL+"/"+run.ID+"?ok=started")
+			return nil
+		}
 	}
-	status, ok := s.formError(r, err, &v.formState, []formField{{"targets", "targets"}, {"ports", "ports"}})
+	status, ok := s.formError(r, err, &v.formState, []formField{{"targets", "targets"}, {"ports", "ports"},
+		{"subdomain_domains", "subdomain_domains"}, {"subdomain_words", "subdomain_words"}})
 	if !ok {
 		return err
 	}
 	s.render(w, r, status, "discovery", v)
+	return nil
+}
+
+// Bounds of the subdomain fields of the run form.
+const (
+	maxSubdomainDomainsField = 4096
+	maxSubdomainWordsField   = 64 << 10
+)
+
+// discoverySubdomains reads the subdomain fields of the run form into in.
+func discoverySubdomains(v *discoveryPage, in *exposure.Input) error {
+	if len(v.SubDomains) > maxSubdomainDomainsField {
+		return store.NewFieldError("subdomain_domains", store.CodeTooLong, map[string]any{"max": maxSubdomainDomainsField},
+			"at most %d characters", maxSubdomainDomainsField)
+	}
+	if len(v.SubWords) > maxSubdomainWordsField {
+		return store.NewFieldError("subdomain_words", store.CodeTooLong, map[string]any{"max": maxSubdomainWordsField},
+			"at most %d characters", maxSubdomainWordsField)
+	}
+	words, err := exposure.ParseWordlist(v.SubWords)
+	if err != nil {
+		return err
+	}
+	in.Subdomains = exposure.Subdomains{Domains: strings.FieldsFunc(v.SubDomains, func(r rune) bool {
+		return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t'
+	}), Words: words, Certificates: v.SubCerts}
 	return nil
 }
 

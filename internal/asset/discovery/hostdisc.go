@@ -35,7 +35,8 @@ type HostResult struct {
 	Host netip.Addr `json:"host"`
 	Up   bool       `json:"up"`
 	// Reason is the first answer heard: "echo-reply", or "syn-ack",
-	// "reset", "connect" or "refused" followed by "/" and the port.
+	// "reset", "connect" or "refused" followed by "/" and the port, or
+	// "arp-reply/" and the host's MAC address.
 	Reason  string        `json:"reason,omitempty"`
 	Latency time.Duration `json:"latency_ns,omitempty"`
 }
@@ -101,6 +102,10 @@ func (s *Scanner) discover(ctx context.Context, targets *Targets, raw *rawTCP, e
 	var wg sync.WaitGroup
 	var echoNote string
 	wg.Go(func() { echoNote = s.echoSweep(ctx, targets, mark) })
+	var arpNote string
+	if s.opts.ARP {
+		wg.Go(func() { arpNote = s.arpSweep(ctx, targets, mark) })
+	}
 
 	ping := *s
 	ping.opts.Fingerprint = false
@@ -130,6 +135,9 @@ func (s *Scanner) discover(ctx context.Context, targets *Targets, raw *rawTCP, e
 		tcp = "TCP connect ping"
 	}
 	sum.Methods = append(sum.Methods, echoNote, fmt.Sprintf("%s of ports %v", tcp, s.opts.PingPorts))
+	if arpNote != "" {
+		sum.Methods = append(sum.Methods, arpNote)
+	}
 	if err := ctx.Err(); err != nil {
 		sum.Elapsed = time.Since(start)
 		return nil, sum, err

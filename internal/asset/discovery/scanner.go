@@ -88,6 +88,9 @@ type Options struct {
 	// Ping runs host discovery first (ICMP echo and a TCP ping of
 	// PingPorts) and port-scans only the hosts that answered.
 	Ping bool
+	// ARP adds ARP requests to host discovery for the IPv4 targets on a
+	// directly attached Ethernet segment (see arp.go).
+	ARP bool
 	// PingPorts are the ports of the TCP ping (DefaultPingPorts when
 	// empty).
 	PingPorts []uint16
@@ -104,6 +107,9 @@ type Result struct {
 	State   State         `json:"state"`
 	Reason  string        `json:"reason,omitempty"`
 	Latency time.Duration `json:"latency_ns"`
+	// Wait is how long a connect probe waited for an answer that did not
+	// come (filtered ports; the last try's wait when it was retried).
+	Wait    time.Duration `json:"wait_ns,omitempty"`
 	Service *Service      `json:"service,omitempty"`
 }
 
@@ -269,13 +275,14 @@ func (s *Scanner) Scan(ctx context.Context, targets *Targets, ports []uint16, em
 // results to out. It returns when every probe has finished or ctx is done.
 func (s *Scanner) connectRun(ctx context.Context, targets *Targets, ports []uint16, out chan<- Result) {
 	jobs := make(chan job)
+	rtt := newRTTTable(s.opts.Timeout)
 	var wg sync.WaitGroup
 	for range s.opts.Concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				r, ok := s.probe(ctx, j.host, j.port)
+				r, ok := s.probe(ctx, rtt, j.host, j.port)
 				if !ok {
 					continue
 				}
@@ -304,17 +311,46 @@ func (s *Scanner) connectRun(ctx context.Context, targets *Targets, ports []uint
 	wg.Wait()
 }
 
-// probe connects to host:port. ok is false when ctx was cancelled.
-func (s *Scanner) probe(ctx context.Context, host netip.Addr, port uint16) (Result, bool) {
+// probe connects to host:port, waiting as long as the host's round-trip
+// estimate in rtt says (see rtt.go). ok is false when ctx was cancelled.
+func (s *Scanner) probe(ctx context.Context, rtt *rttTable, host netip.Addr, port uint16) (Result, bool) {
 	addr := net.JoinHostPort(host.String(), strconv.Itoa(int(port)))
 	r := Result{Host: host, Port: port}
-	t0 := time.Now()
-	conn, err := s.dialer.DialContext(ctx, "tcp", addr)
-	r.Latency = time.Since(t0)
-	if err != nil {
+	wait := rtt.timeout(host)
+	var conn net.Conn
+	var err error
+	for try := 0; ; try++ {
+		dctx, cancel := context.WithTimeout(ctx, wait)
+		t0 := time.Now()
+		conn, err = s.dialer.DialContext(dctx, "tcp", addr)
+		r.Latency = time.Since(t0)
+		cancel()
 		if ctx.Err() != nil {
+			if conn != nil {
+				_ = conn.Close()
+			}
 			return r, false
 		}
+		if err == nil || errors.Is(err, syscall.ECONNREFUSED) {
+			if try == 0 {
+				rtt.sample(host, r.Latency)
+			}
+			break
+		}
+		if !isTimeout(err) {
+			break
+		}
+		r.Wait = wait
+		if try > 0 || wait >= s.opts.Timeout {
+			break
+		}
+		// A shortened wait ran out: try once more, waiting twice as long.
+		if err := s.limiter.Wait(ctx); err != nil {
+			return r, false
+		}
+		wait = min(2*wait, s.opts.Timeout)
+	}
+	if err != nil {
 		r.State, r.Reason = classifyDialError(err)
 		return r, true
 	}
@@ -335,6 +371,11 @@ func (s *Scanner) probe(ctx context.Context, host netip.Addr, port uint16) (Resu
 		return r, false
 	}
 	return r, true
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
 func classifyDialError(err error) (State, string) {

@@ -173,6 +173,7 @@ type helperArgs struct {
 	Ports    string   `json:"ports"`
 	Ping     bool     `json:"ping"`
 	Discover bool     `json:"discover"` // host discovery only
+	ARP      bool     `json:"arp"`
 	Timeout  string   `json:"timeout"`
 }
 
@@ -241,7 +242,7 @@ func helperScan(argsJSON string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s, err := New(Options{Scope: sc, Method: a.Method, Ping: a.Ping, Rate: 5000, Concurrency: 64, Timeout: timeout})
+	s, err := New(Options{Scope: sc, Method: a.Method, Ping: a.Ping, ARP: a.ARP, Rate: 5000, Concurrency: 64, Timeout: timeout})
 	if err != nil {
 		return err
 	}

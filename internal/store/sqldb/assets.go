@@ -69,6 +69,9 @@ func (x assets) filter(tenantID string, f store.AssetFilter) *where {
 	if f.MinImportance > 0 {
 		w.add("importance >= ?", f.MinImportance)
 	}
+	if f.MinEffective > 0 {
+		w.add(effectiveAtLeast, f.MinEffective, f.MinEffective)
+	}
 	return w
 }
 

@@ -10,12 +10,12 @@ import (
 // discoveryRuns implements store.DiscoveryRunStore, scoped by tenant.
 type discoveryRuns struct{ s *Store }
 
-const runCols = `id, tenant_id, targets, ports, status, error, created_by, created_at, finished_at`
+const runCols = `id, tenant_id, targets, ports, status, error, created_by, created_at, finished_at, options`
 
 func scanRun(r rowScanner, withResult bool) (store.DiscoveryRun, error) {
 	var v store.DiscoveryRun
 	dest := []any{&v.ID, &v.TenantID, &v.Targets, &v.Ports, &v.Status, &v.Error, &v.CreatedBy,
-		timeDest{&v.CreatedAt}, timeDest{&v.FinishedAt}}
+		timeDest{&v.CreatedAt}, timeDest{&v.FinishedAt}, &v.Options}
 	if withResult {
 		dest = append(dest, &v.Result)
 	}
@@ -30,8 +30,8 @@ func (x discoveryRuns) Create(ctx context.Context, r *store.DiscoveryRun) error 
 	}
 	now := s.stamp()
 	r.CreatedAt, r.FinishedAt = now, norm(r.FinishedAt)
-	_, err := s.conn().exec(ctx, `INSERT INTO discovery_runs (`+runCols+`, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.ID, r.TenantID, r.Targets, r.Ports, r.Status, r.Error, r.CreatedBy, s.t(now), s.t(r.FinishedAt), nonNil(r.Result))
+	_, err := s.conn().exec(ctx, `INSERT INTO discovery_runs (`+runCols+`, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.TenantID, r.Targets, r.Ports, r.Status, r.Error, r.CreatedBy, s.t(now), s.t(r.FinishedAt), r.Options, nonNil(r.Result))
 	return s.wrap("create discovery run", err)
 }
 

@@ -10,7 +10,8 @@ func testDiscoveryRuns(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	rs := s.DiscoveryRuns()
 	a, b := mkTenant(t, s, "alpha"), mkTenant(t, s, "beta")
-	run := store.DiscoveryRun{TenantID: a.ID, Targets: "192.0.2.0/28", Ports: "top:100", Status: "pending", CreatedBy: "u"}
+	run := store.DiscoveryRun{TenantID: a.ID, Targets: "192.0.2.0/28", Ports: "top:100", Status: "pending", CreatedBy: "u",
+		Options: `{"domains":["example.com"]}`}
 	ok(t, rs.Create(ctx, &run))
 	stamped(t, "CreatedAt", run.CreatedAt)
 	other := store.DiscoveryRun{TenantID: b.ID, Targets: "x", Ports: "80", Status: "pending"}
@@ -28,7 +29,10 @@ func testDiscoveryRuns(t *testing.T, s store.Store) {
 	}
 	list, err := rs.List(ctx, a.ID, store.Page{})
 	ok(t, err)
-	if len(list) != 1 || list[0].Result != nil || list[0].ID != run.ID {
+	if got.Options != run.Options {
+		t.Fatalf("options %q, want %q", got.Options, run.Options)
+	}
+	if len(list) != 1 || list[0].Result != nil || list[0].ID != run.ID || list[0].Options != run.Options {
 		t.Fatalf("list %+v", list)
 	}
 	_, err = rs.Get(ctx, b.ID, run.ID)
