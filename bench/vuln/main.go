@@ -375,6 +375,8 @@ func queries(ctx context.Context, svc *lifecycle.Service, tenantID string, c con
 		{"list+count, overdue", list(lifecycle.Filter{Overdue: true})},
 		{"list+count, text (a CVE id)", list(lifecycle.Filter{Query: kevCVE(3)})},
 		{"list+count, text (a title word)", list(lifecycle.Filter{Query: "traversal"})},
+		{"list+count, text (a common word, 10 %)", list(lifecycle.Filter{Query: "injection"})},
+		{"list+count, text (in every finding)", list(lifecycle.Filter{Query: "bench"})},
 		{"list+count, text (an asset key)", list(lifecycle.Filter{Query: ipOf(123)})},
 		{"list+count, text (a rule ID)", list(lifecycle.Filter{Query: "bench-tpl-123"})},
 		{"list+count, text matching nothing", func(ctx context.Context) error {
@@ -388,6 +390,11 @@ func queries(ctx context.Context, svc *lifecycle.Service, tenantID string, c con
 			_, _, err := svc.List(ctx, tenantID, lifecycle.Filter{Query: "zz", Page: store.Page{Limit: page}})
 			return err
 		}},
+		// The count stops at 10,000 (a total shown as "10,000+").
+		{"list+count up to 10,000, default filters", list(lifecycle.Filter{CountLimit: 10000})},
+		{"list+count up to 10,000, state=open", list(lifecycle.Filter{State: "open", CountLimit: 10000})},
+		{"list+count up to 10,000, text (in every finding)", list(lifecycle.Filter{Query: "bench", CountLimit: 10000})},
+		{"list+count up to 10,000, text of two characters", list(lifecycle.Filter{Query: "-1", CountLimit: 10000})},
 		{"severity summary (open counts)", func(ctx context.Context) error {
 			_, err := svc.Summary(ctx, tenantID)
 			return err

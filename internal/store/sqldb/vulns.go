@@ -68,6 +68,9 @@ func (x vulns) Import(ctx context.Context, in store.VulnImport) error {
 	sc.CreatedAt = at
 	sc.Total, sc.Added, sc.Updated, sc.Reopened, sc.Absent = len(in.Findings), 0, 0, 0, 0
 	err := s.inTx(ctx, func(c conn) error {
+		if err := importCache(ctx, c); err != nil {
+			return err
+		}
 		im := &importer{x: x, c: c, in: in, sc: sc, atT: at, at: s.t(at), fps: map[string]bool{}}
 		defer im.close()
 		if err := im.findings(ctx); err != nil {
@@ -278,13 +281,20 @@ func (im *importer) event(ctx context.Context, e store.VulnEvent) error {
 	}
 	im.evs = append(im.evs, e.ID, e.TenantID, e.FindingID, im.at, e.ActorID, e.Kind, e.From, e.To, e.Note)
 	im.nevs++
-	if im.nevs == importBatch {
+	if im.nevs < importBatch {
+		return nil
+	}
+	if im.n > 0 {
+		// An event is written after its finding.
 		return im.flush(ctx)
 	}
-	return nil
+	return im.flushEvents(ctx, false)
 }
 
-// flush writes the queued findings, then the queued events.
+// flush writes the queued findings, then the queued events. Events are
+// written in full batches (one prepared statement) while the findings are
+// still being queued; the rest waits for the next flush, or for the end
+// of the import (last).
 func (im *importer) flush(ctx context.Context) error {
 	if im.n > 0 {
 		if err := im.exec(ctx, im.n == importBatch, upsertSQL(im.n), im.rows...); err != nil {
@@ -293,13 +303,30 @@ func (im *importer) flush(ctx context.Context) error {
 		im.rows, im.n = im.rows[:0], 0
 		clear(im.fps)
 	}
-	if im.nevs > 0 {
-		if err := im.exec(ctx, im.nevs == importBatch, eventsSQL(im.nevs), im.evs...); err != nil {
+	return im.flushEvents(ctx, false)
+}
+
+// flushEvents writes the queued events whose findings are written: the
+// full batches, and with last the rest too.
+func (im *importer) flushEvents(ctx context.Context, last bool) error {
+	const w = 9 // values an event
+	for im.nevs >= importBatch || (last && im.nevs > 0) {
+		n := min(im.nevs, importBatch)
+		if err := im.exec(ctx, n == importBatch, eventsSQL(n), im.evs[:n*w]...); err != nil {
 			return err
 		}
-		im.evs, im.nevs = im.evs[:0], 0
+		im.evs = append(im.evs[:0], im.evs[n*w:]...)
+		im.nevs -= n
 	}
 	return nil
+}
+
+// done writes everything still queued.
+func (im *importer) done(ctx context.Context) error {
+	if err := im.flush(ctx); err != nil {
+		return err
+	}
+	return im.flushEvents(ctx, true)
 }
 
 // findings applies the scan's findings in order.
@@ -359,7 +386,7 @@ func (im *importer) findings(ctx context.Context) error {
 			}
 		}
 	}
-	return im.flush(ctx)
+	return im.done(ctx)
 }
 
 func (im *importer) atTime() time.Time { return im.atT }
@@ -427,7 +454,7 @@ func (im *importer) absent(ctx context.Context) error {
 			return err
 		}
 	}
-	return im.flush(ctx)
+	return im.done(ctx)
 }
 
 // Get returns one finding of a tenant.
@@ -436,10 +463,10 @@ func (x vulns) Get(ctx context.Context, tenantID, id string) (store.VulnFinding,
 	return v, x.s.wrap("get vulnerability", err)
 }
 
-func (x vulns) filter(tenantID string, f store.VulnFilter) *where {
+func (x vulns) filter(tenantID string, f store.VulnFilter, textIndex bool) *where {
 	s := x.s
 	w := &where{}
-	if x.indexedText(f) && s.d.Name == "sqlite" {
+	if textIndex && s.d.Name == "sqlite" {
 		// The unary + keeps SQLite from reading all the tenant's findings
 		// by a tenant index to test each against the text index's
 		// candidates: the candidates, looked up by rowid, drive the query.
@@ -473,7 +500,7 @@ func (x vulns) filter(tenantID string, f store.VulnFilter) *where {
 		w.add("scanner = ?", f.Scanner)
 	}
 	if f.Query != "" {
-		x.filterText(w, f.Query)
+		x.filterText(w, f.Query, textIndex)
 	}
 	return w
 }
@@ -487,11 +514,11 @@ func (x vulns) filter(tenantID string, f store.VulnFilter) *where {
 // candidate rows and the LIKEs recheck them, since the index folds more
 // than ASCII case; on PostgreSQL the GIN index on each lower(column)
 // serves its LIKE. Shorter text is a scan.
-func (x vulns) filterText(w *where, q string) {
+func (x vulns) filterText(w *where, q string, textIndex bool) {
 	p := containsPattern(q)
 	like := `(lower(title) LIKE ? ESCAPE '!' OR lower(asset_key) LIKE ? ESCAPE '!' OR lower(rule_id) LIKE ? ESCAPE '!'
 		OR lower(` + x.s.d.jsonText("cves") + `) LIKE ? ESCAPE '!')`
-	if x.s.d.Name == "sqlite" && useTrigrams(q) {
+	if x.s.d.Name == "sqlite" && textIndex {
 		w.add(`rowid IN (SELECT rowid FROM vuln_findings_fts WHERE vuln_findings_fts MATCH ?) AND `+like, ftsPhrase(q), p, p, p, p)
 		return
 	}
@@ -518,10 +545,21 @@ func ftsPhrase(q string) string {
 
 // List returns one page of a tenant's findings, highest priority first.
 func (x vulns) List(ctx context.Context, tenantID string, f store.VulnFilter) ([]store.VulnFinding, error) {
-	w := x.filter(tenantID, f)
 	limit, offset := PageBounds(f.Page)
+	common, err := x.commonText(ctx, f)
+	if err != nil {
+		return nil, x.s.wrap("list vulnerabilities", err)
+	}
+	if common {
+		vs, ok, err := x.listWalk(ctx, tenantID, f, limit, offset)
+		if err != nil || ok {
+			return vs, x.s.wrap("list vulnerabilities", err)
+		}
+	}
+	textIndex := x.indexedText(f)
+	w := x.filter(tenantID, f, textIndex)
 	order := ` ORDER BY priority DESC, severity_rank DESC, id`
-	if x.indexedText(f) {
+	if textIndex {
 		// The same order, but not one an index gives: a text search
 		// reads its matches by the text index and sorts them, rather than
 		// walk the list's index and test every row, which the planner
@@ -536,8 +574,21 @@ func (x vulns) List(ctx context.Context, tenantID string, f store.VulnFilter) ([
 
 // Count returns how many findings match f (ignoring f.Page).
 func (x vulns) Count(ctx context.Context, tenantID string, f store.VulnFilter) (int, error) {
-	w := x.filter(tenantID, f)
 	var n int
+	if f.CountLimit > 0 {
+		// Common text is counted by testing findings in any order
+		// until the limit is reached, rather than by reading all its
+		// index matches.
+		common, err := x.commonText(ctx, f)
+		if err != nil {
+			return 0, x.s.wrap("count vulnerabilities", err)
+		}
+		w := x.filter(tenantID, f, x.indexedText(f) && !common)
+		err = x.s.conn().queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM vuln_findings`+w.String()+` LIMIT ?) AS capped`,
+			append(w.args, f.CountLimit)...).Scan(&n)
+		return n, x.s.wrap("count vulnerabilities", err)
+	}
+	w := x.filter(tenantID, f, x.indexedText(f))
 	err := x.s.conn().queryRow(ctx, `SELECT COUNT(*) FROM vuln_findings`+w.String(), w.args...).Scan(&n)
 	return n, x.s.wrap("count vulnerabilities", err)
 }

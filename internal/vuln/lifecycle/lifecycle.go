@@ -471,6 +471,10 @@ type Filter struct {
 	AssetID  string
 	Scanner  string
 	Query    string
+	// CountLimit, when positive, caps the total List counts: a total
+	// equal to it means "at least" (shown as "10,000+"), and the count
+	// reads at most that many findings.
+	CountLimit int
 	store.Page
 }
 
@@ -483,7 +487,7 @@ func (s *Service) List(ctx context.Context, tenantID string, f Filter) ([]store.
 		return nil, 0, invalid("q", store.CodeTooLong, map[string]any{"max": 200}, "search text must be at most 200 characters")
 	}
 	sf := store.VulnFilter{Severity: f.Severity, KEV: f.KEV, Overdue: f.Overdue, OpenStates: OpenStates(),
-		Now: s.now().UTC(), AssetID: f.AssetID, Scanner: f.Scanner, Query: f.Query, Page: f.Page}
+		Now: s.now().UTC(), AssetID: f.AssetID, Scanner: f.Scanner, Query: f.Query, CountLimit: f.CountLimit, Page: f.Page}
 	switch {
 	case f.State == "open":
 		sf.States = OpenStates()

@@ -187,8 +187,9 @@ func affects(a *Advisory, k pkgKey, ecosystem, version string) bool {
 		}
 		// A release-specific entry ("Debian:12") applies only to that
 		// release when the caller names one.
+		// ("Ubuntu:22.04:LTS" is the release "Ubuntu:22.04").
 		if strings.Contains(af.Package.Ecosystem, ":") && strings.Contains(ecosystem, ":") &&
-			!strings.EqualFold(af.Package.Ecosystem, ecosystem) {
+			!releaseMatches(af.Package.Ecosystem, ecosystem) {
 			continue
 		}
 		if slices.Contains(af.Versions, version) {
@@ -258,4 +259,16 @@ func LoadOSVZip(data []byte) (*OSVDB, error) {
 		return nil, fmt.Errorf("osv database: more than %d files", MaxAdvisories)
 	}
 	return LoadOSV(zr)
+}
+
+// Merge adds the advisories of other (another ecosystem's export).
+func (db *OSVDB) Merge(other *OSVDB) error {
+	if db.n+other.n > MaxAdvisories {
+		return fmt.Errorf("more than %d advisories", MaxAdvisories)
+	}
+	for k, as := range other.byPkg {
+		db.byPkg[k] = append(db.byPkg[k], as...)
+	}
+	db.n += other.n
+	return nil
 }
