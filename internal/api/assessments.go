@@ -40,7 +40,7 @@ func assessmentDTO(p store.AssessmentProject) Assessment {
 // AssessmentItem is the result of one requirement for one assessed object.
 type AssessmentItem struct {
 	Item         string    `json:"item" doc:"Requirement id, e.g. L3-CES1-01"`
-	Object       string    `json:"object,omitempty" doc:"Assessed object; empty for the system as a whole"`
+	Object       string    `json:"object,omitempty" doc:"Assessed object: an asset ID when bound to an asset, else free text; empty for the system as a whole"`
 	Result       string    `json:"result"`
 	HighRisk     bool      `json:"high_risk"`
 	Resolved     bool      `json:"resolved"`
@@ -70,7 +70,8 @@ type AssessmentInput struct {
 // AssessmentItemInput records one result.
 type AssessmentItemInput struct {
 	Item         string   `json:"item" minLength:"1" maxLength:"64"`
-	Object       string   `json:"object,omitempty" maxLength:"200"`
+	Object       string   `json:"object,omitempty" maxLength:"200" doc:"Assessed object; the name or address of exactly one asset binds it to that asset"`
+	Asset        string   `json:"asset,omitempty" maxLength:"100" doc:"Asset ID of the tenant assessed; the object is then bound to it"`
 	Result       string   `json:"result" minLength:"1" maxLength:"40" doc:"compliant, partial, non-compliant, not-applicable (or 符合, 部分符合, 不符合, 不适用)"`
 	HighRisk     bool     `json:"high_risk,omitempty"`
 	Resolved     bool     `json:"resolved,omitempty"`
@@ -198,7 +199,7 @@ func (s *server) setAssessmentItem(ctx context.Context, in *assessItemIn) (*out[
 		return nil, err
 	}
 	b := in.Body
-	it, err := s.opts.Assessments.SetItem(ctx, t.ID, in.Project, project.ItemInput{Item: b.Item, Object: b.Object, Result: b.Result,
+	it, err := s.opts.Assessments.SetItem(ctx, t.ID, in.Project, project.ItemInput{Item: b.Item, Object: b.Object, Asset: b.Asset, Result: b.Result,
 		HighRisk: b.HighRisk, Resolved: b.Resolved, Compensation: b.Compensation, Adjustment: b.Adjustment, Evidence: b.Evidence,
 		Links: b.Links, Note: b.Note, Remediation: b.Remediation})
 	if err != nil {

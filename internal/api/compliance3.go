@@ -45,6 +45,7 @@ func (s *server) registerCompliance3() {
 		Path: "/tenants/{tenant}/risks/{risk}/entries/{scenario}", Summary: "Edit one risk register entry",
 		Description: "Sets the entry's threat, vulnerability, asset, T, V, C/I/A and treatment; the risk is recomputed by the engine. " +
 			"A stale version is 409.", Tags: []string{"risks"}}, s.editRiskEntry)
+	s.registerSupervision()
 }
 
 func (s *server) editRiskEntry(ctx context.Context, in *riskEntryIn) (*out[RiskAssessment], error) {

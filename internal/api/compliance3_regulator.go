@@ -1,9 +1,12 @@
 package api
 
 import (
+	"context"
 	"strings"
 
 	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/compliance/project"
+	"github.com/vigil-sec/vigil/internal/store"
 )
 
 // The regulator role reads the compliance work and reports of the tenants
@@ -26,7 +29,7 @@ func regulatorAllows(p *auth.Principal, r rule, tenantID, path string) bool {
 		return true
 	}
 	if tenantID == "" {
-		if r.Scope == scopeAuthenticated || path == basePath+"/tenants" {
+		if r.Scope == scopeAuthenticated || path == basePath+"/tenants" || path == basePath+supervisionPath {
 			return true
 		}
 		for _, role := range p.Roles {
@@ -52,4 +55,13 @@ func regulatorAllows(p *auth.Principal, r rule, tenantID, path string) bool {
 		}
 	}
 	return false
+}
+
+// listReportsFor lists the tenant's archived reports the caller may see:
+// a regulator (without a platform role) sees the compliance reports only.
+func (s *server) listReportsFor(ctx context.Context, tenantID string, f store.ReportFilter) ([]store.Report, error) {
+	if p := auth.FromContext(ctx); p != nil && p.GlobalRole == "" && p.Roles[tenantID] == auth.RoleRegulator {
+		return project.ListComplianceReports(ctx, s.opts.Archive.List, tenantID, f)
+	}
+	return s.opts.Archive.List(ctx, tenantID, f)
 }

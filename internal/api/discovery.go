@@ -22,17 +22,34 @@ type DiscoveryRun struct {
 	CreatedAt  time.Time           `json:"created_at"`
 	FinishedAt *time.Time          `json:"finished_at,omitempty"`
 	Result     *exposure.RunResult `json:"result,omitempty" doc:"Open ports, known, new (unknown) and zombie assets; absent in lists and before the run ends"`
+	Subdomains *SubdomainInput     `json:"subdomains,omitempty" doc:"The run's subdomain enumeration, when it has one"`
+}
+
+// SubdomainInput asks a run to enumerate subdomains of the tenant's
+// declared domains (its domain assets).
+type SubdomainInput struct {
+	Domains      []string `json:"domains,omitempty" maxItems:"50" doc:"Declared domains (or names under one); empty: all of them"`
+	Words        []string `json:"words,omitempty" maxItems:"5000" doc:"Labels tried under every domain (www, mail, vpn)"`
+	Certificates bool     `json:"certificates,omitempty" doc:"Also resolve the names under the domains that the run's TLS certificates carry"`
 }
 
 func runDTO(r store.DiscoveryRun, res *exposure.RunResult) DiscoveryRun {
-	return DiscoveryRun{ID: r.ID, Targets: r.Targets, Ports: r.Ports, Status: r.Status, Error: r.Error, CreatedAt: r.CreatedAt,
+	d := DiscoveryRun{ID: r.ID, Targets: r.Targets, Ports: r.Ports, Status: r.Status, Error: r.Error, CreatedAt: r.CreatedAt,
 		FinishedAt: optTime(r.FinishedAt), Result: res}
+	if sd, err := exposure.RunSubdomains(r); err == nil && sd.Enabled() {
+		d.Subdomains = &SubdomainInput{Domains: sd.Domains, Words: sd.Words, Certificates: sd.Certificates}
+	}
+	return d
 }
 
 // DiscoveryInput starts a run inside the tenant's declared address space.
 type DiscoveryInput struct {
 	Targets string `json:"targets,omitempty" maxLength:"4096" doc:"Addresses, CIDRs or ranges; empty scans the whole declared space"`
 	Ports   string `json:"ports,omitempty" maxLength:"4096" doc:"nmap-style port spec; default top:100"`
+	// Subdomains enumerates names under the tenant's declared domains:
+	// those resolving into its declared address space are scanned, others
+	// recorded in the result and never scanned.
+	Subdomains *SubdomainInput `json:"subdomains,omitempty"`
 }
 
 type runParamIn struct {
@@ -69,7 +86,11 @@ func (s *server) startRun(ctx context.Context, in *runStartIn) (*out[DiscoveryRu
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.opts.Exposure.Start(ctx, t.ID, exposure.Input{Targets: in.Body.Targets, Ports: in.Body.Ports})
+	ein := exposure.Input{Targets: in.Body.Targets, Ports: in.Body.Ports}
+	if sd := in.Body.Subdomains; sd != nil {
+		ein.Subdomains = exposure.Subdomains{Domains: sd.Domains, Words: sd.Words, Certificates: sd.Certificates}
+	}
+	r, err := s.opts.Exposure.Start(ctx, t.ID, ein)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +149,7 @@ type reportListIn struct {
 func (s *server) registerReports() {
 	register(s, inTenant(auth.PermReportRead), huma.Operation{OperationID: "list-reports", Method: http.MethodGet,
 		Path: "/tenants/{tenant}/reports", Summary: "List the tenant's archived reports",
-		Description: "Reports are generated in the UI; each is kept as delivered, with its SHA-256.", Tags: []string{"reports"}},
+		Description: "Reports are generated in the UI; each is kept as delivered, with its SHA-256. A regulator sees the compliance reports only.", Tags: []string{"reports"}},
 		s.listReports)
 }
 
@@ -137,7 +158,7 @@ func (s *server) listReports(ctx context.Context, in *reportListIn) (*out[[]Arch
 	if err != nil {
 		return nil, err
 	}
-	rs, err := s.opts.Archive.List(ctx, t.ID, store.ReportFilter{Service: in.Service, Page: store.Page{Limit: in.Limit, Offset: in.Offset}})
+	rs, err := s.listReportsFor(ctx, t.ID, store.ReportFilter{Service: in.Service, Page: store.Page{Limit: in.Limit, Offset: in.Offset}})
 	if err != nil {
 		return nil, err
 	}

@@ -131,6 +131,8 @@ type assessmentPage struct {
 	LogKinds   []string
 	HasAttach  bool
 	Remediated string // URL of the project's remediation items
+	// ObjectNames maps asset IDs (objects bound to assets) to names.
+	ObjectNames map[string]string
 }
 
 // assessmentView is a project: score, conclusion, phase and every item.
@@ -179,6 +181,9 @@ func (s *server) assessmentView(w http.ResponseWriter, r *http.Request) error {
 	if err := s.assessmentExtras(r, a, v); err != nil {
 		return err
 	}
+	if v.ObjectNames, err = s.opts.Assessments.ObjectNames(ctx, t.ID); err != nil {
+		return err
+	}
 	s.render(w, r, http.StatusOK, "assessment", v)
 	return nil
 }
@@ -187,7 +192,7 @@ func (s *server) assessmentView(w http.ResponseWriter, r *http.Request) error {
 func (s *server) assessmentItem(w http.ResponseWriter, r *http.Request) error {
 	t := state(r).tenant
 	id := chi.URLParam(r, "project")
-	in := project.ItemInput{Item: r.PostFormValue("item"), Object: r.PostFormValue("object"), Result: r.PostFormValue("result"),
+	in := project.ItemInput{Item: r.PostFormValue("item"), Object: r.PostFormValue("object"), Asset: r.PostFormValue("asset"), Result: r.PostFormValue("result"),
 		HighRisk: r.PostFormValue("high_risk") == "1", Resolved: r.PostFormValue("resolved") == "1",
 		Compensation: r.PostFormValue("compensation"), Evidence: r.PostFormValue("evidence"), Note: r.PostFormValue("note"),
 		Remediation: r.PostFormValue("remediation"), Links: strings.Split(r.PostFormValue("links"), "\n")}

@@ -36,6 +36,7 @@ func (s *server) registerInspections(t string) {
 	s.handle(post, ins+"/{inspection}/report", inTenant(auth.PermReportRead), s.inspectionReport)
 	s.handle(post, ins+"/{inspection}/evidence/{requirement}", write, s.inspectionEvidenceUpload)
 	s.handle(get, ins+"/{inspection}/evidence/{requirement}/{insfile}", read, s.inspectionEvidenceDownload)
+	s.registerSupervision()
 }
 
 type inspectionsPage struct {
@@ -46,6 +47,7 @@ type inspectionsPage struct {
 	Frameworks  []*compliance.Framework
 	Tenants     []store.Tenant // other tenants the user may inspect
 	CanWrite    bool
+	Supervise   bool // link the supervision summary
 }
 
 // inspectionList lists the tenant's inspections with the form that opens
@@ -62,7 +64,7 @@ func (s *server) inspectionList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v := &inspectionsPage{URL: inspectionBase(t), CanWrite: p.Can(auth.PermAssessWrite, t.ID)}
+	v := &inspectionsPage{URL: inspectionBase(t), CanWrite: p.Can(auth.PermAssessWrite, t.ID), Supervise: canSupervise(p)}
 	total := (pg-1)*projectPageSize + len(xs)
 	if len(xs) > projectPageSize {
 		xs = xs[:projectPageSize]
@@ -98,7 +100,12 @@ func (s *server) inspectionList(w http.ResponseWriter, r *http.Request) error {
 func (s *server) inspectionCreate(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	t := state(r).tenant
-	in := project.InspectionInput{Name: r.PostFormValue("name"), Campaign: r.PostFormValue("campaign"), Framework: r.PostFormValue("framework")}
+	sample, err := sampleParam(r)
+	if err != nil {
+		return err
+	}
+	in := project.InspectionInput{Name: r.PostFormValue("name"), Campaign: r.PostFormValue("campaign"), Framework: r.PostFormValue("framework"),
+		Sample: sample}
 	others := r.PostForm["tenant"]
 	if len(others) == 0 {
 		x, err := s.opts.Assessments.CreateInspection(ctx, t.ID, in)
@@ -122,10 +129,11 @@ func (s *server) inspectionCreate(w http.ResponseWriter, r *http.Request) error 
 			ids = append(ids, ts[i].ID)
 		}
 	}
-	if _, err := s.opts.Assessments.CreateCampaign(ctx, ids, in); err != nil {
+	res, err := s.opts.Assessments.CreateCampaign(ctx, ids, in)
+	if err != nil {
 		return err
 	}
-	redirect(w, r, inspectionBase(t)+"?ok=created")
+	s.renderCampaign(w, r, t, ts, res)
 	return nil
 }
 
@@ -320,5 +328,6 @@ func (s *server) inspectionEvidenceDownload(w http.ResponseWriter, r *http.Reque
 // compliance3MessageIDs lists the messages the inspection pages look up
 // by key (Tk).
 func compliance3MessageIDs() []string {
-	return []string{"report_kind." + inspectionArea, "c3.state." + store.InspectionOpen, "c3.state." + store.InspectionClosed}
+	return append([]string{"report_kind." + inspectionArea, "c3.state." + store.InspectionOpen, "c3.state." + store.InspectionClosed},
+		compliance4MessageIDs()...)
 }

@@ -1,9 +1,13 @@
 package web
 
 import (
+	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/vigil-sec/vigil/internal/auth"
+	"github.com/vigil-sec/vigil/internal/compliance/project"
+	"github.com/vigil-sec/vigil/internal/store"
 )
 
 // The regulator (监管) role reads the compliance work of the tenants it is
@@ -33,4 +37,31 @@ func regulatorMay(p *auth.Principal, tenantID, pattern string) bool {
 		}
 	}
 	return false
+}
+
+// regulatorOnly reports whether p holds only the regulator role in
+// tenantID (no platform role).
+func regulatorOnly(p *auth.Principal, tenantID string) bool {
+	return p != nil && p.GlobalRole == "" && p.Roles[tenantID] == auth.RoleRegulator
+}
+
+// listReports lists the tenant's archived reports the request's principal
+// may see: a regulator sees the compliance reports only.
+func (s *server) listReports(r *http.Request, tenantID string, f store.ReportFilter) ([]store.Report, error) {
+	if regulatorOnly(auth.FromContext(r.Context()), tenantID) {
+		return project.ListComplianceReports(r.Context(), s.opts.Archive.List, tenantID, f)
+	}
+	return s.opts.Archive.List(r.Context(), tenantID, f)
+}
+
+// reportVisible reports whether the request's principal may download an
+// archived report: a regulator only the compliance ones.
+func reportVisible(r *http.Request, tenantID string, rep store.Report) bool {
+	return !regulatorOnly(auth.FromContext(r.Context()), tenantID) || project.IsComplianceReport(rep)
+}
+
+// reportKindVisible reports whether the request's principal may see and
+// generate a report kind of the catalogue, archived under service.
+func reportKindVisible(r *http.Request, tenantID, service string) bool {
+	return !regulatorOnly(auth.FromContext(r.Context()), tenantID) || slices.Contains(project.ReportServices(), service)
 }

@@ -53,6 +53,9 @@ func (s *server) catalogueRows(r *http.Request, t *store.Tenant) ([]catalogueRow
 	}
 	var rows []catalogueRow
 	for _, k := range s.opts.Reports.Kinds() {
+		if !reportKindVisible(r, t.ID, k.Service) {
+			continue
+		}
 		name := k.NameEN
 		if strings.HasPrefix(state(r).locale, "zh") {
 			name = k.NameZH
@@ -67,7 +70,7 @@ func (s *server) reportList(w http.ResponseWriter, r *http.Request) error {
 	t := state(r).tenant
 	pg := pageParam(r.URL.Query())
 	v := &reportsPage{URL: "/t/" + t.Slug + "/reports"}
-	list, err := s.opts.Archive.List(r.Context(), t.ID, store.ReportFilter{Page: store.Page{Limit: reportPageSize + 1, Offset: (pg - 1) * reportPageSize}})
+	list, err := s.listReports(r, t.ID, store.ReportFilter{Page: store.Page{Limit: reportPageSize + 1, Offset: (pg - 1) * reportPageSize}})
 	if err != nil {
 		return err
 	}
@@ -92,6 +95,9 @@ func (s *server) reportDownload(w http.ResponseWriter, r *http.Request) error {
 	rep, err := s.opts.Archive.Get(r.Context(), t.ID, chi.URLParam(r, "report"))
 	if err != nil {
 		return err
+	}
+	if !reportVisible(r, t.ID, rep) {
+		return store.ErrNotFound
 	}
 	w.Header().Set("Content-Type", archive.ContentType(rep.Format))
 	w.Header().Set("Content-Disposition", `attachment; filename="vigil-`+rep.Kind+"-"+rep.CreatedAt.UTC().Format("20060102-1504")+"."+rep.Format+`"`)
@@ -127,7 +133,7 @@ func (s *server) reportGenerate(w http.ResponseWriter, r *http.Request) error {
 		return store.NewFieldError("from", store.CodeOutOfRange, map[string]any{"max": maxReportDays}, "a report covers at most %d days", maxReportDays)
 	}
 	k, ok := s.opts.Reports.Kind(r.PostFormValue("kind"))
-	if !ok || !k.Periodic {
+	if !ok || !k.Periodic || !reportKindVisible(r, t.ID, k.Service) {
 		return store.NewFieldError("kind", store.CodeOneOf, nil, "choose a report of the catalogue that covers a period")
 	}
 	rep, err := s.opts.Reports.Generate(r.Context(), *t, k.Code, reportcentre.Params{From: from, To: to.AddDate(0, 0, 1), Lang: lang}, format)

@@ -90,15 +90,14 @@ type ObjectCoverage struct {
 	Percent      float64        // 100 × WithEvidence / Counted, 0 when nothing is counted
 }
 
-// objectMatches reports whether a result's assessed object names an asset:
-// by its ID or its name.
+// objectMatches reports whether a result's assessed object is bound to
+// the asset (its ID; see objects.go).
 func objectMatches(object string, a store.Asset) bool {
-	object = strings.TrimSpace(object)
-	return object != "" && (object == a.ID || object == a.Name)
+	return strings.TrimSpace(object) == a.ID
 }
 
 // CoverageByObject counts, for each asset of the scope, the results
-// recorded on it (the assessed object is the asset's name or ID) and how
+// recorded on it (the assessed object is bound to the asset's ID) and how
 // many of them carry evidence: evidence text, links, or a file attached to
 // the item for that asset.
 func (s *Service) CoverageByObject(ctx context.Context, a *Assessment, scope []store.Asset) ([]ObjectCoverage, error) {

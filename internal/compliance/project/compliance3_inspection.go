@@ -55,6 +55,7 @@ type InspectionResult struct {
 // InspectionDoc is the stored body of an inspection.
 type InspectionDoc struct {
 	Objects []InspectionObject `json:"objects"`
+	Sampled bool               `json:"sampled,omitempty"` // the objects were drawn at random (a spot check)
 	Results []InspectionResult `json:"results"`
 }
 
@@ -91,6 +92,9 @@ type InspectionInput struct {
 	Campaign  string
 	Framework string   // a framework of the standards library
 	Objects   []string // asset IDs; none means every asset of the tenant
+	// Sample, when above zero and Objects is empty, assigns that many
+	// assets of the tenant drawn at random (a spot check).
+	Sample int
 }
 
 func (s *Service) recordInspection(ctx context.Context, tenantID, action, id string, detail any) error {
@@ -165,11 +169,16 @@ func (s *Service) CreateInspection(ctx context.Context, tenantID string, in Insp
 	if err != nil {
 		return store.Inspection{}, err
 	}
-	objs, err := s.objectsOf(ctx, tenantID, in.Objects)
+	var objs []InspectionObject
+	if in.Sample > 0 && len(in.Objects) == 0 {
+		objs, err = s.sampleObjects(ctx, tenantID, in.Sample)
+	} else {
+		objs, err = s.objectsOf(ctx, tenantID, in.Objects)
+	}
 	if err != nil {
 		return store.Inspection{}, err
 	}
-	doc, err := json.Marshal(InspectionDoc{Objects: objs, Results: []InspectionResult{}})
+	doc, err := json.Marshal(InspectionDoc{Objects: objs, Sampled: in.Sample > 0 && len(in.Objects) == 0, Results: []InspectionResult{}})
 	if err != nil {
 		return store.Inspection{}, err
 	}
@@ -182,26 +191,7 @@ func (s *Service) CreateInspection(ctx context.Context, tenantID string, in Insp
 		return x, err
 	}
 	return x, s.recordInspection(ctx, tenantID, "inspection.create", x.ID, map[string]any{"name": x.Name, "campaign": x.Campaign,
-		"framework": x.Framework, "objects": len(objs)})
-}
-
-// CreateCampaign opens the same inspection in several tenants; the caller
-// needs assessment.write in each. It stops at the first tenant that fails
-// and returns the inspections opened so far.
-func (s *Service) CreateCampaign(ctx context.Context, tenantIDs []string, in InspectionInput) ([]store.Inspection, error) {
-	if strings.TrimSpace(in.Campaign) == "" {
-		in.Campaign = in.Name
-	}
-	in.Objects = nil // each tenant's own assets
-	var out []store.Inspection
-	for _, t := range tenantIDs {
-		x, err := s.CreateInspection(ctx, t, in)
-		if err != nil {
-			return out, err
-		}
-		out = append(out, x)
-	}
-	return out, nil
+		"framework": x.Framework, "objects": len(objs), "sampled": in.Sample > 0 && len(in.Objects) == 0})
 }
 
 // ListInspections returns a page of the tenant's inspections.

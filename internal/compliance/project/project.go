@@ -308,8 +308,11 @@ func (s *Service) SetPhase(ctx context.Context, tenantID, id, phase string, vers
 
 // ItemInput is an assessor's result of one item on one object.
 type ItemInput struct {
-	Item     string // requirement id of the project's framework
-	Object   string // assessed object, "" for the system as a whole
+	Item   string // requirement id of the project's framework
+	Object string // assessed object, "" for the system as a whole
+	// Asset, when set, is the asset of the tenant assessed: the object is
+	// bound to its ID (Object is then ignored).
+	Asset    string
 	Result   string // a code of Results, or a name compliance.ParseResult accepts
 	HighRisk bool
 	Resolved bool
@@ -435,10 +438,21 @@ func (s *Service) SetItem(ctx context.Context, tenantID, projectID string, in It
 	if err != nil {
 		return store.AssessmentItem{}, err
 	}
+	ix, err := s.objectIndex(ctx, tenantID)
+	if err != nil {
+		return store.AssessmentItem{}, err
+	}
+	if in.Asset = strings.TrimSpace(in.Asset); in.Asset != "" {
+		if _, ok := ix.names[in.Asset]; !ok {
+			return store.AssessmentItem{}, invalid("asset", store.CodeNotInTenant, nil, "the asset is not one of this organisation's assets")
+		}
+		in.Object = in.Asset
+	}
 	it, err := checkItem(fw, &in)
 	if err != nil {
 		return it, err
 	}
+	it.Object = ix.bind(it.Object)
 	if err := s.checkCapacity(ctx, p, []store.AssessmentItem{it}); err != nil {
 		return it, err
 	}
@@ -571,6 +585,11 @@ func (s *Service) Report(ctx context.Context, tenantID, projectID, lang string) 
 	if err != nil {
 		return nil, err
 	}
+	names, err := s.ObjectNames(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	nameObjects(a.Card, names)
 	author := auth.FromContext(ctx).Name()
 	return compliance.AssessmentReport(a.Framework, a.Card, compliance.ReportOptions{System: a.Project.System, Tenant: t.Name,
 		Lang: lang, Author: author}), nil
@@ -623,6 +642,10 @@ func (s *Service) ImportXLSX(ctx context.Context, tenantID, projectID string, r 
 		}
 		return 0, fmt.Errorf("import workbook: %w", err)
 	}
+	ix, err := s.objectIndex(ctx, tenantID)
+	if err != nil {
+		return 0, err
+	}
 	actor := auth.FromContext(ctx).ActorID()
 	items := make([]store.AssessmentItem, 0, len(results))
 	seen := map[[2]string]int{}
@@ -636,7 +659,7 @@ func (s *Service) ImportXLSX(ctx context.Context, tenantID, projectID string, r 
 		if err != nil {
 			return 0, fmt.Errorf("result %d (%s): %w", i+1, res.Item, err)
 		}
-		it.Assessor = actor
+		it.Assessor, it.Object = actor, ix.bind(it.Object)
 		k := [2]string{it.Item, it.Object}
 		if j, dup := seen[k]; dup { // a later row of the same item and object wins
 			items[j] = it
