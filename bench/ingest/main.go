@@ -6,7 +6,7 @@
 // replicated, which meet far more rules than Linux syslog does. It prints
 // figures; it asserts nothing. With -profile DIR it writes one CPU
 // profile per phase (parse.pprof, detect.pprof, detect-windows.pprof,
-// e2e.pprof) for `go tool pprof -top`.
+// e2e.pprof, tcp.pprof) for `go tool pprof -top`.
 package main
 
 import (
@@ -39,6 +39,11 @@ type config struct {
 	batch      int
 	noPipeline bool
 	profile    string
+	tcpEvents  int
+	tcpConns   int
+	tcpRuns    int
+	tcpDrain   bool
+	only       string
 }
 
 func main() {
@@ -49,6 +54,11 @@ func main() {
 	flag.IntVar(&c.batch, "batch", 500, "events per pipeline.Write batch")
 	flag.BoolVar(&c.noPipeline, "no-pipeline", false, "compile the rules without the default processing pipeline")
 	flag.StringVar(&c.profile, "profile", "", "directory to write one CPU profile per phase to")
+	flag.IntVar(&c.tcpEvents, "tcp-events", 500_000, "syslog lines sent over loopback TCP per run")
+	flag.IntVar(&c.tcpConns, "tcp-conns", 4, "sending connections in the TCP phase")
+	flag.IntVar(&c.tcpRuns, "tcp-runs", 3, "runs of the TCP phase")
+	flag.BoolVar(&c.tcpDrain, "tcp-drain", true, "after the TCP runs, drain the last spool into SQLite and time it")
+	flag.StringVar(&c.only, "only", "", `run one phase only: "tcp" (syslog TCP into the spool)`)
 	flag.Parse()
 	if err := run(context.Background(), c); err != nil {
 		fmt.Fprintln(os.Stderr, "ingest-bench:", err)
@@ -57,8 +67,8 @@ func main() {
 }
 
 func run(ctx context.Context, c config) error {
-	if c.events <= 0 || c.e2eEvents <= 0 || c.batch <= 0 {
-		return errors.New("-events, -e2e-events and -batch must be positive")
+	if c.events <= 0 || c.e2eEvents <= 0 || c.batch <= 0 || c.tcpEvents <= 0 || c.tcpConns <= 0 || c.tcpRuns <= 0 {
+		return errors.New("-events, -e2e-events, -batch and the -tcp counts must be positive")
 	}
 	fmt.Printf("ingest-bench: GOMAXPROCS=%d, %s/%s, %s\n", runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
 
@@ -68,6 +78,9 @@ func run(ctx context.Context, c config) error {
 		return err
 	}
 	fmt.Printf("rules: %d detection rules loaded in %.1fs (default pipeline: %v)\n", nRules, time.Since(start).Seconds(), !c.noPipeline)
+	if c.only == "tcp" {
+		return tcpPhase(ctx, c, eng)
+	}
 
 	lines := generate(c.events, 1)
 	parser, err := logs.NewRegistry().Lookup("auto")
@@ -152,7 +165,10 @@ func run(ctx context.Context, c config) error {
 		r.print("  naive reference: every rule on every event, no index", nn)
 	}
 
-	return endToEnd(ctx, c, eng, parser)
+	if err := endToEnd(ctx, c, eng, parser); err != nil {
+		return err
+	}
+	return tcpPhase(ctx, c, eng)
 }
 
 func loadRules(c config) (*detect.Engine, int, error) {

@@ -1,121 +1,254 @@
 package detect
 
-// acMatcher is an Aho-Corasick automaton over byte strings compiled to a
-// DFA: one pass over a text, two table loads per byte, reports every
-// pattern that occurs in it. Bytes are mapped to classes (every byte that
-// occurs in no pattern shares class 0) to keep the table small.
+import "slices"
+
+// acMatcher is an Aho-Corasick automaton over byte strings: one pass over
+// a text reports every pattern that occurs in it. Bytes are mapped to
+// classes (every byte that occurs in no pattern shares class 0, and ASCII
+// letters share the class of their lower-case form).
+//
+// The nodes nearest the root, which a scan visits most, have full
+// transition rows (a DFA: one table load per byte). Deeper nodes keep
+// only their trie edges and fall back along failure links to a node that
+// has a row. A full DFA over the needles of a large rule set (tens of
+// thousands of nodes times a hundred or more classes) would not fit in
+// the CPU caches, and every byte would pay a cache miss.
 type acMatcher struct {
 	class  [256]uint8
-	nclass int
-	delta  []int32 // node*nclass + class -> next node
-	out    []int32 // nearest node (this or along fail links) ending a pattern, -1 if none
+	nclass int32
+	ndense int32   // nodes below ndense have a row in dense
+	dense  []int32 // node*nclass + class -> next node | hitBit
+	first  []int32 // node u's edges are edges[first[u]:first[u+1]]
+	eclass []uint8
+	enext  []int32 // next node | hitBit
+	fail   []int32
+	out    []int32 // nearest node along fail links ending a pattern, -1 if none
 	pats   [][]int32
 }
 
-// newACMatcher builds the automaton; pattern i is reported as i.
+// Sizes: maxDenseBytes bounds the table of full rows, maxClasses the
+// byte classes.
+const (
+	maxDenseBytes = 64 << 10
+	maxClasses    = 48
+)
+
+// hitBit flags a transition whose target node reports patterns.
+const hitBit = -1 << 31
+
+// newACMatcher builds the automaton; pattern i is reported as i. The
+// patterns must be in lower case (as far as ASCII goes).
 func newACMatcher(patterns []string) *acMatcher {
 	m := &acMatcher{}
-	// Byte classes.
-	var seen [256]bool
+	// Byte classes: the most frequent pattern bytes get a class each, the
+	// rest of the pattern bytes share one. Sharing makes the automaton
+	// report a superset of the occurrences (a prefilter may), and keeps
+	// rows short.
+	var freq [256]int
 	for _, p := range patterns {
 		for i := 0; i < len(p); i++ {
-			seen[p[i]] = true
+			b := p[i]
+			if b >= 'A' && b <= 'Z' {
+				b += 'a' - 'A'
+			}
+			freq[b]++
 		}
 	}
-	m.nclass = 1
-	for b := range 256 {
-		if seen[b] && m.nclass < 256 {
-			m.class[b] = uint8(m.nclass) // #nosec G115 -- guarded: nclass < 256
-			m.nclass++
+	byFreq := make([]int, 0, 256)
+	for b, n := range freq {
+		if n > 0 {
+			byFreq = append(byFreq, b)
 		}
 	}
-	// Trie with sparse children first.
-	type tnode struct {
-		kids map[uint8]int32
+	slices.SortStableFunc(byFreq, func(a, b int) int { return freq[b] - freq[a] })
+	nclass := 1
+	for i, b := range byFreq {
+		if i < maxClasses-2 {
+			m.class[b] = uint8(nclass) // #nosec G115 -- nclass < maxClasses <= 256
+			nclass++
+			continue
+		}
+		m.class[b] = maxClasses - 1
+		nclass = maxClasses
 	}
-	trie := []tnode{{}}
-	pats := [][]int32{nil}
+	for b := 'A'; b <= 'Z'; b++ {
+		m.class[b] = m.class[b+'a'-'A']
+	}
+	m.nclass = int32(nclass) // #nosec G115 -- at most 256
+
+	// Trie.
+	type edge struct {
+		c    uint8
+		next int32
+	}
+	kids := [][]edge{nil}
+	tpats := [][]int32{nil}
+	child := func(u int32, c uint8) int32 {
+		for _, e := range kids[u] {
+			if e.c == c {
+				return e.next
+			}
+		}
+		return -1
+	}
 	for i, p := range patterns {
 		cur := int32(0)
 		for j := 0; j < len(p); j++ {
 			c := m.class[p[j]]
-			nx, ok := trie[cur].kids[c]
-			if !ok {
-				nx = int32(len(trie)) // #nosec G115 -- states bounded by the rule set, far below 2^31
-				trie = append(trie, tnode{})
-				pats = append(pats, nil)
-				if trie[cur].kids == nil {
-					trie[cur].kids = make(map[uint8]int32)
-				}
-				trie[cur].kids[c] = nx
+			nx := child(cur, c)
+			if nx < 0 {
+				nx = int32(len(kids)) // #nosec G115 -- states bounded by the rule set, far below 2^31
+				kids = append(kids, nil)
+				tpats = append(tpats, nil)
+				kids[cur] = append(kids[cur], edge{c, nx})
 			}
 			cur = nx
 		}
-		pats[cur] = append(pats[cur], int32(i))
+		tpats[cur] = append(tpats[cur], int32(i)) // #nosec G115 -- patterns bounded by the rule set
 	}
-	n := len(trie)
-	nc := m.nclass
-	m.pats = pats
-	m.delta = make([]int32, n*nc)
-	m.out = make([]int32, n)
-	fail := make([]int32, n)
-	m.out[0] = -1
-	queue := make([]int32, 0, n)
-	for c := range nc {
-		if k, ok := trie[0].kids[uint8(c)]; ok {
-			m.delta[c] = k
-			fail[k] = 0
-			m.out[k] = -1
-			queue = append(queue, k)
-		}
-	}
-	for len(queue) > 0 {
-		u := queue[0]
-		queue = queue[1:]
-		for c := range nc {
-			if v, ok := trie[u].kids[uint8(c)]; ok {
-				f := m.delta[int(fail[u])*nc+c]
-				fail[v] = f
-				if len(pats[f]) > 0 {
-					m.out[v] = f
-				} else {
-					m.out[v] = m.out[f]
+	n := len(kids)
+
+	// Breadth-first order, failure links and output links, on trie ids.
+	order := make([]int32, 0, n)
+	order = append(order, 0)
+	tfail := make([]int32, n)
+	tout := make([]int32, n)
+	tout[0] = -1
+	for qi := 0; qi < len(order); qi++ {
+		u := order[qi]
+		slices.SortFunc(kids[u], func(a, b edge) int { return int(a.c) - int(b.c) })
+		for _, e := range kids[u] {
+			v := e.next
+			f := int32(0)
+			if u != 0 {
+				for f = tfail[u]; ; f = tfail[f] {
+					if x := child(f, e.c); x >= 0 {
+						f = x
+						break
+					}
+					if f == 0 {
+						break
+					}
 				}
-				m.delta[int(u)*nc+c] = v
-				queue = append(queue, v)
-			} else {
-				m.delta[int(u)*nc+c] = m.delta[int(fail[u])*nc+c]
 			}
+			tfail[v] = f
+			if len(tpats[f]) > 0 {
+				tout[v] = f
+			} else {
+				tout[v] = tout[f]
+			}
+			order = append(order, v)
 		}
 	}
-	// Mark transitions into nodes that report something, so scanning
-	// touches out and pats only on a hit.
-	for i, next := range m.delta {
-		if len(pats[next]) > 0 || m.out[next] >= 0 {
-			m.delta[i] = next | hitBit
+
+	// Renumber in breadth-first order, so the shallow nodes come first.
+	id := make([]int32, n)
+	for i, u := range order {
+		id[u] = int32(i) // #nosec G115 -- states bounded far below 2^31
+	}
+	hit := func(t int32) bool { return len(tpats[t]) > 0 || tout[t] >= 0 }
+	tag := func(t int32) int32 {
+		if hit(t) {
+			return id[t] | hitBit
+		}
+		return id[t]
+	}
+	m.fail = make([]int32, n)
+	m.out = make([]int32, n)
+	m.pats = make([][]int32, n)
+	m.first = make([]int32, n+1)
+	for i, u := range order {
+		m.fail[i] = id[tfail[u]]
+		m.out[i] = -1
+		if tout[u] >= 0 {
+			m.out[i] = id[tout[u]]
+		}
+		m.pats[i] = tpats[u]
+		m.first[i+1] = m.first[i] + int32(len(kids[u])) // #nosec G115 -- edges bounded far below 2^31
+	}
+	m.eclass = make([]uint8, 0, n)
+	m.enext = make([]int32, 0, n)
+	for _, u := range order {
+		for _, e := range kids[u] {
+			m.eclass = append(m.eclass, e.c)
+			m.enext = append(m.enext, tag(e.next))
+		}
+	}
+
+	// Full rows for a breadth-first prefix of the nodes. A node's failure
+	// link is shallower, so its row is already filled.
+	m.ndense = int32(max(1, min(n, maxDenseBytes/(4*nclass)))) // #nosec G115 -- bounded by n
+	m.dense = make([]int32, int(m.ndense)*nclass)
+	for i := range int(m.ndense) {
+		row := m.dense[i*nclass : (i+1)*nclass]
+		if i > 0 {
+			copy(row, m.dense[int(m.fail[i])*nclass:int(m.fail[i]+1)*nclass])
+		}
+		for e := m.first[i]; e < m.first[i+1]; e++ {
+			row[m.eclass[e]] = m.enext[e]
 		}
 	}
 	return m
 }
 
-// hitBit flags a delta entry whose target node reports patterns.
-const hitBit = -1 << 31
-
-// scan calls hit for every pattern occurrence in s (a pattern may be
-// reported more than once).
-func (m *acMatcher) scan(s string, hit func(pat int32)) {
-	cur := int32(0)
-	nc := int32(m.nclass) // #nosec G115 -- nclass <= 256
-	for i := 0; i < len(s); i++ {
-		next := m.delta[cur*nc+int32(m.class[s[i]])]
-		cur = next &^ hitBit
-		if next&hitBit == 0 {
-			continue
-		}
-		for o := cur; o > 0; o = m.out[o] {
-			for _, p := range m.pats[o] {
-				hit(p)
+// step returns the node after cur on class c, with hitBit when it reports
+// patterns.
+func (m *acMatcher) step(cur int32, c uint8) int32 {
+	for cur >= m.ndense {
+		for e := m.first[cur]; e < m.first[cur+1]; e++ {
+			if m.eclass[e] == c {
+				return m.enext[e]
 			}
 		}
+		cur = m.fail[cur]
 	}
+	return m.dense[cur*m.nclass+int32(c)]
+}
+
+// scan appends to out every pattern occurrence in s (a pattern may be
+// reported more than once).
+func (m *acMatcher) scan(s string, out []int32) []int32 {
+	cur := int32(0)
+	for i := 0; i < len(s); i++ {
+		next := m.step(cur, m.class[s[i]])
+		cur = next &^ hitBit
+		if next&hitBit != 0 {
+			out = m.report(cur, out)
+		}
+	}
+	return out
+}
+
+// scanASCII is scan for a text that is taken to be ASCII, matched without
+// regard to ASCII case. At the first byte outside ASCII it gives up and
+// returns out unchanged and false: the caller scans the lower-case form.
+func (m *acMatcher) scanASCII(s string, out []int32) ([]int32, bool) {
+	n0 := len(out)
+	cur := int32(0)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			return out[:n0], false
+		}
+		var next int32
+		if cur < m.ndense {
+			next = m.dense[cur*m.nclass+int32(m.class[c])]
+		} else {
+			next = m.step(cur, m.class[c])
+		}
+		cur = next &^ hitBit
+		if next&hitBit != 0 {
+			out = m.report(cur, out)
+		}
+	}
+	return out, true
+}
+
+// report appends the patterns node reports, its own and along its
+// output links.
+func (m *acMatcher) report(node int32, out []int32) []int32 {
+	for o := node; o >= 0; o = m.out[o] {
+		out = append(out, m.pats[o]...)
+	}
+	return out
 }

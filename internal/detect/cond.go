@@ -10,14 +10,11 @@ import (
 // node is a compiled condition expression.
 type node interface {
 	eval(ev *Event) bool
-	// needles returns literals of which at least one must occur for the
-	// node to be true, as (field, needle) alternatives; ok is false when
-	// no such set exists.
-	needles() ([]needle, bool)
-}
-
-type needle struct {
-	item *fieldItem // field (or keyword search) and needles to test
+	// clauses returns the node's prefilter in conjunctive form: the node
+	// can only be true when every clause holds, and a clause holds when
+	// one of its items finds one of its needles in its field. Nil means
+	// nothing is known.
+	clauses() []clause
 }
 
 type andNode []node
@@ -64,72 +61,6 @@ func (s *selection) eval(ev *Event) bool {
 		}
 	}
 	return false
-}
-
-func (a andNode) needles() ([]needle, bool) {
-	var best []needle
-	found := false
-	for _, n := range a {
-		ns, ok := n.needles()
-		if ok && (!found || betterNeedles(ns, best)) {
-			best, found = ns, true
-		}
-	}
-	return best, found
-}
-
-func (o orNode) needles() ([]needle, bool) {
-	var all []needle
-	for _, n := range o {
-		ns, ok := n.needles()
-		if !ok {
-			return nil, false
-		}
-		all = append(all, ns...)
-	}
-	return all, true
-}
-
-func (notNode) needles() ([]needle, bool) { return nil, false }
-
-func (s *selection) needles() ([]needle, bool) {
-	var all []needle
-	for _, alt := range s.alts {
-		var best *fieldItem
-		for _, it := range alt {
-			if it.needles == nil {
-				continue
-			}
-			if best == nil || betterNeedles([]needle{{it}}, []needle{{best}}) {
-				best = it
-			}
-		}
-		if best == nil {
-			return nil, false
-		}
-		all = append(all, needle{best})
-	}
-	return all, len(all) > 0
-}
-
-// betterNeedles prefers fewer alternatives with longer literals.
-func betterNeedles(a, b []needle) bool {
-	score := func(ns []needle) (minLen, count int) {
-		minLen = 1 << 30
-		for _, n := range ns {
-			for _, s := range n.item.needles {
-				minLen = min(minLen, len(s))
-				count++
-			}
-		}
-		return
-	}
-	am, ac := score(a)
-	bm, bc := score(b)
-	if min(am, 4) != min(bm, 4) {
-		return min(am, 4) > min(bm, 4)
-	}
-	return ac < bc
 }
 
 // parseCondition compiles a condition string against the selections.

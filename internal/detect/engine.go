@@ -1,8 +1,10 @@
 package detect
 
 import (
+	"encoding/binary"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Engine matches events against a rule set. Rules are grouped by logsource
@@ -12,26 +14,51 @@ import (
 type Engine struct {
 	rules   []*Rule
 	buckets map[LogSource]*bucket
+
+	mu     sync.RWMutex
+	merges map[string]*bucket // see merged
+
+	scratch sync.Pool // of *matchScratch
 }
 
 // bucket holds the rules of one logsource and, per event field, an
 // Aho-Corasick automaton over the prefilter needles of those rules: one
-// pass over a field's value finds every rule whose needle occurs.
+// pass over a field's value finds every needle that occurs. A rule is a
+// candidate when each clause of its prefilter (see prefilter) saw one of
+// its needles; only candidates and rules without a prefilter have their
+// condition evaluated.
 type bucket struct {
+	id     uint32 // index in NewEngine's order
 	rules  []*Rule
-	always []bool // rules without a prefilter
+	always []int32  // rules without a prefilter
+	full   []uint64 // per rule, the mask of all its clauses
 	fields []fieldScan
 }
 
 type fieldScan struct {
 	field string // "" scans every value (keywords)
 	ac    *acMatcher
-	rules [][]int32 // per pattern, the bucket rules it admits
+	hits  [][]clauseHit // per pattern, the clauses it satisfies
+}
+
+// clauseHit names one clause of one bucket rule.
+type clauseHit struct {
+	rule int32
+	bit  uint64
+}
+
+// matchScratch is the working space of one Match call, recycled through
+// the Engine's pool.
+type matchScratch struct {
+	mask    []uint64 // per bucket rule, clauses seen; zero between buckets
+	touched []int32  // rules whose mask is non-zero
+	cand    []int32
+	pats    []int32
 }
 
 // NewEngine indexes the rules.
 func NewEngine(rules []*Rule) *Engine {
-	e := &Engine{rules: rules, buckets: make(map[LogSource]*bucket)}
+	e := &Engine{rules: rules, buckets: make(map[LogSource]*bucket), merges: make(map[string]*bucket)}
 	grouped := make(map[LogSource][]*Rule)
 	var order []LogSource
 	for _, r := range rules {
@@ -45,92 +72,126 @@ func NewEngine(rules []*Rule) *Engine {
 		}
 		grouped[k] = append(grouped[k], r)
 	}
-	for _, k := range order {
-		e.buckets[k] = newBucket(grouped[k])
+	for i, k := range order {
+		b := newBucket(grouped[k])
+		b.id = uint32(i) // #nosec G115 -- buckets bounded by the rule set, far below 2^32
+		e.buckets[k] = b
 	}
 	return e
 }
 
 func newBucket(rules []*Rule) *bucket {
-	b := &bucket{rules: rules, always: make([]bool, len(rules))}
+	b := &bucket{rules: rules, full: make([]uint64, len(rules))}
 	type acc struct {
 		pats  []string
 		index map[string]int32
-		rules [][]int32
+		hits  [][]clauseHit
 	}
 	byField := make(map[string]*acc)
 	var fields []string
 	for i, r := range rules {
-		if r.pre == nil {
-			b.always[i] = true
+		if len(r.pre) == 0 {
+			b.always = append(b.always, int32(i)) // #nosec G115 -- rules bounded far below 2^31
 			continue
 		}
-		for _, n := range r.pre {
-			a := byField[n.item.field]
-			if a == nil {
-				a = &acc{index: make(map[string]int32)}
-				byField[n.item.field] = a
-				fields = append(fields, n.item.field)
-			}
-			for _, s := range n.item.needles {
-				id, ok := a.index[s]
-				if !ok {
-					id = int32(len(a.pats)) // #nosec G115 -- patterns bounded by the rule set, far below 2^31
-					a.index[s] = id
-					a.pats = append(a.pats, s)
-					a.rules = append(a.rules, nil)
+		for ci, c := range r.pre {
+			bit := uint64(1) << ci
+			b.full[i] |= bit
+			h := clauseHit{rule: int32(i), bit: bit} // #nosec G115 -- rules bounded far below 2^31
+			for _, it := range c {
+				a := byField[it.field]
+				if a == nil {
+					a = &acc{index: make(map[string]int32)}
+					byField[it.field] = a
+					fields = append(fields, it.field)
 				}
-				if l := a.rules[id]; len(l) == 0 || l[len(l)-1] != int32(i) {
-					a.rules[id] = append(l, int32(i))
+				for _, s := range it.needles {
+					id, ok := a.index[s]
+					if !ok {
+						id = int32(len(a.pats)) // #nosec G115 -- patterns bounded by the rule set, far below 2^31
+						a.index[s] = id
+						a.pats = append(a.pats, s)
+						a.hits = append(a.hits, nil)
+					}
+					if !slices.Contains(a.hits[id], h) {
+						a.hits[id] = append(a.hits[id], h)
+					}
 				}
 			}
 		}
 	}
 	for _, f := range fields {
 		a := byField[f]
-		b.fields = append(b.fields, fieldScan{field: f, ac: newACMatcher(a.pats), rules: a.rules})
+		b.fields = append(b.fields, fieldScan{field: f, ac: newACMatcher(a.pats), hits: a.hits})
 	}
 	return b
 }
 
 // match appends the bucket's rules that fire on ev.
-func (b *bucket) match(ev *Event, dst []*Rule) []*Rule {
-	cand := make([]bool, len(b.rules))
-	copy(cand, b.always)
-	hit := func(p int32, fs *fieldScan) {
-		for _, ri := range fs.rules[p] {
-			cand[ri] = true
-		}
+func (b *bucket) match(ev *Event, sc *matchScratch, dst []*Rule) []*Rule {
+	if len(sc.mask) < len(b.rules) {
+		sc.mask = make([]uint64, max(len(b.rules), 2*len(sc.mask)))
 	}
+	mask := sc.mask
+	sc.touched = sc.touched[:0]
 	for i := range b.fields {
 		fs := &b.fields[i]
-		mark := func(p int32) { hit(p, fs) }
+		sc.pats = sc.pats[:0]
 		if fs.field == "" {
 			for _, v := range ev.leaves {
-				scanValue(fs.ac, v, mark)
+				sc.pats = scanValue(fs.ac, v, sc.pats)
 			}
-			continue
+		} else if v := ev.lookup(fs.field); v != nil {
+			sc.pats = scanValue(fs.ac, v, sc.pats)
 		}
-		if v := ev.lookup(fs.field); v != nil {
-			scanValue(fs.ac, v, mark)
+		for _, p := range sc.pats {
+			for _, h := range fs.hits[p] {
+				if mask[h.rule] == 0 {
+					sc.touched = append(sc.touched, h.rule)
+				}
+				mask[h.rule] |= h.bit
+			}
 		}
 	}
-	for i, ok := range cand {
-		if ok && b.rules[i].cond.eval(ev) {
-			dst = append(dst, b.rules[i])
+	cand := append(sc.cand[:0], b.always...)
+	for _, ri := range sc.touched {
+		if mask[ri] == b.full[ri] {
+			cand = append(cand, ri)
+		}
+		mask[ri] = 0
+	}
+	slices.Sort(cand) // load order
+	for _, ri := range cand {
+		if r := b.rules[ri]; r.cond.eval(ev) {
+			dst = append(dst, r)
 		}
 	}
+	sc.cand = cand
 	return dst
 }
 
-func scanValue(ac *acMatcher, v *value, hit func(int32)) {
+// scanValue appends the patterns found in v (each element of an array)
+// to out.
+func scanValue(ac *acMatcher, v *value, out []int32) []int32 {
 	if v.elems != nil {
 		for _, e := range v.elems {
-			ac.scan(e.lower, hit)
+			out = scanOne(ac, e, out)
 		}
-		return
+		return out
 	}
-	ac.scan(v.lower, hit)
+	return scanOne(ac, v, out)
+}
+
+// scanOne scans an ASCII value as it is (the automaton folds ASCII case)
+// and anything else in its lower-case form.
+func scanOne(ac *acMatcher, v *value, out []int32) []int32 {
+	if v.lowered {
+		return ac.scan(v.lowerS, out)
+	}
+	if res, ok := ac.scanASCII(v.s, out); ok {
+		return res
+	}
+	return ac.scan(v.lower(), out)
 }
 
 // Rules returns the indexed rules.
@@ -162,6 +223,11 @@ func containsFold(list []string, s string) bool {
 
 // Match appends to dst the rules that fire on ev, in load order within
 // each logsource bucket, and returns it.
+//
+// An event usually selects several buckets (product only, product and
+// category, product and service...). Their rules are matched as one merged
+// bucket, built on first use and kept per combination, so that each field
+// is scanned once.
 func (e *Engine) Match(ev *Event, dst []*Rule) []*Rule {
 	products := [2]string{"", strings.ToLower(ev.Source.Product)}
 	np := 2
@@ -170,16 +236,70 @@ func (e *Engine) Match(ev *Event, dst []*Rule) []*Rule {
 	}
 	cats := uniqueLower(ev.Source.Categories)
 	svcs := uniqueLower(ev.Source.Services)
+	var found [8]*bucket
+	sel := found[:0]
 	for _, p := range products[:np] {
 		for _, c := range cats {
 			for _, s := range svcs {
 				if b := e.buckets[LogSource{Product: p, Category: c, Service: s}]; b != nil {
-					dst = b.match(ev, dst)
+					sel = append(sel, b)
 				}
 			}
 		}
 	}
+	if len(sel) == 0 {
+		return dst
+	}
+	sc, _ := e.scratch.Get().(*matchScratch)
+	if sc == nil {
+		sc = &matchScratch{}
+	}
+	defer e.scratch.Put(sc)
+	if len(sel) == 1 {
+		return sel[0].match(ev, sc, dst)
+	}
+	if m := e.merged(sel); m != nil {
+		return m.match(ev, sc, dst)
+	}
+	for _, b := range sel {
+		dst = b.match(ev, sc, dst)
+	}
 	return dst
+}
+
+// maxMerged bounds the merged buckets an Engine keeps; past it, events
+// of new combinations are matched bucket by bucket.
+const maxMerged = 256
+
+// merged returns the merged bucket of the buckets in sel (in order),
+// building it on first use; nil when the cache is full.
+func (e *Engine) merged(sel []*bucket) *bucket {
+	var kb [32]byte
+	key := kb[:0]
+	for _, b := range sel {
+		key = binary.LittleEndian.AppendUint32(key, b.id)
+	}
+	e.mu.RLock()
+	m, ok := e.merges[string(key)]
+	e.mu.RUnlock()
+	if ok {
+		return m
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if m, ok := e.merges[string(key)]; ok {
+		return m
+	}
+	if len(e.merges) >= maxMerged {
+		return nil
+	}
+	var rules []*Rule
+	for _, b := range sel {
+		rules = append(rules, b.rules...)
+	}
+	m = newBucket(rules)
+	e.merges[string(key)] = m
+	return m
 }
 
 // MatchNaive evaluates every rule on the event, checking logsource routing

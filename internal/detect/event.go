@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // LogSource is the product, category and service of a Sigma rule's
@@ -26,26 +27,48 @@ type EventSource struct {
 
 // Event is one decoded log record prepared for matching: every leaf is
 // reachable by its dotted path (Event.EventData.Image) and by its leaf name
-// (Image); see NewEvent.
+// (Image); see NewEvent. An Event caches the lower-case forms of its
+// values as matching needs them, so it must not be matched from several
+// goroutines at once; an Engine may be.
 type Event struct {
 	Raw    map[string]any
 	Source EventSource
 
 	fields map[string]*value
 	leaves []*value
+
+	// arena holds the event's values, allocated in blocks.
+	arena []value
 }
 
-// value is one field of an event with its string forms computed once.
+// value is one field of an event with its string forms computed once:
+// s when the event is built, the lower-case form on first use.
 type value struct {
-	raw   any
-	s     string
-	lower string
-	null  bool
-	elems []*value // set when raw is a JSON array
+	raw     any
+	s       string
+	lowerS  string
+	lowered bool
+	null    bool
+	elems   []*value // set when raw is a JSON array
 }
 
-func newValue(raw any) *value {
-	v := &value{raw: raw}
+// lower returns the value's text in lower case, computing it once.
+func (v *value) lower() string {
+	if !v.lowered {
+		v.lowerS = strings.ToLower(v.s)
+		v.lowered = true
+	}
+	return v.lowerS
+}
+
+// newValue returns the value of raw, allocated from the event's arena.
+func (ev *Event) newValue(raw any) *value {
+	if len(ev.arena) == cap(ev.arena) {
+		ev.arena = make([]value, 0, max(32, 2*cap(ev.arena)))
+	}
+	ev.arena = ev.arena[:len(ev.arena)+1]
+	v := &ev.arena[len(ev.arena)-1]
+	v.raw = raw
 	switch x := raw.(type) {
 	case nil:
 		v.null = true
@@ -67,18 +90,18 @@ func newValue(raw any) *value {
 			if _, isMap := e.(map[string]any); isMap {
 				continue
 			}
-			v.elems = append(v.elems, newValue(e))
+			v.elems = append(v.elems, ev.newValue(e))
 		}
 		return v
 	default:
 		b, _ := json.Marshal(x)
 		v.s = string(b)
 	}
-	v.lower = strings.ToLower(v.s)
 	return v
 }
 
-// NewEvent prepares a decoded JSON object for matching.
+// NewEvent prepares a decoded JSON object for matching. It does not
+// modify raw.
 //
 // Field names: every leaf is stored under its full dotted path and, unless
 // another leaf already took it, under its own name, so Sigma's flat field
@@ -96,81 +119,149 @@ func newValue(raw any) *value {
 // channel and event id (see DeriveSource). An event with no logsource is
 // only seen by rules that have no logsource constraint at all.
 func NewEvent(raw map[string]any) *Event {
-	ev := &Event{Raw: raw, fields: make(map[string]*value, 64)}
-	ev.walk(raw, "", "")
+	ev := &Event{Raw: raw, arena: make([]value, 0, 48), leaves: make([]*value, 0, 48)}
+	b, _ := builders.Get().(*eventBuilder)
+	if b == nil {
+		b = &eventBuilder{buf: make([]byte, 0, 2048), keys: make([]string, 0, 64), ops: make([]fieldOp, 0, 128)}
+	}
+	defer b.release()
+	b.walk(ev, raw, 0, 0, "")
+	// Dotted paths are written into one buffer and turned into a string
+	// once, then the fields are entered in walk order.
+	paths := string(b.buf)
+	ev.fields = make(map[string]*value, len(b.ops))
+	for _, op := range b.ops {
+		name := op.name
+		if op.end > op.start {
+			name = paths[op.start:op.end]
+		}
+		if op.path {
+			ev.fields[name] = op.v
+		} else if _, ok := ev.fields[name]; !ok {
+			ev.fields[name] = op.v
+		}
+	}
 	ev.Source = DeriveSource(ev)
 	return ev
 }
 
-func (ev *Event) walk(m map[string]any, prefix, parent string) {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	type attr struct {
-		name string
-		v    *value
-	}
-	var attrs []attr
-	for _, k := range keys {
-		child := m[k]
-		if k == "#attributes" {
-			if am, ok := child.(map[string]any); ok {
-				for _, ak := range sortedKeys(am) {
-					v := newValue(am[ak])
-					ev.setPath(join(prefix, ak), v)
-					ev.leaves = append(ev.leaves, v)
-					if parent != "" {
-						ev.setLeaf(parent+"_"+ak, v)
-					}
-					attrs = append(attrs, attr{ak, v})
-				}
-			}
-			continue
-		}
-		if cm, ok := child.(map[string]any); ok {
-			ev.walk(cm, join(prefix, k), k)
-			continue
-		}
-		v := newValue(child)
-		ev.setPath(join(prefix, k), v)
-		ev.leaves = append(ev.leaves, v)
-		ev.setLeaf(k, v)
-		if strings.Contains(k, " ") {
-			// Rendered Windows events name some data "Source Name"
-			// where Sigma (following the XML) says SourceName.
-			ev.setLeaf(strings.ReplaceAll(k, " ", ""), v)
-		}
-	}
-	// Attribute names are the weakest aliases: any element leaf wins.
-	for _, a := range attrs {
-		ev.setLeaf(a.name, a.v)
-	}
+// eventBuilder collects the field entries of an event in walk order: a
+// path entry replaces what a name held, a leaf-name entry only fills a
+// free name. Dotted paths are written into buf.
+type eventBuilder struct {
+	buf   []byte
+	keys  []string
+	ops   []fieldOp
+	attrs []attrOp
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// builders recycles eventBuilders between events.
+var builders sync.Pool
+
+// release clears b (so it keeps no event alive) and returns it to the
+// pool.
+func (b *eventBuilder) release() {
+	clear(b.keys[:cap(b.keys)])
+	clear(b.ops)
+	clear(b.attrs[:cap(b.attrs)])
+	b.buf, b.keys, b.ops, b.attrs = b.buf[:0], b.keys[:0], b.ops[:0], b.attrs[:0]
+	builders.Put(b)
+}
+
+type fieldOp struct {
+	name       string // when start == end
+	start, end int    // the name in buf
+	v          *value
+	path       bool
+}
+
+type attrOp struct {
+	name string
+	v    *value
+}
+
+// appendPath writes buf[ps:pe] + "." + k (k alone when the prefix is
+// empty) at the end of buf and returns its range.
+func (b *eventBuilder) appendPath(ps, pe int, k string) (int, int) {
+	s := len(b.buf)
+	if pe > ps {
+		b.buf = append(b.buf, b.buf[ps:pe]...)
+		b.buf = append(b.buf, '.')
 	}
+	b.buf = append(b.buf, k...)
+	return s, len(b.buf)
+}
+
+// path enters v under its dotted path.
+func (b *eventBuilder) path(ps, pe int, k string, v *value) {
+	if pe == ps {
+		b.ops = append(b.ops, fieldOp{name: k, v: v, path: true})
+		return
+	}
+	s, e := b.appendPath(ps, pe, k)
+	b.ops = append(b.ops, fieldOp{start: s, end: e, v: v, path: true})
+}
+
+// leaf enters v under a leaf name unless the name is taken.
+func (b *eventBuilder) leaf(name string, v *value) {
+	b.ops = append(b.ops, fieldOp{name: name, v: v})
+}
+
+// sortedKeys appends m's keys to b.keys and returns them sorted; the
+// caller truncates b.keys back when done.
+func (b *eventBuilder) sortedKeys(m map[string]any) []string {
+	k0 := len(b.keys)
+	for k := range m {
+		b.keys = append(b.keys, k)
+	}
+	keys := b.keys[k0:]
 	slices.Sort(keys)
 	return keys
 }
 
-func join(prefix, k string) string {
-	if prefix == "" {
-		return k
+// walk visits m, whose path is buf[ps:pe] and whose own key is parent.
+func (b *eventBuilder) walk(ev *Event, m map[string]any, ps, pe int, parent string) {
+	k0, a0 := len(b.keys), len(b.attrs)
+	keys := b.sortedKeys(m)
+	for _, k := range keys {
+		child := m[k]
+		if k == "#attributes" {
+			if am, ok := child.(map[string]any); ok {
+				k1 := len(b.keys)
+				for _, ak := range b.sortedKeys(am) {
+					v := ev.newValue(am[ak])
+					b.path(ps, pe, ak, v)
+					ev.leaves = append(ev.leaves, v)
+					if parent != "" {
+						b.leaf(parent+"_"+ak, v)
+					}
+					b.attrs = append(b.attrs, attrOp{ak, v})
+				}
+				b.keys = b.keys[:k1]
+			}
+			continue
+		}
+		if cm, ok := child.(map[string]any); ok {
+			s, e := b.appendPath(ps, pe, k)
+			b.walk(ev, cm, s, e, k)
+			continue
+		}
+		v := ev.newValue(child)
+		b.path(ps, pe, k, v)
+		ev.leaves = append(ev.leaves, v)
+		b.leaf(k, v)
+		if strings.Contains(k, " ") {
+			// Rendered Windows events name some data "Source Name"
+			// where Sigma (following the XML) says SourceName.
+			b.leaf(strings.ReplaceAll(k, " ", ""), v)
+		}
 	}
-	return prefix + "." + k
-}
-
-func (ev *Event) setPath(p string, v *value) { ev.fields[p] = v }
-
-func (ev *Event) setLeaf(k string, v *value) {
-	if _, ok := ev.fields[k]; !ok {
-		ev.fields[k] = v
+	// Attribute names are the weakest aliases: any element leaf wins.
+	for _, a := range b.attrs[a0:] {
+		b.leaf(a.name, a.v)
 	}
+	b.attrs = b.attrs[:a0]
+	b.keys = b.keys[:k0]
 }
 
 // lookup finds a field by dotted path or leaf name.
@@ -202,7 +293,7 @@ func DeriveSource(ev *Event) EventSource {
 		return EventSource{}
 	}
 	s := EventSource{Product: "windows"}
-	channel := ch.lower
+	channel := ch.lower()
 	if svc, ok := channelServices[channel]; ok {
 		s.Services = svc
 	}
@@ -333,4 +424,13 @@ var psCategories = map[string][]string{
 	"400":  {"ps_classic_start"},
 	"600":  {"ps_classic_provider_start"},
 	"800":  {"ps_classic_script"},
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

@@ -84,7 +84,7 @@ func (m *strMatcher) match(_ *Event, v *value) bool {
 		if v.null {
 			return false
 		}
-		s := v.lower
+		s := v.lower()
 		if m.cased {
 			s = v.s
 		}
@@ -180,7 +180,7 @@ func (m fieldrefMatcher) match(ev *Event, v *value) bool {
 	if o == nil || o.null || o.elems != nil {
 		return false
 	}
-	ref := o.lower
+	ref := o.lower()
 	if m.cased {
 		ref = o.s
 	}
@@ -188,7 +188,7 @@ func (m fieldrefMatcher) match(ev *Event, v *value) bool {
 		if v.null {
 			return false
 		}
-		s := v.lower
+		s := v.lower()
 		if m.cased {
 			s = v.s
 		}

@@ -32,9 +32,9 @@ type Rule struct {
 	Path string
 
 	cond node
-	// pre are the prefilter alternatives: the rule can only match when
-	// one of them finds a needle. Nil means the rule is always evaluated.
-	pre []needle
+	// pre is the prefilter: the rule can only match when every clause
+	// finds a needle. Nil means the rule is always evaluated.
+	pre []clause
 }
 
 // Matches evaluates the rule on the event, ignoring logsource routing.
@@ -246,9 +246,7 @@ func (r *Rule) compileDetection(det map[string]any) error {
 	} else {
 		r.cond = orNode(ns) // a list of conditions: any of them
 	}
-	if pre, ok := r.cond.needles(); ok {
-		r.pre = pre
-	}
+	r.pre = prefilter(r.cond)
 	return nil
 }
 

@@ -348,7 +348,9 @@ func TestAhoCorasick(t *testing.T) {
 	m := newACMatcher(pats)
 	text := "ushers run cmd.exe"
 	got := map[string]bool{}
-	m.scan(text, func(p int32) { got[pats[p]] = true })
+	for _, p := range m.scan(text, nil) {
+		got[pats[p]] = true
+	}
 	for _, p := range pats {
 		if want := strings.Contains(text, p); got[p] != want {
 			t.Errorf("pattern %q: found %v, want %v", p, got[p], want)

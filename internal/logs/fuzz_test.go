@@ -93,7 +93,11 @@ func FuzzStreamFraming(f *testing.F) {
 		o := Options{Sink: sink, Parser: kvParser{}, Logger: quietLogger()}
 		o.defaults()
 		b := newBatcher(&o, "fuzz", "")
-		_ = readStream(context.Background(), bufio.NewReaderSize(bytes.NewReader(data), MaxRecordSize+16), b)
+		w := newStreamWriter(context.Background(), sink, o.BatchSize, func() {})
+		_ = readStream(context.Background(), bufio.NewReaderSize(bytes.NewReader(data), MaxRecordSize+16), b, w)
+		if err := w.close(b); err != nil {
+			t.Fatal(err)
+		}
 		if sink.Len()+int(o.Counters.DeadLettered.Load()) > len(data) {
 			t.Fatalf("more records than bytes")
 		}

@@ -92,11 +92,10 @@ func (s *StreamServer) Serve(ctx context.Context, ln net.Listener) error {
 // handle reads one connection to its end.
 func (s *StreamServer) handle(ctx context.Context, c net.Conn) error {
 	b := newBatcher(&s.opts, c.RemoteAddr().String(), s.opts.Tenant)
-	err := readStream(ctx, bufio.NewReaderSize(c, MaxRecordSize+16), b)
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalFlushTimeout)
-	defer cancel()
-	if ferr := b.flush(fctx); ferr != nil {
-		return fmt.Errorf("sink: %w", ferr)
+	w := newStreamWriter(ctx, s.opts.Sink, s.opts.BatchSize, func() { _ = c.Close() })
+	err := readStream(ctx, bufio.NewReaderSize(c, MaxRecordSize+16), b, w)
+	if werr := w.close(b); werr != nil {
+		return fmt.Errorf("sink: %w", werr)
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
 		return nil
@@ -105,8 +104,9 @@ func (s *StreamServer) handle(ctx context.Context, c net.Conn) error {
 }
 
 // readStream reads framed records from r into b until EOF or an error,
-// flushing b whenever the batch fills or r has nothing buffered.
-func readStream(ctx context.Context, r *bufio.Reader, b *batcher) error {
+// handing b's events to w whenever the batch fills or r has nothing
+// buffered (so that nothing waits while the reader blocks).
+func readStream(ctx context.Context, r *bufio.Reader, b *batcher, w *streamWriter) error {
 	first, err := r.Peek(1)
 	if err != nil {
 		return err
@@ -123,13 +123,122 @@ func readStream(ctx context.Context, r *bufio.Reader, b *batcher) error {
 		if len(rec) > 0 {
 			full := b.add(ctx, rec, truncated)
 			if full || r.Buffered() == 0 {
-				if ferr := b.flush(ctx); ferr != nil {
-					return fmt.Errorf("sink: %w", ferr)
+				if werr := w.hand(b); werr != nil {
+					return fmt.Errorf("sink: %w", werr)
 				}
 			}
 		}
 		if err != nil {
 			return err
+		}
+	}
+}
+
+// streamWriter writes a stream's events to the Sink from its own
+// goroutine, so that reading and parsing the next records overlaps the
+// previous Write (a spool's fsync). Events handed over while a Write is
+// in flight wait in pending and all go in the next Write: the slower the
+// Sink, the larger its batches. Memory stays bounded: at most one Write
+// in flight and about one batch pending; beyond that hand blocks, which
+// stops reading the connection. The first failed Write stops the writer
+// and calls abort (closing the connection), and hand reports it.
+type streamWriter struct {
+	sink  Sink
+	max   int
+	abort func()
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	pending []Event
+	spare   []Event
+	closed  bool
+	err     error
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func newStreamWriter(ctx context.Context, sink Sink, maxBatch int, abort func()) *streamWriter {
+	// Events already read are still written after ctx ends, within
+	// finalFlushTimeout of the stream's end (see close).
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	w := &streamWriter{sink: sink, max: maxBatch, abort: abort, ctx: wctx, cancel: cancel, done: make(chan struct{}),
+		pending: make([]Event, 0, maxBatch), spare: make([]Event, 0, maxBatch)}
+	w.cond = sync.NewCond(&w.mu)
+	go w.run()
+	return w
+}
+
+// hand moves b's events to pending, waiting while too many are pending.
+func (w *streamWriter) hand(b *batcher) error {
+	if len(b.events) == 0 {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for w.err == nil && len(w.pending) > 0 && len(w.pending)+len(b.events) > w.max {
+		w.cond.Wait()
+	}
+	if w.err != nil {
+		return w.err
+	}
+	w.pending = append(w.pending, b.events...)
+	clear(b.events)
+	b.events = b.events[:0]
+	w.cond.Broadcast()
+	return nil
+}
+
+// close hands b's last events over, waits until everything is written
+// (at most finalFlushTimeout) and returns the first Write error.
+func (w *streamWriter) close(b *batcher) error {
+	err := w.hand(b)
+	w.mu.Lock()
+	w.closed = true
+	w.cond.Broadcast()
+	w.mu.Unlock()
+	t := time.AfterFunc(finalFlushTimeout, w.cancel)
+	<-w.done
+	t.Stop()
+	w.cancel()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
+	return err
+}
+
+func (w *streamWriter) run() {
+	defer close(w.done)
+	for {
+		w.mu.Lock()
+		for len(w.pending) == 0 && !w.closed {
+			w.cond.Wait()
+		}
+		if len(w.pending) == 0 {
+			w.mu.Unlock()
+			return
+		}
+		batch := w.pending
+		w.pending = w.spare[:0]
+		w.mu.Unlock()
+
+		err := w.sink.Write(w.ctx, batch)
+
+		w.mu.Lock()
+		clear(batch)
+		w.spare = batch[:0]
+		if err != nil {
+			w.err = err
+			w.pending = w.pending[:0]
+		}
+		w.cond.Broadcast()
+		w.mu.Unlock()
+		if err != nil {
+			w.abort()
+			return
 		}
 	}
 }
