@@ -100,6 +100,14 @@ func (s *Service) Schedules(ctx context.Context, tenantID string) ([]store.Basel
 	return s.store.Baseline().ListSchedules(ctx, tenantID)
 }
 
+// Schedule returns one of the tenant's schedules.
+func (s *Service) Schedule(ctx context.Context, tenantID, id string) (store.BaselineSchedule, error) {
+	if err := auth.Require(ctx, auth.PermAssessRead, tenantID); err != nil {
+		return store.BaselineSchedule{}, err
+	}
+	return s.store.Baseline().GetSchedule(ctx, tenantID, id)
+}
+
 // DeleteSchedule removes a schedule.
 func (s *Service) DeleteSchedule(ctx context.Context, tenantID, id string) error {
 	if err := auth.Require(ctx, auth.PermAssessWrite, tenantID); err != nil {
