@@ -30,6 +30,7 @@ func main() {
 	lines := flag.Int("lines", 1_000_000, "lines of the generated throughput log")
 	skipQuality := flag.Bool("throughput-only", false, "skip the corpus quality run")
 	raw := flag.Int("raw-lines", 3000, "lines evaluated without prefilter (CRS on every line)")
+	flag.IntVar(&showMisses, "misses", 0, "print up to this many missed payloads per attack class (and flagged norm rows)")
 	flag.Parse()
 	if err := run(*corpus, *lines, *raw, *skipQuality); err != nil {
 		fmt.Fprintln(os.Stderr, "weblog-bench:", err)
@@ -172,7 +173,25 @@ func run(corpus string, n, raw int, skipQuality bool) error {
 	if t := per["norm"]; t != nil && t.hit > 0 {
 		fmt.Printf("  FP rate: 1 in %d norm rows\n", t.rows/t.hit)
 	}
+	if showMisses > 0 {
+		printMisses(rows, flagged)
+	}
 	return throughput(dir, n, raw)
+}
+
+// showMisses is how many missed payloads per class the quality run prints.
+var showMisses int
+
+func printMisses(rows []row, flagged map[int]bool) {
+	shown := map[string]int{}
+	for i, r := range rows {
+		hit := flagged[2*i+1] || flagged[2*i+2]
+		if hit == (r.class != "norm") || shown[r.class] >= showMisses {
+			continue
+		}
+		shown[r.class]++
+		fmt.Printf("  %s %s: %q\n", map[bool]string{true: "flagged", false: "missed"}[hit], r.class, r.payload)
+	}
 }
 
 func pct(n, d int) float64 { return 100 * float64(n) / float64(max(d, 1)) }
