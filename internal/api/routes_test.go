@@ -154,6 +154,7 @@ func TestEveryRouteIsProtected(t *testing.T) {
 		"rule":     "no-such-rule",
 		"agent":    "no-such-agent",
 		"system":   "no-such-system",
+		"schedule": "no-such-schedule",
 	}
 	// Strings from tenant A that must never reach a tenant-B caller.
 	secretsOfA := []string{icase.ID, env.TenantA.ID, env.TenantA.Slug, env.AssetA.ID, contact.ID, tokA.ID, sec.ID, rev.ID, vl[0].ID, drun.ID, nc.ID}

@@ -100,6 +100,7 @@ const (
 	CodeSelfChange       = "self_change"       // disabling oneself or changing one's own role
 	CodeSelfDelete       = "self_delete"       // deleting oneself
 	CodeInvalidConfig    = "invalid_config"    // a device configuration a parser refused; args: reason
+	CodeInvalidTimeZone  = "invalid_time_zone" // not an IANA time zone name
 )
 
 // FieldCodes lists every FieldError code.
@@ -109,7 +110,7 @@ func FieldCodes() []string {
 		CodeInvalidEmail, CodeInvalidIP, CodeInvalidDomain, CodeInvalidURL, CodeInvalidHostPort,
 		CodeInvalidHost, CodeInvalidTag, CodeInvalidAttribute, CodeInvalidDate, CodeWeakPassword,
 		CodeWrongPassword, CodeEndBeforeStart, CodeUnknownService, CodeNotInTenant, CodeSelfChange,
-		CodeSelfDelete, CodeInvalidConfig}
+		CodeSelfDelete, CodeInvalidConfig, CodeInvalidTimeZone}
 }
 
 // Store is the whole persistence layer. Each accessor returns the store of
@@ -181,6 +182,9 @@ type Tenant struct {
 	Disabled    bool
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// TimeZone is an IANA zone name ("Asia/Shanghai"); "" means UTC.
+	// The weekly digest's weeks follow it.
+	TimeZone string
 }
 
 // TenantStore persists tenants.
@@ -394,6 +398,9 @@ type AssetFilter struct {
 	Tag           string
 	Query         string // substring of name or address
 	MinImportance int
+	// MinEffective keeps assets whose effective importance (their own, or
+	// the highest one their business systems imply) is at least this.
+	MinEffective int
 	Page
 }
 
@@ -604,6 +611,9 @@ type VulnFilter struct {
 	AssetID    string
 	Scanner    string
 	Query      string // substring of title, asset key, rule ID or CVE list
+	// CountLimit, when positive, makes Count stop at that many (a total
+	// shown as "N+" when it is reached).
+	CountLimit int
 	Page
 }
 
@@ -697,6 +707,9 @@ type DiscoveryRun struct {
 	CreatedBy  string
 	CreatedAt  time.Time
 	FinishedAt time.Time
+	// Options is what the run does besides scanning Targets (subdomain
+	// enumeration), as JSON owned by internal/exposure; "" for none.
+	Options string
 }
 
 // DiscoveryRunStore persists discovery runs. List leaves Result empty.

@@ -323,7 +323,7 @@ func dynamicMessageIDs(as []area) []string {
 	ids = append(ids, deskMessageIDs()...)
 	ids = append(ids, bizsysMessageIDs()...)
 	add("devom3.methods", backup.Methods())
-	add("digest.state", []string{store.DigestSending, store.DigestSent, store.DigestFailed, store.DigestEmpty})
+	add("digest.state", []string{store.DigestSending, store.DigestSent, store.DigestFailed, store.DigestEmpty, store.DigestSkipped})
 	for _, code := range store.FieldCodes() {
 		ids = append(ids, fieldErrorPrefix+code)
 	}

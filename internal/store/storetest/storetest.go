@@ -46,6 +46,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Reports", testReports},
 		{"Vulns", testVulns},
 		{"VulnImportLarge", testVulnImportLarge},
+		{"VulnCommonText", testVulnCommonText},
 		{"DiscoveryRuns", testDiscoveryRuns},
 		{"Events", testEvents},
 		{"Alerts", testAlerts},
@@ -55,6 +56,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Incidents", testIncidents},
 		{"EventAggregates", testEventAggregates},
 		{"Posture", testPosture},
+		{"AlertTally", testAlertTally},
+		{"EventLoad", testEventLoad},
 		{"Compliance", testCompliance},
 		{"ComplianceRegister", testComplianceRegister},
 		{"ComplianceInspections", testComplianceInspections},
@@ -74,6 +77,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Advisories", testAdvisories},
 		{"Detection", testDetection},
 		{"BusinessSystems", testBusinessSystems},
+		{"EffectiveImportance", testEffectiveImportance},
 		{"CorrelationStateNodes", testCorrelationStateNodes},
 		{"Audit", testAudit},
 		{"AuditAppendOnly", testAuditAppendOnly},
@@ -191,7 +195,7 @@ func testBasics(t *testing.T, s store.Store) {
 func testTenants(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	ts := s.Tenants()
-	b := store.Tenant{Slug: "beta", Name: "Beta", Description: "second", Industry: "finance"}
+	b := store.Tenant{Slug: "beta", Name: "Beta", Description: "second", Industry: "finance", TimeZone: "Asia/Shanghai"}
 	ok(t, ts.Create(ctx, &b))
 	if b.ID == "" {
 		t.Fatal("Create did not set ID")
@@ -218,6 +222,7 @@ func testTenants(t *testing.T, s store.Store) {
 	isErr(t, ts.Create(ctx, &dupID), store.ErrConflict)
 
 	b.Name, b.Description, b.Industry, b.Disabled = "Beta Corp", "changed", "energy", true
+	b.TimeZone = "Europe/Berlin"
 	created := b.CreatedAt
 	b.CreatedAt = time.Time{} // reloaded by Update
 	ok(t, ts.Update(ctx, &b))
