@@ -167,9 +167,28 @@ func (s agentSink) Inventory(ctx context.Context, tenantID string, inv agent.Inv
 	}
 	asset.LastSeenAt = time.Now().UTC()
 	if found == nil {
-		return assets.Create(ctx, &asset)
+		err = assets.Create(ctx, &asset)
+	} else {
+		err = assets.Update(ctx, &asset)
 	}
-	return assets.Update(ctx, &asset)
+	if err != nil {
+		return err
+	}
+	// The packages are matched against the OSV database of the data
+	// directory, when the operator put one there. A failed match does not
+	// refuse the inventory: it is logged and the next inventory tries again.
+	if sc, ok, err := s.a.VulnInventory(ctx, tenantID, asset.Address, inv); err != nil {
+		s.a.Logger.Warn("agent inventory: package vulnerability match", "tenant", tenantID, "agent", inv.AgentID, "err", err)
+	} else if ok {
+		s.a.Logger.Debug("agent inventory: packages matched", "tenant", tenantID, "agent", inv.AgentID, "added", sc.Added)
+	}
+	return nil
+}
+
+// RecordAgentInventory keeps an agent's inventory as its POST
+// /api/v1/agent/inventory does: the host asset, then the package match.
+func (a *App) RecordAgentInventory(ctx context.Context, tenantID string, inv agent.Inventory) error {
+	return agentSink{a}.Inventory(ctx, tenantID, inv)
 }
 
 // primaryAddress is the host's first global unicast address, IPv4 first.

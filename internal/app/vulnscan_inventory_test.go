@@ -76,4 +76,26 @@ func TestVulnInventory(t *testing.T) {
 			t.Errorf("%s: asset %q layer %q", f.Title, f.AssetKey, f.Layer)
 		}
 	}
+
+	// An agent's inventory post runs the same match for its host.
+	inv2 := inv
+	inv2.AgentID, inv2.Host.Hostname = "a2", "web2"
+	inv2.Interfaces = []agent.Interface{{Name: "eth0", Up: true, Addresses: []string{"198.51.100.7/24"}}}
+	if err := a.RecordAgentInventory(ctx, ten.ID, inv2); err != nil {
+		t.Fatal(err)
+	}
+	fs, err = a.Store.Vulns().List(ctx, ten.ID, store.VulnFilter{Scanner: "vigil-packages"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := 0
+	for _, f := range fs {
+		if f.AssetKey == "198.51.100.7" {
+			second++
+		}
+	}
+	// The same packages as the first host: as many findings as it got.
+	if second != sc.Added {
+		t.Fatalf("after the agent's inventory: %d findings for its host, the first host got %d", second, sc.Added)
+	}
 }
