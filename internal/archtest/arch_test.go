@@ -22,6 +22,8 @@ var wiring = map[string][]string{
 	"internal/app":        {"internal/web", "internal/api", "internal/httpserver"},
 	"internal/httpserver": {},
 	"internal/e2e":        {"internal/app", "internal/cli"},
+	// Benchmarks that run whole nodes set them up as the CLI would.
+	"bench": {"internal/app"},
 }
 
 func under(pkg, dir string) bool {
