@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -227,35 +226,7 @@ func (a *App) storeBusBatch(ctx context.Context, d bus.Delivery) error {
 func (a *App) serveIngestHTTP(ctx context.Context, ready func(addr string)) error {
 	h := httpserver.New(httpserver.Options{Ingest: a.IngestHandler(), Logger: a.Logger, Ready: a.Ready,
 		Registry: a.Registry, MaxBodyBytes: a.Config.MaxBodyBytes, TrustedProxies: a.Config.Prefixes()})
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      120 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-	}
-	ln, err := net.Listen("tcp", a.Config.Addr)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", a.Config.Addr, err)
-	}
-	a.Logger.Info("vigil ingest serving", "addr", ln.Addr().String(), "db", a.Store.Driver(), "version", Version)
-	if ready != nil {
-		ready(ln.Addr().String())
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("http server: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), a.Config.ShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("http shutdown: %w", err)
-	}
-	return nil
+	return a.serveHTTP(ctx, h, ready, "vigil ingest serving")
 }
 
 // ingestTenantKey carries the tenant authenticateIngest found.

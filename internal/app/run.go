@@ -120,6 +120,13 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		}
 		stops = append(stops, stop)
 	}
+	return a.serveHTTP(ctx, h, ready, "vigil serving", "role", role)
+}
+
+// serveHTTP serves h on the configured address until ctx ends, then
+// drains in-flight requests for at most the shutdown timeout. ready, when
+// set, learns the bound address; msg and attrs are the log line.
+func (a *App) serveHTTP(ctx context.Context, h http.Handler, ready func(addr string), msg string, attrs ...any) error {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -132,7 +139,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", a.Config.Addr, err)
 	}
-	a.Logger.Info("vigil serving", "addr", ln.Addr().String(), "role", role, "db", a.Store.Driver(), "version", Version)
+	a.Logger.Info(msg, append([]any{"addr", ln.Addr().String()}, append(attrs, "db", a.Store.Driver(), "version", Version)...)...)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
