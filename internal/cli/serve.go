@@ -22,7 +22,8 @@ an in-process bus in --data-dir, one process, no other server needed.
 
 With --db postgres://... and --bus nats://... several nodes share PostgreSQL
 and NATS JetStream; --role splits the work: api (web UI and REST API),
-worker (background jobs), ingest (log intake), or all.
+worker (background jobs), ingest (log intake), scheduler (queues housekeeping;
+one leader at a time), or all. See docs/scaling.md.
 
 On first start an "admin" account is created. Its password is
 VIGIL_ADMIN_PASSWORD if set, otherwise a one-time password printed once.`,
