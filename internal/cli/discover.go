@@ -26,11 +26,12 @@ func newDiscoverCmd() *cobra.Command {
 		noFP        bool
 		method      string
 		ping        bool
+		arp         bool
 		subdomains  string
 		dnsServer   string
 	)
 	cmd := &cobra.Command{
-		Use:   "discover TARGET... [-p PORTS] [--method connect|syn] [--ping] [--rate N] [--concurrency N] [--timeout D] [--exclude X] [--scope CIDR,...]",
+		Use:   "discover TARGET... [-p PORTS] [--method connect|syn] [--ping] [--arp] [--rate N] [--concurrency N] [--timeout D] [--exclude X] [--scope CIDR,...]",
 		Short: "Scan targets for open TCP ports and identify their services",
 		Long: `discover scans every port of every TARGET (a TCP connect scan, or a SYN scan
 with --method syn) and prints one JSON line per open port with what it
@@ -48,7 +49,11 @@ top:N for the first N of Vigil's built-in list of common ports.
 --method syn sends bare SYNs on a raw socket instead of completing each
 handshake (root or CAP_NET_RAW); without raw sockets the scan falls back to
 connect and says so. --ping first asks every target whether it is up (ICMP
-echo and a TCP ping of ports 80 and 443) and scans only those that answer.`,
+echo and a TCP ping of ports 80 and 443) and scans only those that answer.
+--arp adds ARP requests to that host discovery (and implies --ping) for the
+IPv4 targets on a directly attached Ethernet segment, so a host that drops
+every ping is still found; it needs root or CAP_NET_RAW and says when it
+could not be used.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -93,7 +98,8 @@ echo and a TCP ping of ports 80 and 443) and scans only those that answer.`,
 			s, err := discovery.New(discovery.Options{
 				Scope:       sc,
 				Method:      m,
-				Ping:        ping,
+				Ping:        ping || arp,
+				ARP:         arp,
 				Rate:        rate,
 				Concurrency: concurrency,
 				Timeout:     timeout,
@@ -161,6 +167,7 @@ echo and a TCP ping of ports 80 and 443) and scans only those that answer.`,
 	f.BoolVar(&noFP, "no-fingerprint", false, "only report port states; do not identify services")
 	f.StringVar(&method, "method", string(discovery.MethodConnect), "scan method: connect, or syn (raw sockets; falls back to connect without them)")
 	f.BoolVar(&ping, "ping", false, "scan only hosts that answer ICMP echo or a TCP ping of ports 80 and 443")
+	f.BoolVar(&arp, "arp", false, "with --ping, also ask IPv4 targets on local Ethernet segments by ARP (root or CAP_NET_RAW)")
 	f.StringVar(&subdomains, "subdomains", "", "wordlist FILE: also scan WORD.DOMAIN for every domain target, and names under it seen in certificates")
 	f.StringVar(&dnsServer, "dns-server", "", "resolve names with this DNS server (host:port) instead of the system's")
 	cmd.AddCommand(newDiscoverImportCmd())
