@@ -141,6 +141,9 @@ func TestSupervisionPage(t *testing.T) {
 	if !strings.Contains(page.body, "门户 &lt;b&gt;等保&lt;/b&gt;") {
 		t.Error("the project name is not escaped")
 	}
+	if !strings.Contains(page.body, `href="/supervision"`) {
+		t.Error("the navigation does not lead the regulator to the summary")
+	}
 	if r := reg.get("/t/" + ui.TenantA.Slug + "/compliance/compliance-inspection"); !strings.Contains(r.body, `id="supervision-link"`) {
 		t.Error("no link to the summary for the regulator")
 	}

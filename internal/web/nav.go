@@ -109,6 +109,11 @@ func (s *server) nav(r *http.Request, cur *store.Tenant) ([]navGroup, error) {
 	if s.opts.Alerting != nil && p.CanAny(auth.PermEventTriage) {
 		g.Items = append(g.Items, item(T("desk.title"), deskPath, false))
 	}
+	if s.opts.Assessments != nil && p.CanAny(auth.PermAssessRead) {
+		// The compliance summary of every organisation the user may see:
+		// a regulator's own page.
+		g.Items = append(g.Items, item(T("c4.supervision"), supervisionPath, false))
+	}
 	if p.Can(auth.PermTenantAdmin, "") {
 		g.Items = append(g.Items, item(T("nav.tenants"), "/admin/tenants", false))
 	}
