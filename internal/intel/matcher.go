@@ -1,12 +1,11 @@
 package intel
 
 import (
-	"encoding/hex"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"net/netip"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -129,8 +128,9 @@ type MatcherOptions struct {
 	Now func() time.Time
 }
 
-// entry is the compact per-indicator record; values live in the index keys.
+// entry is the compact per-indicator record.
 type entry struct {
+	val                                      uint64 // valueArena ref of the normalised value
 	meta                                     uint32
 	next                                     uint32 // 1+index of the next entry with the same key, 0 for none
 	validFrom, validUntil, firstSeen, lastSe uint32 // unix seconds, 0 = unset
@@ -152,32 +152,36 @@ type patEntry struct {
 
 // Matcher checks events against indicators. Build it with Add, then call
 // Match from any number of goroutines; Add must not run concurrently with
-// Match.
+// Match (callers that reload build a new Matcher and swap it in, e.g. with
+// an atomic.Pointer).
 //
-// Storage: hashes in maps keyed by fixed-size arrays (16, 20 and 32
-// bytes), exact IPv4 addresses in a map keyed by uint32 and IPv6 by
-// [16]byte, CIDR prefixes in a bart routing table (an exact address is
-// more specific than any prefix, so the maps are checked first), domains,
-// URLs, e-mail addresses and file names in string maps. Each key holds the
-// index of a 28-byte record; indicators sharing a value are chained.
+// Storage: every normalised value is kept once in a valueArena; each
+// indicator is a 40-byte record pointing at its value. Exact values
+// (addresses, hashes, domains, URLs, e-mail addresses, file names) are
+// found through open-addressed valueTables keyed by a 64-bit hash of the
+// normalised value and checked against the stored value; CIDR prefixes
+// are in a bart routing table (an exact address is more specific than any
+// prefix, so the address table is checked first). Indicators sharing a
+// value are chained. A lookup normalises the event value on the stack
+// (parsing addresses, ASCII case folding), so a miss allocates nothing.
 type Matcher struct {
 	opts MatcherOptions
+	seed maphash.Seed
 
 	entries  []entry
+	vals     valueArena
 	metas    []meta
 	metaIdx  map[string]uint32
 	refs     map[uint32][]string
-	md5      map[[16]byte]uint32
-	sha1     map[[20]byte]uint32
-	sha256   map[[32]byte]uint32
-	ip4      map[uint32]uint32
-	ip6      map[[16]byte]uint32
-	cidr     *bart.Table[uint32]
-	domains  map[string]uint32
+	hashes   valueTable // md5, sha1 and sha256 as lower-case hex
+	ips      valueTable
+	cidr     *bart.Fast[uint32]
+	ip4nets  []uint64 // bit n set: some exact IPv4 indicator is in the /24 numbered n
+	domains  valueTable
 	labels   uint64 // bit n set: some domain indicator has n labels (63: 63 or more)
-	urls     map[string]uint32
-	emails   map[string]uint32
-	files    map[string]uint32
+	urls     valueTable
+	emails   valueTable
+	files    valueTable
 	patterns []patEntry
 }
 
@@ -188,18 +192,11 @@ func NewMatcher(opts MatcherOptions) *Matcher {
 	}
 	return &Matcher{
 		opts:    opts,
+		seed:    maphash.MakeSeed(),
 		metaIdx: map[string]uint32{},
 		refs:    map[uint32][]string{},
-		md5:     map[[16]byte]uint32{},
-		sha1:    map[[20]byte]uint32{},
-		sha256:  map[[32]byte]uint32{},
-		ip4:     map[uint32]uint32{},
-		ip6:     map[[16]byte]uint32{},
-		cidr:    new(bart.Table[uint32]),
-		domains: map[string]uint32{},
-		urls:    map[string]uint32{},
-		emails:  map[string]uint32{},
-		files:   map[string]uint32{},
+		ips:     valueTable{ip: true},
+		cidr:    new(bart.Fast[uint32]),
 	}
 }
 
@@ -253,6 +250,9 @@ func (m *Matcher) Add(in Indicator) error {
 		if err != nil {
 			return fmt.Errorf("intel: %w", err)
 		}
+		if len(v) > maxValueRef {
+			return fmt.Errorf("intel: %s value longer than %d bytes", in.Type, maxValueRef)
+		}
 		in.Value = v
 	}
 	idx := uint32(len(m.entries)) // #nosec G115 -- bounded above
@@ -265,63 +265,62 @@ func (m *Matcher) Add(in Indicator) error {
 		conf:       uint8(clampConf(in.Confidence)), // #nosec G115 -- 0..100
 		typ:        typeCodes[in.Type],
 	}
-	link := func(prev uint32, ok bool) uint32 {
-		if ok {
-			e.next = prev + 1
-		}
-		return idx
-	}
+	var (
+		t *valueTable
+		h uint64
+	)
 	switch in.Type {
-	case TypeMD5:
-		var k [16]byte
-		_, _ = hex.Decode(k[:], []byte(in.Value))
-		p, ok := m.md5[k]
-		m.md5[k] = link(p, ok)
-	case TypeSHA1:
-		var k [20]byte
-		_, _ = hex.Decode(k[:], []byte(in.Value))
-		p, ok := m.sha1[k]
-		m.sha1[k] = link(p, ok)
-	case TypeSHA256:
-		var k [32]byte
-		_, _ = hex.Decode(k[:], []byte(in.Value))
-		p, ok := m.sha256[k]
-		m.sha256[k] = link(p, ok)
+	case TypeMD5, TypeSHA1, TypeSHA256:
+		t = &m.hashes
 	case TypeIPv4, TypeIPv6:
+		t = &m.ips
 		a := netip.MustParseAddr(in.Value)
+		h = m.hashAddr(a)
 		if a.Is4() {
-			k := a.As4()
-			u := uint32(k[0])<<24 | uint32(k[1])<<16 | uint32(k[2])<<8 | uint32(k[3])
-			p, ok := m.ip4[u]
-			m.ip4[u] = link(p, ok)
-		} else {
-			k := a.As16()
-			p, ok := m.ip6[k]
-			m.ip6[k] = link(p, ok)
+			if m.ip4nets == nil {
+				m.ip4nets = make([]uint64, 1<<24/64)
+			}
+			n := net24(a)
+			m.ip4nets[n/64] |= 1 << (n % 64)
 		}
 	case TypeCIDR:
 		pfx := netip.MustParsePrefix(in.Value)
-		p, ok := m.cidr.Get(pfx)
-		m.cidr.Insert(pfx, link(p, ok))
+		if p, ok := m.cidr.Get(pfx); ok {
+			e.next = p + 1
+			e.val = m.entries[p].val
+		} else {
+			e.val = m.vals.add(in.Value)
+		}
+		m.cidr.Insert(pfx, idx)
 	case TypeDomain:
-		p, ok := m.domains[in.Value]
-		m.domains[in.Value] = link(p, ok)
+		t = &m.domains
 		m.labels |= 1 << labelCount(in.Value)
 	case TypeURL:
-		p, ok := m.urls[in.Value]
-		m.urls[in.Value] = link(p, ok)
+		t = &m.urls
 	case TypeEmail:
-		p, ok := m.emails[in.Value]
-		m.emails[in.Value] = link(p, ok)
+		t = &m.emails
 	case TypeFilename:
-		p, ok := m.files[in.Value]
-		m.files[in.Value] = link(p, ok)
+		t = &m.files
 	case TypeSTIXPattern:
 		m.patterns = append(m.patterns, patEntry{idx: idx, pat: pat, src: in.Value})
 	default:
 		return fmt.Errorf("intel: unknown indicator type %q", in.Type)
 	}
+	if t != nil {
+		if !t.ip {
+			h = m.hashString(in.Value)
+		}
+		if p, ok := m.lookupString(t, h, in.Value); ok {
+			e.next = p + 1
+			e.val = m.entries[p].val
+		} else {
+			e.val = m.vals.add(in.Value)
+		}
+	}
 	m.entries = append(m.entries, e)
+	if t != nil {
+		m.insert(t, h, in.Value, idx)
+	}
 	if len(in.Refs) > 0 {
 		m.refs[idx] = append([]string(nil), in.Refs...)
 	}
@@ -346,14 +345,22 @@ func (m *Matcher) metaFor(in Indicator) uint32 {
 	return i
 }
 
-// indicator rebuilds the indicator of entry idx with value v.
-func (m *Matcher) indicator(idx uint32, v string) Indicator {
-	e := m.entries[idx]
-	md := m.metas[e.meta]
+// indicator rebuilds the indicator of entry idx; a pattern's value is src.
+func (m *Matcher) indicator(idx uint32, src string) Indicator {
+	e := &m.entries[idx]
+	md := &m.metas[e.meta]
+	v := src
+	if e.typ != typeCodes[TypeSTIXPattern] {
+		v = m.vals.get(e.val)
+	}
+	var refs []string
+	if len(m.refs) > 0 {
+		refs = m.refs[idx]
+	}
 	return Indicator{
 		Type: allTypes[e.typ], Value: v, Confidence: int(e.conf), TLP: md.tlp, Source: md.source, Tags: md.tags,
 		ValidFrom: fromSec(e.validFrom), ValidUntil: fromSec(e.validUntil),
-		FirstSeen: fromSec(e.firstSeen), LastSeen: fromSec(e.lastSe), Refs: m.refs[idx],
+		FirstSeen: fromSec(e.firstSeen), LastSeen: fromSec(e.lastSe), Refs: refs,
 	}
 }
 
@@ -374,12 +381,12 @@ func (c *matchCtx) clock() {
 }
 
 // emit appends a hit for every live entry chained from head.
-func (c *matchCtx) emit(head uint32, field, evValue string, value func() string) {
+func (c *matchCtx) emit(head uint32, field, evValue, src string) {
 	c.clock()
 	for i := head; ; {
 		e := &c.m.entries[i]
 		if c.live(e) {
-			in := c.m.indicator(i, value())
+			in := c.m.indicator(i, src)
 			conf := decayed(int(e.conf), refTime(in.LastSeen, in.FirstSeen, in.ValidFrom), c.now, c.m.opts.Decay)
 			if conf >= c.m.opts.MinConfidence {
 				c.hits = append(c.hits, Hit{Indicator: in, Field: field, Value: evValue, Confidence: conf})
@@ -402,49 +409,76 @@ func (c *matchCtx) live(e *entry) bool {
 // Match returns the hits of one event: the fields in MatchFields checked
 // against the indexes, then every evaluable STIX pattern. Indicators outside
 // their validity window, below MinConfidence after decay, or on allowed
-// values are left out. Hits are sorted by field, then indicator value.
+// values are left out. For each event value only the most specific listed
+// value is considered (an exact address before the longest prefix, the
+// longest listed parent domain), whether or not its indicators are live.
+// Hits are sorted by field, then indicator value, then source.
 func (m *Matcher) Match(ev Event) []Hit {
-	c := matchCtx{m: m}
+	return m.AppendMatch(nil, ev)
+}
+
+// AppendMatch is Match appending to dst: a caller that reuses dst matches
+// events that hit nothing without allocating.
+func (m *Matcher) AppendMatch(dst []Hit, ev Event) []Hit {
+	c := matchCtx{m: m, hits: dst}
 	for f, v := range ev {
 		kind := fieldKinds[f]
 		if kind == 0 {
 			continue
 		}
-		eachValue(v, func(s string) {
-			switch kind {
-			case kindIP:
-				c.matchIP(f, s)
-			case kindDomain:
-				c.matchDomain(f, s)
-			case kindURL:
-				c.matchString(m.urls, TypeURL, f, s)
-			case kindEmail:
-				c.matchString(m.emails, TypeEmail, f, s)
-			case kindFile:
-				c.matchString(m.files, TypeFilename, f, s)
-			case kindHash:
-				c.matchHash(f, s)
+		switch v := v.(type) {
+		case string:
+			c.matchValue(kind, f, v)
+		case []any:
+			for _, x := range v {
+				if s, ok := scalar(x); ok {
+					c.matchValue(kind, f, s)
+				}
 			}
-		})
+		case []string:
+			for _, s := range v {
+				c.matchValue(kind, f, s)
+			}
+		default:
+			if s, ok := scalar(v); ok {
+				c.matchValue(kind, f, s)
+			}
+		}
 	}
 	for _, p := range m.patterns {
 		if p.pat.Match(ev) {
-			c.emit(p.idx, "pattern", "", func() string { return p.src })
+			c.emit(p.idx, "pattern", "", p.src)
 		}
 	}
-	if len(c.hits) > 1 {
-		sort.Slice(c.hits, func(i, j int) bool {
-			a, b := c.hits[i], c.hits[j]
+	if added := c.hits[len(dst):]; len(added) > 1 {
+		slices.SortFunc(added, func(a, b Hit) int {
 			if a.Field != b.Field {
-				return a.Field < b.Field
+				return strings.Compare(a.Field, b.Field)
 			}
 			if a.Indicator.Value != b.Indicator.Value {
-				return a.Indicator.Value < b.Indicator.Value
+				return strings.Compare(a.Indicator.Value, b.Indicator.Value)
 			}
-			return a.Indicator.Source < b.Indicator.Source
+			return strings.Compare(a.Indicator.Source, b.Indicator.Source)
 		})
 	}
 	return c.hits
+}
+
+func (c *matchCtx) matchValue(kind uint8, f, s string) {
+	switch kind {
+	case kindIP:
+		c.matchIP(f, s)
+	case kindDomain:
+		c.matchDomain(f, s)
+	case kindURL:
+		c.matchURL(f, s)
+	case kindEmail:
+		c.matchString(&c.m.emails, TypeEmail, f, s)
+	case kindFile:
+		c.matchString(&c.m.files, TypeFilename, f, s)
+	case kindHash:
+		c.matchHash(f, s)
+	}
 }
 
 // Field kinds for the event fields in MatchFields.
@@ -504,50 +538,62 @@ func eachValue(v any, f func(string)) {
 
 var hashFields = []string{"file.hash.md5", "file.hash.sha1", "file.hash.sha256", "process.hash.md5", "process.hash.sha1", "process.hash.sha256", "related.hash"}
 
+// matchIP looks the address up in the exact table, then in the prefixes.
+// The allow-list is consulted only for a hit: it can only suppress hits.
 func (c *matchCtx) matchIP(field, s string) {
 	a, err := netip.ParseAddr(s)
 	if err != nil {
 		return
 	}
 	a = a.Unmap().WithZone("")
-	if c.m.opts.AllowList.AllowsAddr(a) {
-		return
+	var (
+		i  uint32
+		ok bool
+	)
+	// The /24 bitmap (2 MiB) spares the exact table's cache miss for most
+	// IPv4 addresses that are not listed.
+	if !a.Is4() || c.m.ip4nets != nil && c.m.ip4nets[net24(a)/64]&(1<<(net24(a)%64)) != 0 {
+		i, ok = c.m.lookupAddr(&c.m.ips, a)
 	}
-	if a.Is4() {
-		k := a.As4()
-		if i, ok := c.m.ip4[uint32(k[0])<<24|uint32(k[1])<<16|uint32(k[2])<<8|uint32(k[3])]; ok {
-			c.emit(i, field, s, a.String)
-			return
-		}
-	} else if i, ok := c.m.ip6[a.As16()]; ok {
-		c.emit(i, field, s, a.String)
-		return
+	if !ok {
+		i, ok = c.m.cidr.Lookup(a)
 	}
-	if _, ok := c.m.cidr.Lookup(a); ok {
-		pfx, i, _ := c.m.cidr.LookupPrefixLPM(netip.PrefixFrom(a, a.BitLen()))
-		c.emit(i, field, s, pfx.String)
+	if ok && !c.m.opts.AllowList.AllowsAddr(a) {
+		c.emit(i, field, s, "")
 	}
 }
 
+// net24 numbers the /24 network of an IPv4 address.
+func net24(a netip.Addr) uint32 {
+	b := a.As4()
+	return uint32(b[0])<<16 | uint32(b[1])<<8 | uint32(b[2])
+}
+
+// matchDomain walks the parents of the lower-cased name over one buffer
+// and stops at the longest listed one.
 func (c *matchCtx) matchDomain(field, s string) {
-	d := strings.TrimSuffix(s, ".")
-	if !isLowerASCII(d) {
-		d = strings.ToLower(d)
-	}
-	if c.m.opts.AllowList.AllowsDomain(d) {
+	if c.m.domains.n == 0 {
 		return
 	}
+	d := strings.TrimSuffix(s, ".")
+	var buf [256]byte
+	b, ok := foldASCII(buf[:], d)
+	if !ok {
+		b = []byte(strings.ToLower(d))
+	}
 	// Only suffixes with as many labels as some indicator are looked up:
-	// each lookup in a large map is a cache miss, and a name such as
+	// each lookup in a large table is a cache miss, and a name such as
 	// www.a.example.com would otherwise probe four times to find nothing.
-	for cur, n := d, labelCount(d); ; n-- {
+	for cur, n := b, labelCountBytes(b); ; n-- {
 		if c.m.labels&(1<<n) != 0 {
-			if i, ok := c.m.domains[cur]; ok {
-				c.emit(i, field, s, func() string { return cur })
+			if i, ok := c.m.lookupBytes(&c.m.domains, c.m.hashBytes(cur), cur); ok {
+				if al := c.m.opts.AllowList; al == nil || !al.AllowsDomain(string(b)) {
+					c.emit(i, field, s, "")
+				}
 				return
 			}
 		}
-		j := strings.IndexByte(cur, '.')
+		j := indexByte(cur, '.')
 		if j < 0 {
 			return
 		}
@@ -555,58 +601,70 @@ func (c *matchCtx) matchDomain(field, s string) {
 	}
 }
 
+func indexByte(b []byte, c byte) int {
+	for i, x := range b {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}
+
 // labelCount is the number of dot-separated labels of a domain, capped at 63.
 func labelCount(d string) uint {
 	return uint(min(strings.Count(d, ".")+1, 63)) // #nosec G115 -- at most 63
 }
 
-func isLowerASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 'A' && s[i] <= 'Z' {
-			return false
+func labelCountBytes(d []byte) uint {
+	n := 1
+	for _, x := range d {
+		if x == '.' {
+			n++
 		}
 	}
-	return true
+	return uint(min(n, 63)) // #nosec G115 -- at most 63
 }
 
-func (c *matchCtx) matchString(idx map[string]uint32, t Type, field, s string) {
-	if len(idx) == 0 {
+// matchURL takes URLs already in normal form as they are and normalises
+// the others.
+func (c *matchCtx) matchURL(field, s string) {
+	if c.m.urls.n == 0 {
 		return
 	}
-	v, err := Normalize(t, s)
+	if !canonicalURL(s) {
+		c.matchString(&c.m.urls, TypeURL, field, s)
+		return
+	}
+	if i, ok := c.m.lookupString(&c.m.urls, c.m.hashString(s), s); ok && !c.m.opts.AllowList.allows(TypeURL, s) {
+		c.emit(i, field, s, "")
+	}
+}
+
+func (c *matchCtx) matchString(t *valueTable, typ Type, field, s string) {
+	if t.n == 0 {
+		return
+	}
+	v, err := Normalize(typ, s)
 	if err != nil {
 		return
 	}
-	if c.m.opts.AllowList.allows(t, v) {
-		return
-	}
-	if i, ok := idx[v]; ok {
-		c.emit(i, field, s, func() string { return v })
+	if i, ok := c.m.lookupString(t, c.m.hashString(v), v); ok && !c.m.opts.AllowList.allows(typ, v) {
+		c.emit(i, field, s, "")
 	}
 }
 
+// matchHash looks a hex digest up by its lower-case form; its length
+// gives its type.
 func (c *matchCtx) matchHash(field, s string) {
-	var buf [32]byte
-	n := len(s) / 2
-	if len(s)%2 != 0 || (n != 16 && n != 20 && n != 32) {
+	if n := len(s); n != 32 && n != 40 && n != 64 || c.m.hashes.n == 0 {
 		return
 	}
-	if _, err := hex.Decode(buf[:n], []byte(s)); err != nil {
+	var buf [64]byte
+	b, ok := foldASCII(buf[:], s)
+	if !ok {
 		return
 	}
-	var (
-		i  uint32
-		ok bool
-	)
-	switch n {
-	case 16:
-		i, ok = c.m.md5[[16]byte(buf[:16])]
-	case 20:
-		i, ok = c.m.sha1[[20]byte(buf[:20])]
-	default:
-		i, ok = c.m.sha256[buf]
-	}
-	if ok {
-		c.emit(i, field, s, func() string { return hex.EncodeToString(buf[:n]) })
+	if i, ok := c.m.lookupBytes(&c.m.hashes, c.m.hashBytes(b), b); ok {
+		c.emit(i, field, s, "")
 	}
 }
