@@ -17,13 +17,15 @@ type acMatcher struct {
 	class  [256]uint8
 	nclass int32
 	ndense int32   // nodes below ndense have a row in dense
-	dense  []int32 // node*nclass + class -> next node | hitBit
+	limit  int32   // ndense*nclass: codes below it are dense rows
+	dense  []int32 // code + class -> next code | hitBit
 	first  []int32 // node u's edges are edges[first[u]:first[u+1]]
 	eclass []uint8
-	enext  []int32 // next node | hitBit
+	enext  []int32 // next code | hitBit
 	fail   []int32
 	out    []int32 // nearest node along fail links ending a pattern, -1 if none
 	pats   [][]int32
+	minLen int // length of the shortest pattern: shorter texts hold none
 }
 
 // Sizes: maxDenseBytes bounds the table of full rows, maxClasses the
@@ -36,10 +38,33 @@ const (
 // hitBit flags a transition whose target node reports patterns.
 const hitBit = -1 << 31
 
+// A scan's state is a code rather than a node id, so that the common step
+// is one addition and one load: a node with a dense row has the offset
+// of its row (node*nclass), any other node limit+node.
+
+// code returns the code of node u.
+func (m *acMatcher) code(u int32) int32 {
+	if u < m.ndense {
+		return u * m.nclass
+	}
+	return m.limit + u
+}
+
+// node returns the node of code c.
+func (m *acMatcher) node(c int32) int32 {
+	if c < m.limit {
+		return c / m.nclass
+	}
+	return c - m.limit
+}
+
 // newACMatcher builds the automaton; pattern i is reported as i. The
 // patterns must be in lower case (as far as ASCII goes).
 func newACMatcher(patterns []string) *acMatcher {
-	m := &acMatcher{}
+	m := &acMatcher{minLen: 1 << 30}
+	for _, p := range patterns {
+		m.minLen = min(m.minLen, len(p))
+	}
 	// Byte classes: the most frequent pattern bytes get a class each, the
 	// rest of the pattern bytes share one. Sharing makes the automaton
 	// report a superset of the occurrences (a prefilter may), and keeps
@@ -146,12 +171,14 @@ func newACMatcher(patterns []string) *acMatcher {
 	for i, u := range order {
 		id[u] = int32(i) // #nosec G115 -- states bounded far below 2^31
 	}
+	m.ndense = int32(max(1, min(n, maxDenseBytes/(4*nclass)))) // #nosec G115 -- bounded by n
+	m.limit = m.ndense * m.nclass
 	hit := func(t int32) bool { return len(tpats[t]) > 0 || tout[t] >= 0 }
 	tag := func(t int32) int32 {
 		if hit(t) {
-			return id[t] | hitBit
+			return m.code(id[t]) | hitBit
 		}
-		return id[t]
+		return m.code(id[t])
 	}
 	m.fail = make([]int32, n)
 	m.out = make([]int32, n)
@@ -177,7 +204,6 @@ func newACMatcher(patterns []string) *acMatcher {
 
 	// Full rows for a breadth-first prefix of the nodes. A node's failure
 	// link is shallower, so its row is already filled.
-	m.ndense = int32(max(1, min(n, maxDenseBytes/(4*nclass)))) // #nosec G115 -- bounded by n
 	m.dense = make([]int32, int(m.ndense)*nclass)
 	for i := range int(m.ndense) {
 		row := m.dense[i*nclass : (i+1)*nclass]
@@ -191,57 +217,44 @@ func newACMatcher(patterns []string) *acMatcher {
 	return m
 }
 
-// step returns the node after cur on class c, with hitBit when it reports
-// patterns.
+// step returns the code after a sparse node's code cur on class c, with
+// hitBit when the node reports patterns.
 func (m *acMatcher) step(cur int32, c uint8) int32 {
-	for cur >= m.ndense {
-		for e := m.first[cur]; e < m.first[cur+1]; e++ {
+	u := cur - m.limit
+	for u >= m.ndense {
+		for e := m.first[u]; e < m.first[u+1]; e++ {
 			if m.eclass[e] == c {
 				return m.enext[e]
 			}
 		}
-		cur = m.fail[cur]
+		u = m.fail[u]
 	}
-	return m.dense[cur*m.nclass+int32(c)]
+	return m.dense[u*m.nclass+int32(c)]
 }
 
 // scan appends to out every pattern occurrence in s (a pattern may be
-// reported more than once).
+// reported more than once). ASCII letters match without regard to case;
+// other text must be in lower case.
 func (m *acMatcher) scan(s string, out []int32) []int32 {
+	if len(s) < m.minLen {
+		return out
+	}
+	dense, class, limit := m.dense, &m.class, m.limit
 	cur := int32(0)
 	for i := 0; i < len(s); i++ {
-		next := m.step(cur, m.class[s[i]])
+		c := class[s[i]]
+		var next int32
+		if cur < limit {
+			next = dense[cur+int32(c)]
+		} else {
+			next = m.step(cur, c)
+		}
 		cur = next &^ hitBit
-		if next&hitBit != 0 {
-			out = m.report(cur, out)
+		if next < 0 {
+			out = m.report(m.node(cur), out)
 		}
 	}
 	return out
-}
-
-// scanASCII is scan for a text that is taken to be ASCII, matched without
-// regard to ASCII case. At the first byte outside ASCII it gives up and
-// returns out unchanged and false: the caller scans the lower-case form.
-func (m *acMatcher) scanASCII(s string, out []int32) ([]int32, bool) {
-	n0 := len(out)
-	cur := int32(0)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x80 {
-			return out[:n0], false
-		}
-		var next int32
-		if cur < m.ndense {
-			next = m.dense[cur*m.nclass+int32(m.class[c])]
-		} else {
-			next = m.step(cur, m.class[c])
-		}
-		cur = next &^ hitBit
-		if next&hitBit != 0 {
-			out = m.report(cur, out)
-		}
-	}
-	return out, true
 }
 
 // report appends the patterns node reports, its own and along its

@@ -37,6 +37,7 @@ type bucket struct {
 
 type fieldScan struct {
 	field string // "" scans every value (keywords)
+	hash  uint64 // hashName(field)
 	ac    *acMatcher
 	hits  [][]clauseHit // per pattern, the clauses it satisfies
 }
@@ -122,7 +123,7 @@ func newBucket(rules []*Rule) *bucket {
 	}
 	for _, f := range fields {
 		a := byField[f]
-		b.fields = append(b.fields, fieldScan{field: f, ac: newACMatcher(a.pats), hits: a.hits})
+		b.fields = append(b.fields, fieldScan{field: f, hash: hashName(f), ac: newACMatcher(a.pats), hits: a.hits})
 	}
 	return b
 }
@@ -141,7 +142,7 @@ func (b *bucket) match(ev *Event, sc *matchScratch, dst []*Rule) []*Rule {
 			for _, v := range ev.leaves {
 				sc.pats = scanValue(fs.ac, v, sc.pats)
 			}
-		} else if v := ev.lookup(fs.field); v != nil {
+		} else if v := ev.lookupHash(fs.field, fs.hash); v != nil {
 			sc.pats = scanValue(fs.ac, v, sc.pats)
 		}
 		for _, p := range sc.pats {
@@ -185,11 +186,8 @@ func scanValue(ac *acMatcher, v *value, out []int32) []int32 {
 // scanOne scans an ASCII value as it is (the automaton folds ASCII case)
 // and anything else in its lower-case form.
 func scanOne(ac *acMatcher, v *value, out []int32) []int32 {
-	if v.lowered {
-		return ac.scan(v.lowerS, out)
-	}
-	if res, ok := ac.scanASCII(v.s, out); ok {
-		return res
+	if v.ascii {
+		return ac.scan(v.s, out)
 	}
 	return ac.scan(v.lower(), out)
 }

@@ -34,7 +34,7 @@ type Event struct {
 	Raw    map[string]any
 	Source EventSource
 
-	fields map[string]*value
+	fields fieldTable
 	leaves []*value
 
 	// arena holds the event's values, allocated in blocks.
@@ -49,7 +49,9 @@ type value struct {
 	lowerS  string
 	lowered bool
 	null    bool
-	elems   []*value // set when raw is a JSON array
+	ascii   bool // s is ASCII
+
+	elems []*value // set when raw is a JSON array
 }
 
 // lower returns the value's text in lower case, computing it once.
@@ -97,7 +99,26 @@ func (ev *Event) newValue(raw any) *value {
 		b, _ := json.Marshal(x)
 		v.s = string(b)
 	}
+	v.ascii = isASCII(v.s)
 	return v
+}
+
+// isASCII reports whether s holds only ASCII, eight bytes at a time.
+func isASCII(s string) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if w&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // NewEvent prepares a decoded JSON object for matching. It does not
@@ -122,24 +143,20 @@ func NewEvent(raw map[string]any) *Event {
 	ev := &Event{Raw: raw, arena: make([]value, 0, 48), leaves: make([]*value, 0, 48)}
 	b, _ := builders.Get().(*eventBuilder)
 	if b == nil {
-		b = &eventBuilder{buf: make([]byte, 0, 2048), keys: make([]string, 0, 64), ops: make([]fieldOp, 0, 128)}
+		b = &eventBuilder{buf: make([]byte, 0, 2048), keys: make([]keyValue, 0, 64), ops: make([]fieldOp, 0, 128)}
 	}
 	defer b.release()
 	b.walk(ev, raw, 0, 0, "")
 	// Dotted paths are written into one buffer and turned into a string
 	// once, then the fields are entered in walk order.
 	paths := string(b.buf)
-	ev.fields = make(map[string]*value, len(b.ops))
+	ev.fields.init(len(b.ops))
 	for _, op := range b.ops {
 		name := op.name
 		if op.end > op.start {
 			name = paths[op.start:op.end]
 		}
-		if op.path {
-			ev.fields[name] = op.v
-		} else if _, ok := ev.fields[name]; !ok {
-			ev.fields[name] = op.v
-		}
+		ev.fields.set(name, op.v, op.path)
 	}
 	ev.Source = DeriveSource(ev)
 	return ev
@@ -150,7 +167,7 @@ func NewEvent(raw map[string]any) *Event {
 // free name. Dotted paths are written into buf.
 type eventBuilder struct {
 	buf   []byte
-	keys  []string
+	keys  []keyValue
 	ops   []fieldOp
 	attrs []attrOp
 }
@@ -207,29 +224,35 @@ func (b *eventBuilder) leaf(name string, v *value) {
 	b.ops = append(b.ops, fieldOp{name: name, v: v})
 }
 
-// sortedKeys appends m's keys to b.keys and returns them sorted; the
-// caller truncates b.keys back when done.
-func (b *eventBuilder) sortedKeys(m map[string]any) []string {
+// sortedKeys appends m's entries to b.keys and returns them sorted by key;
+// the caller truncates b.keys back when done.
+func (b *eventBuilder) sortedKeys(m map[string]any) []keyValue {
 	k0 := len(b.keys)
-	for k := range m {
-		b.keys = append(b.keys, k)
+	for k, v := range m {
+		b.keys = append(b.keys, keyValue{k, v})
 	}
 	keys := b.keys[k0:]
-	slices.Sort(keys)
+	slices.SortFunc(keys, func(x, y keyValue) int { return strings.Compare(x.k, y.k) })
 	return keys
+}
+
+type keyValue struct {
+	k string
+	v any
 }
 
 // walk visits m, whose path is buf[ps:pe] and whose own key is parent.
 func (b *eventBuilder) walk(ev *Event, m map[string]any, ps, pe int, parent string) {
 	k0, a0 := len(b.keys), len(b.attrs)
 	keys := b.sortedKeys(m)
-	for _, k := range keys {
-		child := m[k]
+	for _, kv := range keys {
+		k, child := kv.k, kv.v
 		if k == "#attributes" {
 			if am, ok := child.(map[string]any); ok {
 				k1 := len(b.keys)
-				for _, ak := range b.sortedKeys(am) {
-					v := ev.newValue(am[ak])
+				for _, akv := range b.sortedKeys(am) {
+					ak := akv.k
+					v := ev.newValue(akv.v)
 					b.path(ps, pe, ak, v)
 					ev.leaves = append(ev.leaves, v)
 					if parent != "" {
@@ -265,7 +288,10 @@ func (b *eventBuilder) walk(ev *Event, m map[string]any, ps, pe int, parent stri
 }
 
 // lookup finds a field by dotted path or leaf name.
-func (ev *Event) lookup(name string) *value { return ev.fields[name] }
+func (ev *Event) lookup(name string) *value { return ev.fields.get(name, hashName(name)) }
+
+// lookupHash is lookup with the name's hashName computed in advance.
+func (ev *Event) lookupHash(name string, h uint64) *value { return ev.fields.get(name, h) }
 
 // Field returns the value of a field by dotted path or leaf name.
 func (ev *Event) Field(name string) (any, bool) {

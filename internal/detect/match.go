@@ -5,7 +5,6 @@ import (
 	"math"
 	"net/netip"
 	"regexp"
-	"regexp/syntax"
 	"strconv"
 	"strings"
 )
@@ -80,16 +79,20 @@ func newStrMatcher(p pattern, cased bool) *strMatcher {
 }
 
 func (m *strMatcher) match(_ *Event, v *value) bool {
-	return anyElem(v, func(v *value) bool {
-		if v.null {
-			return false
-		}
-		s := v.lower()
-		if m.cased {
-			s = v.s
-		}
-		return m.matchString(s)
-	})
+	if v != nil && v.elems == nil {
+		return m.matchOne(v)
+	}
+	return anyElem(v, m.matchOne)
+}
+
+func (m *strMatcher) matchOne(v *value) bool {
+	if v.null {
+		return false
+	}
+	if m.cased {
+		return m.matchString(v.s)
+	}
+	return m.matchString(v.lower())
 }
 
 func (m *strMatcher) matchString(s string) bool {
@@ -129,10 +132,36 @@ type existsMatcher struct{ want bool }
 
 func (m existsMatcher) match(_ *Event, v *value) bool { return (v != nil && !v.null) == m.want }
 
-type reMatcher struct{ re *regexp.Regexp }
+// reMatcher matches a regular expression. Two cheap necessary conditions
+// are checked first when set: one of needles occurs in the lower-case
+// text (see regexNeedles) and the text holds run (see regexRun).
+type reMatcher struct {
+	re      *regexp.Regexp
+	needles []string
+	run     *classRun
+}
 
-func (m reMatcher) match(_ *Event, v *value) bool {
-	return anyElem(v, func(v *value) bool { return !v.null && m.re.MatchString(v.s) })
+func (m *reMatcher) match(_ *Event, v *value) bool {
+	return anyElem(v, func(v *value) bool {
+		return !v.null && m.pre(v) && m.re.MatchString(v.s)
+	})
+}
+
+// pre checks the necessary conditions.
+func (m *reMatcher) pre(v *value) bool {
+	if m.run != nil && !m.run.in(v.s) {
+		return false
+	}
+	if m.needles == nil {
+		return true
+	}
+	s := v.lower()
+	for _, n := range m.needles {
+		if strings.Contains(s, n) {
+			return true
+		}
+	}
+	return false
 }
 
 type cidrMatcher struct{ prefix netip.Prefix }
@@ -207,6 +236,7 @@ func (m fieldrefMatcher) match(ev *Event, v *value) bool {
 // fieldItem is one "field|modifiers: values" entry of a selection.
 type fieldItem struct {
 	field    string // empty for keywords: any value of the event
+	hash     uint64 // hashName(field)
 	all      bool
 	matchers []valueMatcher
 	// needles: the item can only match if one of these lower-case
@@ -219,7 +249,7 @@ func (it *fieldItem) eval(ev *Event) bool {
 	if it.field == "" {
 		return it.evalKeywords(ev)
 	}
-	v := ev.lookup(it.field)
+	v := ev.lookupHash(it.field, it.hash)
 	if it.all {
 		for _, m := range it.matchers {
 			if !m.match(ev, v) {
@@ -355,7 +385,7 @@ func compileItem(key string, raw any) (*fieldItem, error) {
 	if err != nil {
 		return nil, err
 	}
-	it := &fieldItem{field: parts[0], all: m.all}
+	it := &fieldItem{field: parts[0], hash: hashName(parts[0]), all: m.all}
 	var vals []any
 	if l, ok := raw.([]any); ok {
 		vals = l
@@ -454,7 +484,8 @@ func compileValue(keyword bool, m modifiers, rv any) (valueMatcher, []string, er
 		if err != nil {
 			return nil, nil, fmt.Errorf("regular expression not supported by RE2: %w", err)
 		}
-		return reMatcher{re: re}, regexNeedles(expr), nil
+		needles := regexNeedles(expr)
+		return &reMatcher{re: re, needles: needles, run: regexRun(expr)}, needles, nil
 	case "cidr":
 		s, ok := rv.(string)
 		if !ok {
@@ -556,55 +587,4 @@ func compileValue(keyword bool, m modifiers, rv any) (valueMatcher, []string, er
 		return out[0], needles, nil
 	}
 	return out, needles, nil
-}
-
-// regexNeedles returns lower-case literals of which one must occur in any
-// text the expression matches, or nil when it cannot tell.
-func regexNeedles(expr string) []string {
-	re, err := syntax.Parse(expr, syntax.Perl)
-	if err != nil {
-		return nil
-	}
-	ns := reqLiterals(re.Simplify())
-	for i, n := range ns {
-		ns[i] = strings.ToLower(n)
-	}
-	return dedupe(ns)
-}
-
-func reqLiterals(re *syntax.Regexp) []string {
-	switch re.Op {
-	case syntax.OpLiteral:
-		if len(re.Rune) < 2 {
-			return nil
-		}
-		return []string{string(re.Rune)}
-	case syntax.OpCapture:
-		return reqLiterals(re.Sub[0])
-	case syntax.OpPlus:
-		return reqLiterals(re.Sub[0])
-	case syntax.OpRepeat:
-		if re.Min >= 1 {
-			return reqLiterals(re.Sub[0])
-		}
-	case syntax.OpConcat:
-		var sets [][]string
-		for _, sub := range re.Sub {
-			if ns := reqLiterals(sub); ns != nil {
-				sets = append(sets, ns)
-			}
-		}
-		return bestNeedles(sets)
-	case syntax.OpAlternate:
-		var all []string
-		for _, sub := range re.Sub {
-			ns := reqLiterals(sub)
-			if ns == nil {
-				return nil
-			}
-			all = append(all, ns...)
-		}
-		return all
-	}
-	return nil
 }
