@@ -2,8 +2,11 @@ package app
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +30,12 @@ func (a *App) startTraps(ctx context.Context) (func() error, error) {
 	}
 	a.SNMPTrapAddr = pc.LocalAddr()
 	a.Logger.Info("SNMP traps over UDP", "addr", pc.LocalAddr().String())
+	eng, err := a.snmpEngine()
+	if err != nil {
+		_ = pc.Close()
+		return nil, err
+	}
+	a.Logger.Info("SNMP engine for v3 informs", "engine_id", hex.EncodeToString(eng.ID), "boots", eng.Boots)
 	stats := &trap.Stats{}
 	a.registerTrapMetrics(stats)
 	ctx, cancel := context.WithCancel(asSystem(ctx))
@@ -34,7 +43,7 @@ func (a *App) startTraps(ctx context.Context) (func() error, error) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		opts := trap.Options{Logger: a.Logger, Users: a.Devices.TrapUsers, Stats: stats}
+		opts := trap.Options{Logger: a.Logger, Users: a.Devices.TrapUsers, Stats: stats, Engine: eng}
 		if err := trap.Serve(ctx, pc, a.Devices.HandleTrap, opts); err != nil {
 			a.Logger.Error("snmp trap receiver", "err", err)
 		}
@@ -45,6 +54,25 @@ func (a *App) startTraps(ctx context.Context) (func() error, error) {
 		a.Devices.Wait()
 		return nil
 	}, nil
+}
+
+// snmpEngine is the trap receiver's own SNMP engine, the authoritative
+// engine of SNMPv3 informs: its ID and boot count are kept in the data
+// directory so the boots grow on each start; without a data directory
+// the engine is new on each start.
+func (a *App) snmpEngine() (*trap.Engine, error) {
+	if a.Config.DataDir == "" {
+		a.Logger.Warn("no data directory: the SNMP engine ID of v3 informs changes on each start")
+		return trap.NewEngine()
+	}
+	if err := os.MkdirAll(a.Config.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	eng, err := trap.LoadEngine(filepath.Join(a.Config.DataDir, trap.EngineFile))
+	if err != nil {
+		return nil, fmt.Errorf("snmp engine: %w", err)
+	}
+	return eng, nil
 }
 
 // registerTrapMetrics exposes the trap receiver's counters.
@@ -64,6 +92,9 @@ func (a *App) registerTrapMetrics(stats *trap.Stats) {
 		"decryption_error":   func(c trap.Counts) uint64 { return c.Decryption },
 		"not_in_time_window": func(c trap.Counts) uint64 { return c.NotInTimeWindow },
 		"security_level":     func(c trap.Counts) uint64 { return c.LowSecurityLevel },
+		"unknown_engine_id":  func(c trap.Counts) uint64 { return c.UnknownEngineID },
+		"acknowledged":       func(c trap.Counts) uint64 { return c.Acknowledged },
+		"report_sent":        func(c trap.Counts) uint64 { return c.Reports },
 	}
 	for result, f := range results {
 		c := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vigil_snmp_traps_total",

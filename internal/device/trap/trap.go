@@ -1,9 +1,9 @@
 // Package trap receives SNMP notifications from security devices: SNMPv1
-// traps, SNMPv2c traps and informs, and SNMPv3 traps with user-based
-// security (v3.go) on a UDP socket. Packets are decoded with gosnmp's BER
+// traps, SNMPv2c traps and informs, and SNMPv3 traps and informs with
+// user-based security (v3.go, inform.go) on a UDP socket. Packets are decoded with gosnmp's BER
 // decoder (only the v3 header is read here first), bounded in size and in
 // variable bindings, and handed to a Handler with the sender's address;
-// an accepted v2c inform is acknowledged with a response.
+// an accepted inform is acknowledged with a response.
 package trap
 
 import (
@@ -93,6 +93,7 @@ type Trap struct {
 	Truncated bool   // more bindings than MaxVars arrived
 
 	packet *gosnmp.SnmpPacket
+	v3     *v3Ack // an SNMPv3 inform's acknowledgement
 }
 
 // Name is the notification's standard name, or its OID.
@@ -254,6 +255,9 @@ func (t *Trap) Ack() (b []byte, err error) {
 			b, err = nil, errors.New("snmp trap: the inform cannot be acknowledged")
 		}
 	}()
+	if t.Inform && t.packet != nil && t.Version == "3" && t.v3 != nil {
+		return t.v3.response(t.packet)
+	}
 	if !t.Inform || t.packet == nil || t.Version != "2c" {
 		return nil, errors.New("snmp trap: only an inform is acknowledged")
 	}
@@ -279,6 +283,10 @@ type Options struct {
 	Stats *Stats
 	// Now is the clock of the v3 time window; default time.Now.
 	Now func() time.Time
+	// Engine is the receiver's own SNMP engine, the authoritative engine
+	// of SNMPv3 informs (LoadEngine keeps it across restarts); nil
+	// refuses v3 informs.
+	Engine *Engine
 }
 
 // Serve reads notifications from pc until ctx ends or pc is closed, and
@@ -305,6 +313,7 @@ func Serve(ctx context.Context, pc net.PacketConn, h Handler, opts Options) erro
 		now = time.Now
 	}
 	cl := &clocks{m: map[string]engineClock{}, now: now}
+	v3 := &v3Receiver{users: opts.Users, clocks: cl, engine: opts.Engine, now: now, stats: opts.Stats}
 	ch := make(chan dgram, queue)
 	var wg sync.WaitGroup
 	for range workers {
@@ -312,7 +321,7 @@ func Serve(ctx context.Context, pc net.PacketConn, h Handler, opts Options) erro
 		go func() {
 			defer wg.Done()
 			for d := range ch {
-				handle(ctx, pc, d.from, d.b, h, log, opts, cl)
+				handle(ctx, pc, d.from, d.b, h, log, opts, v3)
 			}
 		}()
 	}
@@ -350,7 +359,7 @@ func Serve(ctx context.Context, pc net.PacketConn, h Handler, opts Options) erro
 	return err
 }
 
-func handle(ctx context.Context, pc net.PacketConn, from net.Addr, b []byte, h Handler, log *slog.Logger, opts Options, cl *clocks) {
+func handle(ctx context.Context, pc net.PacketConn, from net.Addr, b []byte, h Handler, log *slog.Logger, opts Options, v3 *v3Receiver) {
 	ua, ok := from.(*net.UDPAddr)
 	if !ok {
 		return
@@ -362,7 +371,13 @@ func handle(ctx context.Context, pc net.PacketConn, from net.Addr, b []byte, h H
 	var t *Trap
 	var err error
 	if v, verr := messageVersion(b); verr == nil && v == 3 {
-		t, err = parseV3(ctx, addr.Unmap(), b, opts.Users, cl)
+		var report []byte
+		t, report, err = v3.receive(ctx, addr.Unmap(), b)
+		if report != nil {
+			if _, werr := pc.WriteTo(report, from); werr == nil && opts.Stats != nil {
+				opts.Stats.reports.Add(1)
+			}
+		}
 	} else {
 		t, err = Parse(b)
 	}
@@ -390,5 +405,9 @@ func handle(ctx context.Context, pc net.PacketConn, from net.Addr, b []byte, h H
 	}
 	if _, err := pc.WriteTo(ack, from); err != nil {
 		log.Debug("snmp inform not acknowledged", "from", from.String(), "err", err)
+		return
+	}
+	if opts.Stats != nil {
+		opts.Stats.acknowledged.Add(1)
 	}
 }

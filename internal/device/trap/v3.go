@@ -2,7 +2,6 @@ package trap
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -20,8 +19,10 @@ import (
 // is encrypted (and is encrypted when the user has a privacy protocol),
 // and lies within the sending engine's time window. The sender is the
 // authoritative engine of a trap, so keys are localised with the engine ID
-// the message carries. Authentication and decryption are gosnmp's; the
-// header is read here first, to find the user and to count refusals.
+// the message carries. The header is read and the digest checked here
+// (so refusals are told apart by what failed, not by error texts);
+// decryption and decoding are gosnmp's. Informs, for which the receiver
+// is the authoritative engine, are in inform.go.
 
 // User is an SNMPv3 USM user a device may send notifications as.
 type User struct {
@@ -63,6 +64,7 @@ var (
 	ErrNotInTimeWindow = errors.New("snmpv3 trap: not in the time window")
 	ErrSecurityLevel   = errors.New("snmpv3 trap: security level too low for the user")
 	ErrV3Inform        = errors.New("snmpv3 trap: informs over SNMPv3 are not accepted")
+	ErrUnknownEngineID = errors.New("snmpv3 trap: unknown engine ID")
 )
 
 // Stats counts what a receiver did with the datagrams it read. Fields are
@@ -70,6 +72,7 @@ var (
 type Stats struct {
 	received, accepted, refused, malformed, unsupported, dropped      atomic.Uint64
 	unknownUser, wrongDigest, decryption, notInTime, lowSecurityLevel atomic.Uint64
+	unknownEngineID, acknowledged, reports                            atomic.Uint64
 }
 
 // Counts is a snapshot of Stats.
@@ -86,6 +89,12 @@ type Counts struct {
 	Decryption       uint64
 	NotInTimeWindow  uint64
 	LowSecurityLevel uint64
+	// UnknownEngineID counts SNMPv3 messages for an engine other than
+	// the receiver's that needed it (discovery probes, informs).
+	UnknownEngineID uint64
+	// Acknowledged counts informs answered with a response, Reports the
+	// SNMPv3 reports sent (discovery, refusals of informs).
+	Acknowledged, Reports uint64
 }
 
 // Snapshot returns the counts so far.
@@ -96,7 +105,8 @@ func (s *Stats) Snapshot() Counts {
 	return Counts{Received: s.received.Load(), Accepted: s.accepted.Load(), Refused: s.refused.Load(),
 		Malformed: s.malformed.Load(), Unsupported: s.unsupported.Load(), Dropped: s.dropped.Load(),
 		UnknownUser: s.unknownUser.Load(), WrongDigest: s.wrongDigest.Load(), Decryption: s.decryption.Load(),
-		NotInTimeWindow: s.notInTime.Load(), LowSecurityLevel: s.lowSecurityLevel.Load()}
+		NotInTimeWindow: s.notInTime.Load(), LowSecurityLevel: s.lowSecurityLevel.Load(),
+		UnknownEngineID: s.unknownEngineID.Load(), Acknowledged: s.acknowledged.Load(), Reports: s.reports.Load()}
 }
 
 // count records why a datagram was not accepted.
@@ -115,6 +125,8 @@ func (s *Stats) count(err error) {
 		s.notInTime.Add(1)
 	case errors.Is(err, ErrSecurityLevel):
 		s.lowSecurityLevel.Add(1)
+	case errors.Is(err, ErrUnknownEngineID):
+		s.unknownEngineID.Add(1)
 	case errors.Is(err, ErrUnsupported), errors.Is(err, ErrV3Inform):
 		s.unsupported.Add(1)
 	case errors.Is(err, ErrTooLarge):
@@ -132,12 +144,18 @@ type V3Header struct {
 	EngineID      []byte
 	Boots, Time   int64
 	User          string
+
+	// auth is msgAuthenticationParameters, at offset authOff of the
+	// message: the digest is computed with it zeroed.
+	auth    []byte
+	authOff int
 }
 
 // Message flags.
 const (
-	flagAuth = 1
-	flagPriv = 2
+	flagAuth       = 1
+	flagPriv       = 2
+	flagReportable = 4
 )
 
 // ber reads BER TLVs from a byte slice, refusing anything out of bounds.
@@ -278,9 +296,13 @@ func ParseV3Header(b []byte) (V3Header, error) {
 		return h, errBER
 	}
 	h.User = string(user)
-	if _, err := u.expect(0x04); err != nil { // msgAuthenticationParameters
+	auth, err := u.expect(0x04) // msgAuthenticationParameters
+	if err != nil {
 		return h, err
 	}
+	// Every slice of b here keeps b's capacity, so the capacity left
+	// gives the offset of the parameters in the message.
+	h.auth, h.authOff = auth, cap(b)-cap(auth)
 	if _, err := u.expect(0x04); err != nil { // msgPrivacyParameters
 		return h, err
 	}
@@ -359,66 +381,13 @@ func (c *clocks) check(key string, boots, t int64) bool {
 	return true
 }
 
-// parseV3 authenticates, decrypts and decodes an SNMPv3 notification.
+// parseV3 authenticates, decrypts and decodes an SNMPv3 trap for which
+// the sender is the authoritative engine (no local engine: informs are
+// refused).
 func parseV3(ctx context.Context, from netip.Addr, b []byte, users Users, cl *clocks) (*Trap, error) {
-	h, err := ParseV3Header(b)
-	if err != nil {
-		return nil, err
-	}
-	if h.Flags&flagAuth == 0 {
-		return nil, ErrSecurityLevel
-	}
-	var cands []User
-	if users != nil {
-		cands = users(ctx, from, h.User)
-	}
-	if len(cands) == 0 {
-		return nil, ErrUnknownUser
-	}
-	var p *gosnmp.SnmpPacket
-	var who User
-	refusal := ErrSecurityLevel
-	for _, u := range cands {
-		if u.Name != h.User {
-			continue
-		}
-		if privProtos[strings.ToUpper(u.PrivProto)] != gosnmp.NoPriv && h.Flags&flagPriv == 0 {
-			continue // the user encrypts: a clear-text message is refused
-		}
-		sp, err := u.params(h.EngineID)
-		if err != nil {
-			continue
-		}
-		got, err := unmarshalV3(b, sp)
-		if err == nil {
-			p, who = got, u
-			break
-		}
-		if strings.Contains(err.Error(), "not authentic") {
-			refusal = ErrWrongDigest
-		} else if !errors.Is(refusal, ErrWrongDigest) {
-			refusal = fmt.Errorf("%w: %w", ErrDecryption, err)
-		}
-	}
-	if p == nil {
-		return nil, refusal
-	}
-	if !cl.check(who.ID+"\x00"+string(h.EngineID), h.Boots, h.Time) {
-		return nil, ErrNotInTimeWindow
-	}
-	switch p.PDUType {
-	case gosnmp.SNMPv2Trap:
-	case gosnmp.InformRequest:
-		return nil, ErrV3Inform
-	default:
-		return nil, ErrUnsupported
-	}
-	t, err := notification(p)
-	if err != nil {
-		return nil, err
-	}
-	t.Version, t.User, t.UserID, t.EngineID = "3", clip(h.User), who.ID, hex.EncodeToString(h.EngineID)
-	return t, nil
+	r := &v3Receiver{users: users, clocks: cl, now: cl.now}
+	t, _, err := r.receive(ctx, from, b)
+	return t, err
 }
 
 // unmarshalV3 runs gosnmp's v3 decoder with the user's parameters; a

@@ -46,4 +46,10 @@ func TestV3NetSNMPOracle(t *testing.T) {
 	if c := r.waitCounts(t, 4); c.Accepted != 3 || c.WrongDigest != 1 {
 		t.Fatalf("counts %+v", c)
 	}
+	// The right authentication key with a wrong privacy key authenticates
+	// and then fails to decrypt: a decryption error, not a wrong digest.
+	run("-l", "authPriv", "-u", "fgt", "-a", "SHA-256", "-A", "auth-pass-256", "-x", "AES-256", "-X", "not-the-priv-pass")
+	if c := r.waitCounts(t, 5); c.Accepted != 3 || c.WrongDigest != 1 || c.Decryption != 1 {
+		t.Fatalf("counts %+v", c)
+	}
 }

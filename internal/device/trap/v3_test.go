@@ -104,7 +104,7 @@ func (r *v3rx) waitCounts(t *testing.T, n uint64) Counts {
 	for {
 		c := r.stats.Snapshot()
 		done := c.Accepted + c.Refused + c.Malformed + c.Unsupported + c.Dropped + c.UnknownUser + c.WrongDigest +
-			c.Decryption + c.NotInTimeWindow + c.LowSecurityLevel
+			c.Decryption + c.NotInTimeWindow + c.LowSecurityLevel + c.UnknownEngineID
 		if done >= n {
 			return c
 		}
