@@ -23,6 +23,8 @@ type DiscoveryRun struct {
 	FinishedAt *time.Time          `json:"finished_at,omitempty"`
 	Result     *exposure.RunResult `json:"result,omitempty" doc:"Open ports, known, new (unknown) and zombie assets; absent in lists and before the run ends"`
 	Subdomains *SubdomainInput     `json:"subdomains,omitempty" doc:"The run's subdomain enumeration, when it has one"`
+	// HostDiscovery: the run asked which hosts are up first.
+	HostDiscovery bool `json:"host_discovery,omitempty" doc:"The run asks which hosts are up first and port-scans only those"`
 }
 
 // SubdomainInput asks a run to enumerate subdomains of the tenant's
@@ -35,7 +37,7 @@ type SubdomainInput struct {
 
 func runDTO(r store.DiscoveryRun, res *exposure.RunResult) DiscoveryRun {
 	d := DiscoveryRun{ID: r.ID, Targets: r.Targets, Ports: r.Ports, Status: r.Status, Error: r.Error, CreatedAt: r.CreatedAt,
-		FinishedAt: optTime(r.FinishedAt), Result: res}
+		FinishedAt: optTime(r.FinishedAt), Result: res, HostDiscovery: exposure.RunHostDiscovery(r)}
 	if sd, err := exposure.RunSubdomains(r); err == nil && sd.Enabled() {
 		d.Subdomains = &SubdomainInput{Domains: sd.Domains, Words: sd.Words, Certificates: sd.Certificates}
 	}
@@ -50,6 +52,9 @@ type DiscoveryInput struct {
 	// those resolving into its declared address space are scanned, others
 	// recorded in the result and never scanned.
 	Subdomains *SubdomainInput `json:"subdomains,omitempty"`
+	// HostDiscovery asks which targets are up first and port-scans only
+	// those.
+	HostDiscovery bool `json:"host_discovery,omitempty" doc:"Host discovery first (ARP on local Ethernet segments, ICMP echo, TCP ping of 80 and 443) and port scans only of the hosts that answered; the result's host_discovery.methods says what could not be used"`
 }
 
 type runParamIn struct {
@@ -86,7 +91,7 @@ func (s *server) startRun(ctx context.Context, in *runStartIn) (*out[DiscoveryRu
 	if err != nil {
 		return nil, err
 	}
-	ein := exposure.Input{Targets: in.Body.Targets, Ports: in.Body.Ports}
+	ein := exposure.Input{Targets: in.Body.Targets, Ports: in.Body.Ports, HostDiscovery: in.Body.HostDiscovery}
 	if sd := in.Body.Subdomains; sd != nil {
 		ein.Subdomains = exposure.Subdomains{Domains: sd.Domains, Words: sd.Words, Certificates: sd.Certificates}
 	}

@@ -137,6 +137,9 @@ type RunResult struct {
 	// Subdomains are the names subdomain enumeration resolved, with the
 	// addresses scanned and those outside the tenant's space.
 	Subdomains []SubdomainFound `json:"subdomains,omitempty"`
+	// HostDiscovery is what host discovery found, when the run asked
+	// for it.
+	HostDiscovery *HostDiscoveryResult `json:"host_discovery,omitempty"`
 }
 
 // Input is a discovery run as a user asks for it.
@@ -146,6 +149,10 @@ type Input struct {
 	// Subdomains asks for subdomain enumeration under the tenant's
 	// declared domains (see subdomains.go).
 	Subdomains Subdomains
+	// HostDiscovery asks which targets are up first (ARP on local
+	// Ethernet segments, ICMP echo, TCP ping; see hostdisc.go) and
+	// port-scans only those.
+	HostDiscovery bool
 }
 
 func invalid(field, code string, a map[string]any, format string, fa ...any) error {
@@ -201,7 +208,7 @@ func (s *Service) Start(ctx context.Context, tenantID string, in Input) (store.D
 	if err != nil {
 		return store.DiscoveryRun{}, err
 	}
-	opts, err := encodeSubdomains(sd)
+	opts, err := encodeOptions(sd, in.HostDiscovery)
 	if err != nil {
 		return store.DiscoveryRun{}, err
 	}
@@ -213,6 +220,9 @@ func (s *Service) Start(ctx context.Context, tenantID string, in Input) (store.D
 	detail := map[string]string{"targets": run.Targets, "ports": run.Ports}
 	if sd.Enabled() {
 		detail["subdomains"] = fmt.Sprintf("%d domain(s), %d word(s), certificates %v", len(sd.Domains), len(sd.Words), sd.Certificates)
+	}
+	if in.HostDiscovery {
+		detail["host_discovery"] = "on"
 	}
 	if err := s.audit.Record(ctx, audit.Event{TenantID: tenantID, Action: "discovery.start", Object: "discovery_run:" + run.ID,
 		Detail: detail}); err != nil {
@@ -306,10 +316,11 @@ func (s *Service) Run(ctx context.Context, tenantID, runID string) error {
 	if err != nil {
 		return err
 	}
-	sd, err := decodeOptions(run.Options)
+	o, err := decodeRunOptions(run.Options)
 	var res RunResult
 	if err == nil {
-		res, err = s.scan(ctx, tenantID, Input{Targets: run.Targets, Ports: run.Ports, Subdomains: sd})
+		res, err = s.scan(ctx, tenantID, Input{Targets: run.Targets, Ports: run.Ports, Subdomains: o.subdomains(),
+			HostDiscovery: o.HostDiscovery})
 	}
 	status, errText := StatusDone, ""
 	if err != nil {
@@ -333,7 +344,12 @@ func (s *Service) scan(ctx context.Context, tenantID string, in Input) (RunResul
 		return res, err
 	}
 	res.Scope = p.names
-	sc, err := discovery.New(discovery.Options{Scope: p.scope, Rate: s.rate, Timeout: s.timeout, Fingerprint: true, Logger: s.logger})
+	dopts := discovery.Options{Scope: p.scope, Rate: s.rate, Timeout: s.timeout, Fingerprint: true, Logger: s.logger}
+	if in.HostDiscovery {
+		res.HostDiscovery = &HostDiscoveryResult{}
+		dopts.Ping, dopts.ARP, dopts.OnHost = true, true, res.HostDiscovery.add
+	}
+	sc, err := discovery.New(dopts)
 	if err != nil {
 		return res, err
 	}
@@ -363,6 +379,7 @@ func (s *Service) scan(ctx context.Context, tenantID string, in Input) (RunResul
 	scanOnce := func(t *discovery.Targets) error {
 		sum, err := sc.Scan(ctx, t, p.ports, emit)
 		res.Hosts, res.Probed, res.Elapsed = res.Hosts+sum.Hosts, res.Probed+sum.Probed, res.Elapsed+sum.Elapsed
+		res.HostDiscovery.summarise(sum.Discovery)
 		return err
 	}
 	// scanNames scans the in-scope addresses enumeration found outside

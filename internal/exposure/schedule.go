@@ -75,6 +75,11 @@ func (s *Service) StartDue(ctx context.Context) (int, error) {
 		if ds, err := s.declaredDomains(ctx, t.ID); err == nil && len(ds) > 0 {
 			in.Subdomains = Subdomains{Words: DefaultSubdomainWords(), Certificates: true}
 		}
+		// Host discovery is kept from the tenant's latest run: a tenant
+		// that asked for it once keeps it in its scheduled runs.
+		if len(runs) > 0 {
+			in.HostDiscovery = RunHostDiscovery(runs[0])
+		}
 		if _, err := s.Start(ctx, t.ID, in); err != nil {
 			var fe *store.FieldError
 			if errors.As(err, &fe) && fe.Code == store.CodeRequired {

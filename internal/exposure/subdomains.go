@@ -164,34 +164,55 @@ func (noResolver) LookupNetIP(context.Context, string, string) ([]netip.Addr, er
 	return nil, fmt.Errorf("no lookups while checking")
 }
 
-func encodeSubdomains(sd Subdomains) (string, error) {
-	if !sd.Enabled() {
+func encodeOptions(sd Subdomains, hostDiscovery bool) (string, error) {
+	o := runOptions{HostDiscovery: hostDiscovery}
+	if sd.Enabled() {
+		o.Subdomains = &sd
+	}
+	if o == (runOptions{}) {
 		return "", nil
 	}
-	b, err := json.Marshal(runOptions{Subdomains: &sd})
+	b, err := json.Marshal(o)
 	return string(b), err
 }
 
 // runOptions is the JSON of store.DiscoveryRun.Options.
 type runOptions struct {
 	Subdomains *Subdomains `json:"subdomains,omitempty"`
+	// HostDiscovery: see Input.HostDiscovery.
+	HostDiscovery bool `json:"host_discovery,omitempty"`
+}
+
+func (o runOptions) subdomains() Subdomains {
+	if o.Subdomains == nil {
+		return Subdomains{}
+	}
+	return *o.Subdomains
+}
+
+// RunHostDiscovery reports whether a run asked for host discovery.
+func RunHostDiscovery(r store.DiscoveryRun) bool {
+	o, err := decodeRunOptions(r.Options)
+	return err == nil && o.HostDiscovery
+}
+
+func decodeRunOptions(s string) (runOptions, error) {
+	var o runOptions
+	if s == "" {
+		return o, nil
+	}
+	if err := json.Unmarshal([]byte(s), &o); err != nil {
+		return runOptions{}, fmt.Errorf("run options: %w", err)
+	}
+	return o, nil
 }
 
 // RunSubdomains returns the subdomain enumeration a run was asked for.
 func RunSubdomains(r store.DiscoveryRun) (Subdomains, error) { return decodeOptions(r.Options) }
 
 func decodeOptions(s string) (Subdomains, error) {
-	if s == "" {
-		return Subdomains{}, nil
-	}
-	var o runOptions
-	if err := json.Unmarshal([]byte(s), &o); err != nil {
-		return Subdomains{}, fmt.Errorf("run options: %w", err)
-	}
-	if o.Subdomains == nil {
-		return Subdomains{}, nil
-	}
-	return *o.Subdomains, nil
+	o, err := decodeRunOptions(s)
+	return o.subdomains(), err
 }
 
 // enumerate resolves the names sd asks for (words, or sans when given),

@@ -26,7 +26,9 @@ type discoveryPage struct {
 	// The subdomain fields as typed.
 	SubDomains, SubWords string
 	SubCerts             bool
-	CanWrite             bool
+	// HostDiscovery is the host discovery box of the run form.
+	HostDiscovery bool
+	CanWrite      bool
 	// The import form: formats to choose from and the one chosen.
 	Formats []string
 	Format  string
@@ -67,7 +69,8 @@ func (s *server) discoveryStart(w http.ResponseWriter, r *http.Request) error {
 	}
 	v.SubDomains, v.SubWords, v.SubCerts = r.PostFormValue("subdomain_domains"), r.PostFormValue("subdomain_words"),
 		r.PostFormValue("subdomain_certs") == "1"
-	in := exposure.Input{Targets: v.Targets, Ports: v.Ports}
+	v.HostDiscovery = r.PostFormValue("host_discovery") == "1"
+	in := exposure.Input{Targets: v.Targets, Ports: v.Ports, HostDiscovery: v.HostDiscovery}
 	if err = discoverySubdomains(v, &in); err == nil {
 		var run store.DiscoveryRun
 		if run, err = s.opts.Exposure.Start(r.Context(), t.ID, in); err == nil {

@@ -94,6 +94,9 @@ type Options struct {
 	// PingPorts are the ports of the TCP ping (DefaultPingPorts when
 	// empty).
 	PingPorts []uint16
+	// OnHost, when set with Ping, is told each target's host discovery
+	// result, up or not, before the port scan starts.
+	OnHost func(HostResult)
 	// Logger receives debug messages; nil discards them.
 	Logger *slog.Logger
 	// Now is the rate limiter's clock; nil means time.Now.
@@ -232,7 +235,7 @@ func (s *Scanner) Scan(ctx context.Context, targets *Targets, ports []uint16, em
 		}
 	}
 	if s.opts.Ping {
-		up, hs, err := s.discover(ctx, targets, raw, nil)
+		up, hs, err := s.discover(ctx, targets, raw, s.opts.OnHost)
 		sum.Discovery = &hs
 		if err != nil {
 			sum.Elapsed = time.Since(start)
