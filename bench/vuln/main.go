@@ -37,6 +37,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -58,6 +59,7 @@ type config struct {
 	queries   int
 	budget    time.Duration
 	inventory bool
+	rescan    bool
 	profile   string
 	keep      bool
 	reuse     string
@@ -75,6 +77,7 @@ func main() {
 	flag.IntVar(&c.queries, "queries", 200, "queries per query shape")
 	flag.DurationVar(&c.budget, "query-budget", 60*time.Second, "time limit per query shape (fewer queries when reached)")
 	flag.BoolVar(&c.inventory, "inventory", true, "put the assets in the tenant's inventory first, so findings link to them")
+	flag.BoolVar(&c.rescan, "rescan", true, "import a full rescan after the first import (false: the queries run after the first)")
 	flag.StringVar(&c.profile, "profile", "", "directory to write CPU profiles to")
 	flag.BoolVar(&c.keep, "keep", false, "keep the generated files and the database")
 	flag.StringVar(&c.reuse, "reuse", "", "run only the queries, on the SQLite file or PostgreSQL database URL of an earlier run")
@@ -120,7 +123,7 @@ func run(ctx context.Context, c config) (err error) {
 		defer func() { _ = os.RemoveAll(dir) }()
 	}
 
-	st, closeStore, err := openStore(ctx, c, dir)
+	st, srv, closeStore, err := openStore(ctx, c, dir)
 	if err != nil {
 		return err
 	}
@@ -167,7 +170,7 @@ func run(ctx context.Context, c config) (err error) {
 		return err
 	}
 	fmt.Printf("generated round 1: %d files, %d findings, %.1f MiB in %.1fs\n", want.files, want.total, mib(sizeOf(paths)), time.Since(t0).Seconds())
-	got, r, err := importAll(actx, svc, ten.ID, paths, c.profile, "import")
+	got, r, err := importAll(actx, svc, ten.ID, paths, c.profile, "import", srv)
 	if err != nil {
 		return err
 	}
@@ -178,11 +181,15 @@ func run(ctx context.Context, c config) (err error) {
 	// Round 2, a day later: a full rescan that no longer sees ~2 % of the
 	// findings and sees new ones on every tenth asset.
 	clock = clock.Add(24 * time.Hour)
+	if !c.rescan {
+		clock = clock.Add(44 * 24 * time.Hour)
+		return queries(actx, svc, ten.ID, c)
+	}
 	paths, want2, err := g.write(dir, 2)
 	if err != nil {
 		return err
 	}
-	got, r, err = importAll(actx, svc, ten.ID, paths, c.profile, "reimport")
+	got, r, err = importAll(actx, svc, ten.ID, paths, c.profile, "reimport", srv)
 	if err != nil {
 		return err
 	}
@@ -227,31 +234,39 @@ func reuse(ctx context.Context, c config) error {
 	return queries(actx, svc, ten.ID, c)
 }
 
-func openStore(ctx context.Context, c config, dir string) (store.Store, func() error, error) {
+// openStore opens the benchmark's store and, on PostgreSQL, what measures
+// the server's CPU time.
+func openStore(ctx context.Context, c config, dir string) (store.Store, *serverCPU, func() error, error) {
 	switch c.driver {
 	case "sqlite":
 		st, err := sqlite.Open(ctx, filepath.Join(dir, "vigil.db"), sqlite.Options{})
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return st, st.Close, nil
+		return st, nil, st.Close, nil
 	case "postgres":
 		b := make([]byte, 6)
 		if _, err := rand.Read(b); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		name := "vigil_bench_vuln_" + hex.EncodeToString(b)
 		dbURL, err := postgres.CreateDatabase(ctx, c.pg, name)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		st, err := postgres.Open(ctx, dbURL, postgres.Options{})
 		if err != nil {
 			_ = postgres.DropDatabase(ctx, c.pg, name)
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return st, func() error {
-			err := st.Close()
+		srv, err := newServerCPU(ctx, dbURL)
+		if err != nil {
+			_ = st.Close()
+			_ = postgres.DropDatabase(ctx, c.pg, name)
+			return nil, nil, nil, err
+		}
+		return st, srv, func() error {
+			err := errors.Join(srv.close(), st.Close())
 			if c.keep {
 				fmt.Println("database kept:", name)
 				return err
@@ -259,7 +274,7 @@ func openStore(ctx context.Context, c config, dir string) (store.Store, func() e
 			return errors.Join(err, postgres.DropDatabase(context.Background(), c.pg, name))
 		}, nil
 	}
-	return nil, nil, fmt.Errorf("-driver must be sqlite or postgres, not %q", c.driver)
+	return nil, nil, nil, fmt.Errorf("-driver must be sqlite or postgres, not %q", c.driver)
 }
 
 // seedInventory creates the hosts and images the findings are on, with
@@ -302,10 +317,11 @@ func seedInventory(ctx context.Context, st store.Store, tenantID string, g genCo
 
 // importAll imports the files one by one, as full scans, and sums the
 // scans' counters: total, added, updated, absent.
-func importAll(ctx context.Context, svc *lifecycle.Service, tenantID string, paths []string, profile, name string) ([4]int, result, error) {
+func importAll(ctx context.Context, svc *lifecycle.Service, tenantID string, paths []string, profile, name string,
+	srv *serverCPU) ([4]int, result, error) {
 	var sum [4]int
 	var ierr error
-	r := measure(profile, name, func() {
+	r := measure(profile, name, srv, func() {
 		start := time.Now()
 		for i, p := range paths {
 			if i > 0 && i%10 == 0 {
@@ -417,6 +433,10 @@ func queries(ctx context.Context, svc *lifecycle.Service, tenantID string, c con
 	if c.only != nil {
 		shapes = slices.DeleteFunc(shapes, func(s shape) bool { return !c.only.MatchString(s.name) })
 	}
+	if !c.rescan && c.reuse == "" {
+		// Without the rescan no finding is fixed-pending-verification.
+		shapes = slices.DeleteFunc(shapes, func(s shape) bool { return strings.Contains(s.name, lifecycle.StateFixedPending) })
+	}
 	fmt.Printf("findings page queries (up to %d each, %s budget per shape):\n", c.queries, c.budget)
 	var stop func()
 	if c.profile != "" {
@@ -477,7 +497,8 @@ func removeAll(paths []string) {
 
 type result struct {
 	wall, cpu time.Duration
-	peakRSS   int64 // bytes, 0 when unknown
+	server    time.Duration // the PostgreSQL backends' CPU, 0 when unknown
+	peakRSS   int64         // bytes, 0 when unknown
 }
 
 func (r result) print(what string, n int) {
@@ -486,24 +507,29 @@ func (r result) print(what string, n int) {
 	if r.cpu > 0 {
 		line += fmt.Sprintf("  CPU %.1fs", r.cpu.Seconds())
 	}
+	if r.server > 0 {
+		line += fmt.Sprintf("  server CPU %.1fs", r.server.Seconds())
+	}
 	if r.peakRSS > 0 {
 		line += fmt.Sprintf("  peak RSS %.0f MiB", mib(r.peakRSS))
 	}
 	fmt.Println(line)
 }
 
-// measure times f, with its CPU time and the process's peak RSS during
-// it, profiling it into dir/name.pprof when dir is set.
-func measure(dir, name string, f func()) result {
+// measure times f, with its CPU time, the PostgreSQL backends' CPU time
+// (srv, when set) and the process's peak RSS during it, profiling it into
+// dir/name.pprof when dir is set.
+func measure(dir, name string, srv *serverCPU, f func()) result {
 	var stop func()
 	if dir != "" {
 		stop = startProfile(dir, name)
 	}
 	runtime.GC()
 	resetPeakRSS()
+	srv.start()
 	c0, t0 := cpuTime(), time.Now()
 	f()
-	r := result{wall: time.Since(t0), cpu: cpuTime() - c0, peakRSS: peakRSS()}
+	r := result{wall: time.Since(t0), cpu: cpuTime() - c0, server: srv.since(), peakRSS: peakRSS()}
 	if stop != nil {
 		stop()
 	}

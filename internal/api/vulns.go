@@ -71,10 +71,13 @@ func (s *server) vulnDTO(f store.VulnFinding) Vulnerability {
 
 // VulnerabilityList is one page of findings, highest priority first.
 type VulnerabilityList struct {
-	Items  []Vulnerability `json:"items"`
-	Total  int             `json:"total"`
-	Limit  int             `json:"limit"`
-	Offset int             `json:"offset"`
+	Items []Vulnerability `json:"items"`
+	Total int             `json:"total" doc:"Matching findings, counted up to 10000"`
+	// TotalCapped says the count stopped at its limit: at least Total
+	// findings match.
+	TotalCapped bool `json:"total_capped" doc:"The count stopped at 10000: at least total findings match"`
+	Limit       int  `json:"limit"`
+	Offset      int  `json:"offset"`
 }
 
 // VulnerabilityEvent is one entry of a finding's timeline.
@@ -225,11 +228,13 @@ func (s *server) listVulns(ctx context.Context, in *vulnListIn) (*out[Vulnerabil
 		return nil, err
 	}
 	list, total, err := s.opts.Vulns.List(ctx, t.ID, lifecycle.Filter{State: in.State, Severity: in.Severity, KEV: in.KEV,
-		Overdue: in.Overdue, AssetID: in.Asset, Scanner: in.Scanner, Query: in.Q, Page: store.Page{Limit: in.Limit, Offset: in.Offset}})
+		Overdue: in.Overdue, AssetID: in.Asset, Scanner: in.Scanner, Query: in.Q, CountLimit: lifecycle.MaxCount,
+		Page: store.Page{Limit: in.Limit, Offset: in.Offset}})
 	if err != nil {
 		return nil, err
 	}
-	return reply(VulnerabilityList{Items: items(list, s.vulnDTO), Total: total, Limit: in.Limit, Offset: in.Offset})
+	return reply(VulnerabilityList{Items: items(list, s.vulnDTO), Total: total, TotalCapped: total >= lifecycle.MaxCount,
+		Limit: in.Limit, Offset: in.Offset})
 }
 
 func (s *server) importScan(ctx context.Context, in *vulnImportIn) (*out[ScanImport], error) {

@@ -43,10 +43,13 @@ type vulnsPage struct {
 	Formats    []string
 	Rows       []vulnRow
 	Total      int
-	Pager      pager
-	Scans      []store.VulnScan
-	Counts     []sevCount
-	CanWrite   bool
+	// Capped is the count limit, digits grouped ("10,000"), when the
+	// count stopped at it; the page then shows "10,000+".
+	Capped   string
+	Pager    pager
+	Scans    []store.VulnScan
+	Counts   []sevCount
+	CanWrite bool
 	// Bulk is the result of the last bulk change, when there was one.
 	BulkChanged, BulkFailed int
 	// SLA is the tenant's fix deadlines form (template "vulnsla").
@@ -87,7 +90,8 @@ func (s *server) vulnsView(r *http.Request) (*vulnsPage, error) {
 	v := &vulnsPage{URL: vulnBase(t), Filter: f, States: lifecycle.States(), Severities: severities(),
 		Formats: s.opts.Vulns.Formats(), CanWrite: auth.FromContext(ctx).Can(auth.PermVulnWrite, t.ID)}
 	list, total, err := s.opts.Vulns.List(ctx, t.ID, lifecycle.Filter{State: f.State, Severity: f.Severity, KEV: f.KEV,
-		Overdue: f.Overdue, Query: f.Q, Page: store.Page{Limit: vulnPageSize, Offset: (pg - 1) * vulnPageSize}})
+		Overdue: f.Overdue, Query: f.Q, CountLimit: lifecycle.MaxCount,
+		Page: store.Page{Limit: vulnPageSize, Offset: (pg - 1) * vulnPageSize}})
 	if err != nil {
 		return nil, err
 	}
@@ -95,10 +99,18 @@ func (s *server) vulnsView(r *http.Request) (*vulnsPage, error) {
 		v.Rows = append(v.Rows, vulnRow{VulnFinding: x, Overdue: s.opts.Vulns.Overdue(x)})
 	}
 	v.Total = total
-	v.Pager = newPager(total, pg, vulnPageSize, func(n int) string {
+	link := func(n int) string {
 		return withQuery(v.URL, url.Values{"state": {f.State}, "severity": {f.Severity}, "q": {f.Q},
 			"kev": {flag(f.KEV)}, "overdue": {flag(f.Overdue)}, "page": {strconv.Itoa(n)}})
-	})
+	}
+	if total >= lifecycle.MaxCount {
+		// The count stopped at its limit: "10,000+", and pages go on
+		// while they are full.
+		v.Capped = groupDigits(total)
+		v.Pager = openPager(pg, len(list) == vulnPageSize, link)
+	} else {
+		v.Pager = newPager(total, pg, vulnPageSize, link)
+	}
 	counts, err := s.opts.Vulns.Summary(ctx, t.ID)
 	if err != nil {
 		return nil, err
@@ -281,4 +293,21 @@ func (s *server) vulnChange(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.render(w, r, status, "vuln", v)
 	return nil
+}
+
+// groupDigits writes a non-negative count with its digits in groups of
+// three ("10,000"), as both the page's languages write large counts.
+func groupDigits(n int) string {
+	s := strconv.Itoa(n)
+	if n < 0 {
+		return s
+	}
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }

@@ -151,7 +151,8 @@ var dialect = sqldb.Dialect{
 	},
 	// pg_advisory_xact_lock returns a void value, which database/sql
 	// cannot scan but may discard.
-	KeyLock: "SELECT pg_advisory_xact_lock(hashtextextended(?::text, 0))",
+	KeyLock:  "SELECT pg_advisory_xact_lock(hashtextextended(?::text, 0))",
+	CopyFrom: copyFrom,
 }
 
 // sqlState returns the SQLSTATE of a server error, or "".

@@ -67,11 +67,19 @@ func (x vulns) Import(ctx context.Context, in store.VulnImport) error {
 	}
 	sc.CreatedAt = at
 	sc.Total, sc.Added, sc.Updated, sc.Reopened, sc.Absent = len(in.Findings), 0, 0, 0, 0
-	err := s.inTx(ctx, func(c conn) error {
+	err := s.inCopyTx(ctx, func(c conn, cp copier) error {
+		// Imports of a tenant take turns: each reads which of its
+		// fingerprints are stored before writing them.
+		if err := c.lock(ctx, "vuln-import:"+sc.TenantID); err != nil {
+			return err
+		}
 		if err := importCache(ctx, c); err != nil {
 			return err
 		}
 		im := &importer{x: x, c: c, in: in, sc: sc, atT: at, at: s.t(at), fps: map[string]bool{}}
+		if cp != nil {
+			im.bulk = &bulkWriter{cp: cp, c: c, queued: map[string]int{}}
+		}
 		defer im.close()
 		if err := im.findings(ctx); err != nil {
 			return err
@@ -128,7 +136,13 @@ func upsertSQL(n int) string {
 		}
 		b.WriteString(row)
 	}
-	b.WriteString(` ON CONFLICT (tenant_id, fingerprint) DO UPDATE SET
+	b.WriteString(upsertConflict)
+	return b.String()
+}
+
+// upsertConflict is how a written finding merges with the stored one of
+// the same tenant and fingerprint.
+const upsertConflict = ` ON CONFLICT (tenant_id, fingerprint) DO UPDATE SET
 		asset_id = CASE WHEN excluded.asset_id = '' THEN vuln_findings.asset_id ELSE excluded.asset_id END,
 		asset_key = excluded.asset_key, rule_id = excluded.rule_id, title = excluded.title,
 		description = excluded.description, severity = excluded.severity, severity_rank = excluded.severity_rank,
@@ -143,9 +157,7 @@ func upsertSQL(n int) string {
 		state_at = CASE WHEN vuln_findings.state <> excluded.state THEN excluded.state_at ELSE vuln_findings.state_at END,
 		state_note = CASE WHEN vuln_findings.state <> excluded.state THEN excluded.state_note ELSE vuln_findings.state_note END,
 		state_by = CASE WHEN vuln_findings.state <> excluded.state THEN '' ELSE vuln_findings.state_by END,
-		state = excluded.state`)
-	return b.String()
-}
+		state = excluded.state`
 
 // eventsSQL inserts n timeline events.
 func eventsSQL(n int) string {
@@ -174,6 +186,8 @@ type importer struct {
 	nevs int
 	// stmts are the statements of full batches, prepared once an import.
 	stmts map[string]*sql.Stmt
+	// bulk, when set, writes the findings and events instead, by COPY.
+	bulk *bulkWriter
 }
 
 func (im *importer) close() {
@@ -209,6 +223,9 @@ func (im *importer) exec(ctx context.Context, full bool, query string, args ...a
 
 // lookup returns the stored findings among fps.
 func (im *importer) lookup(ctx context.Context, fps []string) (map[string]known, error) {
+	if im.bulk != nil {
+		return im.bulk.lookup(ctx, im.c, im.sc.TenantID, fps)
+	}
 	out := make(map[string]known, len(fps))
 	for lo := 0; lo < len(fps); lo += importBatch {
 		chunk := fps[lo:min(lo+importBatch, len(fps))]
@@ -260,6 +277,14 @@ func (im *importer) add(ctx context.Context, f *store.VulnFinding, state, note s
 	if err != nil {
 		return err
 	}
+	if im.bulk != nil {
+		return im.bulk.add(ctx, f.Fingerprint, []any{f.ID, f.TenantID, f.Fingerprint, f.AssetID, f.AssetKey, f.Scanner,
+			f.RuleID, f.Title, f.Description, f.Severity, f.Layer, f.Host, f.IP, f.Port, f.Protocol, f.URL, f.Target,
+			f.Package, f.Version, cves, cwes, refs, f.CVSSVector, optFloat(f.CVSSScore), f.CVSS4Vector,
+			optFloat(f.CVSS4Score), f.FixedIn, f.Remediation, f.Evidence, f.KEV, optFloat(f.EPSS), f.Priority,
+			f.PriorityReason, state, note, "", im.at, "", "", nil, s.t(f.DueAt), im.at, im.at, occurrences, f.ScanID,
+			im.at, store.SeverityRank(f.Severity)})
+	}
 	im.rows = append(im.rows, f.ID, f.TenantID, f.Fingerprint, f.AssetID, f.AssetKey, f.Scanner, f.RuleID, f.Title,
 		f.Description, f.Severity, f.Layer, f.Host, f.IP, f.Port, f.Protocol, f.URL, f.Target, f.Package, f.Version, cves,
 		cwes, refs, f.CVSSVector, optFloat(f.CVSSScore), f.CVSS4Vector, optFloat(f.CVSS4Score), f.FixedIn, f.Remediation,
@@ -278,6 +303,9 @@ func (im *importer) add(ctx context.Context, f *store.VulnFinding, state, note s
 func (im *importer) event(ctx context.Context, e store.VulnEvent) error {
 	if err := ensureID(&e.ID); err != nil {
 		return err
+	}
+	if im.bulk != nil {
+		return im.bulk.event(ctx, []any{e.ID, e.TenantID, e.FindingID, im.at, e.ActorID, e.Kind, e.From, e.To, e.Note})
 	}
 	im.evs = append(im.evs, e.ID, e.TenantID, e.FindingID, im.at, e.ActorID, e.Kind, e.From, e.To, e.Note)
 	im.nevs++
@@ -323,6 +351,9 @@ func (im *importer) flushEvents(ctx context.Context, last bool) error {
 
 // done writes everything still queued.
 func (im *importer) done(ctx context.Context) error {
+	if im.bulk != nil {
+		return im.bulk.flush(ctx)
+	}
 	if err := im.flush(ctx); err != nil {
 		return err
 	}

@@ -478,6 +478,11 @@ type Filter struct {
 	store.Page
 }
 
+// MaxCount is the count limit of the findings page and the API list: a
+// larger total is shown as "10,000+" (and flagged total_capped), since
+// counting a million findings exactly costs more than the page itself.
+const MaxCount = 10_000
+
 // List returns a page of findings and the total matching count.
 func (s *Service) List(ctx context.Context, tenantID string, f Filter) ([]store.VulnFinding, int, error) {
 	if err := auth.Require(ctx, auth.PermAssetRead, tenantID); err != nil {
