@@ -17,7 +17,7 @@ import (
 // regulatorTenantPrefixes are the tenant paths (after
 // /api/v1/tenants/{tenant}) a regulator may use.
 func regulatorTenantPrefixes() []string {
-	return []string{"/assessments", "/risks", "/remediation", "/reports"}
+	return []string{"/assessments", "/risks", "/remediation", "/reports", "/inspections"}
 }
 
 // regulatorAllows reports whether p may call the operation at path (with
@@ -29,7 +29,7 @@ func regulatorAllows(p *auth.Principal, r rule, tenantID, path string) bool {
 		return true
 	}
 	if tenantID == "" {
-		if r.Scope == scopeAuthenticated || path == basePath+"/tenants" || path == basePath+supervisionPath {
+		if r.Scope == scopeAuthenticated || path == basePath+"/tenants" || path == basePath+supervisionPath || regulatorOwnPath(path) {
 			return true
 		}
 		for _, role := range p.Roles {
@@ -39,8 +39,8 @@ func regulatorAllows(p *auth.Principal, r rule, tenantID, path string) bool {
 		}
 		return len(p.Roles) == 0
 	}
-	if p.Roles[tenantID] != auth.RoleRegulator {
-		return true
+	if p.Roles[tenantID] != auth.RoleRegulator && p.Commissioned[tenantID] == "" {
+		return true // a commissioned assessor keeps to the same paths
 	}
 	rest, ok := strings.CutPrefix(path, basePath+"/tenants/{"+tenantParam+"}")
 	if !ok {

@@ -12,8 +12,10 @@ import (
 
 // TestRegulatorReachesOnlyCompliance calls every operation with a
 // regulator's token of tenant A: outside the tenant's assessments, risks,
-// remediation and reports (and the tenant list) every call is refused
-// with 403; the compliance reads it is granted are not.
+// remediation, inspections and reports (and the tenant list, the
+// supervision summary, inspection campaigns and commissions) every call
+// is refused with 403; the compliance reads it is granted, and its own
+// inspection and commission writes, are not.
 func TestRegulatorReachesOnlyCompliance(t *testing.T) {
 	h := newHarness(t)
 	reg := h.token(h.env.TenantA.ID, auth.RoleRegulator)
@@ -35,10 +37,11 @@ func TestRegulatorReachesOnlyCompliance(t *testing.T) {
 				compliance = compliance || rest == pre || strings.HasPrefix(rest, pre+"/")
 			}
 		}
-		granted := r.Perm == auth.PermAssessRead || r.Perm == auth.PermReportRead || r.Perm == auth.PermTenantRead || r.Scope == scopeAuthenticated
+		granted := r.Perm == auth.PermAssessRead || r.Perm == auth.PermReportRead || r.Perm == auth.PermTenantRead || r.Scope == scopeAuthenticated ||
+			r.Perm == auth.PermInspectWrite || r.Perm == auth.PermCommissionWrite
 		res := h.do(method, target, reg, nil)
 		switch {
-		case (compliance || rest == "" || path == basePath+"/tenants" || path == basePath+supervisionPath) && granted:
+		case (compliance || rest == "" || path == basePath+"/tenants" || path == basePath+supervisionPath || regulatorOwnPath(path)) && granted:
 			if res.Code == http.StatusForbidden || res.Code == http.StatusUnauthorized {
 				t.Errorf("regulator %s: %d, want it reachable", key, res.Code)
 			}

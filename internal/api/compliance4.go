@@ -74,6 +74,7 @@ func (s *server) registerSupervision() {
 		Description: "Per tenant where the caller holds assessment.read: MLPS projects with score and conclusion, open gaps, " +
 			"remediation progress and the latest inspections (spot checks marked). A regulator sees the tenants granted to it.",
 		Tags: []string{"assessments"}}, s.getSupervision)
+	s.registerCompliance5()
 }
 
 func (s *server) getSupervision(ctx context.Context, _ *struct{}) (*out[[]SupervisedTenant], error) {

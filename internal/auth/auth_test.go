@@ -86,6 +86,10 @@ func TestPrincipalCan(t *testing.T) {
 		{"regulator reads granted", regulator, PermReportRead, "B", true},
 		{"regulator no writes", regulator, PermAssetWrite, "A", false},
 		{"regulator no contacts", regulator, PermContactRead, "A", false},
+		{"regulator inspects granted", regulator, PermInspectWrite, "A", true},
+		{"regulator no assessment writes", regulator, PermAssessWrite, "A", false},
+		{"regulator does not inspect others", regulator, PermInspectWrite, "C", false},
+		{"analyst no inspections", analyst, PermInspectWrite, "A", false},
 		{"anonymous nothing", anon, PermTenantRead, "A", false},
 	}
 	for _, c := range cases {
@@ -103,6 +107,10 @@ func TestEveryRoleHasPermissionsAndReadOnlyRolesWriteNothing(t *testing.T) {
 		}
 		if r == RoleAuditor || r == RoleCustomer || r == RoleRegulator {
 			for _, p := range perms {
+				// A regulator writes only its own inspections and commissions.
+				if r == RoleRegulator && (p == PermInspectWrite || p == PermCommissionWrite) {
+					continue
+				}
 				if !strings.HasSuffix(string(p), ".read") {
 					t.Errorf("read-only role %s holds %s", r, p)
 				}

@@ -17,6 +17,10 @@ type Principal struct {
 	// scope is one tenant (Roles has one entry) or global (GlobalRole).
 	TokenID string
 	Locale  string
+	// Commissioned maps tenant ID to the compliance commission that grants
+	// the role held there (an assessor of a commissioned third party, for
+	// the commission's period); nil when none.
+	Commissioned map[string]string
 }
 
 // Anonymous reports whether nobody is signed in.

@@ -36,6 +36,12 @@ const (
 	PermReportRead    Perm = "report.read"
 	PermVulnWrite     Perm = "vuln.write"   // import findings, move them through their lifecycle
 	PermEventIngest   Perm = "event.ingest" // send log events (a log shipper's token)
+	// PermInspectWrite opens, runs and closes compliance inspections
+	// (campaigns, spot checks) without any other write to assessments.
+	PermInspectWrite Perm = "inspection.write"
+	// PermCommissionWrite commissions a third-party assessment
+	// organisation into tenants for a period (and revokes it).
+	PermCommissionWrite Perm = "commission.write"
 )
 
 // Role names.
@@ -46,7 +52,7 @@ const (
 	RoleOperator  = "operator"  // operations engineer
 	RoleAuditor   = "auditor"   // read-only, sees the audit log
 	RoleCustomer  = "customer"  // customer viewer, own tenant only
-	RoleRegulator = "regulator" // supervisor, read-only over granted tenants
+	RoleRegulator = "regulator" // supervisor: reads granted tenants, runs inspections, commissions third parties
 	RoleAssessor  = "assessor"  // external assessor, assigned projects only
 )
 
@@ -65,10 +71,10 @@ func rolePerms(role string) []Perm {
 	case RoleAdmin:
 		return with(readAll, PermTenantAdmin, PermUserAdmin, PermAssetWrite, PermContactWrite,
 			PermServiceWrite, PermTokenAdmin, PermAuditRead, PermSecretWrite, PermEventTriage,
-			PermIncidentWrite, PermAssessWrite, PermVulnWrite, PermEventIngest)
+			PermIncidentWrite, PermAssessWrite, PermVulnWrite, PermEventIngest, PermInspectWrite, PermCommissionWrite)
 	case RoleExpert:
 		return with(readAll, PermAssetWrite, PermContactWrite, PermEventTriage, PermIncidentWrite,
-			PermAssessWrite, PermSecretWrite, PermVulnWrite, PermEventIngest)
+			PermAssessWrite, PermSecretWrite, PermVulnWrite, PermEventIngest, PermInspectWrite)
 	case RoleAnalyst:
 		return with(readAll, PermEventTriage, PermIncidentWrite, PermVulnWrite)
 	case RoleOperator:
@@ -78,9 +84,10 @@ func rolePerms(role string) []Perm {
 	case RoleCustomer:
 		return []Perm{PermTenantRead, PermAssetRead, PermContactRead, PermServiceRead, PermReportRead, PermEventRead}
 	case RoleRegulator:
-		return []Perm{PermTenantRead, PermReportRead, PermAssessRead} // compliance views only, see docs/compliance.md
+		// Compliance views, its own inspections and commissions only; see docs/compliance.md.
+		return []Perm{PermTenantRead, PermReportRead, PermAssessRead, PermInspectWrite, PermCommissionWrite}
 	case RoleAssessor:
-		return []Perm{PermTenantRead, PermAssessRead, PermAssessWrite}
+		return []Perm{PermTenantRead, PermAssessRead, PermAssessWrite, PermInspectWrite}
 	}
 	return nil
 }

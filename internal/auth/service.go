@@ -126,6 +126,24 @@ func (s *Service) UserPrincipal(ctx context.Context, u store.User) (*Principal, 
 	for _, m := range ms {
 		p.Roles[m.TenantID] = m.Role
 	}
+	if u.GlobalRole != "" {
+		return p, nil
+	}
+	// A compliance commission makes its members assessors of the
+	// commissioned tenants for its period; a membership there wins.
+	gs, err := s.store.Compliance().CommissionGrants(ctx, u.ID, s.now().UTC())
+	if err != nil {
+		return nil, fmt.Errorf("commission grants: %w", err)
+	}
+	for _, g := range gs {
+		if _, member := p.Roles[g.TenantID]; member {
+			continue
+		}
+		if p.Commissioned == nil {
+			p.Commissioned = map[string]string{}
+		}
+		p.Roles[g.TenantID], p.Commissioned[g.TenantID] = RoleAssessor, g.CommissionID
+	}
 	return p, nil
 }
 

@@ -257,15 +257,37 @@ func ParseFrameworkXLSX(r io.Reader, id, name string) (*Framework, error) {
 	return fw, nil
 }
 
-// Assessment item sheet columns (bilingual headers).
+// Assessment item sheet columns (bilingual headers). An assessed object
+// bound to an asset shows the asset's name under "Object", its address
+// and its ID in the last two columns; the ID is what an import binds to.
 var itemColumns = []string{"编号 ID", "安全类 Category", "控制点 Control point", "要求 Requirement", "测评对象 Object",
 	"结果 Result", "高风险 High risk", "已消除 Resolved", "补偿措施 Compensation", "补偿调整 Adjustment",
-	"证据 Evidence", "备注 Note", "整改建议 Remediation", "权重 Weight"}
+	"证据 Evidence", "备注 Note", "整改建议 Remediation", "权重 Weight", "对象地址 Object address", "资产ID Asset ID"}
+
+// Columns of the item sheet read by position.
+const (
+	colObject  = 4
+	colAssetID = 15
+)
+
+// ObjectLabel is how the item sheet shows an assessed object bound to an
+// asset: by the asset's name and address.
+type ObjectLabel struct {
+	Name    string
+	Address string
+}
 
 // WriteItemsXLSX writes every assessable item of fw, one row per existing
 // result (or one empty row per item without results), for assessors to
-// fill in and re-import with ParseItemsXLSX.
+// fill in and re-import with ParseItemsXLSX. Objects are shown as stored.
 func WriteItemsXLSX(w io.Writer, fw *Framework, results []ItemResult) error {
+	return WriteItemsXLSXWith(w, fw, results, nil)
+}
+
+// WriteItemsXLSXWith is WriteItemsXLSX where objects maps the asset IDs
+// of bound objects to their name and address: such an object shows the
+// name under "Object", the address and the ID in their own columns.
+func WriteItemsXLSXWith(w io.Writer, fw *Framework, results []ItemResult, objects map[string]ObjectLabel) error {
 	byItem := map[string][]ItemResult{}
 	for _, r := range results {
 		byItem[r.Item] = append(byItem[r.Item], r)
@@ -322,8 +344,12 @@ func WriteItemsXLSX(w io.Writer, fw *Framework, results []ItemResult) error {
 			if r.Weight > 0 {
 				weight = strconv.FormatFloat(r.Weight, 'f', -1, 64)
 			}
-			if werr = put([]string{n.ID, cat.Title("zh-CN"), cpName, n.Description("zh-CN"), r.Object, string(r.Result),
-				yesNo(r.HighRisk), yesNo(r.Resolved), comp, adj, r.Evidence, r.Note, r.Remediation, weight}); werr != nil {
+			object, address, assetID := r.Object, "", ""
+			if l, ok := objects[r.Object]; ok && r.Object != "" {
+				object, address, assetID = l.Name, l.Address, r.Object
+			}
+			if werr = put([]string{n.ID, cat.Title("zh-CN"), cpName, n.Description("zh-CN"), object, string(r.Result),
+				yesNo(r.HighRisk), yesNo(r.Resolved), comp, adj, r.Evidence, r.Note, r.Remediation, weight, address, assetID}); werr != nil {
 				return false
 			}
 		}
@@ -406,7 +432,13 @@ func ParseItemsXLSX(r io.Reader, fw *Framework) ([]ItemResult, error) {
 		if !ok1 || !ok2 {
 			bad("high risk and resolved take 是/否 (yes/no)")
 		}
-		it := ItemResult{Item: id, Object: cell(row, 4), Result: result, HighRisk: hr, Resolved: resolved,
+		// The asset ID column wins over the object's name; a workbook of
+		// an older layout has the object (ID or text) in its column only.
+		object := cell(row, colObject)
+		if assetID := cell(row, colAssetID); assetID != "" {
+			object = assetID
+		}
+		it := ItemResult{Item: id, Object: object, Result: result, HighRisk: hr, Resolved: resolved,
 			Evidence: cell(row, 10), Note: cell(row, 11), Remediation: cell(row, 12)}
 		if comp, adj := cell(row, 8), cell(row, 9); comp != "" || adj != "" {
 			v, err := strconv.ParseFloat(adj, 64)

@@ -67,6 +67,7 @@ func TestBrowserScreens(t *testing.T) {
 		{tp + "/operations/device-om", "Security device O&M", "edge-fw-01", "screenshot-devices.png"},
 		{tp + "/operations/device-om/" + ids.device, "edge-fw-01", "Interface ge-0/0/1 down", "screenshot-device-events.png"},
 		{tp + "/compliance/compliance-inspection", "Compliance inspections", "Quarterly MLPS inspection", "screenshot-compliance-inspections.png"},
+		{"/supervision", "Supervision summary", "Quarterly MLPS inspection", "screenshot-supervision.png"},
 		{tp + "/compliance/risk-assessment", "Risk register", "Payment system risk assessment", "screenshot-risk-register.png"},
 		{tp + "/agents", "Host agents", "web-07.acme.example", "screenshot-agents.png"},
 		{tp + "/operations/traffic-analysis", "Traffic risk analysis", "conn.log", "screenshot-traffic.png"},

@@ -159,4 +159,5 @@ type ComplianceRegisterStore interface {
 
 	// Compliance inspections.
 	ComplianceInspectionStore
+	ComplianceCommissionStore
 }

@@ -25,7 +25,7 @@ func inspectionBase(t *store.Tenant) string { return "/t/" + t.Slug + "/complian
 
 func (s *server) registerInspections(t string) {
 	get, post := http.MethodGet, http.MethodPost
-	read, write := inTenant(auth.PermAssessRead), inTenant(auth.PermAssessWrite)
+	read, write := inTenant(auth.PermAssessRead), inTenant(auth.PermInspectWrite)
 	ins := t + "/compliance/" + inspectionArea
 	s.handle(get, ins, inTenant(auth.PermTenantRead), s.inspectionList) // checks assessment.read itself
 	s.handle(post, ins, write, s.inspectionCreate)
@@ -64,7 +64,7 @@ func (s *server) inspectionList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v := &inspectionsPage{URL: inspectionBase(t), CanWrite: p.Can(auth.PermAssessWrite, t.ID), Supervise: canSupervise(p)}
+	v := &inspectionsPage{URL: inspectionBase(t), CanWrite: p.Can(auth.PermInspectWrite, t.ID), Supervise: canSupervise(p)}
 	total := (pg-1)*projectPageSize + len(xs)
 	if len(xs) > projectPageSize {
 		xs = xs[:projectPageSize]
@@ -86,7 +86,7 @@ func (s *server) inspectionList(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		for _, o := range ts {
-			if o.ID != t.ID && p.Can(auth.PermAssessWrite, o.ID) {
+			if o.ID != t.ID && p.Can(auth.PermInspectWrite, o.ID) {
 				v.Tenants = append(v.Tenants, o)
 			}
 		}
@@ -123,7 +123,9 @@ func (s *server) inspectionCreate(w http.ResponseWriter, r *http.Request) error 
 	for _, slug := range others {
 		i := slices.IndexFunc(ts, func(o store.Tenant) bool { return o.Slug == slug })
 		if i < 0 {
-			return store.NewFieldError("tenant", store.CodeNotInTenant, nil, "an organisation chosen is not one you may inspect")
+			// Like every cross-tenant refusal: a tenant the user may not
+			// read does not exist for them.
+			return store.ErrNotFound
 		}
 		if !slices.Contains(ids, ts[i].ID) {
 			ids = append(ids, ts[i].ID)
@@ -167,7 +169,7 @@ func (s *server) inspectionView(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := auth.FromContext(ctx)
-	v := &inspectionPage{URL: inspectionBase(t) + "/" + x.Meta.ID, V: *x, Results: project.Results(), CanWrite: p.Can(auth.PermAssessWrite, t.ID),
+	v := &inspectionPage{URL: inspectionBase(t) + "/" + x.Meta.ID, V: *x, Results: project.Results(), CanWrite: p.Can(auth.PermInspectWrite, t.ID),
 		Open: x.Meta.State == store.InspectionOpen, Assigned: map[string]bool{}}
 	for _, o := range x.Doc.Objects {
 		v.Assigned[o.Asset] = true
@@ -300,7 +302,7 @@ func (s *server) inspectionEvidenceUpload(w http.ResponseWriter, r *http.Request
 		return err
 	}
 	defer closer.Close()
-	if _, err := s.opts.Attachments.Add(ctx, auth.PermAssessWrite, owner, in); err != nil {
+	if _, err := s.opts.Attachments.Add(ctx, auth.PermInspectWrite, owner, in); err != nil {
 		return err
 	}
 	redirect(w, r, inspectionBase(t)+"/"+id+"?"+url.Values{"item": {item}, "object": {r.PostFormValue("object")}, "ok": {"saved"}}.Encode())

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-sec/vigil/internal/attach"
 	"github.com/vigil-sec/vigil/internal/auth"
@@ -57,6 +58,14 @@ func compliance3Params(t *testing.T, ui *testUI, params map[string]string, proje
 		t.Fatal(err)
 	}
 	params["insfile"] = f.ID
+	// A commission of A naming its analyst (a member of A already, so
+	// the membership's role stays).
+	c, err := ui.Assessments.CreateCommission(ctx, project.CommissionInput{Org: "route walk", Purpose: "walk", Tenants: []string{tn},
+		Members: []string{ui.AnalystA.Username}, StartsAt: time.Now().Add(-time.Hour), EndsAt: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	params["commission"] = c.ID
 }
 
 // TestCompliance3Pages: a new project's default scope shown on its page,
@@ -231,7 +240,8 @@ func TestCompliance3Pages(t *testing.T) {
 // TestRegulatorSeesOnlyCompliance walks every tenant page as a regulator of
 // tenant A: the compliance pages and reports open, every other tenant
 // route — assets, logs and alerts, notification channels, baseline,
-// drills, the dashboard — is refused, and nothing can be changed.
+// drills, the dashboard — is refused, and nothing can be changed but its
+// own inspections (inspection.write).
 func TestRegulatorSeesOnlyCompliance(t *testing.T) {
 	t.Parallel()
 	ui := newTestUI(t)
@@ -252,7 +262,8 @@ func TestRegulatorSeesOnlyCompliance(t *testing.T) {
 		rest := strings.TrimPrefix(rt.pattern, "/t/{tenant}")
 		compliance := strings.HasPrefix(rest, "/compliance/") || strings.HasPrefix(rest, "/reports")
 		r := reg.do(rt.method, target, formWithCSRF(reg.csrf, rt.method))
-		readable := rt.access.perm == auth.PermAssessRead || rt.access.perm == auth.PermReportRead || rt.access.perm == auth.PermTenantRead
+		readable := rt.access.perm == auth.PermAssessRead || rt.access.perm == auth.PermReportRead || rt.access.perm == auth.PermTenantRead ||
+			rt.access.perm == auth.PermInspectWrite
 		switch {
 		case compliance && readable:
 			if r.StatusCode == http.StatusForbidden {

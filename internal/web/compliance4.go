@@ -20,11 +20,13 @@ const supervisionPath = "/supervision"
 // signed-in user and shows the tenants where they hold assessment.read.
 func (s *server) registerSupervision() {
 	s.handle(http.MethodGet, supervisionPath, signedIn(), s.supervision)
+	s.registerCommissions()
 }
 
 type supervisionPage struct {
 	Base
-	Tenants []project.TenantStatus
+	Tenants     []project.TenantStatus
+	Commissions []project.CommissionView // touching the tenants read
 }
 
 // supervision shows, per tenant, the MLPS projects with their conclusion,
@@ -39,7 +41,11 @@ func (s *server) supervision(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "compliance4_supervision", &supervisionPage{Tenants: sum})
+	cs, err := s.opts.Assessments.Commissions(ctx)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "compliance4_supervision", &supervisionPage{Tenants: sum, Commissions: cs})
 	return nil
 }
 
@@ -98,7 +104,7 @@ func compliance4MessageIDs() []string {
 		project.CampaignFailMissing, project.CampaignFailError} {
 		ids = append(ids, "c4.fail."+c)
 	}
-	return ids
+	return append(ids, compliance5MessageIDs()...)
 }
 
 // canSupervise reports whether p reads the compliance work of more than

@@ -28,7 +28,7 @@ const (
 
 // Why a tenant of a campaign failed, for the user and the audit trail.
 const (
-	CampaignFailForbidden = "forbidden" // no assessment.write in the tenant
+	CampaignFailForbidden = "forbidden" // no inspection.write in the tenant
 	CampaignFailInvalid   = "invalid"   // the input was refused there (Message says why)
 	CampaignFailConflict  = "conflict"  // e.g. the tenant already has an inspection of that name
 	CampaignFailMissing   = "not_found" // the tenant or an object is gone
@@ -89,7 +89,7 @@ func failureOf(err error) (code, msg string) {
 }
 
 // CreateCampaign opens the same inspection in several tenants (each with
-// its own assets, or a sample of them); the caller needs assessment.write
+// its own assets, or a sample of them); the caller needs inspection.write
 // in each. A tenant that fails does not stop the others: its failure is
 // recorded in its audit trail (inspection.campaign_failed) and returned
 // in its outcome. The error is only for input refused before any tenant

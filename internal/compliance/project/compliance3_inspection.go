@@ -21,8 +21,10 @@ import (
 // Compliance inspections (合规检查): a checklist — any framework of the
 // standards library — run against assigned objects (assets) of a tenant,
 // with a result, a note and evidence files per item and object, and an
-// inspection report. A campaign runs the same checklist over several
-// tenants: one inspection per tenant, grouped by the campaign name.
+// inspection report. Opening, running and closing inspections takes
+// inspection.write (held by a regulator too), not assessment.write. A
+// campaign runs the same checklist over several tenants: one inspection
+// per tenant, grouped by the campaign name.
 
 // InspectionEvidenceKind is the attachment kind of an inspection item's
 // evidence files; the owner is "<inspection>/<item>".
@@ -155,7 +157,7 @@ func (s *Service) objectsOf(ctx context.Context, tenantID string, ids []string) 
 
 // CreateInspection opens an inspection of a tenant.
 func (s *Service) CreateInspection(ctx context.Context, tenantID string, in InspectionInput) (store.Inspection, error) {
-	if err := auth.Require(ctx, auth.PermAssessWrite, tenantID); err != nil {
+	if err := auth.Require(ctx, auth.PermInspectWrite, tenantID); err != nil {
 		return store.Inspection{}, err
 	}
 	in.Name, in.Campaign = strings.TrimSpace(in.Name), strings.TrimSpace(in.Campaign)
@@ -247,7 +249,7 @@ func summarize(expected int, rs []InspectionResult) InspectionSummary {
 // current one) and stores it.
 func (s *Service) editInspection(ctx context.Context, tenantID, id string, version int, action string, detail map[string]any,
 	fn func(v *InspectionView) error) (*InspectionView, error) {
-	if err := auth.Require(ctx, auth.PermAssessWrite, tenantID); err != nil {
+	if err := auth.Require(ctx, auth.PermInspectWrite, tenantID); err != nil {
 		return nil, err
 	}
 	meta, err := s.store.Compliance().GetInspection(ctx, tenantID, id)
@@ -314,7 +316,7 @@ func (s *Service) RecordInspectionResult(ctx context.Context, tenantID, id strin
 // SetInspectionObjects replaces the assigned objects of an open
 // inspection; results on objects no longer assigned are dropped.
 func (s *Service) SetInspectionObjects(ctx context.Context, tenantID, id string, version int, assetIDs []string) (*InspectionView, error) {
-	if err := auth.Require(ctx, auth.PermAssessWrite, tenantID); err != nil {
+	if err := auth.Require(ctx, auth.PermInspectWrite, tenantID); err != nil {
 		return nil, err
 	}
 	if len(assetIDs) == 0 {

@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -88,6 +89,8 @@ type Service struct {
 	catalogErr  error
 	// register keeps the tenant's risk register and remediation items.
 	register *register.Service
+	// now is the clock of commissions (their status and period).
+	now func() time.Time
 }
 
 // Options configures a Service.
@@ -98,11 +101,16 @@ type Options struct {
 	Catalog *compliance.Catalog
 	// Scorer scores projects; nil means compliance.WeightedScorer{}.
 	Scorer compliance.Scorer
+	// Now is the clock of commissions; nil means time.Now.
+	Now func() time.Time
 }
 
 // NewService returns a project Service.
 func NewService(s store.Store, a *audit.Log, opts Options) (*Service, error) {
-	svc := &Service{store: s, audit: a, logger: opts.Logger, scorer: opts.Scorer}
+	svc := &Service{store: s, audit: a, logger: opts.Logger, scorer: opts.Scorer, now: opts.Now}
+	if svc.now == nil {
+		svc.now = time.Now
+	}
 	if svc.logger == nil {
 		svc.logger = slog.New(slog.DiscardHandler)
 	}
@@ -596,7 +604,9 @@ func (s *Service) Report(ctx context.Context, tenantID, projectID, lang string) 
 }
 
 // ExportXLSX writes every requirement item of the project with its results
-// as a workbook for assessors (compliance.WriteItemsXLSX).
+// as a workbook for assessors (compliance.WriteItemsXLSXWith): an object
+// bound to an asset shows the asset's name and address, with its ID in
+// the column an import binds by.
 func (s *Service) ExportXLSX(ctx context.Context, tenantID, projectID string, w io.Writer) error {
 	if err := auth.Require(ctx, auth.PermAssessRead, tenantID); err != nil {
 		return err
@@ -609,10 +619,39 @@ func (s *Service) ExportXLSX(ctx context.Context, tenantID, projectID string, w 
 	if err != nil {
 		return err
 	}
-	if err := compliance.WriteItemsXLSX(w, fw, ItemResults(items)); err != nil {
+	labels, err := s.objectLabels(ctx, tenantID, items)
+	if err != nil {
+		return err
+	}
+	if err := compliance.WriteItemsXLSXWith(w, fw, ItemResults(items), labels); err != nil {
 		return fmt.Errorf("export project %s: %w", p.ID, err)
 	}
 	return nil
+}
+
+// objectLabels returns the name and address of the assets the items'
+// objects are bound to, by asset ID.
+func (s *Service) objectLabels(ctx context.Context, tenantID string, items []store.AssessmentItem) (map[string]compliance.ObjectLabel, error) {
+	used := map[string]bool{}
+	for _, it := range items {
+		if it.Object != "" {
+			used[it.Object] = true
+		}
+	}
+	if len(used) == 0 {
+		return nil, nil
+	}
+	assets, err := s.store.Assets().List(ctx, tenantID, store.AssetFilter{Page: store.Page{Limit: maxObjectAssets}})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]compliance.ObjectLabel{}
+	for _, a := range assets {
+		if used[a.ID] {
+			out[a.ID] = compliance.ObjectLabel{Name: a.Name, Address: a.Address}
+		}
+	}
+	return out, nil
 }
 
 // ImportXLSX reads item results from a workbook written by ExportXLSX (at
