@@ -220,6 +220,7 @@ func (s *server) registerTraffic() {
 		Tags:        tags}, s.traceTrafficFinding)
 	register(s, inTenant(auth.PermEventTriage), huma.Operation{OperationID: "mark-traffic-finding", Method: http.MethodPost,
 		Path: base + "/{analysis}/findings/{finding}/mark", Summary: "Mark a finding", Tags: tags}, s.markTrafficFinding)
+	s.registerTrafficSettings()
 }
 
 func (s *server) uploadTraffic(ctx context.Context, in *trafficUploadIn) (*out[TrafficAnalysis], error) {

@@ -4,38 +4,54 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vigil-sec/vigil/internal/logs"
 	"github.com/vigil-sec/vigil/internal/traffic"
 )
 
 // flowBatch is how many flow records are spooled at once; a partial batch
-// goes after flowFlush.
+// goes after flowFlush. The exporter map is re-read every exporterReload.
 const (
-	flowBatch = 500
-	flowFlush = time.Second
+	flowBatch      = 500
+	flowFlush      = time.Second
+	exporterReload = 15 * time.Second
 )
 
 // startNetFlow receives NetFlow v5 and v9, IPFIX and sFlow from the
-// tenant's exporters on NetFlowUDP. Each flow record becomes an event of
-// format "netflow" owned by NetFlowTenant, spooled on disk before it is
-// stored, so a slow store loses nothing the socket delivered; the hourly
-// traffic analysis of collected events reads them with the Suricata and
-// netfilter events.
+// tenants' exporters on NetFlowUDP. Each flow record becomes an event of
+// format "netflow" owned by the tenant its exporter is mapped to (the
+// platform's exporter map, longest prefix first; NetFlowTenant owns the
+// exporters not mapped; with no NetFlowTenant they are dropped and
+// counted), spooled on disk before it is stored, so a slow store loses
+// nothing the socket delivered; the hourly traffic analysis of collected
+// events reads them with the Suricata and netfilter events.
 func (a *App) startNetFlow(ctx context.Context) (func() error, error) {
 	if a.Config.NetFlowUDP == "" {
 		return func() error { return nil }, nil
 	}
-	t, err := a.Tenants.ResolveTenant(asSystem(ctx), a.Config.NetFlowTenant)
-	if err != nil {
-		return nil, fmt.Errorf("netflow_tenant %q: %w", a.Config.NetFlowTenant, err)
+	fallback, slug := "", ""
+	if a.Config.NetFlowTenant != "" {
+		t, err := a.Tenants.ResolveTenant(asSystem(ctx), a.Config.NetFlowTenant)
+		if err != nil {
+			return nil, fmt.Errorf("netflow_tenant %q: %w", a.Config.NetFlowTenant, err)
+		}
+		fallback, slug = t.ID, t.Slug
 	}
+	m, err := a.Traffic.ExporterMap(ctx, fallback)
+	if err != nil {
+		return nil, fmt.Errorf("netflow exporters: %w", err)
+	}
+	var exporters atomic.Pointer[traffic.ExporterMap]
+	exporters.Store(m)
 	spool, err := logs.OpenSpool(filepath.Join(a.Config.DataDir, "spool-netflow"), logs.SpoolOptions{Logger: a.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("netflow spool: %w", err)
@@ -46,14 +62,28 @@ func (a *App) startNetFlow(ctx context.Context) (func() error, error) {
 		return nil, fmt.Errorf("netflow_udp %s: %w", a.Config.NetFlowUDP, err)
 	}
 	a.NetFlowAddr = col.Addr()
-	a.Logger.Info("NetFlow/IPFIX/sFlow collector", "addr", a.NetFlowAddr.String(), "tenant", t.Slug)
+	a.Logger.Info("NetFlow/IPFIX/sFlow collector", "addr", a.NetFlowAddr.String(), "default_tenant", slug, "exporters", m.Len())
+	a.netflowMetrics(col)
 	ctx, cancel := context.WithCancel(ctx)
-	fe := &flowEvents{tenant: t.ID, sink: spool, ctx: ctx, log: a.Logger.Warn}
+	fe := &flowEvents{sink: spool, ctx: ctx, log: a.Logger.Warn}
+	handlers := map[string]*tenantFlows{}
+	route := func(exporter netip.Addr) traffic.Handler {
+		tenant, ok := exporters.Load().Tenant(exporter)
+		if !ok {
+			return nil
+		}
+		h := handlers[tenant]
+		if h == nil {
+			h = &tenantFlows{tenant: tenant, fe: fe}
+			handlers[tenant] = h
+		}
+		return h
+	}
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() {
 		defer wg.Done()
-		if err := col.Run(ctx, fe); err != nil {
+		if err := col.RunRouted(ctx, route); err != nil {
 			a.Logger.Error("netflow collector stopped", "err", err)
 		}
 	}()
@@ -61,12 +91,21 @@ func (a *App) startNetFlow(ctx context.Context) (func() error, error) {
 		defer wg.Done()
 		tick := time.NewTicker(flowFlush)
 		defer tick.Stop()
+		reload := time.NewTicker(exporterReload)
+		defer reload.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
 				fe.flush()
+			case <-reload.C:
+				m, err := a.Traffic.ExporterMap(ctx, fallback)
+				if err != nil {
+					a.Logger.Warn("netflow: exporter map not reloaded", "err", err)
+					continue
+				}
+				exporters.Store(m)
 			}
 		}
 	}()
@@ -80,21 +119,35 @@ func (a *App) startNetFlow(ctx context.Context) (func() error, error) {
 	}, nil
 }
 
-// flowEvents turns the collector's flow records into events and spools
-// them in batches. Only Conn is called by the NetFlow decoder.
-type flowEvents struct {
+// tenantFlows hands one tenant's flow records to the shared spooler.
+type tenantFlows struct {
 	tenant string
-	sink   logs.Sink
-	ctx    context.Context
-	log    func(msg string, args ...any)
+	fe     *flowEvents
+}
+
+func (t *tenantFlows) Conn(c *traffic.Conn) { t.fe.add(t.tenant, c) }
+func (*tenantFlows) DNS(*traffic.DNS)       {}
+func (*tenantFlows) HTTP(*traffic.HTTP)     {}
+func (*tenantFlows) TLS(*traffic.TLS)       {}
+func (*tenantFlows) Alert(*traffic.Alert)   {}
+func (*tenantFlows) File(*traffic.File)     {}
+
+var _ traffic.Handler = (*tenantFlows)(nil)
+
+// flowEvents turns the collector's flow records into events and spools
+// them in batches.
+type flowEvents struct {
+	sink logs.Sink
+	ctx  context.Context
+	log  func(msg string, args ...any)
 
 	mu  sync.Mutex
 	buf []logs.Event
 }
 
-func (f *flowEvents) Conn(c *traffic.Conn) {
+func (f *flowEvents) add(tenant string, c *traffic.Conn) {
 	f.mu.Lock()
-	f.buf = append(f.buf, flowEvent(f.tenant, c, time.Now().UTC()))
+	f.buf = append(f.buf, flowEvent(tenant, c, time.Now().UTC()))
 	full := len(f.buf) >= flowBatch
 	f.mu.Unlock()
 	if full {
@@ -117,13 +170,28 @@ func (f *flowEvents) flush() {
 	}
 }
 
-func (*flowEvents) DNS(*traffic.DNS)     {}
-func (*flowEvents) HTTP(*traffic.HTTP)   {}
-func (*flowEvents) TLS(*traffic.TLS)     {}
-func (*flowEvents) Alert(*traffic.Alert) {}
-func (*flowEvents) File(*traffic.File)   {}
-
-var _ traffic.Handler = (*flowEvents)(nil)
+// netflowMetrics exports the collector's counts, among them the
+// datagrams of unknown exporters it dropped.
+func (a *App) netflowMetrics(col *traffic.Collector) {
+	counts := map[string]func(traffic.NetFlowStats) int64{
+		"decoded":          func(s traffic.NetFlowStats) int64 { return s.Packets },
+		"bad":              func(s traffic.NetFlowStats) int64 { return s.BadPackets },
+		"unknown_exporter": func(s traffic.NetFlowStats) int64 { return s.UnknownExporter },
+	}
+	for result, f := range counts {
+		c := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vigil_netflow_datagrams_total",
+			Help:        "Flow datagrams the collector received, by what became of them.",
+			ConstLabels: prometheus.Labels{"result": result}}, func() float64 { return float64(f(col.Stats())) })
+		if err := a.Registry.Register(c); err != nil {
+			a.Logger.Warn("netflow metrics", "err", err)
+		}
+	}
+	r := prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vigil_netflow_records_total",
+		Help: "Flow records the collector handed to tenants."}, func() float64 { return float64(col.Stats().Records) })
+	if err := a.Registry.Register(r); err != nil {
+		a.Logger.Warn("netflow metrics", "err", err)
+	}
+}
 
 // flowEvent is one flow record as an event with ECS fields: the
 // originator's packets and bytes as source.*, the answer's (when the

@@ -41,7 +41,7 @@ func NewRegistry() *Registry {
 	for _, p := range []Parser{
 		rfc5424Parser{}, rfc3164Parser{}, jsonParser{}, cefParser{}, leefParser{},
 		kvParser{}, accessParser{}, eveParser{}, authParser{}, auditdParser{},
-		windowsParser{}, netfilterParser{},
+		windowsParser{}, netfilterParser{}, zeekParser{},
 	} {
 		r.parsers = append(r.parsers, p)
 		r.byName[p.Name()] = p
@@ -52,7 +52,7 @@ func NewRegistry() *Registry {
 		// LEEF, auth and netfilter payloads itself) before the payload
 		// parsers; a BSD-syslog-shaped line is auth or netfilter before
 		// generic 3164; key=value is the last resort.
-		windowsParser{}, eveParser{}, jsonParser{}, rfc5424Parser{},
+		windowsParser{}, eveParser{}, zeekParser{}, jsonParser{}, rfc5424Parser{},
 		cefParser{}, leefParser{}, auditdParser{},
 		authParser{}, netfilterParser{}, rfc3164Parser{},
 		accessParser{}, kvParser{},

@@ -117,4 +117,43 @@ type TrafficStore interface {
 	// AlertForKey returns the alert already raised for a finding key in
 	// any analysis of the tenant, or "".
 	AlertForKey(ctx context.Context, tenantID, key string) (string, error)
+
+	// Settings returns the tenant's traffic settings; ErrNotFound when the
+	// tenant never saved any.
+	Settings(ctx context.Context, tenantID string) (TrafficSettings, error)
+	// PutSettings saves the tenant's settings when their stored version is
+	// still version (0: none saved yet), else ErrConflict; on success
+	// s.Version is the new version.
+	PutSettings(ctx context.Context, s *TrafficSettings, version int) error
+	// Exporters lists the platform's exporter map, by prefix. It is not
+	// scoped by tenant: the flow collector reads it for every tenant.
+	Exporters(ctx context.Context) ([]TrafficExporter, error)
+	// PutExporter adds or replaces the tenant of an exporter prefix.
+	PutExporter(ctx context.Context, e *TrafficExporter) error
+	// DeleteExporter removes an exporter prefix; ErrNotFound when absent.
+	DeleteExporter(ctx context.Context, prefix string) error
+}
+
+// TrafficSettings are a tenant's traffic analysis settings, as text in
+// the formats of the offline --policy (YAML rules) and --safelist (one
+// domain or CIDR a line) files.
+type TrafficSettings struct {
+	TenantID string
+	Policy   string
+	Safelist string
+	// DefaultSafelist adds the shipped safelist to the tenant's own.
+	DefaultSafelist bool
+	Version         int
+	UpdatedBy       string
+	UpdatedAt       time.Time
+}
+
+// TrafficExporter names the tenant that owns the flow records of the
+// exporters in a prefix (a single address is a /32 or /128).
+type TrafficExporter struct {
+	Prefix    string
+	TenantID  string
+	Note      string
+	CreatedBy string
+	CreatedAt time.Time
 }

@@ -43,6 +43,9 @@ type NetFlowStats struct {
 	NoTemplate       int64 // data sets received before their template
 	Templates        int64 // templates currently kept
 	DroppedTemplates int64 // templates refused by the MaxTemplates / MaxExporters bounds
+	// UnknownExporter counts datagrams dropped by RunRouted because no
+	// tenant owns their exporter.
+	UnknownExporter int64
 }
 
 // NetFlowDecoder turns NetFlow v5, v9, IPFIX and sFlow v5 datagrams into
@@ -625,6 +628,13 @@ func (c *Collector) Stats() NetFlowStats {
 // from this goroutine. It closes the socket and returns nil on
 // cancellation, an error when the socket fails.
 func (c *Collector) Run(ctx context.Context, h Handler) error {
+	return c.RunRouted(ctx, func(netip.Addr) Handler { return h })
+}
+
+// RunRouted is Run with a handler per exporter: route returns the handler
+// of an exporter's flows, or nil for an exporter nobody owns, whose
+// datagrams are dropped undecoded and counted (UnknownExporter).
+func (c *Collector) RunRouted(ctx context.Context, route func(exporter netip.Addr) Handler) error {
 	if err := c.Listen(ctx); err != nil {
 		return err
 	}
@@ -635,6 +645,7 @@ func (c *Collector) Run(ctx context.Context, h Handler) error {
 	defer stop()
 	defer func() { _ = pc.Close() }()
 	buf := make([]byte, 65535)
+	var unknown int64
 	for {
 		n, from, err := pc.ReadFrom(buf)
 		if err != nil {
@@ -647,11 +658,16 @@ func (c *Collector) Run(ctx context.Context, h Handler) error {
 		if ua, ok := from.(*net.UDPAddr); ok {
 			exporter = ua.AddrPort().Addr().Unmap()
 		}
-		if _, err := c.dec.Decode(exporter, buf[:n], h); err != nil {
+		h := route(exporter)
+		if h == nil {
+			unknown++
+			c.log.Debug("netflow: datagram from an unknown exporter dropped", "exporter", exporter)
+		} else if _, err := c.dec.Decode(exporter, buf[:n], h); err != nil {
 			c.log.Debug("netflow: bad datagram", "exporter", exporter, "err", err)
 		}
 		c.mu.Lock()
 		c.st = c.dec.Stats()
+		c.st.UnknownExporter = unknown
 		c.mu.Unlock()
 	}
 }

@@ -28,6 +28,7 @@ func (s *server) registerTraffic(t string) {
 	s.handle(get, base+"/{analysis}", inTenant(auth.PermEventRead), s.trafficAnalysis)
 	s.handle(get, base+"/{analysis}/findings/{finding}", inTenant(auth.PermEventRead), s.trafficFinding)
 	s.handle(post, base+"/{analysis}/findings/{finding}", inTenant(auth.PermEventTriage), s.trafficMark)
+	s.registerTrafficSettings(base)
 }
 
 func trafficBase(t *store.Tenant) string { return "/t/" + t.Slug + "/operations/traffic-analysis" }

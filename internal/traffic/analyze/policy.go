@@ -69,16 +69,44 @@ func ParsePolicy(r io.Reader) (*Policy, error) {
 	if len(p.Rules) > maxPolicyRules {
 		return nil, fmt.Errorf("policy: %d rules, at most %d", len(p.Rules), maxPolicyRules)
 	}
+	lines := ruleLines(data)
 	var errs []error
 	for i := range p.Rules {
 		if err := p.Rules[i].compile(); err != nil {
-			errs = append(errs, fmt.Errorf("policy rule %d (%q): %w", i+1, p.Rules[i].Name, err))
+			at := ""
+			if i < len(lines) {
+				at = fmt.Sprintf("line %d: ", lines[i])
+			}
+			errs = append(errs, fmt.Errorf("policy %srule %d (%q): %w", at, i+1, p.Rules[i].Name, err))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return &p, nil
+}
+
+// ruleLines returns the line where each rule of a policy starts, so that
+// errors point at the rule in the editor.
+func ruleLines(data []byte) []int {
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) != nil || len(root.Content) == 0 {
+		return nil
+	}
+	doc := root.Content[0]
+	if doc.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		if doc.Content[i].Value == "rules" && doc.Content[i+1].Kind == yaml.SequenceNode {
+			out := make([]int, 0, len(doc.Content[i+1].Content))
+			for _, n := range doc.Content[i+1].Content {
+				out = append(out, n.Line)
+			}
+			return out
+		}
+	}
+	return nil
 }
 
 func (r *Rule) compile() error {

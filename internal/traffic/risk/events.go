@@ -18,8 +18,8 @@ import (
 )
 
 // KindEvents is an analysis of the tenant's collected events (Suricata
-// EVE and netfilter logs received by the log pipeline, NetFlow and IPFIX
-// records received by the flow collector) over a window.
+// EVE, Zeek and netfilter logs received by the log pipeline, NetFlow and
+// IPFIX records received by the flow collector) over a window.
 const KindEvents = "events"
 
 // Bounds of an analysis of collected events: the window is read an hour
@@ -30,7 +30,12 @@ const (
 )
 
 // eventFormats are the collected event formats the analysis reads.
-var eventFormats = []string{"suricata", "netfilter", "netflow"}
+var eventFormats = []string{"suricata", "netfilter", "netflow", "zeek"}
+
+// zeekEventKinds are the Zeek logs read from collected events, in the
+// order the analysis needs them: names (ssl, http, dns) before the
+// connections they name.
+var zeekEventKinds = []string{"ssl", "http", "dns", "conn"}
 
 // eventWindow is the window of an analysis of collected events, kept in
 // its summary.
@@ -137,7 +142,75 @@ func (s *Service) readEvents(ctx context.Context, a store.TrafficAnalysis, h tra
 	st, err := traffic.ReadEVE(ctx, pr, "suricata events", h)
 	_ = pr.CloseWithError(io.ErrClosedPipe) // unblocks the writer when the reader stopped early
 	st.Skipped += nf.Skipped
+	if err != nil {
+		return st, err
+	}
+	zst, err := s.readZeekEvents(ctx, a.TenantID, w, h)
+	st.Lines += zst.Lines
+	st.Records += zst.Records
+	st.Skipped += zst.Skipped
+	for _, sk := range zst.Skips {
+		if len(st.Skips) < traffic.MaxSkips {
+			st.Skips = append(st.Skips, sk)
+		}
+	}
 	return st, err
+}
+
+// readZeekEvents feeds the window's collected Zeek records (format
+// "zeek": conn, dns, http and ssl logs as JSON lines) to h, hour by hour,
+// each hour's ssl, http and dns records before its connections so that
+// connections get their names, as a Zeek log directory is read.
+func (s *Service) readZeekEvents(ctx context.Context, tenantID string, win eventWindow, h traffic.Handler) (traffic.Stats, error) {
+	var total traffic.Stats
+	for from := win.From; from.Before(win.To); from = from.Add(eventWindowStep) {
+		to := from.Add(eventWindowStep)
+		if to.After(win.To) {
+			to = win.To
+		}
+		evs, err := s.hourOf(ctx, tenantID, "zeek", from, to)
+		if err != nil {
+			return total, err
+		}
+		if len(evs) == 0 {
+			continue
+		}
+		byKind := map[string]*strings.Builder{}
+		for _, e := range evs {
+			kind := field(e, "zeek.log")
+			if e.Truncated || !slices.Contains(zeekEventKinds, kind) {
+				total.Lines++
+				total.Skipped++
+				continue
+			}
+			b := byKind[kind]
+			if b == nil {
+				b = &strings.Builder{}
+				byKind[kind] = b
+			}
+			b.WriteString(strings.TrimSpace(e.Original))
+			b.WriteByte('\n')
+		}
+		for _, kind := range zeekEventKinds {
+			b := byKind[kind]
+			if b == nil {
+				continue
+			}
+			st, err := traffic.ReadZeek(ctx, strings.NewReader(b.String()), kind+".log", h)
+			total.Lines += st.Lines
+			total.Records += st.Records
+			total.Skipped += st.Skipped
+			for _, sk := range st.Skips {
+				if len(total.Skips) < traffic.MaxSkips {
+					total.Skips = append(total.Skips, sk)
+				}
+			}
+			if err != nil {
+				return total, err
+			}
+		}
+	}
+	return total, nil
 }
 
 // streamEvents writes the window's records to w as one EVE stream: the
@@ -151,6 +224,9 @@ func (s *Service) streamEvents(ctx context.Context, tenantID string, win eventWi
 			to = win.To
 		}
 		for _, format := range eventFormats {
+			if format == "zeek" {
+				continue // read as Zeek logs by readZeekEvents
+			}
 			evs, err := s.hourOf(ctx, tenantID, format, from, to)
 			if err != nil {
 				return err

@@ -12,9 +12,6 @@ import (
 	"github.com/vigil-sec/vigil/internal/traffic/analyze"
 )
 
-// maxReportFindings bounds the findings one report reads.
-const maxReportFindings = 20 * store.MaxPageSize
-
 // ReportDocument builds the tenant's traffic risk report for [from, to):
 // the findings active in the period that no analyst marked false
 // positive (a finding found by several analyses counts once, at its
@@ -26,26 +23,22 @@ func (s *Service) ReportDocument(ctx context.Context, t store.Tenant, from, to t
 	ts := s.store.Traffic()
 	byKey := map[string]int{}
 	var fs []analyze.Finding
-	for off := 0; off < maxReportFindings; off += store.MaxPageSize {
-		page, err := ts.ListFindings(ctx, t.ID, store.TrafficFindingFilter{Since: from, Until: to,
-			States: []string{store.TrafficNew, store.TrafficConfirmed}, Page: store.Page{Limit: store.MaxPageSize, Offset: off}})
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range page {
-			af := fromStore(f)
-			if i, ok := byKey[f.Key]; ok {
-				if af.Score > fs[i].Score {
-					fs[i] = af
-				}
-				continue
+	// The tenant's current safelist applies: a destination safelisted
+	// after the analysis is left out of the report too.
+	if err := s.scanFindings(ctx, t.ID, store.TrafficFindingFilter{Since: from, Until: to,
+		States: []string{store.TrafficNew, store.TrafficConfirmed}}, func(f store.TrafficFinding) bool {
+		af := fromStore(f)
+		if i, ok := byKey[f.Key]; ok {
+			if af.Score > fs[i].Score {
+				fs[i] = af
 			}
-			byKey[f.Key] = len(fs)
-			fs = append(fs, af)
+			return true
 		}
-		if len(page) < store.MaxPageSize {
-			break
-		}
+		byKey[f.Key] = len(fs)
+		fs = append(fs, af)
+		return true
+	}); err != nil {
+		return nil, err
 	}
 	var sources []analyze.ReportSource
 	as, err := ts.ListAnalyses(ctx, t.ID, store.Page{Limit: store.MaxPageSize})

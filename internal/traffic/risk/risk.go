@@ -246,6 +246,10 @@ type Summary struct {
 	Truncated bool               `json:"truncated,omitempty"` // more than MaxFindings; the highest scores kept
 	Internal  []string           `json:"internal,omitempty"`  // the internal prefixes used
 	Intel     int                `json:"intel_indicators,omitempty"`
+	// Safelisted counts the findings the tenant's safelist removed when
+	// the analysis ran (they are stored and shown again if the safelist
+	// changes).
+	Safelisted int `json:"safelisted,omitempty"`
 	// WindowFrom and WindowTo bound an analysis of collected events.
 	WindowFrom time.Time `json:"window_from,omitzero"`
 	WindowTo   time.Time `json:"window_to,omitzero"`
@@ -408,7 +412,13 @@ func (s *Service) analyse(ctx context.Context, a *store.TrafficAnalysis) ([]stor
 	if err != nil {
 		return nil, err
 	}
-	opt := analyze.Options{Internal: prefixes, Logger: s.logger}
+	policy, safe, err := s.tenantRules(ctx, a.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	// Every finding is stored; the tenant's safelist is applied when they
+	// are read, so that changing it needs no new analysis.
+	opt := analyze.Options{Internal: prefixes, Logger: s.logger, Policy: policy, Safelist: analyze.NoSafelist()}
 	var sum Summary
 	if len(a.Summary) > 0 {
 		if err := json.Unmarshal(a.Summary, &sum); err != nil {
@@ -432,7 +442,14 @@ func (s *Service) analyse(ctx context.Context, a *store.TrafficAnalysis) ([]stor
 	a.From, a.To = an.Period()
 	sum.Total = len(fs)
 	sum.Skips = st.Skips[:min(len(st.Skips), maxSkips)]
-	hosts := analyze.RankHosts(fs, an.Zones())
+	kept := make([]analyze.Finding, 0, len(fs))
+	for _, f := range fs {
+		if !safe.Safelisted(f) {
+			kept = append(kept, f)
+		}
+	}
+	sum.Safelisted = len(fs) - len(kept)
+	hosts := analyze.RankHosts(kept, an.Zones())
 	sum.Hosts = hosts[:min(len(hosts), maxHosts)]
 	for _, p := range prefixes {
 		if len(sum.Internal) < 100 {
@@ -444,14 +461,18 @@ func (s *Service) analyse(ctx context.Context, a *store.TrafficAnalysis) ([]stor
 	}
 	out := make([]store.TrafficFinding, 0, len(fs))
 	zones := an.Zones()
-	for _, f := range fs {
+	safelistedNow := map[int]bool{}
+	for i, f := range fs {
 		sf, err := toStore(f, zones)
 		if err != nil {
 			return nil, err
 		}
+		if safe.Safelisted(f) {
+			safelistedNow[i] = true
+		}
 		out = append(out, sf)
 	}
-	alerts, err := s.raise(ctx, a.TenantID, out)
+	alerts, err := s.raise(ctx, a.TenantID, out, func(i int) bool { return safelistedNow[i] })
 	if err != nil {
 		return nil, err
 	}
@@ -543,11 +564,11 @@ func Host(f store.TrafficFinding) string {
 // raise makes an alert of each finding scoring at least the alert score,
 // unless its key already has one; it sets AlertID on the findings and
 // returns how many have an alert.
-func (s *Service) raise(ctx context.Context, tenantID string, fs []store.TrafficFinding) (int, error) {
+func (s *Service) raise(ctx context.Context, tenantID string, fs []store.TrafficFinding, skip func(int) bool) (int, error) {
 	n := 0
 	for i := range fs {
 		f := &fs[i]
-		if f.Score < s.opts.AlertScore {
+		if f.Score < s.opts.AlertScore || skip(i) {
 			continue
 		}
 		id, err := s.store.Traffic().AlertForKey(ctx, tenantID, f.Key)
@@ -616,23 +637,65 @@ func (s *Service) Get(ctx context.Context, tenantID, id string) (store.TrafficAn
 			return a, Summary{}, fmt.Errorf("traffic analysis %s: %w", id, err)
 		}
 	}
+	if a.Status == store.TrafficDone {
+		// The host ranking follows the current safelist, as the findings do.
+		if sum.Hosts, err = s.rankHosts(ctx, a, sum); err != nil {
+			return a, Summary{}, err
+		}
+	}
 	return a, sum, nil
 }
 
-// Findings lists findings.
+// rankHosts ranks the internal hosts of an analysis by the findings the
+// tenant's current safelist keeps.
+func (s *Service) rankHosts(ctx context.Context, a store.TrafficAnalysis, sum Summary) ([]analyze.HostRisk, error) {
+	var fs []analyze.Finding
+	if err := s.scanFindings(ctx, a.TenantID, store.TrafficFindingFilter{AnalysisID: a.ID}, func(f store.TrafficFinding) bool {
+		fs = append(fs, fromStore(f))
+		return true
+	}); err != nil {
+		return nil, err
+	}
+	var prefixes []netip.Prefix
+	for _, p := range sum.Internal {
+		if pr, err := netip.ParsePrefix(p); err == nil {
+			prefixes = append(prefixes, pr)
+		}
+	}
+	hosts := analyze.RankHosts(fs, analyze.NewZones(prefixes))
+	return hosts[:min(len(hosts), maxHosts)], nil
+}
+
+// Findings lists a page of findings the tenant's current safelist keeps.
 func (s *Service) Findings(ctx context.Context, tenantID string, f store.TrafficFindingFilter) ([]store.TrafficFinding, error) {
 	if err := auth.Require(ctx, auth.PermEventRead, tenantID); err != nil {
 		return nil, err
 	}
-	return s.store.Traffic().ListFindings(ctx, tenantID, f)
+	limit, skip := f.Limit, max(f.Offset, 0)
+	if limit <= 0 {
+		limit = defaultPageSize
+	}
+	limit = min(limit, store.MaxPageSize)
+	out := []store.TrafficFinding{}
+	err := s.scanFindings(ctx, tenantID, f, func(x store.TrafficFinding) bool {
+		if skip > 0 {
+			skip--
+			return true
+		}
+		out = append(out, x)
+		return len(out) < limit
+	})
+	return out, err
 }
 
-// CountFindings counts findings.
+// CountFindings counts the findings the tenant's current safelist keeps.
 func (s *Service) CountFindings(ctx context.Context, tenantID string, f store.TrafficFindingFilter) (int, error) {
 	if err := auth.Require(ctx, auth.PermEventRead, tenantID); err != nil {
 		return 0, err
 	}
-	return s.store.Traffic().CountFindings(ctx, tenantID, f)
+	n := 0
+	err := s.scanFindings(ctx, tenantID, f, func(store.TrafficFinding) bool { n++; return true })
+	return n, err
 }
 
 // Finding returns one finding and the engine's view of it (sub-scores).
