@@ -89,7 +89,7 @@ func (a *App) agentEventsHandler() http.Handler {
 			}
 		}
 		stableAgentIDs(ag.ID, evs)
-		return a.eventSink().Write(ctx, evs)
+		return a.ingestSink(false).Write(ctx, evs)
 	})
 	h := logs.NewHTTPHandler(logs.HTTPOptions{
 		Options: logs.Options{Parser: p, Sink: sink, Logger: a.Logger,

@@ -2,9 +2,6 @@ package app_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -22,9 +19,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/config"
 	"github.com/vigil-sec/vigil/internal/logs"
 	"github.com/vigil-sec/vigil/internal/store"
-	"github.com/vigil-sec/vigil/internal/store/postgres"
 	"github.com/vigil-sec/vigil/internal/tenant"
-	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
 // lossyNodes forwards each agent request to one of the nodes in turn and,
@@ -170,20 +165,7 @@ func TestAgentResendsStoredOnceSQLite(t *testing.T) {
 }
 
 func TestAgentResendsStoredOncePostgres(t *testing.T) {
-	pgURL := testenv.RequirePostgres(t)
-	suffix := make([]byte, 6)
-	_, _ = rand.Read(suffix)
-	name := "vigil_agent3_" + hex.EncodeToString(suffix)
-	dbURL, err := postgres.CreateDatabase(t.Context(), pgURL, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = postgres.DropDatabase(context.Background(), pgURL, name) })
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	cfg := config.Default()
-	cfg.DB = dbURL
-	cfg.SecretKey = base64.StdEncoding.EncodeToString(key)
+	cfg, _ := postgresConfig(t, "vigil_agent3_")
 	cfgA, cfgB := cfg, cfg
 	cfgA.DataDir, cfgB.DataDir = t.TempDir(), t.TempDir()
 	nodeA := openApp(t, cfgA)

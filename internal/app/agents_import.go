@@ -59,7 +59,7 @@ func (a *App) ImportAgentBundle(ctx context.Context, tenantID string, r io.Reade
 	}
 	for len(evs) > 0 {
 		n := min(len(evs), importBatch)
-		if err := a.eventSink().Write(ctx, evs[:n]); err != nil {
+		if err := a.ingestSink(false).Write(ctx, evs[:n]); err != nil {
 			return res, fmt.Errorf("import events: %w", err)
 		}
 		res.Events += n

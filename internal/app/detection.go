@@ -223,7 +223,7 @@ func (a *App) ingestWithEVTX(jsonH http.Handler) http.Handler {
 			w.WriteHeader(status)
 			_ = json.NewEncoder(w).Encode(v)
 		}
-		tenantID, err := a.tokenTenant(r)
+		tenantID, err := a.ingestTenant(r)
 		if err != nil {
 			reply(http.StatusUnauthorized, map[string]string{"error": "unauthorised"})
 			return
@@ -260,8 +260,11 @@ func (e *evtxRefused) Error() string { return e.err.Error() }
 // evtxBatch is how many events go to the sink at once.
 const evtxBatch = 500
 
-// importEVTX parses an EVTX file and writes its events to the event sink.
-// It returns the events stored and the records skipped.
+// importEVTX parses an EVTX file and writes its events to the ingest sink
+// (the events queue on a shared bus), under IDs derived from the records
+// and the sender's credential (stableIngestIDs), so an upload sent again
+// after a lost answer is stored once. It returns the events accepted and
+// the records skipped.
 func (a *App) importEVTX(ctx context.Context, data []byte, meta logs.Meta) (int, int, error) {
 	res, err := evtx.Events(data, meta, evtx.Limits{MaxFileSize: MaxEVTXUpload})
 	if err != nil {
@@ -270,7 +273,8 @@ func (a *App) importEVTX(ctx context.Context, data []byte, meta logs.Meta) (int,
 	for _, s := range res.Skipped {
 		a.Logger.Debug("evtx record skipped", "source", meta.Source, "reason", s.Error())
 	}
-	sink := a.eventSink()
+	stableIngestIDs(ingestCredential(ctx), res.Events)
+	sink := a.ingestSink(false)
 	stored := 0
 	for len(res.Events) > 0 {
 		n := min(evtxBatch, len(res.Events))

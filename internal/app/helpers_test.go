@@ -2,6 +2,9 @@ package app_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
 	"log/slog"
 	"testing"
 
@@ -9,7 +12,9 @@ import (
 	"github.com/vigil-sec/vigil/internal/auth"
 	"github.com/vigil-sec/vigil/internal/config"
 	"github.com/vigil-sec/vigil/internal/store"
+	"github.com/vigil-sec/vigil/internal/store/postgres"
 	"github.com/vigil-sec/vigil/internal/tenant"
+	"github.com/vigil-sec/vigil/internal/testenv"
 )
 
 // adminAndTenant creates a platform admin and the tenant "acme" in a, and
@@ -41,4 +46,28 @@ func openApp(t *testing.T, cfg config.Config) *app.App {
 	}
 	t.Cleanup(func() { _ = a.Close() })
 	return a
+}
+
+// postgresConfig creates a fresh PostgreSQL database named prefix plus a
+// random suffix (dropped when the test ends) and returns a configuration
+// on it with a random secret key, and the suffix for other names the test
+// keeps apart. Nodes opened on copies of it share the database and the key.
+func postgresConfig(t *testing.T, prefix string) (config.Config, string) {
+	t.Helper()
+	pgURL := testenv.RequirePostgres(t)
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	suffix := hex.EncodeToString(b)
+	name := prefix + suffix
+	dbURL, err := postgres.CreateDatabase(t.Context(), pgURL, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = postgres.DropDatabase(context.Background(), pgURL, name) })
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	cfg := config.Default()
+	cfg.DB = dbURL
+	cfg.SecretKey = base64.StdEncoding.EncodeToString(key)
+	return cfg, suffix
 }

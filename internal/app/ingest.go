@@ -57,8 +57,9 @@ func (a *App) IngestHandler() http.Handler {
 	return a.authenticateIngest(a.ingestWithEVTX(logs.NewHTTPHandler(logs.HTTPOptions{
 		Options: logs.Options{Parser: p, Sink: logs.SinkFunc(func(ctx context.Context, evs []logs.Event) error {
 			// Events of a Vigil agent shipping with an API token keep the
-			// agent's IDs, so its resends are stored once.
-			stableAgentIDs("", evs)
+			// agent's IDs, and events with a timestamp of their own get
+			// one from their content, so resends are stored once.
+			stableIngestIDs(ingestCredential(ctx), evs)
 			return a.ingestSink(false).Write(ctx, evs)
 		}), Logger: a.Logger,
 			DeadLetters: logs.DeadLetterFunc(func(ctx context.Context, dl logs.DeadLetter) {
@@ -79,15 +80,21 @@ func (a *App) tokenTenant(r *http.Request) (string, error) {
 // it acts for, which must grant perm; X-Vigil-Tenant names the tenant when
 // the token holds several.
 func (a *App) tokenFor(r *http.Request, perm auth.Perm) (string, error) {
+	tenantID, _, err := a.tokenAuth(r, perm)
+	return tenantID, err
+}
+
+// tokenAuth is tokenFor that also returns the token's ID.
+func (a *App) tokenAuth(r *http.Request, perm auth.Perm) (tenantID, tokenID string, err error) {
 	secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
-		return "", errors.New("bearer token required")
+		return "", "", errors.New("bearer token required")
 	}
 	pr, err := a.Auth.Token(r.Context(), strings.TrimSpace(secret))
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	tenantID := r.Header.Get("X-Vigil-Tenant")
+	tenantID = r.Header.Get("X-Vigil-Tenant")
 	if tenantID == "" {
 		if ids := pr.TenantIDs(); len(ids) == 1 {
 			tenantID = ids[0]
@@ -96,9 +103,9 @@ func (a *App) tokenFor(r *http.Request, perm auth.Perm) (string, error) {
 		tenantID = t.ID
 	}
 	if tenantID == "" || !pr.Can(perm, tenantID) {
-		return "", auth.ErrForbidden
+		return "", "", auth.ErrForbidden
 	}
-	return tenantID, nil
+	return tenantID, pr.TokenID, nil
 }
 
 // startIngest opens the spool, drains it into the pipeline and starts the

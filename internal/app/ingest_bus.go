@@ -178,8 +178,7 @@ func decodeBusBatch(m bus.Message) ([]logs.Event, error) {
 // run workers, consumes it. The returned stop waits for batches in
 // progress.
 func (a *App) startEventQueue(ctx context.Context, consume bool) (func() error, error) {
-	if err := a.Bus.EnsureQueue(ctx, bus.QueueConfig{Name: EventsQueue, Subjects: []string{eventsSubjectRoot + ".>"},
-		AckWait: eventsAckWait, MaxDeliver: eventsMaxDeliver}); err != nil {
+	if err := a.Bus.EnsureQueue(ctx, eventsQueueConfig(a.Config)); err != nil {
 		return nil, fmt.Errorf("events queue: %w", err)
 	}
 	if !consume {
@@ -229,8 +228,11 @@ func (a *App) serveIngestHTTP(ctx context.Context, ready func(addr string)) erro
 	return a.serveHTTP(ctx, h, ready, "vigil ingest serving")
 }
 
-// ingestTenantKey carries the tenant authenticateIngest found.
+// ingestTenantKey carries the ingestAuth authenticateIngest found.
 type ingestTenantKey struct{}
+
+// ingestAuth is who sent an ingest request: the tenant and the token.
+type ingestAuth struct{ tenantID, tokenID string }
 
 // authenticateIngest checks an ingest request's token before the ingest
 // handler reads the body. A token that could not be checked because the
@@ -239,10 +241,10 @@ type ingestTenantKey struct{}
 func (a *App) authenticateIngest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
-			tenantID, err := a.tokenTenant(r)
+			tenantID, tokenID, err := a.tokenAuth(r, auth.PermEventIngest)
 			switch {
 			case err == nil:
-				r = r.WithContext(context.WithValue(r.Context(), ingestTenantKey{}, tenantID))
+				r = r.WithContext(context.WithValue(r.Context(), ingestTenantKey{}, ingestAuth{tenantID, tokenID}))
 			case !errors.Is(err, auth.ErrUnauthenticated) && !errors.Is(err, auth.ErrForbidden):
 				a.Logger.Warn("ingest: token not checked", "err", err)
 				w.Header().Set("Content-Type", "application/json")
@@ -259,8 +261,17 @@ func (a *App) authenticateIngest(next http.Handler) http.Handler {
 // ingestTenant is the ingest handler's authentication: the tenant
 // authenticateIngest found, else the token check.
 func (a *App) ingestTenant(r *http.Request) (string, error) {
-	if t, ok := r.Context().Value(ingestTenantKey{}).(string); ok && t != "" {
-		return t, nil
+	if ia, ok := r.Context().Value(ingestTenantKey{}).(ingestAuth); ok && ia.tenantID != "" {
+		return ia.tenantID, nil
 	}
 	return a.tokenTenant(r)
+}
+
+// ingestCredential names the token an ingest request came with ("" when
+// authenticateIngest did not check one).
+func ingestCredential(ctx context.Context) string {
+	if ia, ok := ctx.Value(ingestTenantKey{}).(ingestAuth); ok && ia.tokenID != "" {
+		return "token:" + ia.tokenID
+	}
+	return ""
 }

@@ -273,11 +273,11 @@ func (a *App) maintainEventPartitions(ctx context.Context) error {
 		a.Logger.Info("event days prepared", "added", n)
 	}
 	if a.Config.EventRetention <= 0 {
-		return nil
+		return a.dropTenantEvents(ctx, now) // event_retention.go
 	}
 	d, err := r.DropEventsBefore(ctx, now.Add(-a.Config.EventRetention))
 	if len(d.Days) > 0 || d.Rows > 0 {
 		a.Logger.Info("events past retention removed", "days", len(d.Days), "rows", d.Rows)
 	}
-	return err
+	return errors.Join(err, a.dropTenantEvents(ctx, now))
 }

@@ -58,7 +58,15 @@ type QueueConfig struct {
 	// MaxDeliver bounds delivery attempts; 0 means unlimited.
 	MaxDeliver int
 	// MaxBytes bounds what the queue retains; 0 means the driver default.
+	// A full queue refuses Enqueue rather than dropping queued work.
 	MaxBytes int64
+	// MaxAge drops a message that waited longer than this unconsumed
+	// (JetStream only; inproc keeps it); 0 keeps it until consumed.
+	MaxAge time.Duration
+	// Replicas is how many servers of a clustered bus hold a copy of the
+	// queue (JetStream: the stream's replicas, at most 5, no more than the
+	// cluster has); 0 means 1. The in-process bus has one copy.
+	Replicas int
 	// DuplicateWindow is how long the queue remembers enqueued message
 	// IDs (Message.ID). Default 2 minutes.
 	DuplicateWindow time.Duration

@@ -90,6 +90,7 @@ Configuration comes from vigil.yaml (--config), VIGIL_* environment variables an
 		newDrillCmd(),
 		newAgentCmd(g),
 		newIncidentCmd(g),
+		newRetentionCmd(g),
 	)
 	return root
 }

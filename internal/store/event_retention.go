@@ -30,3 +30,25 @@ type EventDrop struct {
 	// Rows deleted one by one (the default partition, or SQLite).
 	Rows int64
 }
+
+// TenantEventRetention is implemented by stores that keep a retention per
+// tenant besides the global one. Callers type-assert the Store.
+//
+// A tenant's retention only shortens how long its events are kept: the
+// global retention (which drops whole day partitions of every tenant on
+// PostgreSQL) still applies to it, so a tenant retention longer than the
+// global one has no effect, and the service refuses to set one.
+type TenantEventRetention interface {
+	// SetTenantEventRetention sets the tenant's retention; 0 removes it
+	// (the global retention applies). ErrNotFound for an unknown tenant,
+	// ErrInvalid for a negative duration or one under an hour.
+	SetTenantEventRetention(ctx context.Context, tenantID string, d time.Duration) error
+	// TenantEventRetentions returns every tenant retention that is set,
+	// by tenant ID.
+	TenantEventRetentions(ctx context.Context) (map[string]time.Duration, error)
+	// DropTenantEventsBefore deletes the tenant's events older than before
+	// (on PostgreSQL only in the day partitions that hold such events, and
+	// the default partition) and returns how many it deleted. It deletes
+	// in bounded batches, so other writers are not held up for long.
+	DropTenantEventsBefore(ctx context.Context, tenantID string, before time.Time) (int64, error)
+}

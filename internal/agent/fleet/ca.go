@@ -156,11 +156,16 @@ func (s *Service) CA(ctx context.Context) (*CA, error) {
 			return nil, err
 		}
 		sec := store.Secret{ID: caSecretID, TenantID: "", Name: caSecretName, Kind: "other", Ciphertext: sealed}
-		if err := s.st.Secrets().Put(ctx, &sec); err != nil {
+		if c, ok := s.st.(store.SecretCreator); ok {
+			// Insert if absent: of nodes creating it at once exactly one
+			// stores its CA, and the others read that one back, so no
+			// node ever issues certificates under a CA that is replaced.
+			if err := c.CreateSecret(ctx, &sec); err != nil && !errors.Is(err, store.ErrConflict) {
+				return nil, fmt.Errorf("fleet: store agent CA: %w", err)
+			}
+		} else if err := s.st.Secrets().Put(ctx, &sec); err != nil {
 			return nil, fmt.Errorf("fleet: store agent CA: %w", err)
 		}
-		// Read it back: of two nodes creating it at once, the one stored
-		// last is the CA of both.
 		ca, err = loadCA(ctx, s.st.Secrets(), s.opts.Box)
 	}
 	if err != nil {

@@ -11,7 +11,10 @@
 // A queue is a stream named StreamPrefix+Name with work-queue retention,
 // file storage and DiscardNew, so Enqueue fails rather than evicting work
 // when MaxBytes is reached (MaxBytes 0 leaves the stream unbounded but for
-// the server's limits). Its subjects live under their own namespace,
+// the server's limits). The stream has the queue's Replicas (a clustered
+// server keeps that many copies, and the stream survives losing a minority
+// of them) and MaxAge; EnsureQueue on an existing stream changes both, the
+// server moving or adding copies. Its subjects live under their own namespace,
 // "_bus.<stream>.<subject>", so they never collide with events or with
 // another queue. The queue's AckWait and MaxDeliver are recorded in the
 // stream description, so a process that did not call EnsureQueue consumes
@@ -272,8 +275,8 @@ func (b *Bus) EnsureQueue(ctx context.Context, cfg bus.QueueConfig) error {
 		Discard:     jetstream.DiscardNew,
 		MaxBytes:    maxBytes,
 		MaxMsgs:     -1,
-		MaxAge:      0,
-		Replicas:    1,
+		MaxAge:      cfg.MaxAge,
+		Replicas:    cfg.Replicas,
 		Duplicates:  cfg.DuplicateWindow,
 	})
 	if err != nil {
@@ -342,7 +345,8 @@ func (b *Bus) queueConfig(ctx context.Context, queue string, fresh bool) (bus.Qu
 		return bus.QueueConfig{}, err
 	}
 	sc := st.CachedInfo().Config
-	cfg := bus.QueueConfig{Name: queue, MaxBytes: max(sc.MaxBytes, 0), DuplicateWindow: max(sc.Duplicates, 0)}
+	cfg := bus.QueueConfig{Name: queue, MaxBytes: max(sc.MaxBytes, 0), DuplicateWindow: max(sc.Duplicates, 0),
+		MaxAge: max(sc.MaxAge, 0), Replicas: sc.Replicas}
 	for _, s := range sc.Subjects {
 		if rest, ok := strings.CutPrefix(s, wireSubject(stream, "")); ok {
 			cfg.Subjects = append(cfg.Subjects, rest)

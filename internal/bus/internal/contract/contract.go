@@ -25,6 +25,8 @@ const (
 	// DefaultDuplicateWindow applies when QueueConfig.DuplicateWindow is
 	// zero; it is JetStream's default too.
 	DefaultDuplicateWindow = 2 * time.Minute
+	// MaxReplicas bounds QueueConfig.Replicas (JetStream's limit).
+	MaxReplicas = 5
 	// MaxIDLen bounds Message.ID.
 	MaxIDLen = 256
 	// DefaultGroup is the consumer group used when ConsumeOptions.Group is
@@ -185,6 +187,15 @@ func NormalizeQueue(cfg bus.QueueConfig) (bus.QueueConfig, error) {
 	}
 	if cfg.MaxBytes < 0 {
 		return cfg, fmt.Errorf("queue %s: negative MaxBytes", cfg.Name)
+	}
+	if cfg.MaxAge < 0 {
+		return cfg, fmt.Errorf("queue %s: negative MaxAge", cfg.Name)
+	}
+	switch {
+	case cfg.Replicas < 0 || cfg.Replicas > MaxReplicas:
+		return cfg, fmt.Errorf("queue %s: Replicas %d not between 1 and %d", cfg.Name, cfg.Replicas, MaxReplicas)
+	case cfg.Replicas == 0:
+		cfg.Replicas = 1
 	}
 	switch {
 	case cfg.DuplicateWindow < 0:
