@@ -210,14 +210,15 @@ func (s *Service) alerts(ctx context.Context, tenantID string, now time.Time, p 
 }
 
 func (s *Service) vulns(ctx context.Context, tenantID string, now time.Time, p *Snapshot) error {
-	vs := s.st.Vulns()
-	by, err := vs.CountBy(ctx, tenantID)
+	// One statement over the running totals the store keeps as findings
+	// change: counts by state and severity, open KEV-listed and overdue.
+	open := lifecycle.OpenStates()
+	t, err := s.st.Posture().VulnTally(ctx, tenantID, store.VulnTallyQuery{Open: open, Now: now})
 	if err != nil {
 		return err
 	}
-	open := lifecycle.OpenStates()
 	p.Vulns.Open = map[string]int{}
-	for k, n := range by {
+	for k, n := range t.ByState {
 		state, sev := k[0], k[1]
 		switch {
 		case slices.Contains(open, state):
@@ -229,11 +230,8 @@ func (s *Service) vulns(ctx context.Context, tenantID string, now time.Time, p *
 			p.Vulns.Closed += n
 		}
 	}
-	if p.Vulns.KEV, err = vs.Count(ctx, tenantID, store.VulnFilter{States: open, KEV: true}); err != nil {
-		return err
-	}
-	p.Vulns.Overdue, err = vs.Count(ctx, tenantID, store.VulnFilter{Overdue: true, OpenStates: open, Now: now})
-	return err
+	p.Vulns.KEV, p.Vulns.Overdue = t.KEVOpen, t.Overdue
+	return nil
 }
 
 // maxRiskyListed bounds the risky exposures a snapshot names.
@@ -311,29 +309,22 @@ func (s *Service) baseline(ctx context.Context, tenantID string, _ time.Time, p 
 	return nil
 }
 
-// storeIncidents counts cases from the incident store.
-type storeIncidents struct{ st store.Store }
-
-func (c storeIncidents) OpenByPhase(ctx context.Context, tenantID string) (map[string]int, error) {
-	out := map[string]int{}
-	for _, ph := range []string{"detect", "contain", "eradicate", "recover", "summarise"} {
-		n, err := c.st.Incidents().Count(ctx, tenantID, store.IncidentFilter{Phases: []string{ph}})
-		if err != nil {
-			return nil, err
-		}
-		out[ph] = n
-	}
-	return out, nil
-}
-
-func (c storeIncidents) SLABreached(ctx context.Context, tenantID string, now time.Time) (int, error) {
-	return c.st.Incidents().Count(ctx, tenantID, store.IncidentFilter{Breached: true, Now: now})
-}
+// openPhases are the phases of an open case, as the tile lists them.
+func openPhases() []string { return []string{"detect", "contain", "eradicate", "recover", "summarise"} }
 
 func (s *Service) incidents(ctx context.Context, tenantID string, now time.Time, p *Snapshot) error {
 	ic := s.opts.Incidents
 	if ic == nil {
-		ic = storeIncidents{s.st}
+		// The store's tally: one statement for both figures.
+		t, err := s.st.Posture().IncidentTally(ctx, tenantID, store.IncidentTallyQuery{Phases: openPhases(), Now: now})
+		if err != nil {
+			return err
+		}
+		p.Incidents = Incidents{Measured: true, OpenByPhase: t.ByPhase, Breached: t.Breached}
+		for _, n := range t.ByPhase {
+			p.Incidents.Open += n
+		}
+		return nil
 	}
 	by, err := ic.OpenByPhase(ctx, tenantID)
 	if err != nil {

@@ -35,6 +35,39 @@ type PostureStore interface {
 	// first.
 	History(ctx context.Context, tenantID, since string) ([]PostureSnapshot, error)
 	AlertTallier
+	// VulnTally reads the vulnerability tile's figures from running
+	// totals kept as findings change.
+	VulnTally(ctx context.Context, tenantID string, q VulnTallyQuery) (VulnTally, error)
+	// IncidentTally counts the incident tile's figures in one statement.
+	IncidentTally(ctx context.Context, tenantID string, q IncidentTallyQuery) (IncidentTally, error)
+}
+
+// VulnTallyQuery says which findings a vulnerability tally counts as open
+// and when overdue is.
+type VulnTallyQuery struct {
+	Open []string  // the states of an open finding
+	Now  time.Time // a finding due before it is overdue, when open
+}
+
+// VulnTally is what the dashboard's vulnerability tile counts.
+type VulnTally struct {
+	// ByState counts findings by state and severity name ("critical",
+	// "high", "medium", "low" or "info", as VulnStore.CountBy names them).
+	ByState map[[2]string]int
+	KEVOpen int // open and KEV-listed
+	Overdue int // open and due before Now
+}
+
+// IncidentTallyQuery says what an incident tally counts.
+type IncidentTallyQuery struct {
+	Phases []string  // the open phases, counted one by one
+	Now    time.Time // SLA timers due before it are breached
+}
+
+// IncidentTally is what the dashboard's incident tile counts.
+type IncidentTally struct {
+	ByPhase  map[string]int // open cases by phase (every phase of the query is present)
+	Breached int            // open cases with a breached SLA timer, as IncidentFilter.Breached counts them
 }
 
 // AlertTallyQuery says what an alert tally counts.

@@ -215,11 +215,17 @@ func (x incidents) commonText(ctx context.Context, q string) (bool, error) {
 
 // List returns a page of cases, most recently updated first.
 func (x incidents) List(ctx context.Context, tenantID string, f store.IncidentFilter) ([]store.Incident, error) {
+	limit, offset := PageBounds(f.Page)
+	if x.caseWalks(f.Query) {
+		cs, ok, err := x.listWalk(ctx, tenantID, f, limit, offset)
+		if err != nil || ok {
+			return cs, x.s.wrap("list incidents", err)
+		}
+	}
 	w, err := x.where(ctx, tenantID, f)
 	if err != nil {
 		return nil, x.s.wrap("list incidents", err)
 	}
-	limit, offset := PageBounds(f.Page)
 	order := ` ORDER BY i.updated_at DESC, i.id DESC`
 	if q := strings.TrimSpace(f.Query); x.s.d.Name == "postgres" && useTrigrams(q) && !refRE.MatchString(strings.ToUpper(q)) {
 		// The same order, but not one an index gives. The driver's
