@@ -192,6 +192,7 @@ func newServer(opts Options) (s *server, err error) {
 	s.registerPolicyReviews()
 	s.registerBaseline()
 	s.registerBaseline3()
+	s.registerBaselineEvidence()
 	s.registerVulns()
 	s.registerVulnScan()
 	s.registerDiscovery()

@@ -156,6 +156,7 @@ func TestEveryRouteIsProtected(t *testing.T) {
 		"system":   "no-such-system",
 		"schedule": "no-such-schedule",
 	}
+	samples["inspection"], samples["commission"] = "no-such-inspection", "no-such-commission"
 	// Strings from tenant A that must never reach a tenant-B caller.
 	secretsOfA := []string{icase.ID, env.TenantA.ID, env.TenantA.Slug, env.AssetA.ID, contact.ID, tokA.ID, sec.ID, rev.ID, vl[0].ID, drun.ID, nc.ID}
 

@@ -45,7 +45,15 @@ type Config struct {
 	// BusPrefix names this deployment's JetStream streams, so several
 	// deployments can share one NATS server.
 	BusPrefix string `yaml:"bus_prefix"`
-	Role      string `yaml:"role"` // all, api, worker, ingest, scheduler
+	// BusReplicas is how many NATS servers hold a copy of the events
+	// stream (1-5); 0 picks 3 when Bus lists at least three servers, else
+	// 1. BusMaxBytes bounds the stream (0: the server's limit), after which
+	// ingest answers "retry"; BusMaxAge drops batches no worker took within
+	// it (0: never).
+	BusReplicas int           `yaml:"bus_replicas"`
+	BusMaxBytes int64         `yaml:"bus_max_bytes"`
+	BusMaxAge   time.Duration `yaml:"bus_max_age"`
+	Role        string        `yaml:"role"` // all, api, worker, ingest, scheduler
 
 	LogLevel  string `yaml:"log_level"`  // debug, info, warn, error
 	LogFormat string `yaml:"log_format"` // text, json
@@ -81,8 +89,9 @@ type Config struct {
 	SyslogUDP    string `yaml:"syslog_udp"`
 	SyslogTenant string `yaml:"syslog_tenant"`
 	// NetFlowUDP is the listen address of the flow collector (NetFlow v5
-	// and v9, IPFIX, sFlow v5); empty is off. NetFlowTenant (a tenant
-	// slug) owns the flows that arrive there.
+	// and v9, IPFIX, sFlow v5); empty is off. Exporters are mapped to
+	// tenants by the platform's exporter map; NetFlowTenant (a tenant
+	// slug, optional) owns the flows of exporters not mapped.
 	NetFlowUDP    string `yaml:"netflow_udp"`
 	NetFlowTenant string `yaml:"netflow_tenant"`
 	// SNMPTrapUDP is the listen address of the SNMP trap receiver (v1 and
@@ -199,6 +208,23 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 	str("VIGIL_BUS", &c.Bus)
 	str("VIGIL_ROLE", &c.Role)
 	str("VIGIL_BUS_PREFIX", &c.BusPrefix)
+	dur("VIGIL_BUS_MAX_AGE", &c.BusMaxAge)
+	if v, ok := lookup("VIGIL_BUS_MAX_BYTES"); ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("VIGIL_BUS_MAX_BYTES: %q is not a number", v))
+		} else {
+			c.BusMaxBytes = n
+		}
+	}
+	if v, ok := lookup("VIGIL_BUS_REPLICAS"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("VIGIL_BUS_REPLICAS: %q is not a number", v))
+		} else {
+			c.BusReplicas = n
+		}
+	}
 	str("VIGIL_LOG_LEVEL", &c.LogLevel)
 	str("VIGIL_LOG_FORMAT", &c.LogFormat)
 	str("VIGIL_BASE_URL", &c.BaseURL)
@@ -290,6 +316,12 @@ func (c *Config) Validate() error {
 			bad("bus must be a nats:// URL (or empty for the in-process bus)")
 		}
 	}
+	if c.BusReplicas < 0 || c.BusReplicas > 5 {
+		bad("bus_replicas %d must be between 1 and 5 (0: 3 with three or more NATS servers, else 1)", c.BusReplicas)
+	}
+	if c.BusMaxBytes < 0 || c.BusMaxAge < 0 {
+		bad("bus_max_bytes and bus_max_age must not be negative (0: no limit)")
+	}
 	if !busPrefixRE.MatchString(c.BusPrefix) {
 		bad("bus_prefix %q must be 1-32 letters, digits, '-' or '_'", c.BusPrefix)
 	}
@@ -353,9 +385,6 @@ func (c *Config) Validate() error {
 	if c.NetFlowUDP != "" {
 		if _, _, err := net.SplitHostPort(c.NetFlowUDP); err != nil {
 			bad("netflow_udp %q must be host:port, e.g. 0.0.0.0:2055", c.NetFlowUDP)
-		}
-		if c.NetFlowTenant == "" {
-			bad("netflow_udp needs netflow_tenant: the tenant that owns the flows that arrive there")
 		}
 	}
 	if _, _, err := net.SplitHostPort(c.SNMPTrapUDP); c.SNMPTrapUDP != "" && err != nil {

@@ -55,6 +55,11 @@ type Dialect struct {
 	// transaction lock). Empty when a write transaction already excludes
 	// every other writer (SQLite's BEGIN IMMEDIATE).
 	KeyLock string
+	// CopyFrom, when set, bulk-loads rows into table through driverConn,
+	// the driver connection of a database/sql connection, inside the
+	// transaction open on it (PostgreSQL's COPY). Large writes such as
+	// the import of findings use it.
+	CopyFrom func(ctx context.Context, driverConn any, table string, cols []string, rows [][]any) error
 }
 
 // Store implements store.Store over a *sql.DB. Drivers wrap it to provide
