@@ -60,7 +60,18 @@ const (
 	drainTimeout = 30 * time.Second
 	// opTimeout bounds server round trips that have no caller context.
 	opTimeout = 5 * time.Second
+	// ensureAttempt bounds one stream create or update request, and
+	// ensureWait all of EnsureQueue's attempts.
+	ensureAttempt = 10 * time.Second
+	ensureWait    = time.Minute
 )
+
+// unanswered reports whether a JetStream API request got no answer (a
+// timeout, or no server to take it yet), as opposed to a refusal.
+func unanswered(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrJetStreamNotEnabled)
+}
 
 // Options configures New.
 type Options struct {
@@ -266,7 +277,7 @@ func (b *Bus) EnsureQueue(ctx context.Context, cfg bus.QueueConfig) error {
 	if maxBytes == 0 {
 		maxBytes = -1
 	}
-	_, err = b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	sc := jetstream.StreamConfig{
 		Name:        stream,
 		Description: encodeSettings(cfg),
 		Subjects:    subjects,
@@ -278,7 +289,25 @@ func (b *Bus) EnsureQueue(ctx context.Context, cfg bus.QueueConfig) error {
 		MaxAge:      cfg.MaxAge,
 		Replicas:    cfg.Replicas,
 		Duplicates:  cfg.DuplicateWindow,
-	})
+	}
+	// A replicated stream is placed by the cluster's meta leader, which
+	// may still be being elected, or slow to place the copies, when nodes
+	// start together: a request that goes unanswered is sent again (the
+	// call is idempotent) until ctx ends or ensureWait has passed.
+	deadline := time.Now().Add(ensureWait)
+	for {
+		actx, cancel := context.WithTimeout(ctx, ensureAttempt)
+		_, err = b.js.CreateOrUpdateStream(actx, sc)
+		cancel()
+		if err == nil || !unanswered(err) || ctx.Err() != nil || time.Now().After(deadline) {
+			break
+		}
+		b.log.Warn("jetstream: stream not ready yet, retrying", "stream", stream, "error", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("jetstream: ensure queue %s: %w", cfg.Name, err)
 	}
