@@ -138,7 +138,7 @@ func seedScreens(t *testing.T, st store.Store) screenIDs {
 		Detail: []store.DeviceEventField{{Name: "ifDescr", Value: "ge-0/0/1"}}}))
 
 	must("inspection", st.Compliance().CreateInspection(ctx, &store.Inspection{TenantID: tn.ID, Name: "Quarterly MLPS inspection",
-		Framework: "mlps-2.0-level3", State: "open", Doc: []byte("{}"), CreatedBy: admin.ID}))
+		Framework: "mlps2-l3", State: "open", Doc: []byte("{}"), CreatedBy: admin.ID}))
 	must("risk assessment", st.Compliance().CreateRiskAssessment(ctx, &store.RiskAssessment{TenantID: tn.ID,
 		Name: "Payment system risk assessment", Method: "matrix", Doc: []byte("{}"), CreatedBy: admin.ID}))
 
