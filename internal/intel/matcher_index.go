@@ -52,6 +52,7 @@ func (a *valueArena) get(ref uint64) string {
 // only a slot whose stored bits agree costs a comparison of the value.
 type valueTable struct {
 	slots []uint64
+	mask  uint64 // len(slots)-1: slots is a power of two long
 	n     int
 	ip    bool // keys are addresses: hashed from their 16-byte form
 }
@@ -83,7 +84,7 @@ func (m *Matcher) lookupString(t *valueTable, h uint64, key string) (uint32, boo
 	if t.n == 0 {
 		return 0, false
 	}
-	mask := uint64(len(t.slots) - 1)
+	mask := t.mask
 	for i := h & mask; ; i = (i + 1) & mask {
 		s := t.slots[i]
 		if s == 0 {
@@ -103,7 +104,7 @@ func (m *Matcher) lookupBytes(t *valueTable, h uint64, key []byte) (uint32, bool
 	if t.n == 0 {
 		return 0, false
 	}
-	mask := uint64(len(t.slots) - 1)
+	mask := t.mask
 	for i := h & mask; ; i = (i + 1) & mask {
 		s := t.slots[i]
 		if s == 0 {
@@ -125,7 +126,7 @@ func (m *Matcher) lookupAddr(t *valueTable, a netip.Addr) (uint32, bool) {
 		return 0, false
 	}
 	h := m.hashAddr(a)
-	mask := uint64(len(t.slots) - 1)
+	mask := t.mask
 	var buf [64]byte
 	var text []byte
 	for i := h & mask; ; i = (i + 1) & mask {
@@ -151,7 +152,7 @@ func (m *Matcher) insert(t *valueTable, h uint64, v string, idx uint32) (prev ui
 	if (t.n+1)*2 > len(t.slots) {
 		m.grow(t)
 	}
-	mask := uint64(len(t.slots) - 1)
+	mask := t.mask
 	for i := h & mask; ; i = (i + 1) & mask {
 		s := t.slots[i]
 		if s == 0 {
@@ -173,7 +174,8 @@ func (m *Matcher) insert(t *valueTable, h uint64, v string, idx uint32) (prev ui
 func (m *Matcher) grow(t *valueTable) {
 	old := t.slots
 	t.slots = make([]uint64, max(2*len(old), 1024))
-	mask := uint64(len(t.slots) - 1)
+	t.mask = uint64(len(t.slots)) - 1 // #nosec G115 -- a length is never negative
+	mask := t.mask
 	for _, s := range old {
 		if s == 0 {
 			continue

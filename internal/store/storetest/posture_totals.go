@@ -20,7 +20,7 @@ import (
 func testPostureTotals(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	a, b := mkTenant(t, s, "alpha"), mkTenant(t, s, "beta")
-	rng := rand.New(rand.NewPCG(8, 18))
+	rng := rand.New(rand.NewPCG(8, 18)) // #nosec G404 -- test data
 	open := []string{"new", "confirmed", "reopened"}
 	states := append(append([]string{}, open...), "mitigated", "closed", "false-positive")
 	sevs := []string{"critical", "high", "medium", "low", "info", "unknown"}
