@@ -277,18 +277,28 @@ func readableScope(p *auth.Principal, c store.Commission) bool {
 // caller reads assessments (store.ErrNotFound otherwise), with the
 // tenants, systems and results the caller may see.
 func (s *Service) Commission(ctx context.Context, id string) (*CommissionView, error) {
-	p := auth.FromContext(ctx)
-	if p.Anonymous() {
-		return nil, auth.ErrUnauthenticated
-	}
-	c, err := s.store.Compliance().GetCommission(ctx, id)
+	c, err := s.readableCommission(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if !readableScope(p, c) {
-		return nil, fmt.Errorf("commission %q: %w", quoteValue(id), store.ErrNotFound)
-	}
 	return s.commissionView(ctx, c, true)
+}
+
+// readableCommission loads a commission whose scope holds a tenant where
+// the caller reads assessments; any other is store.ErrNotFound.
+func (s *Service) readableCommission(ctx context.Context, id string) (store.Commission, error) {
+	p := auth.FromContext(ctx)
+	if p.Anonymous() {
+		return store.Commission{}, auth.ErrUnauthenticated
+	}
+	c, err := s.store.Compliance().GetCommission(ctx, id)
+	if err != nil {
+		return store.Commission{}, err
+	}
+	if !readableScope(p, c) {
+		return store.Commission{}, fmt.Errorf("commission %q: %w", quoteValue(id), store.ErrNotFound)
+	}
+	return c, nil
 }
 
 // Commissions lists the commissions touching tenants where the caller
@@ -406,16 +416,9 @@ func (s *Service) commissionResults(ctx context.Context, c store.Commission, t s
 // once. The caller needs commission.write in every tenant of the scope; a
 // stale version is store.ErrConflict. Audited in every tenant.
 func (s *Service) RevokeCommission(ctx context.Context, id string, version int) (*CommissionView, error) {
-	p := auth.FromContext(ctx)
-	if p.Anonymous() {
-		return nil, auth.ErrUnauthenticated
-	}
-	c, err := s.store.Compliance().GetCommission(ctx, id)
+	c, err := s.readableCommission(ctx, id)
 	if err != nil {
 		return nil, err
-	}
-	if !readableScope(p, c) {
-		return nil, fmt.Errorf("commission %q: %w", quoteValue(id), store.ErrNotFound)
 	}
 	for _, sc := range c.Scope {
 		if err := auth.Require(ctx, auth.PermCommissionWrite, sc.TenantID); err != nil {
@@ -431,7 +434,7 @@ func (s *Service) RevokeCommission(ctx context.Context, id string, version int) 
 	case CommissionExpired:
 		return nil, invalid("state", store.CodeOneOf, nil, "the commission has already ended")
 	}
-	c.RevokedAt, c.RevokedBy = s.now().UTC(), p.ActorID()
+	c.RevokedAt, c.RevokedBy = s.now().UTC(), auth.FromContext(ctx).ActorID()
 	if err := s.store.Compliance().RevokeCommission(ctx, &c); err != nil {
 		return nil, err
 	}
