@@ -151,7 +151,7 @@ func refusalOID(err error) string {
 }
 
 // next is the value the usmStats counter oid reports: the count with
-// this refusal (which is counted once the report is sent).
+// this refusal (counted as the report is sent).
 func (s *Stats) next(oid string) uint32 {
 	if s == nil {
 		return 1

@@ -373,16 +373,20 @@ func handle(ctx context.Context, pc net.PacketConn, from net.Addr, b []byte, h H
 	if v, verr := messageVersion(b); verr == nil && v == 3 {
 		var report []byte
 		t, report, err = v3.receive(ctx, addr.Unmap(), b)
+		if err != nil {
+			// Counted before the report goes out, so a sender that reads
+			// the report finds the refusal already counted.
+			opts.Stats.count(err)
+		}
 		if report != nil {
 			if _, werr := pc.WriteTo(report, from); werr == nil && opts.Stats != nil {
 				opts.Stats.reports.Add(1)
 			}
 		}
-	} else {
-		t, err = Parse(b)
+	} else if t, err = Parse(b); err != nil {
+		opts.Stats.count(err)
 	}
 	if err != nil {
-		opts.Stats.count(err)
 		log.Debug("snmp trap dropped", "from", from.String(), "reason", err)
 		return
 	}
@@ -403,11 +407,11 @@ func handle(ctx context.Context, pc net.PacketConn, from net.Addr, b []byte, h H
 		log.Debug("snmp inform not acknowledged", "from", from.String(), "err", err)
 		return
 	}
-	if _, err := pc.WriteTo(ack, from); err != nil {
-		log.Debug("snmp inform not acknowledged", "from", from.String(), "err", err)
-		return
-	}
+	// Counted when sent, before the sender can read the acknowledgement.
 	if opts.Stats != nil {
 		opts.Stats.acknowledged.Add(1)
+	}
+	if _, err := pc.WriteTo(ack, from); err != nil {
+		log.Debug("snmp inform acknowledgement not sent", "from", from.String(), "err", err)
 	}
 }
