@@ -47,14 +47,19 @@ func (b *Bus) Consume(ctx context.Context, queue string, opts bus.ConsumeOptions
 	if cfg.MaxDeliver > 0 {
 		serverMax = cfg.MaxDeliver + 1 // the extra delivery is terminated as a dead letter
 	}
-	cons, err := b.js.CreateOrUpdateConsumer(ctx, b.stream(queue), jetstream.ConsumerConfig{
-		Durable:       opts.Group,
-		Description:   "bus consumer group " + opts.Group,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       cfg.AckWait,
-		MaxDeliver:    serverMax,
-		ReplayPolicy:  jetstream.ReplayInstantPolicy,
+	var cons jetstream.Consumer
+	err = b.untilAnswered(ctx, "consumer "+opts.Group, func(actx context.Context) error {
+		var err error
+		cons, err = b.js.CreateOrUpdateConsumer(actx, b.stream(queue), jetstream.ConsumerConfig{
+			Durable:       opts.Group,
+			Description:   "bus consumer group " + opts.Group,
+			DeliverPolicy: jetstream.DeliverAllPolicy,
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       cfg.AckWait,
+			MaxDeliver:    serverMax,
+			ReplayPolicy:  jetstream.ReplayInstantPolicy,
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: consume %s as group %s: %w", queue, opts.Group, err)

@@ -66,6 +66,27 @@ const (
 	ensureWait    = time.Minute
 )
 
+// untilAnswered runs the JetStream API request op, each attempt bounded
+// by ensureAttempt, again while it goes unanswered (a leader being
+// elected, copies being placed) until ctx ends or ensureWait has passed.
+// The requests it is used for are idempotent.
+func (b *Bus) untilAnswered(ctx context.Context, what string, op func(context.Context) error) error {
+	deadline := time.Now().Add(ensureWait)
+	for {
+		actx, cancel := context.WithTimeout(ctx, ensureAttempt)
+		err := op(actx)
+		cancel()
+		if err == nil || !unanswered(err) || ctx.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+		b.log.Warn("jetstream: request unanswered, retrying", "what", what, "error", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
 // unanswered reports whether a JetStream API request got no answer (a
 // timeout, or no server to take it yet), as opposed to a refusal.
 func unanswered(err error) bool {
@@ -294,20 +315,10 @@ func (b *Bus) EnsureQueue(ctx context.Context, cfg bus.QueueConfig) error {
 	// may still be being elected, or slow to place the copies, when nodes
 	// start together: a request that goes unanswered is sent again (the
 	// call is idempotent) until ctx ends or ensureWait has passed.
-	deadline := time.Now().Add(ensureWait)
-	for {
-		actx, cancel := context.WithTimeout(ctx, ensureAttempt)
-		_, err = b.js.CreateOrUpdateStream(actx, sc)
-		cancel()
-		if err == nil || !unanswered(err) || ctx.Err() != nil || time.Now().After(deadline) {
-			break
-		}
-		b.log.Warn("jetstream: stream not ready yet, retrying", "stream", stream, "error", err)
-		select {
-		case <-ctx.Done():
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
+	err = b.untilAnswered(ctx, "stream "+stream, func(actx context.Context) error {
+		_, err := b.js.CreateOrUpdateStream(actx, sc)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("jetstream: ensure queue %s: %w", cfg.Name, err)
 	}
