@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -325,9 +326,38 @@ func (s *Scanner) probe(ctx context.Context, rtt *rttTable, host netip.Addr, por
 	for try := 0; ; try++ {
 		dctx, cancel := context.WithTimeout(ctx, wait)
 		t0 := time.Now()
+		// A first probe started before the host's round trips were timed
+		// waits the full timeout; once they are, it is cut short at the
+		// wait the estimate gives, like a probe started after them.
+		var cut atomic.Int64
+		stop := make(chan struct{})
+		if try == 0 && wait >= s.opts.Timeout {
+			full := wait
+			go func() {
+				tk := time.NewTicker(rttRecheck)
+				defer tk.Stop()
+				for {
+					select {
+					case <-stop:
+						return
+					case <-tk.C:
+						if w := rtt.timeout(host); w < full && time.Since(t0) >= w {
+							cut.Store(int64(w))
+							cancel()
+							return
+						}
+					}
+				}
+			}()
+		}
 		conn, err = s.dialer.DialContext(dctx, "tcp", addr)
 		r.Latency = time.Since(t0)
+		close(stop)
 		cancel()
+		if w := time.Duration(cut.Load()); w > 0 && err != nil && ctx.Err() == nil {
+			// Cut short: a shortened wait that ran out.
+			wait, err = w, context.DeadlineExceeded
+		}
 		if ctx.Err() != nil {
 			if conn != nil {
 				_ = conn.Close()
