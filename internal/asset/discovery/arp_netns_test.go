@@ -123,9 +123,17 @@ func hostReason(hs []HostResult, addr string) string {
 // with their MAC addresses (lower case).
 func nmapARP(t *testing.T, ns, targets string) map[string]string {
 	t.Helper()
+	return nmapHostsUp(t, ns, "-sn", "-PR", "-n", "-oX", "-", targets)
+}
+
+// nmapHostsUp runs nmap with args in namespace ns and returns the IPv4
+// addresses of the hosts its XML report says are up, each with its MAC
+// address in lower case ("" when nmap saw none).
+func nmapHostsUp(t *testing.T, ns string, args ...string) map[string]string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	argv := netnsExec(ns, "nmap", "-sn", "-PR", "-n", "-oX", "-", targets)
+	argv := netnsExec(ns, append([]string{"nmap"}, args...)...)
 	b, err := exec.CommandContext(ctx, argv[0], argv[1:]...).Output() // #nosec G204 -- fixed nmap arguments, namespace targets
 	if err != nil {
 		t.Fatalf("nmap: %v", err)
@@ -158,7 +166,9 @@ func nmapARP(t *testing.T, ns, targets string) map[string]string {
 				mac = strings.ToLower(a.Addr)
 			}
 		}
-		out[ip] = mac
+		if ip != "" {
+			out[ip] = mac
+		}
 	}
 	return out
 }

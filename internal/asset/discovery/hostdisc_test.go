@@ -1,14 +1,12 @@
 package discovery
 
 import (
-	"context"
-	"encoding/xml"
+	"maps"
 	"net/netip"
 	"os/exec"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
@@ -40,35 +38,7 @@ func upSet(t *testing.T, hs []HostResult) map[string]bool {
 // is an ARP ping) in namespace ns and returns the addresses it finds up.
 func nmapUp(t *testing.T, ns, targets string) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	argv := netnsExec(ns, "nmap", "-sn", "-n", "-oX", "-", targets)
-	out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).Output() // #nosec G204 -- fixed nmap arguments, namespace targets
-	if err != nil {
-		t.Fatalf("nmap: %v", err)
-	}
-	var run struct {
-		Hosts []struct {
-			Status struct {
-				State string `xml:"state,attr"`
-			} `xml:"status"`
-			Addrs []struct {
-				Addr string `xml:"addr,attr"`
-				Type string `xml:"addrtype,attr"`
-			} `xml:"address"`
-		} `xml:"host"`
-	}
-	if err := xml.Unmarshal(out, &run); err != nil {
-		t.Fatalf("nmap XML: %v", err)
-	}
-	var up []string
-	for _, h := range run.Hosts {
-		for _, a := range h.Addrs {
-			if a.Type == "ipv4" && h.Status.State == "up" {
-				up = append(up, a.Addr)
-			}
-		}
-	}
+	up := slices.Collect(maps.Keys(nmapHostsUp(t, ns, "-sn", "-n", "-oX", "-", targets)))
 	slices.Sort(up)
 	return up
 }
