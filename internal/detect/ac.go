@@ -235,12 +235,59 @@ func (m *acMatcher) step(cur int32, c uint8) int32 {
 // scan appends to out every pattern occurrence in s (a pattern may be
 // reported more than once). ASCII letters match without regard to case;
 // other text must be in lower case.
-func (m *acMatcher) scan(s string, out []int32) []int32 {
+func (m *acMatcher) scan(s string, out []int32) []int32 { return m.scanSeen(s, out, nil) }
+
+// scanSeen is scan that, when seen is set, reports each node (and so each
+// pattern) once per seen epoch: a short needle that occurs at every other
+// byte of a value is reported once, not at every occurrence.
+func (m *acMatcher) scanSeen(s string, out []int32, seen *seenSet) []int32 {
 	if len(s) < m.minLen {
 		return out
 	}
+	return m.scanFrom(s, 0, out, seen)
+}
+
+// scanPair is scanSeen over two texts at once. A scan is a chain of
+// dependent loads (each step needs the state the previous one loaded),
+// so stepping two texts in one loop lets the CPU overlap their loads.
+func (m *acMatcher) scanPair(a, b string, out []int32, seen *seenSet) []int32 {
+	n := min(len(a), len(b))
+	if n < m.minLen {
+		return m.scanSeen(b, m.scanSeen(a, out, seen), seen)
+	}
 	dense, class, limit := m.dense, &m.class, m.limit
-	cur := int32(0)
+	ca, cb := int32(0), int32(0)
+	x, y := a[:n], b[:n]
+	for i := 0; i < len(x) && i < len(y); i++ {
+		c, d := class[x[i]], class[y[i]]
+		var na, nb int32
+		if ca < limit {
+			na = dense[ca+int32(c)]
+		} else {
+			na = m.step(ca, c)
+		}
+		if cb < limit {
+			nb = dense[cb+int32(d)]
+		} else {
+			nb = m.step(cb, d)
+		}
+		ca, cb = na&^hitBit, nb&^hitBit
+		if na|nb < 0 {
+			if na < 0 {
+				out = m.report(m.node(ca), out, seen)
+			}
+			if nb < 0 {
+				out = m.report(m.node(cb), out, seen)
+			}
+		}
+	}
+	out = m.scanFrom(a[n:], ca, out, seen)
+	return m.scanFrom(b[n:], cb, out, seen)
+}
+
+// scanFrom continues a scan in state cur over s.
+func (m *acMatcher) scanFrom(s string, cur int32, out []int32, seen *seenSet) []int32 {
+	dense, class, limit := m.dense, &m.class, m.limit
 	for i := 0; i < len(s); i++ {
 		c := class[s[i]]
 		var next int32
@@ -251,17 +298,49 @@ func (m *acMatcher) scan(s string, out []int32) []int32 {
 		}
 		cur = next &^ hitBit
 		if next < 0 {
-			out = m.report(m.node(cur), out)
+			out = m.report(m.node(cur), out, seen)
 		}
 	}
 	return out
 }
 
 // report appends the patterns node reports, its own and along its
-// output links.
-func (m *acMatcher) report(node int32, out []int32) []int32 {
+// output links, skipping the nodes seen already reported.
+func (m *acMatcher) report(node int32, out []int32, seen *seenSet) []int32 {
+	if seen == nil {
+		for o := node; o >= 0; o = m.out[o] {
+			out = append(out, m.pats[o]...)
+		}
+		return out
+	}
 	for o := node; o >= 0; o = m.out[o] {
+		// A node already reported had its whole output chain reported.
+		if seen.stamp[o] == seen.epoch {
+			break
+		}
+		seen.stamp[o] = seen.epoch
 		out = append(out, m.pats[o]...)
 	}
 	return out
+}
+
+// seenSet records which automaton nodes a scan has reported: a node is
+// seen when its stamp is the current epoch, so starting a new scan is one
+// increment, not a clear.
+type seenSet struct {
+	stamp []uint32
+	epoch uint32
+}
+
+// reset starts a new epoch for an automaton of n nodes.
+func (s *seenSet) reset(n int) {
+	if len(s.stamp) < n {
+		s.stamp = make([]uint32, max(n, 2*len(s.stamp)))
+		s.epoch = 0
+	}
+	s.epoch++
+	if s.epoch == 0 {
+		clear(s.stamp)
+		s.epoch = 1
+	}
 }

@@ -34,6 +34,7 @@ func TestAhoCorasickOracle(t *testing.T) {
 	if m.ndense >= int32(len(m.fail)) {
 		t.Fatalf("all %d nodes are dense: the sparse path is not tested", len(m.fail))
 	}
+	var reported seenSet
 	for range 500 {
 		text := word(rng.IntN(200))
 		if rng.IntN(2) == 0 {
@@ -55,6 +56,24 @@ func TestAhoCorasickOracle(t *testing.T) {
 		}
 		if !slices.Equal(got, want) {
 			t.Fatalf("text %q: automaton %v, strings.Contains %v", text, got, want)
+		}
+		// With a seen set each pattern is reported once; a second text in
+		// the same epoch reports only patterns not yet seen.
+		reported.reset(len(m.fail))
+		once := m.scanSeen(text, nil, &reported)
+		sorted := slices.Sorted(slices.Values(once))
+		if !slices.Equal(sorted, want) {
+			t.Fatalf("text %q: automaton with a seen set %v, strings.Contains %v", text, once, want)
+		}
+		if again := m.scanSeen(text, nil, &reported); len(again) != 0 {
+			t.Fatalf("text %q: scanned twice in one epoch, reported %v again", text, again)
+		}
+		// Two texts stepped together report what each does alone.
+		other := word(rng.IntN(200))
+		pair := slices.Compact(slices.Sorted(slices.Values(m.scanPair(text, other, nil, nil))))
+		alone := slices.Compact(slices.Sorted(slices.Values(m.scan(other, m.scan(text, nil)))))
+		if !slices.Equal(pair, alone) {
+			t.Fatalf("texts %q and %q: scanned together %v, one by one %v", text, other, pair, alone)
 		}
 	}
 }

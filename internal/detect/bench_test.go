@@ -70,3 +70,17 @@ func BenchmarkPrepare(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
 }
+
+// BenchmarkPrepareMatch measures what vigil detect does per decoded
+// line: NewEvent and Match, over the full corpus rule set.
+func BenchmarkPrepareMatch(b *testing.B) {
+	c := loadCorpus(b)
+	events := benchEvents(b, 1000)
+	var dst []*Rule
+	n := 0
+	for b.Loop() {
+		dst = c.engine.Match(NewEvent(events[n%len(events)].Raw), dst[:0])
+		n++
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+}

@@ -55,6 +55,8 @@ type matchScratch struct {
 	touched []int32  // rules whose mask is non-zero
 	cand    []int32
 	pats    []int32
+	seen    seenSet  // nodes reported by the current field's scan
+	texts   []string // the values a keyword scan reads
 }
 
 // NewEngine indexes the rules.
@@ -139,11 +141,11 @@ func (b *bucket) match(ev *Event, sc *matchScratch, dst []*Rule) []*Rule {
 		fs := &b.fields[i]
 		sc.pats = sc.pats[:0]
 		if fs.field == "" {
-			for _, v := range ev.leaves {
-				sc.pats = scanValue(fs.ac, v, sc.pats)
-			}
+			sc.seen.reset(len(fs.ac.fail))
+			sc.pats = scanAll(fs.ac, ev.leaves, sc)
 		} else if v := ev.lookupHash(fs.field, fs.hash); v != nil {
-			sc.pats = scanValue(fs.ac, v, sc.pats)
+			sc.seen.reset(len(fs.ac.fail))
+			sc.pats = scanValue(fs.ac, v, sc.pats, &sc.seen)
 		}
 		for _, p := range sc.pats {
 			for _, h := range fs.hits[p] {
@@ -171,25 +173,66 @@ func (b *bucket) match(ev *Event, sc *matchScratch, dst []*Rule) []*Rule {
 	return dst
 }
 
+// scanAll appends to sc.pats the patterns found in any of the values
+// (keywords), scanning them two at a time.
+func scanAll(ac *acMatcher, vals []*value, sc *matchScratch) []int32 {
+	texts := sc.texts[:0]
+	for _, v := range vals {
+		if v.elems == nil {
+			texts = appendText(texts, v, ac.minLen)
+			continue
+		}
+		for _, e := range v.elems {
+			texts = appendText(texts, e, ac.minLen)
+		}
+	}
+	out := sc.pats
+	i := 0
+	for ; i+1 < len(texts); i += 2 {
+		out = ac.scanPair(texts[i], texts[i+1], out, &sc.seen)
+	}
+	if i < len(texts) {
+		out = ac.scanSeen(texts[i], out, &sc.seen)
+	}
+	clear(texts)
+	sc.texts = texts[:0]
+	return out
+}
+
+// appendText appends the text a scan reads of v (see scanOne) when it is
+// long enough to hold a pattern.
+func appendText(texts []string, v *value, minLen int) []string {
+	if v.null || len(v.s) < minLen && v.ascii {
+		return texts
+	}
+	if v.ascii {
+		return append(texts, v.s)
+	}
+	if l := v.lower(); len(l) >= minLen {
+		return append(texts, l)
+	}
+	return texts
+}
+
 // scanValue appends the patterns found in v (each element of an array)
-// to out.
-func scanValue(ac *acMatcher, v *value, out []int32) []int32 {
+// to out, each once per epoch of seen.
+func scanValue(ac *acMatcher, v *value, out []int32, seen *seenSet) []int32 {
 	if v.elems != nil {
 		for _, e := range v.elems {
-			out = scanOne(ac, e, out)
+			out = scanOne(ac, e, out, seen)
 		}
 		return out
 	}
-	return scanOne(ac, v, out)
+	return scanOne(ac, v, out, seen)
 }
 
 // scanOne scans an ASCII value as it is (the automaton folds ASCII case)
 // and anything else in its lower-case form.
-func scanOne(ac *acMatcher, v *value, out []int32) []int32 {
+func scanOne(ac *acMatcher, v *value, out []int32, seen *seenSet) []int32 {
 	if v.ascii {
-		return ac.scan(v.s, out)
+		return ac.scanSeen(v.s, out, seen)
 	}
-	return ac.scan(v.lower(), out)
+	return ac.scanSeen(v.lower(), out, seen)
 }
 
 // Rules returns the indexed rules.
@@ -232,8 +275,9 @@ func (e *Engine) Match(ev *Event, dst []*Rule) []*Rule {
 	if products[1] == "" {
 		np = 1
 	}
-	cats := uniqueLower(ev.Source.Categories)
-	svcs := uniqueLower(ev.Source.Services)
+	var cb, sb [4]string
+	cats := appendUniqueLower(cb[:0], ev.Source.Categories)
+	svcs := appendUniqueLower(sb[:0], ev.Source.Services)
 	var found [8]*bucket
 	sel := found[:0]
 	for _, p := range products[:np] {
@@ -312,11 +356,12 @@ func (e *Engine) MatchNaive(ev *Event, dst []*Rule) []*Rule {
 	return dst
 }
 
-// uniqueLower returns "" followed by the distinct non-empty members of
-// list in lower case: the bucket keys an event's categories or services
+// appendUniqueLower appends to out (empty, and it may live on the
+// caller's stack) "" followed by the distinct non-empty members of list
+// in lower case: the bucket keys an event's categories or services
 // select.
-func uniqueLower(list []string) []string {
-	out := make([]string, 1, len(list)+1)
+func appendUniqueLower(out, list []string) []string {
+	out = append(out, "")
 	for _, x := range list {
 		lx := strings.ToLower(x)
 		if !slices.Contains(out, lx) {

@@ -39,6 +39,14 @@ type Event struct {
 
 	// arena holds the event's values, allocated in blocks.
 	arena []value
+
+	// Storage for an event of typical size (a Windows event has about 35
+	// values and 75 names), so that building one takes a few allocations
+	// rather than one per table.
+	arena0   [40]value
+	leaves0  [40]*value
+	entries0 [80]fieldEntry
+	slots0   [256]int32
 }
 
 // value is one field of an event with its string forms computed once:
@@ -132,7 +140,8 @@ func isASCII(s string) bool {
 // also reachable as Parent_Attr (Provider_Name). A leaf name with spaces
 // ("Source Name", as rendered Defender events have) is also reachable
 // without them (SourceName). Field names are case-sensitive, as in Sigma.
-// Keys are visited in sorted order so the result is deterministic.
+// The result is the one of a walk in sorted key order, so it is
+// deterministic (see fieldOp).
 //
 // Logsource: the event's Source is taken from a top-level "logsource"
 // object ({"product":..,"category":..,"service":..}, category and service
@@ -140,36 +149,53 @@ func isASCII(s string) bool {
 // channel and event id (see DeriveSource). An event with no logsource is
 // only seen by rules that have no logsource constraint at all.
 func NewEvent(raw map[string]any) *Event {
-	ev := &Event{Raw: raw, arena: make([]value, 0, 48), leaves: make([]*value, 0, 48)}
+	ev := &Event{Raw: raw}
+	ev.arena, ev.leaves = ev.arena0[:0], ev.leaves0[:0]
 	b, _ := builders.Get().(*eventBuilder)
 	if b == nil {
-		b = &eventBuilder{buf: make([]byte, 0, 2048), keys: make([]keyValue, 0, 64), ops: make([]fieldOp, 0, 128)}
+		b = &eventBuilder{buf: make([]byte, 0, 2048), ops: make([]fieldOp, 0, 128), frames: make([]frame, 0, 16)}
 	}
 	defer b.release()
-	b.walk(ev, raw, 0, 0, "")
+	b.frames = append(b.frames, frame{parent: -1})
+	b.walk(ev, raw, 0, 0, 0, "")
 	// Dotted paths are written into one buffer and turned into a string
-	// once, then the fields are entered in walk order.
+	// once. Maps are walked in Go's map order, so when two entries claim
+	// one name, their places in the sorted walk decide (see fieldOp).
 	paths := string(b.buf)
-	ev.fields.init(len(b.ops))
-	for _, op := range b.ops {
+	ev.fields.initIn(len(b.ops), ev.entries0[:0], ev.slots0[:])
+	for oi := range b.ops {
+		op := &b.ops[oi]
 		name := op.name
 		if op.end > op.start {
 			name = paths[op.start:op.end]
 		}
-		ev.fields.set(name, op.v, op.path)
+		h := hashName(name)
+		i := ev.fields.find(name, h)
+		e := ev.fields.slots[i]
+		if e == 0 {
+			ev.fields.entries = append(ev.fields.entries, fieldEntry{hash: h, name: name, v: op.v})
+			ev.fields.slots[i] = int32(len(ev.fields.entries)) // #nosec G115 -- fields of one event, far below 2^31
+			b.owner = append(b.owner, int32(oi))               // #nosec G115 -- as above
+			continue
+		}
+		prev := &b.ops[b.owner[e-1]]
+		if b.wins(op, prev) {
+			ev.fields.entries[e-1].v = op.v
+			b.owner[e-1] = int32(oi) // #nosec G115 -- fields of one event, far below 2^31
+		}
 	}
 	ev.Source = DeriveSource(ev)
 	return ev
 }
 
-// eventBuilder collects the field entries of an event in walk order: a
-// path entry replaces what a name held, a leaf-name entry only fills a
-// free name. Dotted paths are written into buf.
+// eventBuilder collects the field entries of an event: the ops, each with
+// its place in the sorted walk, and the maps (frames) the walk entered.
+// Dotted paths are written into buf.
 type eventBuilder struct {
-	buf   []byte
-	keys  []keyValue
-	ops   []fieldOp
-	attrs []attrOp
+	buf    []byte
+	ops    []fieldOp
+	frames []frame
+	owner  []int32 // per field table entry, the op that holds it
 }
 
 // builders recycles eventBuilders between events.
@@ -178,23 +204,90 @@ var builders sync.Pool
 // release clears b (so it keeps no event alive) and returns it to the
 // pool.
 func (b *eventBuilder) release() {
-	clear(b.keys[:cap(b.keys)])
 	clear(b.ops)
-	clear(b.attrs[:cap(b.attrs)])
-	b.buf, b.keys, b.ops, b.attrs = b.buf[:0], b.keys[:0], b.ops[:0], b.attrs[:0]
+	clear(b.frames)
+	b.buf, b.ops, b.frames, b.owner = b.buf[:0], b.ops[:0], b.frames[:0], b.owner[:0]
 	builders.Put(b)
 }
 
+// fieldOp enters a value under a name. The walk visits map keys in Go's
+// (random) order, but the result must be the one of a walk in sorted key
+// order where a path entry replaces what a name held and a leaf-name
+// entry only fills a free name: of the entries for one name, the last
+// path entry in sorted order wins, else the first leaf-name entry. at
+// is the entry's place in that order.
 type fieldOp struct {
 	name       string // when start == end
 	start, end int    // the name in buf
 	v          *value
 	path       bool
+	at         walkPos
 }
 
-type attrOp struct {
-	name string
-	v    *value
+// walkPos is a place in the sorted walk: inside the map of frame, at key
+// (sub orders the attributes under "#attributes"), or after all its keys
+// (late: the attribute leaf-name entries, by sub).
+type walkPos struct {
+	frame int32
+	late  bool
+	key   string
+	sub   string
+}
+
+// frame is one map the walk entered: its key in its parent's map.
+type frame struct {
+	parent int32
+	key    string
+}
+
+// wins reports whether op takes its name from prev, which holds it.
+func (b *eventBuilder) wins(op, prev *fieldOp) bool {
+	switch {
+	case op.path && !prev.path:
+		return true
+	case op.path:
+		return b.before(prev.at, op.at)
+	case prev.path:
+		return false
+	}
+	return b.before(op.at, prev.at)
+}
+
+// before reports whether x comes before y in the sorted walk.
+func (b *eventBuilder) before(x, y walkPos) bool {
+	var xb, yb [8]walkPos
+	xs, ys := b.levels(x, xb[:0]), b.levels(y, yb[:0])
+	for i := 0; i < len(xs) && i < len(ys); i++ {
+		if c := comparePos(xs[i], ys[i]); c != 0 {
+			return c < 0
+		}
+	}
+	return len(xs) < len(ys)
+}
+
+// levels returns p as the sequence of places from the root map down:
+// the key of each map entered, then p itself.
+func (b *eventBuilder) levels(p walkPos, out []walkPos) []walkPos {
+	out = append(out, p)
+	for f := p.frame; b.frames[f].parent >= 0; f = b.frames[f].parent {
+		out = append(out, walkPos{key: b.frames[f].key})
+	}
+	slices.Reverse(out)
+	return out
+}
+
+// comparePos orders two places inside one map.
+func comparePos(x, y walkPos) int {
+	if x.late != y.late {
+		if x.late {
+			return 1
+		}
+		return -1
+	}
+	if c := strings.Compare(x.key, y.key); c != 0 {
+		return c
+	}
+	return strings.Compare(x.sub, y.sub)
 }
 
 // appendPath writes buf[ps:pe] + "." + k (k alone when the prefix is
@@ -210,81 +303,73 @@ func (b *eventBuilder) appendPath(ps, pe int, k string) (int, int) {
 }
 
 // path enters v under its dotted path.
-func (b *eventBuilder) path(ps, pe int, k string, v *value) {
+func (b *eventBuilder) path(ps, pe int, k string, v *value, at walkPos) {
 	if pe == ps {
-		b.ops = append(b.ops, fieldOp{name: k, v: v, path: true})
+		b.ops = append(b.ops, fieldOp{name: k, v: v, path: true, at: at})
 		return
 	}
 	s, e := b.appendPath(ps, pe, k)
-	b.ops = append(b.ops, fieldOp{start: s, end: e, v: v, path: true})
+	b.ops = append(b.ops, fieldOp{start: s, end: e, v: v, path: true, at: at})
 }
 
 // leaf enters v under a leaf name unless the name is taken.
-func (b *eventBuilder) leaf(name string, v *value) {
-	b.ops = append(b.ops, fieldOp{name: name, v: v})
+func (b *eventBuilder) leaf(name string, v *value, at walkPos) {
+	b.ops = append(b.ops, fieldOp{name: name, v: v, at: at})
 }
 
-// sortedKeys appends m's entries to b.keys and returns them sorted by key;
-// the caller truncates b.keys back when done.
-func (b *eventBuilder) sortedKeys(m map[string]any) []keyValue {
-	k0 := len(b.keys)
-	for k, v := range m {
-		b.keys = append(b.keys, keyValue{k, v})
-	}
-	keys := b.keys[k0:]
-	slices.SortFunc(keys, func(x, y keyValue) int { return strings.Compare(x.k, y.k) })
-	return keys
+// leafBuf enters v under the leaf name a+b+c, written into buf.
+func (b *eventBuilder) leafBuf(v *value, at walkPos, a, sep, c string) {
+	s := len(b.buf)
+	b.buf = append(append(append(b.buf, a...), sep...), c...)
+	b.ops = append(b.ops, fieldOp{start: s, end: len(b.buf), v: v, at: at})
 }
 
-type keyValue struct {
-	k string
-	v any
-}
-
-// walk visits m, whose path is buf[ps:pe] and whose own key is parent.
-func (b *eventBuilder) walk(ev *Event, m map[string]any, ps, pe int, parent string) {
-	k0, a0 := len(b.keys), len(b.attrs)
-	keys := b.sortedKeys(m)
-	for _, kv := range keys {
-		k, child := kv.k, kv.v
+// walk visits m, whose path is buf[ps:pe], whose frame is fr and whose
+// own key is parent.
+func (b *eventBuilder) walk(ev *Event, m map[string]any, fr int32, ps, pe int, parent string) {
+	for k, child := range m {
 		if k == "#attributes" {
-			if am, ok := child.(map[string]any); ok {
-				k1 := len(b.keys)
-				for _, akv := range b.sortedKeys(am) {
-					ak := akv.k
-					v := ev.newValue(akv.v)
-					b.path(ps, pe, ak, v)
-					ev.leaves = append(ev.leaves, v)
-					if parent != "" {
-						b.leaf(parent+"_"+ak, v)
-					}
-					b.attrs = append(b.attrs, attrOp{ak, v})
+			am, ok := child.(map[string]any)
+			if !ok {
+				continue
+			}
+			for ak, av := range am {
+				v := ev.newValue(av)
+				at := walkPos{frame: fr, key: k, sub: ak}
+				b.path(ps, pe, ak, v, at)
+				ev.leaves = append(ev.leaves, v)
+				if parent != "" {
+					b.leafBuf(v, at, parent, "_", ak)
 				}
-				b.keys = b.keys[:k1]
+				// Attribute names are the weakest aliases: any element
+				// leaf of the map wins.
+				b.leaf(ak, v, walkPos{frame: fr, late: true, sub: ak})
 			}
 			continue
 		}
+		at := walkPos{frame: fr, key: k}
 		if cm, ok := child.(map[string]any); ok {
 			s, e := b.appendPath(ps, pe, k)
-			b.walk(ev, cm, s, e, k)
+			b.frames = append(b.frames, frame{parent: fr, key: k})
+			b.walk(ev, cm, int32(len(b.frames)-1), s, e, k) // #nosec G115 -- maps of one event, far below 2^31
 			continue
 		}
 		v := ev.newValue(child)
-		b.path(ps, pe, k, v)
+		b.path(ps, pe, k, v, at)
 		ev.leaves = append(ev.leaves, v)
-		b.leaf(k, v)
+		b.leaf(k, v, at)
 		if strings.Contains(k, " ") {
 			// Rendered Windows events name some data "Source Name"
 			// where Sigma (following the XML) says SourceName.
-			b.leaf(strings.ReplaceAll(k, " ", ""), v)
+			s := len(b.buf)
+			for i := 0; i < len(k); i++ {
+				if k[i] != ' ' {
+					b.buf = append(b.buf, k[i])
+				}
+			}
+			b.ops = append(b.ops, fieldOp{start: s, end: len(b.buf), v: v, at: at})
 		}
 	}
-	// Attribute names are the weakest aliases: any element leaf wins.
-	for _, a := range b.attrs[a0:] {
-		b.leaf(a.name, a.v)
-	}
-	b.attrs = b.attrs[:a0]
-	b.keys = b.keys[:k0]
 }
 
 // lookup finds a field by dotted path or leaf name.

@@ -33,6 +33,20 @@ func (t *fieldTable) init(n int) {
 	t.slots = make([]int32, size)
 }
 
+// initIn is init using entries and slots (zeroed) when they are large
+// enough.
+func (t *fieldTable) initIn(n int, entries []fieldEntry, slots []int32) {
+	size := 16
+	for size < 2*n {
+		size <<= 1
+	}
+	if n > cap(entries) || size > len(slots) {
+		t.init(n)
+		return
+	}
+	t.entries, t.slots = entries[:0], slots[:size]
+}
+
 // find returns the slot of name, or the empty slot where it would go.
 func (t *fieldTable) find(name string, h uint64) int {
 	mask := len(t.slots) - 1

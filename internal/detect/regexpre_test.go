@@ -97,7 +97,7 @@ func FuzzRegexPrefilter(f *testing.F) {
 		if needles == nil {
 			return
 		}
-		if len(scanValue(newACMatcher(needles), v, nil)) == 0 {
+		if len(scanValue(newACMatcher(needles), v, nil, nil)) == 0 {
 			t.Fatalf("%q matches %q but the automaton finds none of %q", expr, text, needles)
 		}
 	})
