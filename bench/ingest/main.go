@@ -4,7 +4,8 @@
 // match → alerts) throughput in events per second, each on one goroutine.
 // Detection is also measured on the corpus's Windows regression events,
 // replicated, which meet far more rules than Linux syslog does. It prints
-// figures; it asserts nothing. With -profile DIR it writes one CPU
+// figures; it asserts nothing. The TCP phase measures sustained syslog
+// over TCP end to end (see tcpPhase). With -profile DIR it writes one CPU
 // profile per phase (parse.pprof, detect.pprof, detect-windows.pprof,
 // e2e.pprof, tcp.pprof) for `go tool pprof -top`.
 package main
@@ -42,8 +43,9 @@ type config struct {
 	tcpEvents  int
 	tcpConns   int
 	tcpRuns    int
-	tcpDrain   bool
+	detect     bool
 	only       string
+	send       string
 }
 
 func main() {
@@ -57,9 +59,17 @@ func main() {
 	flag.IntVar(&c.tcpEvents, "tcp-events", 500_000, "syslog lines sent over loopback TCP per run")
 	flag.IntVar(&c.tcpConns, "tcp-conns", 4, "sending connections in the TCP phase")
 	flag.IntVar(&c.tcpRuns, "tcp-runs", 3, "runs of the TCP phase")
-	flag.BoolVar(&c.tcpDrain, "tcp-drain", true, "after the TCP runs, drain the last spool into SQLite and time it")
-	flag.StringVar(&c.only, "only", "", `run one phase only: "tcp" (syslog TCP into the spool)`)
+	flag.BoolVar(&c.detect, "detect", true, "match the Sigma rules in the TCP phase (false: store only)")
+	flag.StringVar(&c.only, "only", "", `run one phase only: "tcp" (sustained syslog TCP into SQLite)`)
+	flag.StringVar(&c.send, "send", "", "internal: be the TCP phase's sender child, sending to this address")
 	flag.Parse()
+	if c.send != "" {
+		if err := sendMain(c.send, c.tcpEvents, c.tcpConns); err != nil {
+			fmt.Fprintln(os.Stderr, "ingest-bench sender:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(context.Background(), c); err != nil {
 		fmt.Fprintln(os.Stderr, "ingest-bench:", err)
 		os.Exit(1)

@@ -185,7 +185,7 @@ func (a *App) drainSpool(ctx context.Context, spool *logs.Spool) {
 	backoff := time.Second
 	sink := a.ingestSink(true)
 	for ctx.Err() == nil {
-		evs, err := r.Next()
+		evs, err := r.NextUpTo(logs.DrainBatch)
 		if errors.Is(err, io.EOF) {
 			select {
 			case <-ctx.Done():

@@ -556,13 +556,45 @@ func (r *SpoolReader) Next() ([]Event, error) {
 		if err != nil {
 			return nil, fmt.Errorf("spool read %s at %d: %w", r.s.segPath(r.pos.Segment), r.pos.Offset, err)
 		}
-		var events []Event
-		if err := json.Unmarshal(payload, &events); err != nil {
+		events, err := decodeEvents(payload)
+		if err != nil {
 			return nil, fmt.Errorf("spool read %s at %d: %w", r.s.segPath(r.pos.Segment), r.pos.Offset, err)
 		}
 		r.pos.Offset += n
 		return events, nil
 	}
+}
+
+// DrainBatch is the number of events a consumer that fell behind takes
+// from the spool at once (see NextUpTo): one store transaction and one
+// Commit per up to this many events.
+const DrainBatch = 4096
+
+// NextUpTo returns the events of the next batch and of the batches after
+// it that are already durable, until it holds at least max events (or
+// the reader caught up): a consumer that fell behind catches up in large
+// batches instead of one small batch per writer's fsync. It returns
+// io.EOF when not even one batch is there. The position moves past every
+// batch returned, so one Commit covers them all.
+func (r *SpoolReader) NextUpTo(max int) ([]Event, error) {
+	events, err := r.Next()
+	if err != nil {
+		return nil, err
+	}
+	for len(events) < max {
+		more, err := r.Next()
+		if err != nil {
+			// Caught up, or a bad record: return what was read. After a
+			// bad record the file is reopened at the position, so the
+			// next call meets the error again.
+			if !errors.Is(err, io.EOF) {
+				_ = r.Close()
+			}
+			break
+		}
+		events = append(events, more...)
+	}
+	return events, nil
 }
 
 // Commit records the reader's position as consumed.

@@ -145,6 +145,36 @@ func cleanValue(v any) any {
 	return v
 }
 
+// isClean reports whether cleanValue would return v unchanged, so that
+// the common case (valid UTF-8 without NUL) copies nothing.
+func isClean(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return cleanString(x)
+	case []string:
+		for _, s := range x {
+			if !cleanString(s) {
+				return false
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if !isClean(e) {
+				return false
+			}
+		}
+	case map[string]any:
+		for k, e := range x {
+			if !cleanString(k) || !isClean(e) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func cleanString(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
+
 func str(m map[string]any, keys ...string) string {
 	for _, k := range keys {
 		if v, ok := m[k]; ok {
@@ -158,7 +188,10 @@ func str(m map[string]any, keys ...string) string {
 
 // toStore turns a parsed event into its stored form.
 func toStore(e *logs.Event) store.Event {
-	f := cleanValue(e.Fields).(map[string]any)
+	f := e.Fields
+	if !isClean(f) {
+		f = cleanValue(f).(map[string]any)
+	}
 	if f == nil {
 		f = map[string]any{}
 	}

@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -34,25 +35,29 @@ func scanEvent(r rowScanner) (store.Event, error) {
 }
 
 // Append stores events in one transaction, skipping IDs already stored.
+// The insert is prepared once per batch and the fields are encoded
+// without reflection (fieldsEncoder): this is the hot path of ingest.
 func (x events) Append(ctx context.Context, evs []store.Event) ([]string, error) {
 	s := x.s
 	var added []string
 	err := s.inTx(ctx, func(c conn) error {
+		ins, err := c.prepare(ctx, `INSERT INTO events (`+eventCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = ins.Close() }()
 		agg := newEventAggregates()
+		var enc fieldsEncoder
+		added = make([]string, 0, len(evs))
 		for i := range evs {
 			e := &evs[i]
-			fields := e.Fields
-			if fields == nil {
-				fields = map[string]any{}
-			}
-			b, err := json.Marshal(fields)
+			b, err := enc.encode(e.Fields)
 			if err != nil {
 				return fmt.Errorf("event %s fields: %w", e.ID, err)
 			}
-			res, err := c.exec(ctx, `INSERT INTO events (`+eventCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT DO NOTHING`,
-				e.ID, e.TenantID, s.t(norm(e.Time)), s.t(norm(e.Received)), e.Source, e.Format, e.Host, e.SourceIP, e.User,
-				e.Message, string(b), e.Original, e.Truncated)
+			res, err := ins.ExecContext(ctx, e.ID, e.TenantID, s.t(norm(e.Time)), s.t(norm(e.Received)), e.Source, e.Format,
+				e.Host, e.SourceIP, e.User, e.Message, string(b), e.Original, e.Truncated)
 			if err != nil {
 				return err
 			}
@@ -71,6 +76,18 @@ func (x events) Append(ctx context.Context, evs []store.Event) ([]string, error)
 		return nil, s.wrap("append events", err)
 	}
 	return added, nil
+}
+
+// prepare prepares a ?-placeholder statement on the database or
+// transaction of c.
+func (c conn) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
+	p, ok := c.q.(interface {
+		PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+	})
+	if !ok {
+		return nil, fmt.Errorf("prepare: %T cannot prepare statements", c.q)
+	}
+	return p.PrepareContext(ctx, c.d.rebind(query))
 }
 
 // columnTerms are the search fields kept in their own columns.
