@@ -5,8 +5,9 @@
 # namespace of their own (10.81.0.2), joined to a scanner namespace
 # (10.81.0.1) by a veth pair; the addresses exist only inside the two
 # namespaces. Services: OpenSSH (22), nginx over HTTP (80) and HTTPS with a
-# self-signed certificate (443), Redis (6379), NATS (4222), and a Go HTTP
-# server (8080). Prints the wall and CPU time of each tool, the
+# self-signed certificate (443), Redis (6379, and 7000 where no port hint
+# applies), memcached (11211), Mosquitto (1883), OpenLDAP (389), NATS
+# (4222), and a Go HTTP server (8080). Prints the wall and CPU time of each tool, the
 # vigil/nmap ratio, and per port both tools' service names and products
 # and whether they agree. It asserts nothing.
 #
@@ -15,8 +16,8 @@
 #
 # KEEP=1 keeps the outputs; VIGIL=path uses that binary instead of
 # building one. Needs root, go, ip, nmap, /usr/bin/time, openssl, sshd
-# (openssh-server), nginx, redis-server and nats-server; a missing
-# service is left out and said so.
+# (openssh-server), nginx, redis-server, memcached, mosquitto, slapd and
+# nats-server; a missing service is left out and said so.
 set -eu
 runs=1
 while getopts "n:" o; do
@@ -101,6 +102,21 @@ else echo "no nginx or openssl: ports 80 and 443 left out" >&2; fi
 if command -v redis-server >/dev/null 2>&1; then
 	start 6379 redis-server --bind "$addr" --port 6379 --save '' --appendonly no --protected-mode no --dir "$work"
 else echo "no redis-server: port 6379 left out" >&2; fi
+if command -v redis-server >/dev/null 2>&1; then
+	# A second Redis away from its usual port: no port hint applies.
+	start 7000 redis-server --bind "$addr" --port 7000 --save '' --appendonly no --protected-mode no --dir "$work"
+fi
+if command -v memcached >/dev/null 2>&1; then
+	start 11211 memcached -l "$addr" -p 11211 -U 0 -u root
+else echo "no memcached: port 11211 left out" >&2; fi
+if [ -x /usr/sbin/mosquitto ]; then
+	printf 'listener 1883 %s\nallow_anonymous true\n' "$addr" > "$work/mosquitto.conf"
+	start 1883 /usr/sbin/mosquitto -c "$work/mosquitto.conf"
+else echo "no mosquitto: port 1883 left out" >&2; fi
+if [ -x /usr/sbin/slapd ]; then
+	printf 'pidfile %s/slapd.pid\nargsfile %s/slapd.args\n' "$work" "$work" > "$work/slapd.conf"
+	start 389 /usr/sbin/slapd -d 0 -f "$work/slapd.conf" -h "ldap://$addr:389/"
+else echo "no slapd: port 389 left out" >&2; fi
 if command -v nats-server >/dev/null 2>&1; then
 	start 4222 nats-server -a "$addr" -p 4222
 else echo "no nats-server: port 4222 left out" >&2; fi

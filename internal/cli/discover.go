@@ -160,7 +160,7 @@ could not be used.`,
 	f := cmd.Flags()
 	f.StringVarP(&ports, "ports", "p", "top:100", "ports: 22,80,443, 1-1024, - for all, top:N")
 	f.Float64Var(&rate, "rate", discovery.DefaultRate, "connection attempts per second")
-	f.IntVar(&concurrency, "concurrency", discovery.DefaultConcurrency, "connections in flight at most")
+	f.IntVar(&concurrency, "concurrency", discovery.DefaultConcurrency, "connections in flight at most (0: rate × timeout, within the open-file limit)")
 	f.DurationVar(&timeout, "timeout", discovery.DefaultTimeout, "timeout of each connection attempt and fingerprint step")
 	f.StringSliceVar(&exclude, "exclude", nil, "addresses, prefixes, ranges or host names not to scan")
 	f.StringSliceVar(&scope, "scope", nil, "CIDR prefixes the scan may touch (loopback is always allowed)")

@@ -120,8 +120,9 @@ func sameName(v, n string) bool {
 
 var sshProduct = regexp.MustCompile(`^SSH-[0-9.]+-([A-Za-z]+)`)
 
-// product is the software Vigil's identification names: the SSH
-// banner's implementation, or the HTTP Server header's first word.
+// product is the software Vigil's identification names when its output
+// has no product field (older versions): the SSH banner's implementation,
+// or the HTTP Server header's first word.
 func product(banner, server string) string {
 	if m := sshProduct.FindStringSubmatch(banner); m != nil {
 		return m[1]
@@ -149,9 +150,10 @@ func readVigil(path string) (map[string]svc, error) {
 			Port    int    `json:"port"`
 			State   string `json:"state"`
 			Service *struct {
-				Name   string `json:"name"`
-				Banner string `json:"banner"`
-				HTTP   *struct {
+				Name    string `json:"name"`
+				Product string `json:"product"`
+				Banner  string `json:"banner"`
+				HTTP    *struct {
 					Server string `json:"server"`
 				} `json:"http"`
 			} `json:"service"`
@@ -165,7 +167,10 @@ func readVigil(path string) (map[string]svc, error) {
 			if r.Service.HTTP != nil {
 				server = r.Service.HTTP.Server
 			}
-			s = svc{name: r.Service.Name, product: product(r.Service.Banner, server)}
+			s = svc{name: r.Service.Name, product: r.Service.Product}
+			if s.product == "" {
+				s.product = product(r.Service.Banner, server)
+			}
 		}
 		out[fmt.Sprintf("%s:%d", r.Host, r.Port)] = s
 	}

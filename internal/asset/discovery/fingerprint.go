@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -24,8 +25,13 @@ const (
 // Service is what fingerprinting learned about an open port.
 type Service struct {
 	// Name is the identified protocol: ssh, ftp, smtp, pop3, imap, redis,
-	// mysql, nats, http, https, tls, or unknown.
+	// memcached, mysql, mongodb, nats, mqtt, amqp, ldap, smb, rdp, http,
+	// https, tls, or unknown (see fingerprints.yaml).
 	Name string `json:"name"`
+	// Product and Version name the software when its answer tells (the
+	// HTTP Server header, the SSH banner, a Redis INFO reply, ...).
+	Product string `json:"product,omitempty"`
+	Version string `json:"version,omitempty"`
 	// Banner is the first line the server sent, bounded and with
 	// non-printable bytes escaped.
 	Banner string   `json:"banner,omitempty"`
@@ -50,38 +56,210 @@ type TLSInfo struct {
 }
 
 // fingerprint identifies the service on an open connection, which it
-// closes. It waits briefly for a banner; if the server stays silent it tries
-// a TLS handshake on the same connection, then an HTTP HEAD request (over
-// TLS, or on a fresh connection if TLS failed).
+// closes. It waits briefly for a banner; if the server stays silent it
+// sends the probes of fingerprints.yaml hinted for the port, then those
+// that must come before HTTP (Redis), tries a TLS handshake, an HTTP HEAD
+// request, and, when that got no answer, the other probes (see the order
+// in fingerprints.yaml). Each step after the first uses a fresh
+// connection once the previous one has been written to.
 func (s *Scanner) fingerprint(ctx context.Context, conn net.Conn, host netip.Addr, port uint16) *Service {
-	defer func() { _ = conn.Close() }()
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+	fc := &fpConn{s: s, host: host, port: port, conn: conn}
+	defer fc.close()
+	stop := context.AfterFunc(ctx, fc.abort)
 	defer stop()
 
 	if b := readBounded(conn, s.opts.BannerWait, nil); len(b) > 0 {
-		return classify(b)
+		svc, _ := s.fps.identify(answerBanner, b)
+		return svc
 	}
 	if ctx.Err() != nil {
 		return nil
 	}
-	if svc := s.probeTLS(ctx, conn, host); svc != nil {
+	hinted, beforeHTTP, rest := s.fps.forPort(port)
+	for _, p := range hinted {
+		if svc, ok := s.sendProbe(ctx, fc, p, s.opts.Timeout); ok {
+			return svc
+		}
+	}
+	for _, p := range beforeHTTP {
+		if svc, ok := s.sendProbe(ctx, fc, p, s.opts.BannerWait); ok {
+			return svc
+		}
+	}
+	c, ok := fc.take(ctx)
+	if !ok {
+		return fc.unknown(ctx)
+	}
+	if svc := s.probeTLS(ctx, c, host); svc != nil {
 		return svc
 	}
-	// The handshake spoiled the connection: use a fresh one for HTTP.
-	if err := s.limiter.Wait(ctx); err != nil {
+	c, ok = fc.take(ctx)
+	if !ok {
+		return fc.unknown(ctx)
+	}
+	var unknown *Service
+	if b := s.headRequest(c, host); len(b) > 0 {
+		svc, ok := s.fps.identify(answerHTTP, b)
+		if ok {
+			return svc
+		}
+		unknown = svc
+	}
+	if ctx.Err() != nil {
 		return nil
 	}
-	c2, err := s.dialer.DialContext(ctx, "tcp", net.JoinHostPort(host.String(), strconv.Itoa(int(port))))
-	if err != nil {
-		return &Service{Name: "unknown"}
+	if unknown == nil && len(rest) > 0 {
+		if svc := s.probeAll(ctx, host, port, rest); svc != nil {
+			return svc
+		}
 	}
-	defer func() { _ = c2.Close() }()
-	stop2 := context.AfterFunc(ctx, func() { _ = c2.SetDeadline(time.Now()) })
-	defer stop2()
-	if b := s.headRequest(c2, host); len(b) > 0 {
-		return classify(b)
+	if unknown != nil {
+		return unknown
 	}
 	return &Service{Name: "unknown"}
+}
+
+// fpConn hands out the connections of one fingerprint: the scan's own
+// first, as long as nothing was written to it, then fresh ones.
+type fpConn struct {
+	s    *Scanner
+	host netip.Addr
+	port uint16
+	mu   sync.Mutex
+	conn net.Conn // the connection in use; nil once closed
+	used bool     // something was written to conn
+	gone bool     // the context ended: no more connections
+}
+
+// take returns an unused connection, dialling a new one if the current one
+// was written to. ok is false when none could be had.
+func (f *fpConn) take(ctx context.Context) (net.Conn, bool) {
+	f.mu.Lock()
+	if f.conn != nil && !f.used {
+		c := f.conn
+		f.used = true
+		f.mu.Unlock()
+		return c, true
+	}
+	if f.conn != nil {
+		_ = f.conn.Close()
+		f.conn = nil
+	}
+	f.mu.Unlock()
+	c, err := f.s.dialFresh(ctx, f.host, f.port)
+	if err != nil {
+		return nil, false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.gone {
+		_ = c.Close()
+		return nil, false
+	}
+	f.conn, f.used = c, true
+	return c, true
+}
+
+// abort ends the connection in use when the context is done.
+func (f *fpConn) abort() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.gone = true
+	if f.conn != nil {
+		_ = f.conn.SetDeadline(time.Now())
+	}
+}
+
+func (f *fpConn) close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.conn != nil {
+		_ = f.conn.Close()
+		f.conn = nil
+	}
+}
+
+// unknown is the result when no more connections could be had.
+func (f *fpConn) unknown(ctx context.Context) *Service {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return &Service{Name: "unknown"}
+}
+
+// dialFresh opens another connection to host:port within the rate limit.
+func (s *Scanner) dialFresh(ctx context.Context, host netip.Addr, port uint16) (net.Conn, error) {
+	if err := s.limiter.Wait(ctx); err != nil {
+		return nil, err
+	}
+	return s.dialer.DialContext(ctx, "tcp", net.JoinHostPort(host.String(), strconv.Itoa(int(port))))
+}
+
+// sendProbe sends p on a connection of fc and names the service from the
+// answer read within wait.
+func (s *Scanner) sendProbe(ctx context.Context, fc *fpConn, p *svcProbe, wait time.Duration) (*Service, bool) {
+	c, ok := fc.take(ctx)
+	if !ok {
+		return nil, false
+	}
+	b := writeRead(c, p.payload, s.opts.Timeout, wait)
+	if len(b) == 0 {
+		return nil, false
+	}
+	svc, ok := s.fps.identify(p.Name, b)
+	if !ok || svc.Name == "http" {
+		// An HTTP server's complaint about the probe: the HEAD request
+		// tells more.
+		return nil, false
+	}
+	return svc, true
+}
+
+// probeAll sends every probe of ps on a connection of its own, all at
+// once, and returns the service named by the first of ps whose answer a
+// rule matched, or nil.
+func (s *Scanner) probeAll(ctx context.Context, host netip.Addr, port uint16, ps []*svcProbe) *Service {
+	found := make([]*Service, len(ps))
+	var wg sync.WaitGroup
+	for i, p := range ps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := s.dialFresh(ctx, host, port)
+			if err != nil {
+				return
+			}
+			defer func() { _ = c.Close() }()
+			stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Now()) })
+			defer stop()
+			if b := writeRead(c, p.payload, s.opts.Timeout, s.opts.BannerWait); len(b) > 0 {
+				if svc, ok := s.fps.identify(p.Name, b); ok {
+					found[i] = svc
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, svc := range found {
+		if svc != nil {
+			return svc
+		}
+	}
+	return nil
+}
+
+// writeRead writes payload and returns the first bytes of the answer that
+// arrive within wait: one read's worth, which is the whole answer of the
+// probed services, bounded by maxRead.
+func writeRead(c net.Conn, payload []byte, writeWait, wait time.Duration) []byte {
+	_ = c.SetWriteDeadline(time.Now().Add(writeWait))
+	if _, err := c.Write(payload); err != nil {
+		return nil
+	}
+	_ = c.SetReadDeadline(time.Now().Add(wait))
+	buf := make([]byte, maxRead)
+	n, _ := c.Read(buf)
+	return buf[:n]
 }
 
 // probeTLS handshakes on conn and, on success, returns the certificate and
@@ -119,8 +297,8 @@ func (s *Scanner) probeTLS(ctx context.Context, conn net.Conn, host netip.Addr) 
 	}
 	svc := &Service{Name: "tls", TLS: info}
 	if b := s.headRequest(tc, host); len(b) > 0 {
-		inner := classify(b)
-		svc.Banner, svc.HTTP = inner.Banner, inner.HTTP
+		inner, _ := s.fps.identify(answerHTTP, b)
+		svc.Banner, svc.HTTP, svc.Product, svc.Version = inner.Banner, inner.HTTP, inner.Product, inner.Version
 		switch inner.Name {
 		case "http":
 			svc.Name = "https"
@@ -169,52 +347,6 @@ func readBounded(conn net.Conn, d time.Duration, stop []byte) []byte {
 		}
 	}
 	return buf
-}
-
-// classify names the protocol of a server's first bytes.
-func classify(b []byte) *Service {
-	first := b
-	if i := bytes.IndexByte(first, '\n'); i >= 0 {
-		first = first[:i]
-	}
-	first = bytes.TrimRight(first, "\r")
-	svc := &Service{Name: "unknown", Banner: sanitize(first, maxBannerLen)}
-	upper := strings.ToUpper(string(first))
-	switch {
-	case bytes.HasPrefix(b, []byte("HTTP/")):
-		svc.Name = "http"
-		svc.HTTP = parseHTTP(b)
-	case bytes.HasPrefix(b, []byte("SSH-")):
-		svc.Name = "ssh"
-	case bytes.HasPrefix(b, []byte("220")):
-		switch {
-		case strings.Contains(upper, "FTP"):
-			svc.Name = "ftp"
-		case strings.Contains(upper, "SMTP"), strings.Contains(upper, "MAIL"):
-			svc.Name = "smtp"
-		default:
-			svc.Name = "ftp-or-smtp"
-		}
-	case bytes.HasPrefix(b, []byte("* OK")):
-		svc.Name = "imap"
-	case bytes.HasPrefix(b, []byte("+OK")):
-		svc.Name = "pop3"
-	case bytes.HasPrefix(b, []byte("-ERR")), bytes.HasPrefix(b, []byte("-NOAUTH")),
-		bytes.HasPrefix(b, []byte("-DENIED")), bytes.HasPrefix(b, []byte("+PONG")):
-		svc.Name = "redis"
-	case bytes.HasPrefix(b, []byte("INFO {")):
-		svc.Name = "nats"
-	case len(b) > 5 && b[3] == 0 && b[4] == 0x0a && int(b[0])|int(b[1])<<8|int(b[2])<<16 == len(b)-4:
-		// MySQL/MariaDB initial handshake, protocol 10: the banner is the
-		// NUL-terminated server version.
-		svc.Name = "mysql"
-		v := b[5:]
-		if i := bytes.IndexByte(v, 0); i >= 0 {
-			v = v[:i]
-		}
-		svc.Banner = sanitize(v, maxBannerLen)
-	}
-	return svc
 }
 
 func parseHTTP(b []byte) *HTTP {

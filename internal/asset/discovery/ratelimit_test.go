@@ -60,3 +60,25 @@ func TestLimiterWaitCancelled(t *testing.T) {
 		t.Fatal("Wait returned nil though the bucket is empty and ctx was cancelled")
 	}
 }
+
+func TestAutoConcurrency(t *testing.T) {
+	for _, c := range []struct {
+		rate          float64
+		timeout       time.Duration
+		conns, nofile int
+		want          int
+	}{
+		{1000, time.Second, 1, 20000, 1000},       // rate × timeout
+		{20000, time.Second, 1, 20000, 16384},     // capped
+		{20000, time.Second, 1, 4096, 4096 - 256}, // the open-file limit, less the reserve
+		{20000, time.Second, 9, 20000, 2193},      // (20000-256)/9 with fingerprints
+		{100, time.Second, 1, 20000, 256},         // at least the minimum
+		{100, time.Second, 9, 1024, 85},           // the limit wins over the minimum
+		{5000, 100 * time.Millisecond, 1, 1 << 20, 500},
+		{1000, time.Second, 1, 100, 1}, // never zero
+	} {
+		if got := autoConcurrency(c.rate, c.timeout, c.conns, c.nofile); got != c.want {
+			t.Errorf("autoConcurrency(%v, %v, %d, %d) = %d, want %d", c.rate, c.timeout, c.conns, c.nofile, got, c.want)
+		}
+	}
+}

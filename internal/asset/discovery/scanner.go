@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -30,8 +29,10 @@ const (
 
 // Defaults for Options.
 const (
-	DefaultRate        = 1000
-	DefaultConcurrency = 256
+	DefaultRate = 1000
+	// DefaultConcurrency (0) lets the scanner choose how many connections
+	// may be in flight; see Options.Concurrency.
+	DefaultConcurrency = 0
 	DefaultTimeout     = time.Second
 	DefaultBannerWait  = 500 * time.Millisecond
 )
@@ -70,8 +71,11 @@ type Options struct {
 	// Rate is the number of connection attempts per second, fingerprint
 	// connections included (DefaultRate when <= 0).
 	Rate float64
-	// Concurrency bounds the connections in flight (DefaultConcurrency
-	// when <= 0). A SYN scan holds no connection per probe: it lets up to
+	// Concurrency bounds the connections in flight. When <= 0 the scanner
+	// allows Rate × Timeout of them, so that probes waiting for ports that
+	// never answer do not hold the scan below Rate, at least
+	// minConcurrency and at most what the open-file limit leaves room for
+	// (autoConcurrency). A SYN scan holds no connection per probe: it lets up to
 	// Rate × Timeout × 2 probes (at least Concurrency, at most 65,536)
 	// await an answer, so that silent ports do not slow it below Rate.
 	Concurrency int
@@ -142,6 +146,7 @@ type Scanner struct {
 	opts    Options
 	limiter *Limiter
 	dialer  net.Dialer
+	fps     *fingerprints
 	log     *slog.Logger
 }
 
@@ -153,11 +158,21 @@ func New(opts Options) (*Scanner, error) {
 	if opts.Rate <= 0 {
 		opts.Rate = DefaultRate
 	}
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = DefaultConcurrency
-	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
+	}
+	fps, err := parseFingerprints(fingerprintsYAML)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Concurrency <= 0 {
+		conns := 1
+		if opts.Fingerprint {
+			// A fingerprint may send every probe at once, each on a
+			// connection of its own, while holding the first.
+			conns += len(fps.Probes)
+		}
+		opts.Concurrency = autoConcurrency(opts.Rate, opts.Timeout, conns, openFileLimit())
 	}
 	if opts.BannerWait <= 0 {
 		opts.BannerWait = DefaultBannerWait
@@ -182,16 +197,12 @@ func New(opts Options) (*Scanner, error) {
 	}
 	burst := int(opts.Rate / 100)
 	return &Scanner{
+		fps:     fps,
 		opts:    opts,
 		limiter: NewLimiter(opts.Rate, burst, opts.Now),
 		dialer:  net.Dialer{Timeout: opts.Timeout},
 		log:     log,
 	}, nil
-}
-
-type job struct {
-	host netip.Addr
-	port uint16
 }
 
 // Scan probes every port of every target, with the scanner's method, and
@@ -250,7 +261,7 @@ func (s *Scanner) Scan(ctx context.Context, targets *Targets, ports []uint16, em
 		targets = targetsOf(up)
 	}
 
-	results := make(chan Result, s.opts.Concurrency)
+	results := make(chan Result, min(s.opts.Concurrency, 1024))
 	go func() {
 		defer close(results)
 		if sum.Method == MethodSYN {
@@ -277,48 +288,42 @@ func (s *Scanner) Scan(ctx context.Context, targets *Targets, ports []uint16, em
 
 // connectRun connect-scans every port of every target and sends the
 // results to out. It returns when every probe has finished or ctx is done.
+// Each probe in flight has a goroutine of its own, and at most Concurrency
+// are in flight: a probe waiting for a silent port holds one slot, not a
+// worker that other probes queue behind.
 func (s *Scanner) connectRun(ctx context.Context, targets *Targets, ports []uint16, out chan<- Result) {
-	jobs := make(chan job)
 	rtt := newRTTTable(s.opts.Timeout)
+	slots := make(chan struct{}, s.opts.Concurrency)
 	var wg sync.WaitGroup
-	for range s.opts.Concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				r, ok := s.probe(ctx, rtt, j.host, j.port)
+	defer wg.Wait()
+	for host := range targets.All() {
+		for _, p := range ports {
+			if err := s.limiter.Wait(ctx); err != nil {
+				return
+			}
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			wg.Go(func() {
+				defer func() { <-slots }()
+				r, ok := s.probe(ctx, rtt, host, p)
 				if !ok {
-					continue
+					return
 				}
 				select {
 				case out <- r:
 				case <-ctx.Done():
 				}
-			}
-		}()
-	}
-	func() {
-		defer close(jobs)
-		for host := range targets.All() {
-			for _, p := range ports {
-				if err := s.limiter.Wait(ctx); err != nil {
-					return
-				}
-				select {
-				case jobs <- job{host, p}:
-				case <-ctx.Done():
-					return
-				}
-			}
+			})
 		}
-	}()
-	wg.Wait()
+	}
 }
 
 // probe connects to host:port, waiting as long as the host's round-trip
 // estimate in rtt says (see rtt.go). ok is false when ctx was cancelled.
 func (s *Scanner) probe(ctx context.Context, rtt *rttTable, host netip.Addr, port uint16) (Result, bool) {
-	addr := net.JoinHostPort(host.String(), strconv.Itoa(int(port)))
 	r := Result{Host: host, Port: port}
 	wait := rtt.timeout(host)
 	var conn net.Conn
@@ -350,7 +355,7 @@ func (s *Scanner) probe(ctx context.Context, rtt *rttTable, host netip.Addr, por
 				}
 			}()
 		}
-		conn, err = s.dialer.DialContext(dctx, "tcp", addr)
+		conn, err = connectProbe(dctx, netip.AddrPortFrom(host, port))
 		r.Latency = time.Since(t0)
 		close(stop)
 		cancel()
@@ -423,4 +428,24 @@ func classifyDialError(err error) (State, string) {
 	default:
 		return Filtered, err.Error()
 	}
+}
+
+// Bounds of the automatic concurrency.
+const (
+	minConcurrency = 256
+	maxConcurrency = 16384
+	// fdReserve is how many open files the automatic concurrency leaves
+	// to the rest of the process.
+	fdReserve = 256
+)
+
+// autoConcurrency is how many connections a scan lets be in flight when
+// not told: enough that probes waiting a whole timeout for silent ports
+// (Rate × Timeout) do not hold the scan below its rate, within the
+// open-file limit nofile when each probe holds up to conns connections.
+func autoConcurrency(rate float64, timeout time.Duration, conns, nofile int) int {
+	budget := (nofile - fdReserve) / max(conns, 1)
+	n := int(min(rate*timeout.Seconds(), maxConcurrency))
+	n = max(n, minConcurrency)
+	return max(min(n, budget), 1)
 }

@@ -437,3 +437,13 @@ func BenchmarkScanClosedPorts(b *testing.B) {
 	}
 	b.ReportMetric(float64(probed)/b.Elapsed().Seconds(), "ports/s")
 }
+
+// classify names the service of a server's unasked first bytes.
+func classify(b []byte) *Service {
+	fp, err := parseFingerprints(fingerprintsYAML)
+	if err != nil {
+		panic(err)
+	}
+	svc, _ := fp.identify(answerBanner, b)
+	return svc
+}

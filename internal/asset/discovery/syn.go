@@ -265,7 +265,7 @@ func (s *Scanner) synRun(ctx context.Context, raw *rawTCP, targets *Targets, por
 	var fpWG sync.WaitGroup
 	if s.opts.Fingerprint {
 		fp = make(chan Result)
-		for range s.opts.Concurrency {
+		for range min(s.opts.Concurrency, minConcurrency) {
 			fpWG.Go(func() {
 				for r := range fp {
 					r.Service = s.fingerprintFresh(ctx, r.Host, r.Port)
