@@ -19,6 +19,9 @@
 // query shapes whose name matches (e.g. -only text for the text searches:
 // a CVE id, a title word, an asset key, a rule ID, text found nowhere, and
 // two-character text, which is shorter than a trigram and so a scan).
+// -setup FILE runs the file's SQL statements, one a line, on the fresh
+// database before the import (e.g. DROP INDEX …), to measure what an
+// index or trigger costs.
 package main
 
 import (
@@ -64,6 +67,7 @@ type config struct {
 	keep      bool
 	reuse     string
 	only      *regexp.Regexp
+	setup     string
 }
 
 func main() {
@@ -82,6 +86,8 @@ func main() {
 	flag.BoolVar(&c.keep, "keep", false, "keep the generated files and the database")
 	flag.StringVar(&c.reuse, "reuse", "", "run only the queries, on the SQLite file or PostgreSQL database URL of an earlier run")
 	only := flag.String("only", "", "run only the query shapes whose name matches this regular expression")
+	flag.StringVar(&c.setup, "setup", "", "a file of SQL statements (one a line) run on the fresh database before the import,\n"+
+		"to measure what an index or trigger costs (e.g. DROP INDEX ...)")
 	flag.Parse()
 	if *only != "" {
 		re, err := regexp.Compile(*only)
@@ -132,6 +138,11 @@ func run(ctx context.Context, c config) (err error) {
 			err = cerr
 		}
 	}()
+	if c.setup != "" {
+		if err := runSetup(ctx, c, dir, srv); err != nil {
+			return err
+		}
+	}
 
 	// The tenant, an admin acting in it, the KEV catalogue and the clock.
 	ten := store.Tenant{Slug: "bench", Name: "Bench"}
