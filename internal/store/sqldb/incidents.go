@@ -108,23 +108,29 @@ func (x incidents) GetByRef(ctx context.Context, tenantID, ref string) (store.In
 	return c, x.s.wrap("get incident by reference", err)
 }
 
-func (x incidents) where(ctx context.Context, tenantID string, f store.IncidentFilter) (*where, error) {
+// where builds the conditions of f. count is true for Count, which on
+// SQLite always reads indexed text by the trigram index (countText).
+func (x incidents) where(ctx context.Context, tenantID string, f store.IncidentFilter, count bool) (*where, error) {
 	s := x.s
 	w := &where{}
 	q := strings.TrimSpace(f.Query)
 	isRef := refRE.MatchString(strings.ToUpper(q))
 	indexed := useTrigrams(q) && !isRef
-	if indexed && s.d.Name == "sqlite" {
+	if indexed && s.d.Name == "sqlite" && !count {
 		common, err := x.commonText(ctx, q)
 		if err != nil {
 			return nil, err
 		}
 		indexed = !common
 	}
-	if indexed && s.d.Name == "sqlite" {
+	if s.d.Name == "sqlite" && (indexed || count && f.Tag != "") {
 		// The unary + keeps SQLite from reading all the tenant's cases by
 		// a tenant index to test each against the text search's matches:
-		// the matches, looked up by ID, drive the query.
+		// the matches, looked up by ID, drive the query. So too for the
+		// count of a tag, whose cases the tag index lists (at 100,000
+		// cases, a tag on 2,000 of them took 90 ms of CPU to count by
+		// the tenant's cases and 20 ms by its own). A page of a tag is
+		// still read in the list's order, which finds 50 at once.
 		w.add("+i.tenant_id = ?", tenantID)
 	} else {
 		w.add("i.tenant_id = ?", tenantID)
@@ -139,12 +145,24 @@ func (x incidents) where(ctx context.Context, tenantID string, f store.IncidentF
 	if f.Category != "" {
 		w.add("i.category = ?", f.Category)
 	}
-	if f.Tag != "" {
+	switch {
+	case f.Tag != "" && count && s.d.Name == "postgres":
+		// The tag's cases as an array computed once, so that "id = ANY"
+		// is a primary key lookup of each: as an IN, PostgreSQL counted
+		// by hashing the tag's cases and reading every case of the
+		// tenant (65 ms of server CPU for a tag on 2,000 of 100,000
+		// cases, 19 ms this way). A page keeps the IN, which the list's
+		// order walks.
+		w.add(`i.id = ANY (ARRAY(SELECT t.case_id FROM incident_tags t WHERE t.tenant_id = ? AND t.tag = ?))`, tenantID, f.Tag)
+	case f.Tag != "":
 		w.add(`i.id IN (SELECT t.case_id FROM incident_tags t WHERE t.tenant_id = ? AND t.tag = ?)`, tenantID, f.Tag)
 	}
-	if isRef {
+	switch {
+	case isRef:
 		w.add(`i.ref = ?`, strings.ToUpper(q))
-	} else if q != "" {
+	case indexed && count && s.d.Name == "sqlite":
+		x.countText(w, tenantID, q)
+	case q != "":
 		x.whereText(w, tenantID, q, indexed)
 	}
 	if f.Breached {
@@ -195,6 +213,19 @@ func (x incidents) whereText(w *where, tenantID, q string, indexed bool) {
 		WHERE o.tenant_id = ? AND o.value = ?)))`, pattern, tenantID, q)
 }
 
+// countText adds the text search of a count on SQLite: the title half
+// by the trigram index's candidates, rechecked, or the observables'
+// cases, an OR that SQLite answers with two index lookups (a MULTI-INDEX
+// OR of rowids and case IDs), each row read once. A count has no order to
+// keep, so unlike a page it gains nothing from reading common text in the
+// list's order: at 100,000 cases, counting Chinese text in a tenth of the
+// titles by a scan tested every case of the tenant.
+func (x incidents) countText(w *where, tenantID, q string) {
+	w.add(`(i.rowid IN (SELECT rowid FROM incidents_fts WHERE incidents_fts MATCH ?) AND lower(i.title) LIKE ? ESCAPE '!'
+		OR i.id IN (SELECT o.case_id FROM incident_observables o WHERE o.tenant_id = ? AND o.value = ?))`,
+		ftsPhrase(q), containsPattern(q), tenantID, q)
+}
+
 // commonCaseText is how many candidates from SQLite's trigram index make
 // a case search common: beyond it, looking every candidate up costs more
 // than reading the tenant's cases in the list's order, where a page of a
@@ -222,7 +253,7 @@ func (x incidents) List(ctx context.Context, tenantID string, f store.IncidentFi
 			return cs, x.s.wrap("list incidents", err)
 		}
 	}
-	w, err := x.where(ctx, tenantID, f)
+	w, err := x.where(ctx, tenantID, f, false)
 	if err != nil {
 		return nil, x.s.wrap("list incidents", err)
 	}
@@ -242,7 +273,7 @@ func (x incidents) List(ctx context.Context, tenantID string, f store.IncidentFi
 
 // Count counts matching cases.
 func (x incidents) Count(ctx context.Context, tenantID string, f store.IncidentFilter) (int, error) {
-	w, err := x.where(ctx, tenantID, f)
+	w, err := x.where(ctx, tenantID, f, true)
 	if err != nil {
 		return 0, x.s.wrap("count incidents", err)
 	}

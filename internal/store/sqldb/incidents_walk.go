@@ -35,7 +35,7 @@ func (x incidents) listWalk(ctx context.Context, tenantID string, f store.Incide
 	}
 	q := strings.TrimSpace(f.Query)
 	f.Query = ""
-	w, err := x.where(ctx, tenantID, f)
+	w, err := x.where(ctx, tenantID, f, false)
 	if err != nil {
 		return nil, false, err
 	}

@@ -45,6 +45,7 @@ func testIncidentSearchOracle(t *testing.T, s store.Store) {
 				c.Resolution, c.ClosedAt = "benign", at(i)
 			}
 			c.Severity = []string{"critical", "high", "medium", "low"}[i%4]
+			c.Tags = []string{fmt.Sprintf("tag-%d", i%7)}
 		})
 		all = append(all, c)
 	}
@@ -91,7 +92,8 @@ func testIncidentSearchOracle(t *testing.T, s store.Store) {
 		q := strings.TrimSpace(f.Query)
 		var out []string
 		for _, c := range stored {
-			if len(f.Phases) > 0 && !slices.Contains(f.Phases, c.Phase) || f.Severity != "" && c.Severity != f.Severity {
+			if len(f.Phases) > 0 && !slices.Contains(f.Phases, c.Phase) || f.Severity != "" && c.Severity != f.Severity ||
+				f.Tag != "" && !slices.Contains(c.Tags, f.Tag) {
 				continue
 			}
 			if strings.Contains(asciiLower(c.Title), asciiLower(q)) || slices.Contains(obsOf[c.ID], q) {
@@ -103,7 +105,17 @@ func testIncidentSearchOracle(t *testing.T, s store.Store) {
 
 	queries := []string{"NewWave", "newwave", "lateral", "Old-Campaign", "needle!%_x", "勒索软件", "host-1", "-9",
 		"198.51.100.7", "no such text", "webshell on host-4"}
-	filters := []store.IncidentFilter{{}, {Phases: []string{"detect", "contain"}}, {Severity: "high"}}
+	filters := []store.IncidentFilter{{}, {Phases: []string{"detect", "contain"}}, {Severity: "high"}, {Tag: "tag-3"}}
+	// A tag alone: its count is read from the tag's cases on SQLite.
+	for _, f := range []store.IncidentFilter{{Tag: "tag-3"}, {Tag: "tag-3", CountCap: 50}, {Tag: "no-such-tag"}} {
+		cnt, err := is.Count(ctx, a.ID, f)
+		ok(t, err)
+		want := len(oracle(f))
+		if f.CountCap > 0 {
+			want = min(want, f.CountCap)
+		}
+		same(t, fmt.Sprintf("count of tag %q capped at %d", f.Tag, f.CountCap), want, cnt)
+	}
 	for _, q := range queries {
 		for _, base := range filters {
 			for _, limit := range []int{7, 50} {
