@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,6 +49,9 @@ func cpuSeconds() float64 {
 //
 //	go test ./internal/intel/ -run '^$' -bench BenchmarkMatcher -cpu 1 -benchmem
 //	VIGIL_INTEL_BENCH_N=1000000 go test ./internal/intel/ -run '^$' -bench BenchmarkMatcher -cpu 1
+//
+// With VIGIL_INTEL_BENCH_KINDS=1 it also measures one query set per kind of
+// lookup (benchKindSets), to break the cost of mixed50 down.
 
 const benchNaiveCIDRs = 10_000
 
@@ -142,6 +146,72 @@ func benchTrafficEvent(j, n uint64) Event {
 	}
 }
 
+// benchKindSets are single-kind query sets of nev events each: loaded
+// values ("hit") and values generated the same way but not loaded
+// ("miss"). ipv4-miss223 is in 223/8, where neither an address nor a
+// prefix is loaded; ipv4-miss is in 1..222/8, where most addresses fall
+// in some generated prefix, so it measures the prefix lookup; cidr-hit is
+// the address after the network address of a loaded prefix. url-norm is a
+// loaded URL with an upper-case scheme and host, which must be normalised
+// before the lookup.
+func benchKindSets(n uint64, nev int) []struct {
+	name string
+	evs  []Event
+} {
+	// loaded returns the j-th loaded indicator whose i%20 is in [lo, hi).
+	loaded := func(j, lo, hi uint64) (Type, string) {
+		h := splitmix(j ^ 0x2545f491)
+		i := (h % (n / 20)) * 20
+		return benchValue(i + lo + (h>>32)%(hi-lo))
+	}
+	// fresh returns the j-th indicator beyond the loaded ones whose i%20
+	// is in [lo, hi).
+	fresh := func(j, lo, hi uint64) (Type, string) {
+		h := splitmix(j ^ 0x2545f491)
+		i := n - n%20 + 20*(j+1)
+		return benchValue(i + lo + (h>>32)%(hi-lo))
+	}
+	gen := func(f func(j uint64) Event) []Event {
+		evs := make([]Event, nev)
+		for j := range evs {
+			evs[j] = f(uint64(j))
+		}
+		return evs
+	}
+	kinds := []struct {
+		name   string
+		lo, hi uint64
+	}{{"ipv4", 0, 6}, {"ipv6", 6, 7}, {"domain", 9, 13}, {"url", 13, 14}, {"md5", 14, 16}, {"sha1", 16, 17}, {"sha256", 17, 20}}
+	var out []struct {
+		name string
+		evs  []Event
+	}
+	add := func(name string, evs []Event) {
+		out = append(out, struct {
+			name string
+			evs  []Event
+		}{name, evs})
+	}
+	for _, k := range kinds {
+		add(k.name+"-hit", gen(func(j uint64) Event { return benchEventFor(loaded(j, k.lo, k.hi)) }))
+		if k.name == "ipv4" {
+			add("ipv4-miss223", gen(func(j uint64) Event {
+				h := splitmix(j ^ 0x77)
+				return Event{"destination.ip": netip.AddrFrom4([4]byte{223, byte(h), byte(h >> 8), byte(h >> 16)}).String()}
+			}))
+		}
+		add(k.name+"-miss", gen(func(j uint64) Event { return benchEventFor(fresh(j, k.lo, k.hi)) }))
+	}
+	add("cidr-hit", gen(func(j uint64) Event { return benchEventFor(loaded(j, 7, 9)) }))
+	add("url-norm", gen(func(j uint64) Event {
+		_, v := loaded(j, 13, 14)
+		scheme, rest, _ := strings.Cut(v, "://")
+		host, path, _ := strings.Cut(rest, "/")
+		return Event{"url.full": strings.ToUpper(scheme) + "://" + strings.ToUpper(host) + "/" + path}
+	}))
+	return out
+}
+
 func vmRSSMiB() float64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
@@ -157,7 +227,7 @@ func vmRSSMiB() float64 {
 }
 
 func heapMiB() float64 {
-	runtime.GC()
+	debug.FreeOSMemory() // a collection, and the freed pages returned to the OS
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return float64(ms.HeapAlloc) / (1 << 20)
@@ -198,10 +268,19 @@ func BenchmarkMatcher(b *testing.B) {
 	for j := range traffic {
 		traffic[j] = benchTrafficEvent(uint64(j), n)
 	}
-	for _, set := range []struct {
+	sets := []struct {
 		name string
 		evs  []Event
-	}{{"mixed50", events}, {"traffic", traffic}} {
+	}{{"mixed50", events}, {"traffic", traffic}}
+	if os.Getenv("VIGIL_INTEL_BENCH_KINDS") != "" {
+		for _, k := range benchKindSets(n, nev) {
+			sets = append(sets, struct {
+				name string
+				evs  []Event
+			}{"kind-" + k.name, k.evs})
+		}
+	}
+	for _, set := range sets {
 		hits := 0
 		for _, ev := range set.evs {
 			if len(m.Match(ev)) > 0 {
@@ -225,6 +304,25 @@ func BenchmarkMatcher(b *testing.B) {
 			b.ReportMetric(rss1, "rss-MiB")
 		})
 	}
+
+	// The floor under every lookup of these sets: reading the event (a
+	// map, the boxed value and its bytes, cold in the cache since the
+	// 65,536 events take tens of MiB) and finding the field's kind, with
+	// no matcher at all.
+	b.Run("floor-event-read-mixed50", func(b *testing.B) {
+		i, sum := 0, 0
+		cpu0 := cpuSeconds()
+		for b.Loop() {
+			for f, v := range events[i&(nev-1)] {
+				if s, ok := v.(string); ok && len(s) > 0 {
+					sum += int(fieldKinds[f]) + int(s[len(s)-1])
+				}
+			}
+			i++
+		}
+		b.ReportMetric(float64(b.N)/(cpuSeconds()-cpu0), "lookups/cpu-s")
+		runtime.KeepAlive(sum)
+	})
 
 	// Naive peer: map of "type|value" strings plus a linear CIDR scan.
 	start = time.Now()

@@ -1,6 +1,8 @@
 package intel
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"hash/maphash"
 	"math"
@@ -156,14 +158,15 @@ type patEntry struct {
 // an atomic.Pointer).
 //
 // Storage: every normalised value is kept once in a valueArena; each
-// indicator is a 40-byte record pointing at its value. Exact values
-// (addresses, hashes, domains, URLs, e-mail addresses, file names) are
-// found through open-addressed valueTables keyed by a 64-bit hash of the
-// normalised value and checked against the stored value; CIDR prefixes
-// are in a bart routing table (an exact address is more specific than any
-// prefix, so the address table is checked first). Indicators sharing a
-// value are chained. A lookup normalises the event value on the stack
-// (parsing addresses, ASCII case folding), so a miss allocates nothing.
+// indicator is a 40-byte record pointing at its value. Exact values are
+// found through open-addressed tables (matcher_index.go): addresses and
+// digests by their binary form kept in the slot, names by a hash checked
+// against the stored value. CIDR prefixes are in a bart routing table,
+// with a flat /16 and /24 table in front for IPv4 (an exact address is
+// more specific than any prefix, so the address table is checked first).
+// Indicators sharing a value are chained. A lookup normalises the event
+// value on the stack (parsing addresses and digests, ASCII case folding),
+// so a miss allocates nothing.
 type Matcher struct {
 	opts MatcherOptions
 	seed maphash.Seed
@@ -173,15 +176,19 @@ type Matcher struct {
 	metas    []meta
 	metaIdx  map[string]uint32
 	refs     map[uint32][]string
-	hashes   valueTable // md5, sha1 and sha256 as lower-case hex
-	ips      valueTable
+	md5      fixedTable[md5Key]
+	sha1     fixedTable[sha1Key]
+	sha256   fixedTable[sha256Key]
+	ip4      fixedTable[ip4Key]
+	ip6      fixedTable[ip6Key]
 	cidr     *bart.Fast[uint32]
+	cidr4    ip4Prefixes
 	ip4nets  []uint64 // bit n set: some exact IPv4 indicator is in the /24 numbered n
-	domains  valueTable
+	domains  strTable
 	labels   uint64 // bit n set: some domain indicator has n labels (63: 63 or more)
-	urls     valueTable
-	emails   valueTable
-	files    valueTable
+	urls     strTable
+	emails   strTable
+	files    strTable
 	patterns []patEntry
 }
 
@@ -195,7 +202,6 @@ func NewMatcher(opts MatcherOptions) *Matcher {
 		seed:    maphash.MakeSeed(),
 		metaIdx: map[string]uint32{},
 		refs:    map[uint32][]string{},
-		ips:     valueTable{ip: true},
 		cidr:    new(bart.Fast[uint32]),
 	}
 }
@@ -229,7 +235,7 @@ func fromSec(s uint32) time.Time {
 // Add indexes one indicator; its value is normalised again. Expired
 // indicators are kept (validity is checked at match time).
 func (m *Matcher) Add(in Indicator) error {
-	if len(m.entries) >= math.MaxUint32-1 {
+	if len(m.entries) >= ip4Deeper-1 { // entry numbers leave the top bit free (ip4Prefixes)
 		return fmt.Errorf("intel: matcher full")
 	}
 	var pat *Pattern
@@ -266,32 +272,59 @@ func (m *Matcher) Add(in Indicator) error {
 		typ:        typeCodes[in.Type],
 	}
 	var (
-		t *valueTable
-		h uint64
+		t   *strTable
+		dup = func(prev uint32, ok bool) {
+			if ok {
+				e.next = prev + 1
+				e.val = m.entries[prev].val
+			} else {
+				e.val = m.vals.add(in.Value)
+			}
+		}
 	)
 	switch in.Type {
 	case TypeMD5, TypeSHA1, TypeSHA256:
-		t = &m.hashes
+		// A digest is kept in its table only, in binary; a hit spells it
+		// out again (matchHash), so it takes no room in the arena.
+		var (
+			b    [32]byte
+			prev uint32
+			ok   bool
+		)
+		n := len(in.Value) / 2
+		if _, ok := decodeHex(b[:n], in.Value); !ok {
+			return fmt.Errorf("intel: %s %q: not hex", in.Type, in.Value)
+		}
+		switch n {
+		case 16:
+			prev, ok = m.md5.insert(m.seed, md5KeyOf(b[:16]), idx)
+		case 20:
+			prev, ok = m.sha1.insert(m.seed, sha1KeyOf(b[:20]), idx)
+		default:
+			prev, ok = m.sha256.insert(m.seed, sha256KeyOf(b[:32]), idx)
+		}
+		if ok {
+			e.next = prev + 1
+		}
 	case TypeIPv4, TypeIPv6:
-		t = &m.ips
 		a := netip.MustParseAddr(in.Value)
-		h = m.hashAddr(a)
 		if a.Is4() {
 			if m.ip4nets == nil {
 				m.ip4nets = make([]uint64, 1<<24/64)
 			}
 			n := net24(a)
 			m.ip4nets[n/64] |= 1 << (n % 64)
+			dup(m.ip4.insert(m.seed, ip4KeyOf(a), idx))
+		} else {
+			dup(m.ip6.insert(m.seed, ip6KeyOf(a), idx))
 		}
 	case TypeCIDR:
 		pfx := netip.MustParsePrefix(in.Value)
-		if p, ok := m.cidr.Get(pfx); ok {
-			e.next = p + 1
-			e.val = m.entries[p].val
-		} else {
-			e.val = m.vals.add(in.Value)
-		}
+		dup(m.cidr.Get(pfx))
 		m.cidr.Insert(pfx, idx)
+		if pfx.Addr().Is4() {
+			m.cidr4.insert(pfx, idx)
+		}
 	case TypeDomain:
 		t = &m.domains
 		m.labels |= 1 << labelCount(in.Value)
@@ -307,20 +340,17 @@ func (m *Matcher) Add(in Indicator) error {
 		return fmt.Errorf("intel: unknown indicator type %q", in.Type)
 	}
 	if t != nil {
-		if !t.ip {
-			h = m.hashString(in.Value)
-		}
-		if p, ok := m.lookupString(t, h, in.Value); ok {
-			e.next = p + 1
-			e.val = m.entries[p].val
+		h := m.hashString(in.Value)
+		prev, ref, ok := t.find(&m.vals, h, in.Value)
+		if ok {
+			e.next = prev + 1
+			e.val = ref
 		} else {
 			e.val = m.vals.add(in.Value)
 		}
+		t.insert(m.seed, &m.vals, h, e.val, idx)
 	}
-	m.entries = append(m.entries, e)
-	if t != nil {
-		m.insert(t, h, in.Value, idx)
-	}
+	m.entries = grown(m.entries, e)
 	if len(in.Refs) > 0 {
 		m.refs[idx] = append([]string(nil), in.Refs...)
 	}
@@ -345,12 +375,13 @@ func (m *Matcher) metaFor(in Indicator) uint32 {
 	return i
 }
 
-// indicator rebuilds the indicator of entry idx; a pattern's value is src.
-func (m *Matcher) indicator(idx uint32, src string) Indicator {
+// indicator rebuilds the indicator of entry idx. Its value is v when v
+// is not empty (a pattern's source, or a value the caller has at hand
+// that equals the stored one), else the stored value.
+func (m *Matcher) indicator(idx uint32, v string) Indicator {
 	e := &m.entries[idx]
 	md := &m.metas[e.meta]
-	v := src
-	if e.typ != typeCodes[TypeSTIXPattern] {
+	if v == "" {
 		v = m.vals.get(e.val)
 	}
 	var refs []string
@@ -380,13 +411,15 @@ func (c *matchCtx) clock() {
 	}
 }
 
-// emit appends a hit for every live entry chained from head.
-func (c *matchCtx) emit(head uint32, field, evValue, src string) {
+// emit appends a hit for every live entry chained from head. value is the
+// entries' normalised value (a pattern's source) when the caller has it,
+// else "" and it is read from the arena.
+func (c *matchCtx) emit(head uint32, field, evValue, value string) {
 	c.clock()
 	for i := head; ; {
 		e := &c.m.entries[i]
 		if c.live(e) {
-			in := c.m.indicator(i, src)
+			in := c.m.indicator(i, value)
 			conf := decayed(int(e.conf), refTime(in.LastSeen, in.FirstSeen, in.ValidFrom), c.now, c.m.opts.Decay)
 			if conf >= c.m.opts.MinConfidence {
 				c.hits = append(c.hits, Hit{Indicator: in, Field: field, Value: evValue, Confidence: conf})
@@ -546,21 +579,109 @@ func (c *matchCtx) matchIP(field, s string) {
 		return
 	}
 	a = a.Unmap().WithZone("")
+	m := c.m
 	var (
-		i  uint32
-		ok bool
+		i     uint32
+		ok    bool
+		exact bool
 	)
-	// The /24 bitmap (2 MiB) spares the exact table's cache miss for most
-	// IPv4 addresses that are not listed.
-	if !a.Is4() || c.m.ip4nets != nil && c.m.ip4nets[net24(a)/64]&(1<<(net24(a)%64)) != 0 {
-		i, ok = c.m.lookupAddr(&c.m.ips, a)
+	if a.Is4() {
+		// The /24 bitmap (2 MiB) spares the exact table's cache miss for
+		// most IPv4 addresses that are not listed.
+		if m.ip4nets != nil && m.ip4nets[net24(a)/64]&(1<<(net24(a)%64)) != 0 {
+			i, ok = m.ip4.lookup(m.seed, ip4KeyOf(a))
+			exact = ok
+		}
+		if !ok {
+			switch v := m.cidr4.lookup(uint32(ip4KeyOf(a))); {
+			case v&ip4Deeper != 0:
+				i, ok = m.cidr.Lookup(a)
+			case v != 0:
+				i, ok = v-1, true
+			}
+		}
+	} else {
+		i, ok = m.ip6.lookup(m.seed, ip6KeyOf(a))
+		exact = ok
+		if !ok {
+			i, ok = m.cidr.Lookup(a)
+		}
 	}
-	if !ok {
-		i, ok = c.m.cidr.Lookup(a)
+	if !ok || m.opts.AllowList.AllowsAddr(a) {
+		return
 	}
-	if ok && !c.m.opts.AllowList.AllowsAddr(a) {
-		c.emit(i, field, s, "")
+	// The stored value of an address is its text form: the event's
+	// value when it is written that way already.
+	value := ""
+	if exact {
+		var buf [64]byte
+		if string(a.AppendTo(buf[:0])) == s {
+			value = s
+		}
 	}
+	c.emit(i, field, s, value)
+}
+
+func ip4KeyOf(a netip.Addr) ip4Key {
+	b := a.As4()
+	return ip4Key(binary.BigEndian.Uint32(b[:]))
+}
+
+func ip6KeyOf(a netip.Addr) ip6Key {
+	b := a.As16()
+	return ip6Key{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
+}
+
+func md5KeyOf(b []byte) md5Key {
+	return md5Key{binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:])}
+}
+
+func sha1KeyOf(b []byte) sha1Key {
+	var k sha1Key
+	for i := range k {
+		k[i] = binary.LittleEndian.Uint32(b[4*i:])
+	}
+	return k
+}
+
+func sha256KeyOf(b []byte) sha256Key {
+	var k sha256Key
+	for i := range k {
+		k[i] = binary.LittleEndian.Uint64(b[8*i:])
+	}
+	return k
+}
+
+// decodeHex decodes len(dst)*2 hex digits of either case from s into dst;
+// lower is whether s had no upper-case digit.
+func decodeHex(dst []byte, s string) (lower, ok bool) {
+	if len(s) != 2*len(dst) {
+		return false, false
+	}
+	lower = true
+	for i := range dst {
+		hi, l1, ok1 := fromHex(s[2*i])
+		lo, l2, ok2 := fromHex(s[2*i+1])
+		if !ok1 || !ok2 {
+			return false, false
+		}
+		lower = lower && l1 && l2
+		dst[i] = hi<<4 | lo
+	}
+	return lower, true
+}
+
+// fromHex is the value of hex digit c; lower is false for A-F.
+func fromHex(c byte) (v byte, lower, ok bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true, true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, false, true
+	}
+	return 0, false, false
 }
 
 // net24 numbers the /24 network of an IPv4 address.
@@ -586,9 +707,9 @@ func (c *matchCtx) matchDomain(field, s string) {
 	// www.a.example.com would otherwise probe four times to find nothing.
 	for cur, n := b, labelCountBytes(b); ; n-- {
 		if c.m.labels&(1<<n) != 0 {
-			if i, ok := c.m.lookupBytes(&c.m.domains, c.m.hashBytes(cur), cur); ok {
+			if i, v, ok := c.m.domains.lookup(&c.m.vals, c.m.hashBytes(cur), cur); ok {
 				if al := c.m.opts.AllowList; al == nil || !al.AllowsDomain(string(b)) {
-					c.emit(i, field, s, "")
+					c.emit(i, field, s, v)
 				}
 				return
 			}
@@ -635,12 +756,12 @@ func (c *matchCtx) matchURL(field, s string) {
 		c.matchString(&c.m.urls, TypeURL, field, s)
 		return
 	}
-	if i, ok := c.m.lookupString(&c.m.urls, c.m.hashString(s), s); ok && !c.m.opts.AllowList.allows(TypeURL, s) {
-		c.emit(i, field, s, "")
+	if i, _, ok := c.m.urls.find(&c.m.vals, c.m.hashString(s), s); ok && !c.m.opts.AllowList.allows(TypeURL, s) {
+		c.emit(i, field, s, s)
 	}
 }
 
-func (c *matchCtx) matchString(t *valueTable, typ Type, field, s string) {
+func (c *matchCtx) matchString(t *strTable, typ Type, field, s string) {
 	if t.n == 0 {
 		return
 	}
@@ -648,23 +769,41 @@ func (c *matchCtx) matchString(t *valueTable, typ Type, field, s string) {
 	if err != nil {
 		return
 	}
-	if i, ok := c.m.lookupString(t, c.m.hashString(v), v); ok && !c.m.opts.AllowList.allows(typ, v) {
-		c.emit(i, field, s, "")
+	if i, _, ok := t.find(&c.m.vals, c.m.hashString(v), v); ok && !c.m.opts.AllowList.allows(typ, v) {
+		c.emit(i, field, s, v)
 	}
 }
 
-// matchHash looks a hex digest up by its lower-case form; its length
-// gives its type.
+// matchHash looks a hex digest up by its binary form; its length gives
+// its type.
 func (c *matchCtx) matchHash(field, s string) {
-	if n := len(s); n != 32 && n != 40 && n != 64 || c.m.hashes.n == 0 {
+	m := c.m
+	var b [32]byte
+	n := len(s) / 2
+	if len(s) != 32 && len(s) != 40 && len(s) != 64 || m.md5.n+m.sha1.n+m.sha256.n == 0 {
 		return
 	}
-	var buf [64]byte
-	b, ok := foldASCII(buf[:], s)
+	lower, ok := decodeHex(b[:n], s)
 	if !ok {
 		return
 	}
-	if i, ok := c.m.lookupBytes(&c.m.hashes, c.m.hashBytes(b), b); ok {
-		c.emit(i, field, s, "")
+	var i uint32
+	switch n {
+	case 16:
+		i, ok = m.md5.lookup(m.seed, md5KeyOf(b[:16]))
+	case 20:
+		i, ok = m.sha1.lookup(m.seed, sha1KeyOf(b[:20]))
+	default:
+		i, ok = m.sha256.lookup(m.seed, sha256KeyOf(b[:32]))
 	}
+	if !ok {
+		return
+	}
+	// The indicator's value is the lower-case digest: the event's value
+	// when it is written so, else spelt out (the one allocation of a hit).
+	value := s
+	if !lower {
+		value = hex.EncodeToString(b[:n])
+	}
+	c.emit(i, field, s, value)
 }

@@ -1,6 +1,7 @@
 package intel
 
 import (
+	"encoding/binary"
 	"hash/maphash"
 	"net/netip"
 	"strings"
@@ -44,149 +45,344 @@ func (a *valueArena) get(ref uint64) string {
 	return c[off : off+ref&maxValueRef]
 }
 
-// valueTable is an open-addressed hash table (linear probing, at most half
-// full) from a value's 64-bit hash to the newest entry holding that value.
-// A slot is hash>>32<<32 | (entry index+1); 0 is an empty slot. The low
-// bits of the hash choose the slot and the high 32 bits are kept in it, so
-// a lookup that misses compares integers in one or two cache lines and
-// only a slot whose stored bits agree costs a comparison of the value.
-type valueTable struct {
-	slots []uint64
+// The matcher's exact tables are open-addressed hash tables with linear
+// probing, at most half full, from a key to the newest entry holding that
+// value (the head of its chain). A slot's idx is the entry index+1; 0 is
+// an empty slot.
+//
+// Values of a fixed size (IPv4 and IPv6 addresses, MD5, SHA-1 and SHA-256
+// digests) are kept in the slot itself in binary, so a lookup compares
+// integers in the one or two cache lines it reads, and a hit goes on to
+// the entry directly. Names (domains, URLs, e-mail addresses, file names)
+// are in a strTable whose slot holds 32 bits of the value's hash, the
+// entry and the value's arena ref: the stored value is compared only when
+// those 32 bits agree, and the slot names both the value and the entry, so
+// reading them does not wait on each other.
+
+// fixedKey is the binary form of a value of a fixed size.
+type fixedKey interface {
+	comparable
+	hash(seed maphash.Seed) uint64
+}
+
+type (
+	ip4Key    uint32
+	ip6Key    [2]uint64
+	md5Key    [2]uint64
+	sha1Key   [5]uint32
+	sha256Key [4]uint64
+)
+
+func (k ip4Key) hash(s maphash.Seed) uint64 {
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], uint32(k))
+	return maphash.Bytes(s, b[:])
+}
+
+func (k ip6Key) hash(s maphash.Seed) uint64 {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:], k[0])
+	binary.LittleEndian.PutUint64(b[8:], k[1])
+	return maphash.Bytes(s, b[:])
+}
+
+func (k md5Key) hash(s maphash.Seed) uint64 { return ip6Key(k).hash(s) }
+
+func (k sha1Key) hash(s maphash.Seed) uint64 {
+	var b [20]byte
+	for i, w := range k {
+		binary.LittleEndian.PutUint32(b[4*i:], w)
+	}
+	return maphash.Bytes(s, b[:])
+}
+
+func (k sha256Key) hash(s maphash.Seed) uint64 {
+	var b [32]byte
+	for i, w := range k {
+		binary.LittleEndian.PutUint64(b[8*i:], w)
+	}
+	return maphash.Bytes(s, b[:])
+}
+
+type fixedSlot[K fixedKey] struct {
+	key K
+	idx uint32
+}
+
+type fixedTable[K fixedKey] struct {
+	slots []fixedSlot[K]
 	mask  uint64 // len(slots)-1: slots is a power of two long
 	n     int
-	ip    bool // keys are addresses: hashed from their 16-byte form
+}
+
+// lookup returns the head entry of the chain whose value is k.
+func (t *fixedTable[K]) lookup(seed maphash.Seed, k K) (uint32, bool) {
+	if t.n == 0 {
+		return 0, false
+	}
+	mask := t.mask
+	for i := k.hash(seed) & mask; ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if s.idx == 0 {
+			return 0, false
+		}
+		if s.key == k {
+			return s.idx - 1, true
+		}
+	}
+}
+
+// insert makes idx the head of the chain for k and returns the previous
+// head.
+func (t *fixedTable[K]) insert(seed maphash.Seed, k K, idx uint32) (prev uint32, ok bool) {
+	if (t.n+1)*2 > len(t.slots) {
+		t.grow(seed)
+	}
+	mask := t.mask
+	for i := k.hash(seed) & mask; ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if s.idx == 0 {
+			*s = fixedSlot[K]{key: k, idx: idx + 1}
+			t.n++
+			return 0, false
+		}
+		if s.key == k {
+			prev = s.idx - 1
+			s.idx = idx + 1
+			return prev, true
+		}
+	}
+}
+
+func (t *fixedTable[K]) grow(seed maphash.Seed) {
+	old := t.slots
+	t.slots = makeHuge[fixedSlot[K]](max(2*len(old), 1024))
+	t.mask = uint64(len(t.slots)) - 1 // #nosec G115 -- a length is never negative
+	for _, s := range old {
+		if s.idx == 0 {
+			continue
+		}
+		i := s.key.hash(seed) & t.mask
+		for t.slots[i].idx != 0 {
+			i = (i + 1) & t.mask
+		}
+		t.slots[i] = s
+	}
+}
+
+// strSlot is a strTable slot: tag is the high 32 bits of the value's hash
+// <<32 | entry index+1 (0: empty), ref the value's arena ref.
+type strSlot struct {
+	tag uint64
+	ref uint64
+}
+
+type strTable struct {
+	slots []strSlot
+	mask  uint64
+	n     int
 }
 
 // hashString and hashBytes hash a normalised value the same way.
 func (m *Matcher) hashString(s string) uint64 { return maphash.String(m.seed, s) }
 func (m *Matcher) hashBytes(b []byte) uint64  { return maphash.Bytes(m.seed, b) }
 
-// hashAddr hashes an unmapped, zone-less address.
-func (m *Matcher) hashAddr(a netip.Addr) uint64 {
-	b := a.As16()
-	return maphash.Bytes(m.seed, b[:])
-}
-
-// keyHash is the table hash of a stored value.
-func (m *Matcher) keyHash(t *valueTable, v string) uint64 {
-	if t.ip {
-		a, err := netip.ParseAddr(v)
-		if err != nil { // stored values are normalised addresses
-			return 0
-		}
-		return m.hashAddr(a)
-	}
-	return m.hashString(v)
-}
-
-// lookupString returns the head entry of the chain whose value is key.
-func (m *Matcher) lookupString(t *valueTable, h uint64, key string) (uint32, bool) {
+// lookup returns the head entry of the chain whose value is key and the
+// stored value (the same bytes as key, in the arena).
+func (t *strTable) lookup(vals *valueArena, h uint64, key []byte) (uint32, string, bool) {
 	if t.n == 0 {
-		return 0, false
+		return 0, "", false
 	}
 	mask := t.mask
 	for i := h & mask; ; i = (i + 1) & mask {
-		s := t.slots[i]
-		if s == 0 {
-			return 0, false
+		s := &t.slots[i]
+		if s.tag == 0 {
+			return 0, "", false
 		}
-		if s>>32 == h>>32 {
-			idx := uint32(s) - 1 // #nosec G115 -- low half of the slot
-			if m.vals.get(m.entries[idx].val) == key {
-				return idx, true
+		if s.tag>>32 == h>>32 {
+			if v := vals.get(s.ref); v == string(key) {
+				return uint32(s.tag) - 1, v, true // #nosec G115 -- low half of the tag
 			}
 		}
 	}
 }
 
-// lookupBytes is lookupString for a key in a buffer.
-func (m *Matcher) lookupBytes(t *valueTable, h uint64, key []byte) (uint32, bool) {
+// find is lookup for a value in a string.
+func (t *strTable) find(vals *valueArena, h uint64, key string) (uint32, uint64, bool) {
 	if t.n == 0 {
-		return 0, false
+		return 0, 0, false
 	}
 	mask := t.mask
 	for i := h & mask; ; i = (i + 1) & mask {
-		s := t.slots[i]
-		if s == 0 {
-			return 0, false
+		s := &t.slots[i]
+		if s.tag == 0 {
+			return 0, 0, false
 		}
-		if s>>32 == h>>32 {
-			idx := uint32(s) - 1 // #nosec G115 -- low half of the slot
-			if m.vals.get(m.entries[idx].val) == string(key) {
-				return idx, true
-			}
+		if s.tag>>32 == h>>32 && vals.get(s.ref) == key {
+			return uint32(s.tag) - 1, s.ref, true // #nosec G115 -- low half of the tag
 		}
 	}
 }
 
-// lookupAddr returns the head entry of the chain for address a (unmapped,
-// without zone); the stored value is compared in its text form.
-func (m *Matcher) lookupAddr(t *valueTable, a netip.Addr) (uint32, bool) {
-	if t.n == 0 {
-		return 0, false
-	}
-	h := m.hashAddr(a)
-	mask := t.mask
-	var buf [64]byte
-	var text []byte
-	for i := h & mask; ; i = (i + 1) & mask {
-		s := t.slots[i]
-		if s == 0 {
-			return 0, false
-		}
-		if s>>32 == h>>32 {
-			if text == nil {
-				text = a.AppendTo(buf[:0])
-			}
-			idx := uint32(s) - 1 // #nosec G115 -- low half of the slot
-			if m.vals.get(m.entries[idx].val) == string(text) {
-				return idx, true
-			}
-		}
-	}
-}
-
-// insert makes idx the head of the chain for value v (already stored at
-// m.entries[idx].val) and returns the previous head.
-func (m *Matcher) insert(t *valueTable, h uint64, v string, idx uint32) (prev uint32, ok bool) {
+// insert makes idx the head of the chain of the value at ref (whose hash
+// with seed is h) and returns the previous head.
+func (t *strTable) insert(seed maphash.Seed, vals *valueArena, h, ref uint64, idx uint32) (prev uint32, ok bool) {
 	if (t.n+1)*2 > len(t.slots) {
-		m.grow(t)
+		t.grow(seed, vals)
 	}
+	v := vals.get(ref)
 	mask := t.mask
+	tag := h>>32<<32 | uint64(idx) + 1
 	for i := h & mask; ; i = (i + 1) & mask {
-		s := t.slots[i]
-		if s == 0 {
-			t.slots[i] = h>>32<<32 | uint64(idx) + 1
+		s := &t.slots[i]
+		if s.tag == 0 {
+			*s = strSlot{tag: tag, ref: ref}
 			t.n++
 			return 0, false
 		}
-		if s>>32 == h>>32 {
-			old := uint32(s) - 1 // #nosec G115 -- low half of the slot
-			if m.vals.get(m.entries[old].val) == v {
-				t.slots[i] = h>>32<<32 | uint64(idx) + 1
-				return old, true
-			}
+		if s.tag>>32 == h>>32 && vals.get(s.ref) == v {
+			prev = uint32(s.tag) - 1 // #nosec G115 -- low half of the tag
+			s.tag = tag
+			return prev, true
 		}
 	}
 }
 
-// grow doubles the table, hashing the stored values again.
-func (m *Matcher) grow(t *valueTable) {
+// grow doubles the table, hashing the stored values again with seed.
+func (t *strTable) grow(seed maphash.Seed, vals *valueArena) {
 	old := t.slots
-	t.slots = make([]uint64, max(2*len(old), 1024))
+	t.slots = makeHuge[strSlot](max(2*len(old), 1024))
 	t.mask = uint64(len(t.slots)) - 1 // #nosec G115 -- a length is never negative
-	mask := t.mask
 	for _, s := range old {
-		if s == 0 {
+		if s.tag == 0 {
 			continue
 		}
-		h := m.keyHash(t, m.vals.get(m.entries[uint32(s)-1].val)) // #nosec G115 -- low half of the slot
-		i := h & mask
-		for t.slots[i] != 0 {
-			i = (i + 1) & mask
+		i := maphash.String(seed, vals.get(s.ref)) & t.mask
+		for t.slots[i].tag != 0 {
+			i = (i + 1) & t.mask
 		}
-		t.slots[i] = h>>32<<32 | s&0xffffffff
+		t.slots[i] = s
 	}
+}
+
+// ip4Prefixes answers IPv4 longest-prefix lookups in at most two reads of
+// two flat arrays (a DIR-16-8 table): top has one word per /16 network,
+// mid 256 words per /16 network that holds a prefix longer than /16. A
+// word is the head entry+1 of the longest prefix of at most /16 (top) or
+// /24 (mid) covering that network, 0 for none, or has ip4Deeper set: in
+// top the rest is the number of the /16's block in mid; in mid it means
+// some prefix longer than /24 lies in that /24 network, and the routing
+// table (which holds every prefix) answers. The lengths of the prefixes
+// written are kept beside, for inserting.
+type ip4Prefixes struct {
+	top    []uint32 // 1<<16 words, nil until the first prefix
+	topLen []uint8
+	mid    []uint32
+	midLen []uint8
+}
+
+const ip4Deeper = 1 << 31
+
+// lookup returns the head entry+1 of the longest prefix holding a, 0 for
+// none, or ip4Deeper when the routing table must be asked.
+func (p *ip4Prefixes) lookup(a uint32) uint32 {
+	if p.top == nil {
+		return 0
+	}
+	t := p.top[a>>16]
+	if t&ip4Deeper == 0 {
+		return t
+	}
+	return p.mid[(t&^ip4Deeper)<<8|a>>8&0xff]
+}
+
+// insert records prefix pfx (IPv4, masked) with head entry idx: every
+// network it covers whose longest prefix so far is not longer takes idx.
+// A prefix longer than /24 only marks its /24 network.
+func (p *ip4Prefixes) insert(pfx netip.Prefix, idx uint32) {
+	if p.top == nil {
+		p.top = make([]uint32, 1<<16)
+		p.topLen = make([]uint8, 1<<16)
+	}
+	b := pfx.Addr().As4()
+	a := binary.BigEndian.Uint32(b[:])
+	bits := pfx.Bits()
+	v := idx + 1
+	l := uint8(bits) // #nosec G115 -- 0..32
+	if bits <= 16 {
+		first, n := a>>16, uint32(1)<<(16-bits)
+		for x := first; x < first+n; x++ {
+			if t := p.top[x]; t&ip4Deeper != 0 {
+				blk := (t &^ ip4Deeper) << 8
+				for y := blk; y < blk+256; y++ {
+					p.set(y, v, l)
+				}
+				continue
+			}
+			if p.topLen[x] <= l || p.top[x] == 0 {
+				p.top[x], p.topLen[x] = v, l
+			}
+		}
+		return
+	}
+	blk := p.block(a >> 16)
+	if bits <= 24 {
+		first, n := blk|a>>8&0xff, uint32(1)<<(24-bits)
+		for y := first; y < first+n; y++ {
+			p.set(y, v, l)
+		}
+		return
+	}
+	y := blk | a>>8&0xff
+	p.mid[y] |= ip4Deeper
+}
+
+// set writes v into mid word y unless a longer prefix is there; a word
+// marked deeper stays marked (the routing table has the longer prefix).
+func (p *ip4Prefixes) set(y, v uint32, l uint8) {
+	if p.mid[y] == 0 || p.midLen[y] <= l {
+		p.mid[y] = p.mid[y]&ip4Deeper | v
+		p.midLen[y] = l
+	}
+}
+
+// block returns the first mid word of /16 network x, making the block
+// (filled from the /16's prefix) when there is none.
+func (p *ip4Prefixes) block(x uint32) uint32 {
+	if t := p.top[x]; t&ip4Deeper != 0 {
+		return (t &^ ip4Deeper) << 8
+	}
+	n := uint32(len(p.mid) >> 8) // #nosec G115 -- at most 1<<16 blocks
+	for range 256 {
+		p.mid = grown(p.mid, p.top[x])
+		p.midLen = append(p.midLen, p.topLen[x])
+	}
+	p.top[x] = ip4Deeper | n
+	return n << 8
+}
+
+// hugeAdviceMin is the smallest array worth huge pages (2 MiB each).
+const hugeAdviceMin = 8 << 20
+
+// makeHuge is make([]T, n) for a large array read at random (adviseHuge).
+func makeHuge[T any](n int) []T {
+	s := make([]T, n)
+	adviseHuge(s)
+	return s
+}
+
+// grown is append(s, v) that grows a large s into a makeHuge array.
+func grown[T any](s []T, v T) []T {
+	if len(s) < cap(s) {
+		return append(s, v)
+	}
+	n := 2 * cap(s)
+	if cap(s) >= 1<<18 {
+		n = cap(s) + cap(s)/4 // as append grows large slices
+	}
+	t := makeHuge[T](max(n, 1024))[:len(s)]
+	copy(t, s)
+	return append(t, v)
 }
 
 // foldASCII writes s lower-cased into buf when s is ASCII and fits; ok is
