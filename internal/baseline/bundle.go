@@ -218,8 +218,10 @@ if command -v timeout >/dev/null 2>&1; then T="timeout TIMEOUT"; fi
 cmd() {
   item cmd "$1"; shift
   if ! command -v "$1" >/dev/null 2>&1; then state notfound; return; fi
-  $T "$@" > "$I/raw" 2>&1 < /dev/null
-  printf '%s' "$?" > "$I/status"
+  # The output goes through a pipe so that the capture ends only when every
+  # process holding it is gone: a command such as sh -c "a & b" leaves a
+  # running in the background, and its output belongs to the evidence.
+  { $T "$@" 2>&1 < /dev/null; printf '%s' "$?" > "$I/status"; } | cat > "$I/raw"
   grab "$I/raw" "$I/data"; rm -f "$I/raw"
   state ran
 }
@@ -228,6 +230,7 @@ cmd() {
 const collectorTail = `{
   printf 'format %s\n' FORMAT
   printf 'policy %s\n' POLICY
+  printf 'policy-sha256 %s\n' HASH
   printf 'created %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   printf 'root %s\n' "${R:-/}"
   printf 'host %s\n' "$(uname -n 2>/dev/null)"
@@ -281,7 +284,7 @@ func WriteCollector(w io.Writer, p *Policy, allowCommands bool) error {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString(strings.NewReplacer("FORMAT", shQuote(bundleFormat), "POLICY", shQuote(p.ID)).Replace(collectorTail))
+	b.WriteString(strings.NewReplacer("FORMAT", shQuote(bundleFormat), "POLICY", shQuote(p.ID), "HASH", shQuote(p.SHA256)).Replace(collectorTail))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -320,6 +323,12 @@ type bundleItem struct {
 	data, list        []byte
 	hasData, hasList  bool
 	status            int
+	// Windows evidence only: the registry view of a key, the console
+	// output of secedit.
+	view                 string
+	output               []byte
+	hasOutput, hasStatus bool
+	rawStatus            []byte
 }
 
 // OpenBundle reads an evidence bundle file written by the collector script.
@@ -342,10 +351,7 @@ func ReadBundle(r io.Reader) (*Bundle, error) {
 	}
 	defer zr.Close()
 	tr := tar.NewReader(zr)
-	items := map[int]*bundleItem{}
-	var manifest []byte
-	var total int64
-	members := 0
+	var ms memberSet
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -354,95 +360,160 @@ func ReadBundle(r io.Reader) (*Bundle, error) {
 		if err != nil {
 			return nil, fmt.Errorf("evidence bundle: %w", err)
 		}
-		members++
-		if members > 8*bundleMaxItems {
-			return nil, errors.New("evidence bundle: too many members")
-		}
-		name := h.Name
-		if name != path.Clean(name) && name != path.Clean(name)+"/" || strings.HasPrefix(name, "/") || strings.Contains(name, "..") {
-			return nil, fmt.Errorf("evidence bundle: member %q: path not allowed", truncate(name, 80))
-		}
-		name = strings.TrimSuffix(name, "/")
+		var dir bool
 		switch h.Typeflag {
 		case tar.TypeDir:
-			if !bundleDirName(name) {
-				return nil, fmt.Errorf("evidence bundle: unexpected directory %q", truncate(name, 80))
-			}
-			continue
+			dir = true
 		case tar.TypeReg:
 		default:
-			return nil, fmt.Errorf("evidence bundle: member %q: only regular files and directories are allowed", truncate(name, 80))
+			return nil, fmt.Errorf("evidence bundle: member %q: only regular files and directories are allowed", truncate(h.Name, 80))
 		}
-		if h.Size < 0 || h.Size > bundleMaxMember {
-			return nil, fmt.Errorf("evidence bundle: member %q: size %d over %d bytes", truncate(name, 80), h.Size, bundleMaxMember)
-		}
-		total += h.Size
-		if total > bundleMaxTotal {
-			return nil, fmt.Errorf("evidence bundle: more than %d bytes uncompressed", bundleMaxTotal)
-		}
-		data, err := io.ReadAll(io.LimitReader(tr, h.Size))
-		if err != nil {
-			return nil, fmt.Errorf("evidence bundle: member %q: %w", truncate(name, 80), err)
-		}
-		if name == "vigil-evidence/manifest" {
-			manifest = data
-			continue
-		}
-		n, field, ok := bundleItemName(name)
-		if !ok {
-			return nil, fmt.Errorf("evidence bundle: unexpected member %q", truncate(name, 80))
-		}
-		it := items[n]
-		if it == nil {
-			if len(items) >= bundleMaxItems {
-				return nil, fmt.Errorf("evidence bundle: more than %d items", bundleMaxItems)
-			}
-			it = &bundleItem{status: -1}
-			items[n] = it
-		}
-		switch field {
-		case "kind":
-			it.kind = string(data)
-		case "name":
-			it.name = string(data)
-		case "state":
-			it.state = string(data)
-		case "data":
-			it.data, it.hasData = data, true
-		case "list":
-			it.list, it.hasList = data, true
-		case "status":
-			st, err := strconv.Atoi(strings.TrimSpace(string(data)))
-			if err != nil || st < 0 || st > 255 {
-				return nil, fmt.Errorf("evidence bundle: item %d: bad exit status %q", n, truncate(string(data), 20))
-			}
-			it.status = st
+		if err := ms.add(h.Name, dir, h.Size, tr); err != nil {
+			return nil, fmt.Errorf("evidence bundle: %w", err)
 		}
 	}
-	if manifest == nil {
-		return nil, errors.New("evidence bundle: no manifest")
+	manifest, err := ms.parseManifest()
+	if err != nil {
+		return nil, fmt.Errorf("evidence bundle: %w", err)
 	}
-	b := &Bundle{Manifest: map[string]string{}, files: map[string]*bundleItem{}, dirs: map[string]*bundleItem{}, cmds: map[string]*bundleItem{}}
-	for line := range strings.SplitSeq(string(manifest), "\n") {
-		if k, v, ok := strings.Cut(line, " "); ok {
-			b.Manifest[k] = v
+	if manifest["format"] != bundleFormat {
+		return nil, fmt.Errorf("evidence bundle: format %q, want %q", truncate(manifest["format"], 40), bundleFormat)
+	}
+	b := &Bundle{Manifest: manifest, files: map[string]*bundleItem{}, dirs: map[string]*bundleItem{}, cmds: map[string]*bundleItem{}}
+	for _, n := range ms.numbers() {
+		it := ms.items[n]
+		if err := it.parseStatus(0, 255); err != nil {
+			return nil, fmt.Errorf("evidence bundle: item %d: %w", n, err)
 		}
-	}
-	if b.Manifest["format"] != bundleFormat {
-		return nil, fmt.Errorf("evidence bundle: format %q, want %q", truncate(b.Manifest["format"], 40), bundleFormat)
-	}
-	nums := make([]int, 0, len(items))
-	for n := range items {
-		nums = append(nums, n)
-	}
-	sort.Ints(nums)
-	for _, n := range nums {
-		it := items[n]
 		if err := b.add(it); err != nil {
 			return nil, fmt.Errorf("evidence bundle: item %d: %w", n, err)
 		}
 	}
 	return b, nil
+}
+
+// memberSet collects the members of an evidence archive (tar or zip) under
+// the layout's names, bounded in count and size.
+type memberSet struct {
+	items    map[int]*bundleItem
+	manifest []byte
+	total    int64
+	members  int
+}
+
+// add reads one member. name uses '/' (a zip written by PowerShell 5.1 may
+// use '\'; the caller converts it).
+func (ms *memberSet) add(name string, dir bool, size int64, r io.Reader) error {
+	ms.members++
+	if ms.members > 8*bundleMaxItems {
+		return errors.New("too many members")
+	}
+	if ms.items == nil {
+		ms.items = map[int]*bundleItem{}
+	}
+	if name != path.Clean(name) && name != path.Clean(name)+"/" || strings.HasPrefix(name, "/") || strings.Contains(name, "..") || strings.ContainsAny(name, "\x00:") {
+		return fmt.Errorf("member %q: path not allowed", truncate(name, 80))
+	}
+	name = strings.TrimSuffix(name, "/")
+	if dir {
+		if !bundleDirName(name) {
+			return fmt.Errorf("unexpected directory %q", truncate(name, 80))
+		}
+		return nil
+	}
+	if size < 0 || size > bundleMaxMember {
+		return fmt.Errorf("member %q: size %d over %d bytes", truncate(name, 80), size, bundleMaxMember)
+	}
+	ms.total += size
+	if ms.total > bundleMaxTotal {
+		return fmt.Errorf("more than %d bytes uncompressed", bundleMaxTotal)
+	}
+	var field string
+	var n int
+	if name != "vigil-evidence/manifest" {
+		var ok bool
+		if n, field, ok = bundleItemName(name); !ok {
+			return fmt.Errorf("unexpected member %q", truncate(name, 80))
+		}
+	}
+	// Read one byte past the announced size: a member longer than its
+	// header says (a lying zip header) is refused, not truncated.
+	data, err := io.ReadAll(io.LimitReader(r, size+1))
+	if err != nil {
+		return fmt.Errorf("member %q: %w", truncate(name, 80), err)
+	}
+	if int64(len(data)) != size {
+		return fmt.Errorf("member %q: %d bytes, header says %d", truncate(name, 80), len(data), size)
+	}
+	if field == "" {
+		if ms.manifest != nil {
+			return errors.New("two manifests")
+		}
+		ms.manifest = data
+		return nil
+	}
+	it := ms.items[n]
+	if it == nil {
+		if len(ms.items) >= bundleMaxItems {
+			return fmt.Errorf("more than %d items", bundleMaxItems)
+		}
+		it = &bundleItem{status: -1}
+		ms.items[n] = it
+	}
+	switch field {
+	case "kind":
+		it.kind = string(data)
+	case "name":
+		it.name = string(data)
+	case "state":
+		it.state = string(data)
+	case "data":
+		it.data, it.hasData = data, true
+	case "list":
+		it.list, it.hasList = data, true
+	case "status":
+		it.rawStatus, it.hasStatus = data, true
+	case "view":
+		it.view = string(data)
+	case "output":
+		it.output, it.hasOutput = data, true
+	}
+	return nil
+}
+
+func (ms *memberSet) parseManifest() (map[string]string, error) {
+	if ms.manifest == nil {
+		return nil, errors.New("no manifest")
+	}
+	m := map[string]string{}
+	for line := range strings.SplitSeq(strings.ReplaceAll(string(ms.manifest), "\r\n", "\n"), "\n") {
+		if k, v, ok := strings.Cut(line, " "); ok {
+			m[k] = v
+		}
+	}
+	return m, nil
+}
+
+func (ms *memberSet) numbers() []int {
+	nums := make([]int, 0, len(ms.items))
+	for n := range ms.items {
+		nums = append(nums, n)
+	}
+	sort.Ints(nums)
+	return nums
+}
+
+// parseStatus reads a recorded exit status within [lo, hi].
+func (it *bundleItem) parseStatus(lo, hi int64) error {
+	if !it.hasStatus {
+		return nil
+	}
+	st, err := strconv.ParseInt(strings.TrimSpace(string(it.rawStatus)), 10, 64)
+	if err != nil || st < lo || st > hi {
+		return fmt.Errorf("bad exit status %q", truncate(string(it.rawStatus), 20))
+	}
+	it.status = int(st)
+	return nil
 }
 
 func bundleDirName(name string) bool {
@@ -463,7 +534,7 @@ func bundleItemName(name string) (int, string, bool) {
 		return 0, "", false
 	}
 	switch field {
-	case "kind", "name", "state", "data", "list", "status":
+	case "kind", "name", "state", "data", "list", "status", "view", "output":
 	default:
 		return 0, "", false
 	}

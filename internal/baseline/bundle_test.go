@@ -346,3 +346,38 @@ func FuzzReadBundle(f *testing.F) {
 		_, _ = b.Processes(ctx)
 	})
 }
+
+// TestBundleBackgroundOutput checks that output printed by a command the
+// checked command left running in the background (as the corpus's
+// `sh -c "a & b"` rules do) reaches the evidence, as it reaches the direct
+// run: the collector must wait for every writer of the output, not only
+// for the command it started.
+func TestBundleBackgroundOutput(t *testing.T) {
+	const policy = `policy:
+  id: bg_test
+  file: bg.yml
+  name: background output
+  description: background output
+checks:
+  - id: 1
+    title: late output of a background command is read
+    condition: all
+    rules:
+      - 'c:sh -c "sleep 1 && echo late-line & echo early-line" -> r:^late-line$'
+`
+	p, err := Parse([]byte(policy), "bg.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := Evaluate(t.Context(), p, Options{FS: os.DirFS(t.TempDir()), AllowCommands: true, IgnoreRequirements: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, err := Evaluate(t.Context(), p, Options{Target: collect(t, p, "", true), AllowCommands: true, IgnoreRequirements: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if local.Checks[0].Result != Passed || off.Checks[0].Result != Passed {
+		t.Errorf("local %s (%q), bundle %s (%q); want both passed", local.Checks[0].Result, local.Checks[0].Evidence, off.Checks[0].Result, off.Checks[0].Evidence)
+	}
+}

@@ -123,9 +123,10 @@ func notADir(err error) bool {
 func (e *evaluator) dirRule(ctx context.Context, r *Rule) (ruleState, string) {
 	var notes []string
 	unknown := false
-	for _, t := range r.Targets {
-		if !strings.HasPrefix(t, "/") {
-			notes = append(notes, t+": not an absolute path")
+	for _, written := range r.Targets {
+		t, ok := e.rulePath(written)
+		if !ok {
+			notes = append(notes, written+": not an absolute path")
 			continue
 		}
 		st, note := e.dirTarget(ctx, r, path.Clean(t))

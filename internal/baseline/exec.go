@@ -197,6 +197,7 @@ type evaluator struct {
 	procs memo[[]Process]
 	cmds  memo[CommandResult]
 	query memo[[]string]
+	regs  memo[[]RegistryValue]
 }
 
 func newEvaluator(opts Options) *evaluator {
@@ -328,8 +329,10 @@ func (e *evaluator) rule(ctx context.Context, r *Rule) (ruleState, string) {
 		st, ev = e.commandRule(ctx, r)
 	case RuleSQL, RuleRedis:
 		st, ev = e.queryRule(ctx, r)
+	case RuleRegistry:
+		st, ev = e.registryRule(ctx, r)
 	default:
-		return ruleUnknown, "registry rules apply to Windows hosts only: not applicable on this OS"
+		return ruleUnknown, "unknown rule type " + string(r.Type)
 	}
 	if r.Negate && st != ruleUnknown {
 		if st == ruleTrue {
@@ -360,9 +363,10 @@ func missing(err error) ruleState {
 func (e *evaluator) fileRule(ctx context.Context, r *Rule) (ruleState, string) {
 	var notes []string
 	unknown := false
-	for _, t := range r.Targets {
-		if !strings.HasPrefix(t, "/") {
-			notes = append(notes, t+": not an absolute path")
+	for _, written := range r.Targets {
+		t, ok := e.rulePath(written)
+		if !ok {
+			notes = append(notes, written+": not an absolute path")
 			continue
 		}
 		if r.Content == nil {
@@ -439,13 +443,17 @@ func (e *evaluator) commandRule(ctx context.Context, r *Rule) (ruleState, string
 	if !e.opts.AllowCommands {
 		return ruleUnknown, "command not run: command rules are not allowed"
 	}
-	argv, err := splitCommand(line)
-	if err != nil {
-		return ruleUnknown, "command not run: " + err.Error()
-	}
-	res, err := e.cmds.get(line, func() (CommandResult, error) {
+	run := func() (CommandResult, error) {
+		argv, err := splitCommand(line)
+		if err != nil {
+			return CommandResult{}, fmt.Errorf("not run: %w", err)
+		}
 		return e.target.Run(ctx, argv, e.opts.MaxOutputBytes)
-	})
+	}
+	if lr, ok := e.target.(LineRunner); ok {
+		run = func() (CommandResult, error) { return lr.RunLine(ctx, line, e.opts.MaxOutputBytes) }
+	}
+	res, err := e.cmds.get(line, run)
 	if err != nil {
 		return ruleUnknown, "command failed: " + err.Error()
 	}
@@ -456,6 +464,30 @@ func (e *evaluator) commandRule(ctx context.Context, r *Rule) (ruleState, string
 		return ruleTrue, fmt.Sprintf("output line %q matched", truncate(l, 120))
 	}
 	return ruleFalse, "no output line matched"
+}
+
+// LineRunner is implemented by targets whose commands are command lines
+// rather than argument vectors: Windows, where SCA hands the line to
+// CreateProcess as written. RunLine returns the recorded or live output of
+// exactly that line.
+type LineRunner interface {
+	RunLine(ctx context.Context, line string, max int64) (CommandResult, error)
+}
+
+// pathMapper is implemented by targets whose rule paths are not POSIX
+// paths (Windows evidence: C:\dir\file); rulePath maps a path as written
+// in a rule to the slash-separated absolute path the target answers for.
+type pathMapper interface {
+	rulePath(written string) (string, bool)
+}
+
+// rulePath is the target's path for a path written in an f: or d: rule;
+// false when it is not absolute there.
+func (e *evaluator) rulePath(written string) (string, bool) {
+	if m, ok := e.target.(pathMapper); ok {
+		return m.rulePath(written)
+	}
+	return written, strings.HasPrefix(written, "/")
 }
 
 // maxQueryLines bounds the lines one database rule reads.

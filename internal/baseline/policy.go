@@ -4,6 +4,7 @@
 package baseline
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -39,6 +40,10 @@ type Policy struct {
 	Problems []Problem
 	// Rules counts parsed rules over Checks and Requirements.
 	Rules int
+	// SHA256 is the hex SHA-256 of the policy file as parsed. Offline
+	// collectors record it so that evidence is evaluated only with the
+	// policy it was collected for.
+	SHA256 string
 }
 
 // Requirements decide whether a policy applies to a host at all.
@@ -163,6 +168,7 @@ func Parse(data []byte, name string) (*Policy, error) {
 		Description: raw.Policy.Description,
 		References:  []string(raw.Policy.References),
 		Variables:   raw.Variables,
+		SHA256:      fmt.Sprintf("%x", sha256.Sum256(data)),
 	}
 	vars := newExpander(raw.Variables)
 	if rq := raw.Requirements; rq != nil {

@@ -50,6 +50,7 @@ checks against a target:
   local                         this host, its filesystem under --root (default /)
   ssh://user@host[:port]        a host over SSH, no agent needed
   FILE.tar.gz                   evidence gathered offline by "vigil baseline bundle"
+  FILE.zip                      Windows evidence gathered by "vigil baseline bundle --target windows"
   postgres://user@host:5432/db  PostgreSQL, for sql: rules
   mysql://user@host:3306/       MariaDB or MySQL, for sql: rules
   redis://[:password@]host:6379 Redis, for redis: rules (CONFIG GET)
@@ -79,7 +80,7 @@ root are not followed.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.policy, "policy", "", "SCA policy file (YAML) or built-in policy name")
 	fl.StringVar(&f.target, "target", "local", "local, ssh://user@host[:port], FILE.tar.gz, postgres://..., mysql://... or redis://...")
-	fl.StringVar(&f.evidence, "evidence", "", "evidence bundle to evaluate (same as --target FILE.tar.gz)")
+	fl.StringVar(&f.evidence, "evidence", "", "offline evidence to evaluate: .tar.gz (sh collector) or .zip (PowerShell collector), told apart by content")
 	fl.StringVar(&f.root, "root", "/", "filesystem root of the local host to check")
 	fl.StringVar(&f.format, "format", "jsonl", "output format: jsonl or table")
 	fl.StringVar(&f.identity, "identity", "", "SSH private key file")
@@ -116,6 +117,11 @@ func runBaselineCheck(cmd *cobra.Command, f *baselineCheckFlags) error {
 		return fmt.Errorf("baseline check: %w", err)
 	}
 	defer closeTarget()
+	if ev, ok := target.(baseline.Evidence); ok {
+		if err := ev.CheckPolicy(p); err != nil {
+			return fmt.Errorf("baseline check: %w", err)
+		}
+	}
 	opts.Target = target
 	rep, err := baseline.Evaluate(cmd.Context(), p, opts)
 	if err != nil {
@@ -197,14 +203,14 @@ func openBaselineTarget(ctx context.Context, f *baselineCheckFlags) (baseline.Ta
 			return nil, nil, err
 		}
 		return r, func() { _ = r.Close() }, nil
-	case strings.HasSuffix(t, ".tar.gz") || strings.HasSuffix(t, ".tgz"):
-		b, err := baseline.OpenBundle(t)
+	case f.evidence != "" || strings.HasSuffix(t, ".tar.gz") || strings.HasSuffix(t, ".tgz") || strings.HasSuffix(t, ".zip"):
+		b, err := baseline.OpenEvidence(t)
 		if err != nil {
 			return nil, nil, err
 		}
 		return b, nop, nil
 	}
-	return nil, nil, fmt.Errorf("target %q is not local, ssh://, an evidence .tar.gz, postgres://, mysql:// or redis://", t)
+	return nil, nil, fmt.Errorf("target %q is not local, ssh://, an evidence .tar.gz or .zip, postgres://, mysql:// or redis://", t)
 }
 
 // withDBPassword adds VIGIL_DB_PASSWORD to a database URL without one.
@@ -282,12 +288,12 @@ func loadBaselinePolicy(name string) (*baseline.Policy, error) {
 
 func newBaselineBundleCmd() *cobra.Command {
 	var (
-		policy, output string
-		allowCommands  bool
+		policy, output, target string
+		allowCommands          bool
 	)
 	cmd := &cobra.Command{
-		Use:   "bundle --policy FILE|NAME -o collect.sh [--allow-commands]",
-		Short: "Write a POSIX sh script that collects a policy's evidence on an isolated host",
+		Use:   "bundle --policy FILE|NAME -o collect.sh|collect.ps1 [--target sh|windows] [--allow-commands]",
+		Short: "Write a script (POSIX sh or PowerShell) that collects a policy's evidence on an isolated host",
 		Long: `bundle writes a POSIX sh script that gathers exactly the evidence the policy
 needs (files, directory listings, the process list and, with
 --allow-commands, the output of its c: commands) into a tar.gz with a
@@ -296,7 +302,18 @@ manifest. Run it on the isolated host:
   sh collect.sh [-r ROOT] [-o evidence.tar.gz]
 
 and evaluate the result later with
-  vigil baseline check --policy POLICY --target evidence.tar.gz`,
+  vigil baseline check --policy POLICY --target evidence.tar.gz
+
+With --target windows (the default when -o ends in .ps1) it writes a
+PowerShell 5.1 script for a Windows host instead: the registry keys of the
+policy's r: rules with every value and its type, its files, directories and
+processes and, with --allow-commands, the output of its c: commands and the
+local security policy (secedit /export). Run it as an administrator:
+
+  powershell -NoProfile -ExecutionPolicy Bypass -File collect.ps1 [-Output evidence.zip]
+
+and evaluate the zip with
+  vigil baseline check --policy POLICY --evidence evidence.zip`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if policy == "" || output == "" {
@@ -306,8 +323,22 @@ and evaluate the result later with
 			if err != nil {
 				return err
 			}
+			if target == "" {
+				target = "sh"
+				if strings.HasSuffix(strings.ToLower(output), ".ps1") {
+					target = "windows"
+				}
+			}
+			write := baseline.WriteCollector
+			switch target {
+			case "sh":
+			case "windows":
+				write = baseline.WriteWindowsCollector
+			default:
+				return fmt.Errorf("baseline bundle: --target %q is not sh or windows", target)
+			}
 			var buf bytes.Buffer
-			if err := baseline.WriteCollector(&buf, p, allowCommands); err != nil {
+			if err := write(&buf, p, allowCommands); err != nil {
 				return fmt.Errorf("baseline bundle: %w", err)
 			}
 			if output == "-" {
@@ -325,6 +356,7 @@ and evaluate the result later with
 	cmd.Flags().StringVar(&policy, "policy", "", "SCA policy file (YAML) or built-in policy name")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "script file to write (- for stdout)")
 	cmd.Flags().BoolVar(&allowCommands, "allow-commands", false, "also collect the output of the policy's c: commands")
+	cmd.Flags().StringVar(&target, "target", "", "sh (POSIX hosts) or windows (PowerShell); default windows for -o *.ps1, else sh")
 	return cmd
 }
 

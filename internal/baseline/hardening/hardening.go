@@ -301,19 +301,20 @@ func evaluateUpload(ctx context.Context, c catalog, policy string, data []byte, 
 	if len(data) > MaxBundleBytes {
 		return policies.Info{}, nil, invalid("file", store.CodeTooLarge, map[string]any{"max": MaxBundleBytes}, "the file is larger than %d MiB", MaxBundleBytes>>20)
 	}
-	if len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b { // gzip: an evidence bundle
-		b, err := baseline.ReadBundle(bytes.NewReader(data))
+	// gzip (the sh collector) or zip (the PowerShell collector): evidence
+	if bytes.HasPrefix(data, []byte{0x1f, 0x8b}) || bytes.HasPrefix(data, []byte("PK")) {
+		b, err := baseline.ReadEvidence(data)
 		if err != nil {
 			return policies.Info{}, nil, invalid("file", "", nil, "%s", clean(err.Error(), 300))
 		}
 		if policy == "" {
-			policy = b.Manifest["policy"]
+			policy = b.PolicyID()
 		}
 		info, p, err := c.builtin(policy)
 		if err != nil {
 			return info, nil, err
 		}
-		if m := b.Manifest["policy"]; m != "" && m != info.ID && m != info.Name {
+		if m := b.PolicyID(); m != "" && m != info.ID && m != info.Name {
 			return info, nil, invalid("policy", "", nil, "the bundle was collected for policy %q, not %q", clean(m, 80), info.Name)
 		}
 		if info.Platform == policies.PlatformNetwork {
