@@ -72,6 +72,11 @@ type Config struct {
 	// Logger are filled in by Run.
 	Shipper ShipperOptions
 	Logger  *slog.Logger
+	// Now is the agent's clock (certificate renewal); nil means time.Now.
+	Now func() time.Time
+	// RenewCheck is how often an enrolled agent with a client certificate
+	// checks whether it is due for renewal; zero means one hour.
+	RenewCheck time.Duration
 }
 
 // Agent is a running agent's state, returned by Start.
@@ -125,6 +130,12 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.RenewCheck <= 0 {
+		cfg.RenewCheck = time.Hour
 	}
 	if cfg.Baseline != "" {
 		if _, err := LoadPolicy(cfg.Baseline); err != nil {
@@ -183,6 +194,9 @@ func Start(ctx context.Context, cfg Config) (*Agent, error) {
 	wg.Go(func() { a.report(ctx) })
 	if cfg.Enrolled {
 		wg.Go(func() { a.heartbeatLoop(ctx) })
+		if c, err := LoadClientCert(cfg.DataDir); err == nil && c != nil {
+			wg.Go(func() { a.renewLoop(ctx) })
+		}
 	}
 	go func() {
 		wg.Wait()

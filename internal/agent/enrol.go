@@ -97,6 +97,9 @@ type EnrolOptions struct {
 	Hostname string
 	Version  string
 	HTTP     *http.Client
+	// Now is the clock the received certificate is checked against; nil
+	// means time.Now.
+	Now func() time.Time
 }
 
 // Enrol exchanges an enrolment token for the agent's own credential and
@@ -122,7 +125,7 @@ func Enrol(ctx context.Context, opts EnrolOptions) (Credential, error) {
 	if err != nil {
 		return Credential{}, fmt.Errorf("agent enrol: %w", err)
 	}
-	c := &Client{Server: opts.Server, Token: opts.Token, AgentID: id.AgentID, HTTP: opts.HTTP}
+	c := &Client{Server: opts.Server, Token: opts.Token, AgentID: id.AgentID, HTTP: withoutClientCert(opts.HTTP)}
 	ans, err := c.Post(ctx, EnrolPath, "application/json", "", body)
 	if err != nil {
 		return Credential{}, fmt.Errorf("agent enrol: %w", err)
@@ -135,7 +138,11 @@ func Enrol(ctx context.Context, opts EnrolOptions) (Credential, error) {
 		return Credential{}, errors.New("agent enrol: the server's answer is not a credential for this agent")
 	}
 	if res.Certificate != "" {
-		if err := saveClientCert(opts.DataDir, keyPEM, res.Certificate, res.CACertificate, res.TenantID, res.AgentID); err != nil {
+		now := time.Now()
+		if opts.Now != nil {
+			now = opts.Now()
+		}
+		if err := saveClientCert(opts.DataDir, keyPEM, res.Certificate, res.CACertificate, res.TenantID, res.AgentID, now); err != nil {
 			return Credential{}, fmt.Errorf("agent enrol: %w", err)
 		}
 	} else if err := removeClientCert(opts.DataDir); err != nil {

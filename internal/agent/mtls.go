@@ -77,7 +77,7 @@ func newClientKey(agentID string) (keyPEM, csrPEM []byte, err error) {
 // saveClientCert checks the certificate the server issued (for this key,
 // naming this tenant and agent, for client authentication, signed by the
 // CA sent with it) and saves key, certificate and CA.
-func saveClientCert(dir string, keyPEM []byte, certPEM, caPEM, tenantID, agentID string) error {
+func saveClientCert(dir string, keyPEM []byte, certPEM, caPEM, tenantID, agentID string, now time.Time) error {
 	pair, err := tls.X509KeyPair([]byte(certPEM), keyPEM)
 	if err != nil {
 		return fmt.Errorf("the server's certificate: %w", err)
@@ -93,7 +93,7 @@ func saveClientCert(dir string, keyPEM []byte, certPEM, caPEM, tenantID, agentID
 	if !roots.AppendCertsFromPEM([]byte(caPEM)) {
 		return errors.New("the server sent no CA certificate")
 	}
-	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
 		return fmt.Errorf("the server's certificate: %w", err)
 	}
 	for name, b := range map[string][]byte{ClientKeyFile: keyPEM, ClientCertFile: []byte(certPEM), ClientCAFile: []byte(caPEM)} {
@@ -159,13 +159,13 @@ func LoadClientCert(dir string) (*tls.Certificate, error) {
 // system's.
 func HTTPClient(dir, serverCAFile string) (*http.Client, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	cert, err := LoadClientCert(dir)
-	if err != nil {
+	if _, err := LoadClientCert(dir); err != nil {
 		return nil, err
 	}
-	if cert != nil {
-		cfg.Certificates = []tls.Certificate{*cert}
-	}
+	// Read on each handshake (again when the files changed), so the same
+	// client presents the certificate of a later enrolment or renewal.
+	src := &certSource{dir: dir}
+	cfg.GetClientCertificate = src.get
 	if serverCAFile != "" {
 		b, err := readPrivate(serverCAFile, false)
 		if err != nil {

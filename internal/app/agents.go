@@ -25,6 +25,8 @@ import (
 //     token) for the agent's own credential;
 //   - POST /api/v1/agent/heartbeat records an enrolled agent's status and
 //     answers the configuration pushed to it;
+//   - POST /api/v1/agent/renew gives an enrolled agent a new client
+//     certificate, over mutual TLS with its current one;
 //   - POST /api/v1/agent/events takes an enrolled agent's events (NDJSON,
 //     as /ingest/events), stamped with the agent's ID;
 //   - POST /api/v1/agent/inventory keeps the host in the tenant's
@@ -43,6 +45,7 @@ func (a *App) AgentHandler() http.Handler {
 	mux.Handle("POST /api/v1/agent/baseline", agent.NewBaselineHandler(agentSink{a}, opts))
 	mux.Handle("POST /api/v1/agent/enrol", agent.NewEnrolHandler(a.Fleet, agent.HandlerOptions{Logger: a.Logger}))
 	mux.Handle("POST /api/v1/agent/heartbeat", agent.NewHeartbeatHandler(a.Fleet, enrolled))
+	mux.Handle("POST "+agent.RenewPath, agent.NewRenewHandler(a.Fleet, enrolled))
 	mux.Handle("POST /api/v1/agent/events", a.agentEventsHandler())
 	return mux
 }

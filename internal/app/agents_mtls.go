@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/agent"
+	"github.com/vigil-sec/vigil/internal/agent/fleet"
 )
 
 // The agent listener (agent_addr) serves the host agents' endpoints over
@@ -39,6 +40,23 @@ func (a *App) agentTLSConfig(ctx context.Context) (*tls.Config, error) {
 		// handshake takes a connection without one; agentMTLSHandler
 		// refuses every other request that has none.
 		cfg.ClientAuth, cfg.ClientCAs = tls.VerifyClientCertIfGiven, ca.Pool()
+		// The fleet's clock decides expiry, and every handshake (new or
+		// resumed) checks the revocation list in the store, which all
+		// nodes share.
+		fl := a.Fleet
+		cfg.Time = fl.Now
+		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return nil // enrolment; agentListenerHandler refuses the rest
+			}
+			vctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := fl.CheckClientCert(vctx, cs.PeerCertificates[0]); err != nil {
+				a.Logger.Warn("agent certificate refused at the handshake", "serial", fleet.Serial(cs.PeerCertificates[0]), "reason", err)
+				return err
+			}
+			return nil
+		}
 	}
 	return cfg, nil
 }

@@ -223,22 +223,34 @@ func ParseCSR(b string) (*x509.CertificateRequest, error) {
 // (agent.CertIdentityURI), client authentication only. Whatever else the request
 // asked for is ignored.
 func (c *CA) Issue(csr *x509.CertificateRequest, tenantID, agentID string, now time.Time) ([]byte, error) {
+	b, _, err := c.IssueFor(csr, tenantID, agentID, now, ClientCertValidity)
+	return b, err
+}
+
+// IssueFor is Issue with the certificate's lifetime: valid from an hour
+// before now (clock skew) until now+validity. It also returns the
+// certificate parsed.
+func (c *CA) IssueFor(csr *x509.CertificateRequest, tenantID, agentID string, now time.Time, validity time.Duration) ([]byte, *x509.Certificate, error) {
 	u, err := url.Parse(agent.CertIdentityURI(tenantID, agentID))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: randomSerial(),
 		Subject:      pkix.Name{CommonName: agentID, Organization: []string{"Vigil host agent"}},
 		URIs:         []*url.URL{u},
 		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(ClientCertValidity),
+		NotAfter:     now.Add(validity),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.cert, csr.PublicKey, c.key)
 	if err != nil {
-		return nil, fmt.Errorf("fleet: issue agent certificate: %w", err)
+		return nil, nil, fmt.Errorf("fleet: issue agent certificate: %w", err)
 	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, nil, fmt.Errorf("fleet: issue agent certificate: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), cert, nil
 }

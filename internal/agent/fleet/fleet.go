@@ -57,6 +57,9 @@ type Options struct {
 	// Box seals the agent CA in the store; nil issues no client
 	// certificates.
 	Box *secret.Box
+	// CertValidity is the lifetime of an agent's client certificate;
+	// zero means ClientCertValidity. Agents renew at two thirds of it.
+	CertValidity time.Duration
 }
 
 // Service manages a tenant's agents.
@@ -74,6 +77,9 @@ func New(st store.Store, a *audit.Log, opts Options) *Service {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.CertValidity <= 0 {
+		opts.CertValidity = ClientCertValidity
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -233,7 +239,14 @@ func (s *Service) RevokeAgent(ctx context.Context, tenantID, id string) error {
 	if err := s.st.Agents().RevokeAgent(ctx, tenantID, id, s.opts.Now()); err != nil {
 		return err
 	}
-	return s.audit.Record(ctx, audit.Event{TenantID: tenantID, Action: "agent.revoke", Object: "agent:" + id})
+	// Its certificates go on the revocation list every node checks at
+	// the TLS handshake.
+	n, err := s.revokeCerts(ctx, tenantID, id, "")
+	if err != nil {
+		return err
+	}
+	return s.audit.Record(ctx, audit.Event{TenantID: tenantID, Action: "agent.revoke", Object: "agent:" + id,
+		Detail: map[string]any{"certificates_revoked": n}})
 }
 
 // Config returns the configuration row of the tenant (agentID "") or of
@@ -354,8 +367,13 @@ func (s *Service) Enrol(ctx context.Context, token string, req agent.EnrolReques
 		s.opts.Logger.Warn("fleet: enrolment not audited", "err", err)
 	}
 	res := agent.EnrolResponse{AgentID: a.ID, TenantID: a.TenantID, Token: cred}
+	// The certificates of an earlier enrolment of this agent went with
+	// the credential it replaces.
+	if _, err := s.revokeCerts(ctx, a.TenantID, a.ID, ""); err != nil {
+		return agent.EnrolResponse{}, err
+	}
 	if ca != nil {
-		cert, err := ca.Issue(csr, a.TenantID, a.ID, s.opts.Now())
+		cert, _, err := s.issue(ctx, ca, csr, a.TenantID, a.ID)
 		if err != nil {
 			return agent.EnrolResponse{}, err
 		}

@@ -73,6 +73,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Traffic", testTraffic},
 		{"TrafficSettings", testTrafficSettings},
 		{"TenantEventRetention", testTenantEventRetention},
+		{"AgentCerts", testAgentCerts},
 		{"SecretCreate", testSecretCreate},
 		{"Campaigns", testCampaigns},
 		{"VulnSettings", testVulnSettings},
