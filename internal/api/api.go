@@ -97,6 +97,9 @@ type Options struct {
 	Rules *detect.Service
 	// Systems backs the business system endpoints; nil leaves them out.
 	Systems *bizsys.Service
+	// Retention backs the tenant event retention endpoints; nil leaves
+	// them out.
+	Retention RetentionService
 }
 
 // server is the API: its dependencies, router and route table.
@@ -140,7 +143,7 @@ func OpenAPI(opts Options) ([]byte, error) {
 	s, err := newServer(Options{Version: opts.Version, MaxBodyBytes: opts.MaxBodyBytes, Logger: opts.Logger,
 		VulnScan: new(scan.Service), Ops: new(ops.Service), Agents: new(fleet.Service), Attachments: new(attach.Service),
 		Assessments: new(project.Service), Drills: new(exercise.Service), Baseline: new(hardening.Service), Traffic: new(risk.Service),
-		Campaigns: new(manager.Service), Devices: new(om.Service), Rules: new(detect.Service)})
+		Campaigns: new(manager.Service), Devices: new(om.Service), Rules: new(detect.Service), Retention: docRetention{}})
 	if err != nil {
 		return nil, err
 	}
@@ -207,6 +210,7 @@ func newServer(opts Options) (s *server, err error) {
 	s.registerTraffic()
 	s.registerDevices()
 	s.registerAgents()
+	s.registerRetention()
 	s.registerRules()
 	s.registerRisks()
 	s.registerCompliance3()

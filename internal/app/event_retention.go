@@ -25,10 +25,10 @@ import (
 var ErrRetentionTooLong = errors.New("longer than the global event retention")
 
 // SetTenantEventRetention sets how long the tenant's events are kept; 0
-// clears it, so the global retention applies. The caller must administer
-// tenants.
+// clears it, so the global retention applies. The caller must be a
+// platform admin or an admin of the tenant (requireTenantAdmin).
 func (a *App) SetTenantEventRetention(ctx context.Context, tenantID string, d time.Duration) error {
-	if err := auth.Require(ctx, auth.PermTenantAdmin, tenantID); err != nil {
+	if err := requireTenantAdmin(ctx, tenantID); err != nil {
 		return err
 	}
 	r, ok := a.Store.(store.TenantEventRetention)
@@ -43,6 +43,41 @@ func (a *App) SetTenantEventRetention(ctx context.Context, tenantID string, d ti
 	}
 	return a.Audit.Record(ctx, audit.Event{TenantID: tenantID, Action: "tenant.event_retention.set", Object: "tenant:" + tenantID,
 		Detail: map[string]string{"retention": d.String()}})
+}
+
+// requireTenantAdmin lets through a platform admin (a global role with
+// tenant.admin) and whoever holds the admin role in tenantID.
+func requireTenantAdmin(ctx context.Context, tenantID string) error {
+	p := auth.FromContext(ctx)
+	if p.Anonymous() {
+		return auth.ErrUnauthenticated
+	}
+	if p.Can(auth.PermTenantAdmin, "") || (tenantID != "" && p.Roles[tenantID] == auth.RoleAdmin) {
+		return nil
+	}
+	return auth.ErrForbidden
+}
+
+// GlobalEventRetention is the node's event_retention (0: keep
+// everything), the bound of every tenant retention.
+func (a *App) GlobalEventRetention() time.Duration { return a.Config.EventRetention }
+
+// TenantEventRetention returns the tenant's own event retention, 0 when
+// none is set (the global one applies). The caller must be a platform
+// admin or an admin of the tenant.
+func (a *App) TenantEventRetention(ctx context.Context, tenantID string) (time.Duration, error) {
+	if err := requireTenantAdmin(ctx, tenantID); err != nil {
+		return 0, err
+	}
+	r, ok := a.Store.(store.TenantEventRetention)
+	if !ok {
+		return 0, nil
+	}
+	rets, err := r.TenantEventRetentions(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return rets[tenantID], nil
 }
 
 // TenantEventRetentions lists the tenant retentions that are set. The

@@ -47,9 +47,23 @@ func testTenantRetentionJob(t *testing.T, cfg config.Config) {
 	if err := a.SetTenantEventRetention(ctx, long.ID, 40*day); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("a retention longer than the global one: %v, want ErrInvalid", err)
 	}
-	if err := a.SetTenantEventRetention(auth.WithPrincipal(t.Context(), &auth.Principal{UserID: "u", Roles: map[string]string{long.ID: auth.RoleAdmin}}),
-		long.ID, day); !errors.Is(err, auth.ErrForbidden) {
-		t.Fatalf("a tenant's own admin set the retention: %v", err)
+	// An admin of the tenant may set it; an expert of the tenant, or an
+	// admin of another tenant, may not.
+	tenantAdmin := auth.WithPrincipal(t.Context(), &auth.Principal{UserID: "u", Roles: map[string]string{long.ID: auth.RoleAdmin,
+		short.ID: auth.RoleExpert}})
+	if err := a.SetTenantEventRetention(tenantAdmin, long.ID, day); err != nil {
+		t.Fatalf("the tenant's own admin: %v", err)
+	}
+	if d, err := a.TenantEventRetention(tenantAdmin, long.ID); err != nil || d != day {
+		t.Fatalf("the tenant's own admin reads %v, %v; want %v", d, err, day)
+	}
+	for _, tn := range []store.Tenant{short, global} {
+		if err := a.SetTenantEventRetention(tenantAdmin, tn.ID, day); !errors.Is(err, auth.ErrForbidden) {
+			t.Fatalf("set the retention of %s without being its admin: %v", tn.Slug, err)
+		}
+		if _, err := a.TenantEventRetention(tenantAdmin, tn.ID); !errors.Is(err, auth.ErrForbidden) {
+			t.Fatalf("read the retention of %s without being its admin: %v", tn.Slug, err)
+		}
 	}
 	// As if set while the global retention was longer.
 	if err := a.Store.(store.TenantEventRetention).SetTenantEventRetention(t.Context(), long.ID, 40*day); err != nil {

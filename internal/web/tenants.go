@@ -38,6 +38,9 @@ type tenantFormPage struct {
 	Editing bool
 	ID      string
 	Form    tenantFields
+	// Retention is the tenant's event retention field; nil on the new
+	// tenant form or when the node keeps no tenant retentions.
+	Retention *retentionView
 }
 
 func tenantFormView(id string, f tenantFields) *tenantFormPage {
@@ -58,13 +61,17 @@ func (s *server) tenantEdit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "tenant_form", tenantFormView(t.ID, tenantFields{Slug: t.Slug, Name: t.Name,
-		Industry: t.Industry, Description: t.Description, Disabled: t.Disabled, TimeZone: t.TimeZone}))
+	v := tenantFormView(t.ID, tenantFields{Slug: t.Slug, Name: t.Name,
+		Industry: t.Industry, Description: t.Description, Disabled: t.Disabled, TimeZone: t.TimeZone})
+	if v.Retention, err = s.tenantRetentionView(r, t.ID); err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "tenant_form", v)
 	return nil
 }
 
 // tenantFormFields are the fields of the tenant form.
-var tenantFormFields = fields("slug", "name", "industry", "description", "time_zone")
+var tenantFormFields = fields("slug", "name", "industry", "description", "time_zone", "retention")
 
 // saveTenant handles the create and edit forms (id "" creates).
 func (s *server) saveTenant(w http.ResponseWriter, r *http.Request, id string) error {
@@ -73,6 +80,16 @@ func (s *server) saveTenant(w http.ResponseWriter, r *http.Request, id string) e
 	f := tenantFields{Slug: pf.Get("slug"), Name: pf.Get("name"), Industry: pf.Get("industry"),
 		Description: pf.Get("description"), Disabled: pf.Get("disabled") != "", TimeZone: pf.Get("time_zone")}
 	v := tenantFormView(id, f)
+	if id != "" {
+		var err error
+		if v.Retention, err = s.tenantRetentionView(r, id); err != nil {
+			return err
+		}
+		if v.Retention != nil {
+			v.Retention.Value = pf.Get("retention")
+		}
+	}
+	retention, _ := s.checkRetention(r, v)
 	if f.Slug == "" {
 		v.fieldError("slug", s.msgs.T(tag, "form.required"))
 	}
@@ -88,7 +105,9 @@ func (s *server) saveTenant(w http.ResponseWriter, r *http.Request, id string) e
 		if id == "" {
 			_, err = s.opts.Tenants.CreateTenant(r.Context(), in)
 		} else {
-			_, err = s.opts.Tenants.UpdateTenant(r.Context(), id, in)
+			if _, err = s.opts.Tenants.UpdateTenant(r.Context(), id, in); err == nil && v.Retention != nil {
+				err = s.saveRetention(r, id, retention)
+			}
 			flash = "saved"
 		}
 		if err == nil {

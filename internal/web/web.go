@@ -109,6 +109,9 @@ type Options struct {
 	// Systems keeps the tenants' business systems; nil builds one on
 	// Store and Audit (they are part of the asset inventory, always on).
 	Systems *bizsys.Service
+	// Retention keeps each tenant's event retention; nil leaves its field
+	// off the tenant form.
+	Retention RetentionService
 }
 
 // server is the UI: its dependencies, compiled templates and routes.
