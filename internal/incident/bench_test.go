@@ -53,7 +53,7 @@ func benchSize(b *testing.B, name string, def int) int {
 // in the temporary directory, a PostgreSQL database named after the
 // sizes) and a later run with the same sizes reuses them instead of
 // seeding again; drop them by hand when done. With VIGIL_BENCH_NICE=-20
-// the timed part runs at that priority (see reniceForTiming). On
+// the timed part runs at that priority (see testenv.ReniceForTiming). On
 // PostgreSQL each sub-benchmark also reports the CPU its server backends
 // used per call (pg-cpu-ms/op), read from /proc on a local server.
 func BenchmarkCaseList(b *testing.B) {
@@ -191,14 +191,14 @@ func benchList(b *testing.B, st store.Store, numbered bool, nCases, nObs int) {
 			if _, _, err := svc.List(actx, tid, q.f); err != nil {
 				b.Fatal(err)
 			}
-			reniceForTiming(b, db, numbered)
 			var pids []int
 			if numbered {
-				pids = backendPIDs(b, db)
+				pids = testenv.PostgresBackendPIDs(b, db)
 			}
+			testenv.ReniceForTiming(b, pids)
 			var times []time.Duration
 			cpu0, cpuOK := processCPU()
-			srv0 := pidsCPU(pids)
+			srv0 := testenv.PidsCPU(pids)
 			for b.Loop() {
 				t0 := time.Now()
 				if _, _, err := svc.List(actx, tid, q.f); err != nil {
@@ -215,7 +215,7 @@ func benchList(b *testing.B, st store.Store, numbered bool, nCases, nObs int) {
 				b.ReportMetric(float64((cpu1-cpu0).Microseconds())/1000/float64(len(times)), "cpu-ms/op")
 			}
 			if numbered {
-				b.ReportMetric(float64((pidsCPU(pids)-srv0).Microseconds())/1000/float64(len(times)), "pg-cpu-ms/op")
+				b.ReportMetric(float64((testenv.PidsCPU(pids)-srv0).Microseconds())/1000/float64(len(times)), "pg-cpu-ms/op")
 			}
 		})
 	}

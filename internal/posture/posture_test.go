@@ -227,7 +227,7 @@ func benchSize(name string, def int) int {
 // of the computations (p95-ms), the CPU of this process per computation
 // (cpu-ms/op) and, on PostgreSQL, of the server's backends (pg-cpu-ms/op,
 // a local server). With VIGIL_BENCH_NICE=-20 the timed part runs at that
-// priority (reniceForTiming).
+// priority (testenv.ReniceForTiming).
 func BenchmarkPosture(b *testing.B) {
 	events, findings := benchSize("VIGIL_BENCH_EVENTS", 100_000), benchSize("VIGIL_BENCH_FINDINGS", 20_000)
 	assets := benchSize("VIGIL_BENCH_ASSETS", 2_000)
@@ -350,11 +350,11 @@ func benchPosture(b *testing.B, st store.Store, events, findings, assets int, va
 	}
 	var pids []int
 	if vacuum { // PostgreSQL
-		pids = backendPIDs(b, st.(interface{ DB() *sql.DB }).DB())
+		pids = testenv.PostgresBackendPIDs(b, st.(interface{ DB() *sql.DB }).DB())
 	}
-	reniceForTiming(b, pids)
+	testenv.ReniceForTiming(b, pids)
 	var took []time.Duration
-	cpu, srv := processCPU(), pidsCPU(pids)
+	cpu, srv := processCPU(), testenv.PidsCPU(pids)
 	b.ResetTimer()
 	for b.Loop() {
 		start := time.Now()
@@ -371,7 +371,7 @@ func benchPosture(b *testing.B, st store.Store, events, findings, assets int, va
 	b.ReportMetric(float64((processCPU()-cpu).Microseconds())/1000/float64(len(took)), "cpu-ms/op")
 	if vacuum {
 		// CPU of the server's backends (a local server, read from /proc).
-		b.ReportMetric(float64((pidsCPU(pids)-srv).Microseconds())/1000/float64(len(took)), "pg-cpu-ms/op")
+		b.ReportMetric(float64((testenv.PidsCPU(pids)-srv).Microseconds())/1000/float64(len(took)), "pg-cpu-ms/op")
 	}
 }
 
