@@ -98,19 +98,7 @@ func planEvidence(p *Policy, allowCommands bool) *evidencePlan {
 		case RuleDirectory:
 			for _, t := range r.Targets {
 				if strings.HasPrefix(t, "/") && !strings.ContainsRune(t, 0) {
-					t = path.Clean(t)
-					// A wildcard is expanded from the listings of its
-					// leading directory, so that one is collected deep
-					// enough; a file-name search descends MaxDirDepth
-					// levels below each directory it starts from.
-					t, depth := globPrefix(t)
-					if r.FileName != nil {
-						depth += defaultMaxDirDepth
-					}
-					d := pl.dirs[t]
-					d.content = d.content || (r.FileName != nil && r.Content != nil)
-					d.depth = max(d.depth, depth)
-					pl.dirs[t] = d
+					planDir(pl.dirs, path.Clean(t), r)
 				}
 			}
 		case RuleProcess:
@@ -552,29 +540,7 @@ func (b *Bundle) add(it *bundleItem) error {
 		if !strings.HasPrefix(it.name, "/") {
 			return fmt.Errorf("%s %q is not an absolute path", it.kind, truncate(it.name, 80))
 		}
-		name := path.Clean(it.name)
-		if it.kind == "file" {
-			switch it.state {
-			case "regular", "dir", "other", "missing", "unreadable":
-			default:
-				return fmt.Errorf("file state %q unknown", truncate(it.state, 20))
-			}
-			// The same file may be recorded by an f: and a d: rule; keep
-			// the record that has the content.
-			if old := b.files[name]; old == nil || !old.hasData {
-				b.files[name] = it
-			}
-			return nil
-		}
-		switch it.state {
-		case "dir", "notdir", "missing", "unreadable":
-		default:
-			return fmt.Errorf("directory state %q unknown", truncate(it.state, 20))
-		}
-		if it.state == "dir" && !it.hasList {
-			return errors.New("directory without a listing")
-		}
-		b.dirs[name] = it
+		return addPathItem(b.files, b.dirs, path.Clean(it.name), it)
 	case "procs":
 		if it.state != "list" && it.state != "missing" {
 			return fmt.Errorf("process list state %q unknown", truncate(it.state, 20))
@@ -707,4 +673,48 @@ func (b *Bundle) Run(_ context.Context, argv []string, max int64) (CommandResult
 		return CommandResult{}, fmt.Errorf("%s: executable file not found", argv[0])
 	}
 	return CommandResult{Output: it.data[:min(int64(len(it.data)), max)], ExitStatus: it.status}, nil
+}
+
+// planDir records that the directory t (a slash path, possibly with a
+// wildcard) must be collected for the d: rule r. A wildcard is expanded
+// from the listings of its leading directory, so that one is collected
+// deep enough; a file-name search descends MaxDirDepth levels below each
+// directory it starts from.
+func planDir(dirs map[string]dirPlan, t string, r *Rule) {
+	t, depth := globPrefix(t)
+	if r.FileName != nil {
+		depth += defaultMaxDirDepth
+	}
+	d := dirs[t]
+	d.content = d.content || (r.FileName != nil && r.Content != nil)
+	d.depth = max(d.depth, depth)
+	dirs[t] = d
+}
+
+// addPathItem checks the state of an evidence record of kind file or dir
+// and keeps it under name (the path as the evaluator looks it up).
+func addPathItem(files, dirs map[string]*bundleItem, name string, it *bundleItem) error {
+	if it.kind == "file" {
+		switch it.state {
+		case "regular", "dir", "other", "missing", "unreadable":
+		default:
+			return fmt.Errorf("file state %q unknown", truncate(it.state, 20))
+		}
+		// The same file may be recorded by an f: and a d: rule; keep the
+		// record that has the content.
+		if old := files[name]; old == nil || !old.hasData {
+			files[name] = it
+		}
+		return nil
+	}
+	switch it.state {
+	case "dir", "notdir", "missing", "unreadable":
+	default:
+		return fmt.Errorf("directory state %q unknown", truncate(it.state, 20))
+	}
+	if it.state == "dir" && !it.hasList {
+		return errors.New("directory without a listing")
+	}
+	dirs[name] = it
+	return nil
 }

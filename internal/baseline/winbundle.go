@@ -75,14 +75,7 @@ func planWindowsEvidence(p *Policy, allowCommands bool) *windowsPlan {
 				if !ok {
 					continue
 				}
-				t, depth := globPrefix(t)
-				if r.FileName != nil {
-					depth += defaultMaxDirDepth
-				}
-				d := pl.dirs[t]
-				d.content = d.content || (r.FileName != nil && r.Content != nil)
-				d.depth = max(d.depth, depth)
-				pl.dirs[t] = d
+				planDir(pl.dirs, t, r)
 			}
 		case RuleProcess:
 			pl.procs = true

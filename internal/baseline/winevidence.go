@@ -223,27 +223,7 @@ func (w *WindowsEvidence) add(it *bundleItem) error {
 		if !ok {
 			return fmt.Errorf("%s %q is not an absolute Windows path", it.kind, truncate(it.name, 80))
 		}
-		p = strings.ToLower(p)
-		if it.kind == "file" {
-			switch it.state {
-			case "regular", "dir", "other", "missing", "unreadable":
-			default:
-				return fmt.Errorf("file state %q unknown", truncate(it.state, 20))
-			}
-			if old := w.files[p]; old == nil || !old.hasData {
-				w.files[p] = it
-			}
-			return nil
-		}
-		switch it.state {
-		case "dir", "notdir", "missing", "unreadable":
-		default:
-			return fmt.Errorf("directory state %q unknown", truncate(it.state, 20))
-		}
-		if it.state == "dir" && !it.hasList {
-			return errors.New("directory without a listing")
-		}
-		w.dirs[p] = it
+		return addPathItem(w.files, w.dirs, strings.ToLower(p), it)
 	default:
 		return fmt.Errorf("kind %q unknown", truncate(it.kind, 20))
 	}
