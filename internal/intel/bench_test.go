@@ -212,13 +212,18 @@ func benchKindSets(n uint64, nev int) []struct {
 	return out
 }
 
-func vmRSSMiB() float64 {
+func vmRSSMiB() float64 { return procStatusMiB("VmRSS:") }
+
+// vmHWMMiB is the peak RSS of the process so far.
+func vmHWMMiB() float64 { return procStatusMiB("VmHWM:") }
+
+func procStatusMiB(key string) float64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return -1
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(line, key); ok {
 			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
 			return kb / 1024
 		}
@@ -252,8 +257,9 @@ func BenchmarkMatcher(b *testing.B) {
 		}
 	}
 	load, loadCPU := time.Since(start), cpuSeconds()-loadCPU0
+	hwm := vmHWMMiB() // the peak of the build, before heapMiB returns its garbage
 	heap1, rss1 := heapMiB(), vmRSSMiB()
-	b.Logf("matcher: %d indicators loaded in %s (%.1f CPU s, generating them included); Go heap %.0f MiB (+%.0f), VmRSS %.0f MiB (+%.0f)", n, load.Round(time.Millisecond), loadCPU, heap1, heap1-heap0, rss1, rss1-rss0)
+	b.Logf("matcher: %d indicators loaded in %s (%.1f CPU s, generating them included); Go heap %.0f MiB (+%.0f), VmRSS %.0f MiB (+%.0f), peak RSS during the build %.0f MiB", n, load.Round(time.Millisecond), loadCPU, heap1, heap1-heap0, rss1, rss1-rss0, hwm)
 
 	const nev = 1 << 16
 	events := make([]Event, nev)
@@ -302,6 +308,7 @@ func BenchmarkMatcher(b *testing.B) {
 			b.ReportMetric(loadCPU, "load-cpu-s")
 			b.ReportMetric(heap1-heap0, "heap-MiB")
 			b.ReportMetric(rss1, "rss-MiB")
+			b.ReportMetric(hwm, "peak-rss-MiB")
 		})
 	}
 

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"math/bits"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -81,8 +83,9 @@ func scalar(v any) (string, bool) {
 // MatchFields returns a copy of the documented table of event fields the matcher reads for
 // each indicator type. IP fields are checked against ipv4, ipv6 and cidr
 // indicators (longest prefix wins); domain fields against domain indicators
-// and their subdomains (the longest listed parent wins); related.hash is
-// checked against the hash type its length implies. stix-pattern indicators
+// and their subdomains (the longest listed parent wins); a digest in any
+// hash field (related.hash, and also an MD5 written in file.hash.sha256)
+// is checked against the hash type its length implies. stix-pattern indicators
 // read the fields in PathFields.
 func MatchFields() map[Type][]string {
 	out := make(map[Type][]string, len(matchFields))
@@ -164,12 +167,15 @@ type patEntry struct {
 // against the stored value. CIDR prefixes are in a bart routing table,
 // with a flat /16 and /24 table in front for IPv4 (an exact address is
 // more specific than any prefix, so the address table is checked first).
-// Indicators sharing a value are chained. A lookup normalises the event
-// value on the stack (parsing addresses and digests, ASCII case folding),
-// so a miss allocates nothing.
+// Indicators sharing a value are chained. On Linux the records and the
+// large tables are mapped outside the Go heap (hugeMem). A lookup
+// normalises the event value on the stack (parsing addresses and digests,
+// ASCII case folding, URLs and e-mail addresses into a buffer, domains
+// hashed label by label), so a miss allocates nothing.
 type Matcher struct {
 	opts MatcherOptions
 	seed maphash.Seed
+	mem  *hugeMem // the large arrays below, mapped outside the Go heap (matcher_huge_linux.go)
 
 	entries  []entry
 	vals     valueArena
@@ -197,13 +203,19 @@ func NewMatcher(opts MatcherOptions) *Matcher {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Matcher{
+	m := &Matcher{
 		opts:    opts,
 		seed:    maphash.MakeSeed(),
+		mem:     newHugeMem(),
 		metaIdx: map[string]uint32{},
 		refs:    map[uint32][]string{},
 		cidr:    new(bart.Fast[uint32]),
+		domains: strTable{byLabel: true},
 	}
+	if m.mem != nil {
+		runtime.AddCleanup(m, (*hugeMem).free, m.mem)
+	}
+	return m
 }
 
 // Len is the number of indicators added.
@@ -297,11 +309,11 @@ func (m *Matcher) Add(in Indicator) error {
 		}
 		switch n {
 		case 16:
-			prev, ok = m.md5.insert(m.seed, md5KeyOf(b[:16]), idx)
+			prev, ok = m.md5.insert(m.seed, m.mem, md5KeyOf(b[:16]), idx)
 		case 20:
-			prev, ok = m.sha1.insert(m.seed, sha1KeyOf(b[:20]), idx)
+			prev, ok = m.sha1.insert(m.seed, m.mem, sha1KeyOf(b[:20]), idx)
 		default:
-			prev, ok = m.sha256.insert(m.seed, sha256KeyOf(b[:32]), idx)
+			prev, ok = m.sha256.insert(m.seed, m.mem, sha256KeyOf(b[:32]), idx)
 		}
 		if ok {
 			e.next = prev + 1
@@ -314,16 +326,16 @@ func (m *Matcher) Add(in Indicator) error {
 			}
 			n := net24(a)
 			m.ip4nets[n/64] |= 1 << (n % 64)
-			dup(m.ip4.insert(m.seed, ip4KeyOf(a), idx))
+			dup(m.ip4.insert(m.seed, m.mem, ip4KeyOf(a), idx))
 		} else {
-			dup(m.ip6.insert(m.seed, ip6KeyOf(a), idx))
+			dup(m.ip6.insert(m.seed, m.mem, ip6KeyOf(a), idx))
 		}
 	case TypeCIDR:
 		pfx := netip.MustParsePrefix(in.Value)
 		dup(m.cidr.Get(pfx))
 		m.cidr.Insert(pfx, idx)
 		if pfx.Addr().Is4() {
-			m.cidr4.insert(pfx, idx)
+			m.cidr4.insert(m.mem, pfx, idx)
 		}
 	case TypeDomain:
 		t = &m.domains
@@ -340,7 +352,7 @@ func (m *Matcher) Add(in Indicator) error {
 		return fmt.Errorf("intel: unknown indicator type %q", in.Type)
 	}
 	if t != nil {
-		h := m.hashString(in.Value)
+		h := t.hash(m.seed, in.Value)
 		prev, ref, ok := t.find(&m.vals, h, in.Value)
 		if ok {
 			e.next = prev + 1
@@ -348,9 +360,9 @@ func (m *Matcher) Add(in Indicator) error {
 		} else {
 			e.val = m.vals.add(in.Value)
 		}
-		t.insert(m.seed, &m.vals, h, e.val, idx)
+		t.insert(m.seed, m.mem, &m.vals, h, e.val, idx)
 	}
-	m.entries = grown(m.entries, e)
+	m.entries = grown(m.mem, m.entries, e)
 	if len(in.Refs) > 0 {
 		m.refs[idx] = append([]string(nil), in.Refs...)
 	}
@@ -483,6 +495,7 @@ func (m *Matcher) AppendMatch(dst []Hit, ev Event) []Hit {
 			c.emit(p.idx, "pattern", "", p.src)
 		}
 	}
+	runtime.KeepAlive(m) // its cleanup unmaps the arrays read above
 	if added := c.hits[len(dst):]; len(added) > 1 {
 		slices.SortFunc(added, func(a, b Hit) int {
 			if a.Field != b.Field {
@@ -506,7 +519,7 @@ func (c *matchCtx) matchValue(kind uint8, f, s string) {
 	case kindURL:
 		c.matchURL(f, s)
 	case kindEmail:
-		c.matchString(&c.m.emails, TypeEmail, f, s)
+		c.matchEmail(f, s)
 	case kindFile:
 		c.matchString(&c.m.files, TypeFilename, f, s)
 	case kindHash:
@@ -690,10 +703,55 @@ func net24(a netip.Addr) uint32 {
 	return uint32(b[0])<<16 | uint32(b[1])<<8 | uint32(b[2])
 }
 
+// suffixHashes finds the suffixes of name b (b itself and its parents)
+// that the matcher looks up, with their domainHash, walking the labels
+// from the right so that each label is hashed once. Only suffixes with as
+// many labels as some indicator are looked up (labels has bit n set for n
+// labels, bit 63 for 63 or more): each lookup in a large table is a cache
+// miss, and a name such as www.a.example.com would otherwise probe four
+// times to find nothing. No indicator is longer than maxDomainLen, nor
+// has more labels than the highest count in labels (unless that is 63).
+// It writes where each suffix starts and its hash to at and hs, shortest
+// first, and returns how many there are, or -1 if they do not fit (at
+// most maxDomainLen+2 do: a suffix has at most one label more than bytes).
+func suffixHashes(seed maphash.Seed, b []byte, labels uint64, at []int16, hs []uint64) int {
+	most := 63 - bits.LeadingZeros64(labels)
+	var (
+		cand, n int
+		h       uint64
+		end     = len(b)
+	)
+	for j := len(b) - 1; j >= -1; j-- {
+		if j >= 0 && b[j] != '.' {
+			continue
+		}
+		if len(b)-(j+1) > maxDomainLen {
+			break
+		}
+		h = domainStep(h, maphash.Bytes(seed, b[j+1:end]))
+		end = j
+		n++
+		if labels&(1<<min(n, 63)) != 0 {
+			if cand == len(at) || cand == len(hs) {
+				return -1
+			}
+			at[cand], hs[cand] = int16(j+1), h // #nosec G115 -- at most maxDomainLen+1
+			cand++
+		}
+		if n == most && most < 63 {
+			break
+		}
+	}
+	return cand
+}
+
 // matchDomain walks the parents of the lower-cased name over one buffer
-// and stops at the longest listed one.
+// and stops at the longest listed one. The names are hashed label by label
+// from the right (domainHash), so each parent's hash is one step from the
+// next shorter one's.
 func (c *matchCtx) matchDomain(field, s string) {
-	if c.m.domains.n == 0 {
+	m := c.m
+	if m.domains.n == 0 {
 		return
 	}
 	d := strings.TrimSuffix(s, ".")
@@ -702,33 +760,29 @@ func (c *matchCtx) matchDomain(field, s string) {
 	if !ok {
 		b = []byte(strings.ToLower(d))
 	}
-	// Only suffixes with as many labels as some indicator are looked up:
-	// each lookup in a large table is a cache miss, and a name such as
-	// www.a.example.com would otherwise probe four times to find nothing.
-	for cur, n := b, labelCountBytes(b); ; n-- {
-		if c.m.labels&(1<<n) != 0 {
-			if i, v, ok := c.m.domains.lookup(&c.m.vals, c.m.hashBytes(cur), cur); ok {
-				if al := c.m.opts.AllowList; al == nil || !al.AllowsDomain(string(b)) {
-					c.emit(i, field, s, v)
-				}
-				return
+	// Room for the parents of names of up to 32 labels on the stack; more
+	// take a larger array.
+	var (
+		at    []int16
+		hs    []uint64
+		atBuf [32]int16
+		hsBuf [32]uint64
+	)
+	cand := suffixHashes(m.seed, b, m.labels, atBuf[:], hsBuf[:])
+	if cand >= 0 {
+		at, hs = atBuf[:], hsBuf[:]
+	} else {
+		at, hs = make([]int16, maxDomainLen+2), make([]uint64, maxDomainLen+2)
+		cand = suffixHashes(m.seed, b, m.labels, at, hs)
+	}
+	for k := cand - 1; k >= 0; k-- {
+		if i, v, ok := m.domains.lookup(&m.vals, hs[k], b[at[k]:]); ok {
+			if al := m.opts.AllowList; al == nil || !al.AllowsDomain(string(b)) {
+				c.emit(i, field, s, v)
 			}
-		}
-		j := indexByte(cur, '.')
-		if j < 0 {
 			return
 		}
-		cur = cur[j+1:]
 	}
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // labelCount is the number of dot-separated labels of a domain, capped at 63.
@@ -736,28 +790,41 @@ func labelCount(d string) uint {
 	return uint(min(strings.Count(d, ".")+1, 63)) // #nosec G115 -- at most 63
 }
 
-func labelCountBytes(d []byte) uint {
-	n := 1
-	for _, x := range d {
-		if x == '.' {
-			n++
-		}
-	}
-	return uint(min(n, 63)) // #nosec G115 -- at most 63
-}
-
-// matchURL takes URLs already in normal form as they are and normalises
-// the others.
+// matchURL normalises the URL into a buffer on the stack (appendURL) when
+// it can, else with NormalizeURL.
 func (c *matchCtx) matchURL(field, s string) {
 	if c.m.urls.n == 0 {
 		return
 	}
-	if !canonicalURL(s) {
+	var buf [512]byte
+	b, ok := appendURL(buf[:0], s)
+	if !ok {
 		c.matchString(&c.m.urls, TypeURL, field, s)
 		return
 	}
-	if i, _, ok := c.m.urls.find(&c.m.vals, c.m.hashString(s), s); ok && !c.m.opts.AllowList.allows(TypeURL, s) {
-		c.emit(i, field, s, s)
+	c.matchBytes(&c.m.urls, TypeURL, field, s, b)
+}
+
+// matchEmail is matchURL for e-mail addresses.
+func (c *matchCtx) matchEmail(field, s string) {
+	if c.m.emails.n == 0 {
+		return
+	}
+	var buf [320]byte
+	b, ok := appendEmail(buf[:0], s)
+	if !ok {
+		c.matchString(&c.m.emails, TypeEmail, field, s)
+		return
+	}
+	c.matchBytes(&c.m.emails, TypeEmail, field, s, b)
+}
+
+// matchBytes looks up b, the normal form of the event's value s; a hit
+// takes the indicator's value from the table, which the lookup has just
+// compared with b.
+func (c *matchCtx) matchBytes(t *strTable, typ Type, field, s string, b []byte) {
+	if i, v, ok := t.lookup(&c.m.vals, maphash.Bytes(c.m.seed, b), b); ok && !c.m.opts.AllowList.allows(typ, v) {
+		c.emit(i, field, s, v)
 	}
 }
 
@@ -769,7 +836,7 @@ func (c *matchCtx) matchString(t *strTable, typ Type, field, s string) {
 	if err != nil {
 		return
 	}
-	if i, _, ok := t.find(&c.m.vals, c.m.hashString(v), v); ok && !c.m.opts.AllowList.allows(typ, v) {
+	if i, _, ok := t.find(&c.m.vals, t.hash(c.m.seed, v), v); ok && !c.m.opts.AllowList.allows(typ, v) {
 		c.emit(i, field, s, v)
 	}
 }

@@ -3,6 +3,7 @@ package intel
 import (
 	"encoding/binary"
 	"hash/maphash"
+	"math/bits"
 	"net/netip"
 	"strings"
 )
@@ -134,9 +135,9 @@ func (t *fixedTable[K]) lookup(seed maphash.Seed, k K) (uint32, bool) {
 
 // insert makes idx the head of the chain for k and returns the previous
 // head.
-func (t *fixedTable[K]) insert(seed maphash.Seed, k K, idx uint32) (prev uint32, ok bool) {
+func (t *fixedTable[K]) insert(seed maphash.Seed, h *hugeMem, k K, idx uint32) (prev uint32, ok bool) {
 	if (t.n+1)*2 > len(t.slots) {
-		t.grow(seed)
+		t.grow(seed, h)
 	}
 	mask := t.mask
 	for i := k.hash(seed) & mask; ; i = (i + 1) & mask {
@@ -154,9 +155,9 @@ func (t *fixedTable[K]) insert(seed maphash.Seed, k K, idx uint32) (prev uint32,
 	}
 }
 
-func (t *fixedTable[K]) grow(seed maphash.Seed) {
+func (t *fixedTable[K]) grow(seed maphash.Seed, h *hugeMem) {
 	old := t.slots
-	t.slots = makeHuge[fixedSlot[K]](max(2*len(old), 1024))
+	t.slots = makeHuge[fixedSlot[K]](h, max(2*len(old), 1024))
 	t.mask = uint64(len(t.slots)) - 1 // #nosec G115 -- a length is never negative
 	for _, s := range old {
 		if s.idx == 0 {
@@ -168,6 +169,7 @@ func (t *fixedTable[K]) grow(seed maphash.Seed) {
 		}
 		t.slots[i] = s
 	}
+	freeHuge(h, old)
 }
 
 // strSlot is a strTable slot: tag is the high 32 bits of the value's hash
@@ -181,11 +183,42 @@ type strTable struct {
 	slots []strSlot
 	mask  uint64
 	n     int
+	// byLabel: the values are hashed with domainHash, not maphash.String.
+	byLabel bool
 }
 
-// hashString and hashBytes hash a normalised value the same way.
-func (m *Matcher) hashString(s string) uint64 { return maphash.String(m.seed, s) }
-func (m *Matcher) hashBytes(b []byte) uint64  { return maphash.Bytes(m.seed, b) }
+// hash is the hash of value v in t.
+func (t *strTable) hash(seed maphash.Seed, v string) uint64 {
+	if t.byLabel {
+		return domainHash(seed, v)
+	}
+	return maphash.String(seed, v)
+}
+
+// domainHash hashes a domain name label by label from the right: the hash
+// of a name is one step (domainStep) from the hash of its parent, so the
+// matcher's walk over a name's parents hashes each label once
+// (matchDomain). The labels are the text between dots, empty ones
+// included, so every string has a hash and equal strings only have equal
+// hashes; the table compares the bytes of a candidate anyway.
+func domainHash(seed maphash.Seed, d string) uint64 {
+	var h uint64
+	end := len(d)
+	for j := len(d) - 1; j >= -1; j-- {
+		if j >= 0 && d[j] != '.' {
+			continue
+		}
+		h = domainStep(h, maphash.String(seed, d[j+1:end]))
+		end = j
+	}
+	return h
+}
+
+// domainStep adds the hash of the next label to the left to h.
+func domainStep(h, label uint64) uint64 {
+	hi, lo := bits.Mul64(h^label, 0x9e3779b97f4a7c15)
+	return hi ^ lo
+}
 
 // lookup returns the head entry of the chain whose value is key and the
 // stored value (the same bytes as key, in the arena).
@@ -226,9 +259,9 @@ func (t *strTable) find(vals *valueArena, h uint64, key string) (uint32, uint64,
 
 // insert makes idx the head of the chain of the value at ref (whose hash
 // with seed is h) and returns the previous head.
-func (t *strTable) insert(seed maphash.Seed, vals *valueArena, h, ref uint64, idx uint32) (prev uint32, ok bool) {
+func (t *strTable) insert(seed maphash.Seed, mem *hugeMem, vals *valueArena, h, ref uint64, idx uint32) (prev uint32, ok bool) {
 	if (t.n+1)*2 > len(t.slots) {
-		t.grow(seed, vals)
+		t.grow(seed, mem, vals)
 	}
 	v := vals.get(ref)
 	mask := t.mask
@@ -249,20 +282,21 @@ func (t *strTable) insert(seed maphash.Seed, vals *valueArena, h, ref uint64, id
 }
 
 // grow doubles the table, hashing the stored values again with seed.
-func (t *strTable) grow(seed maphash.Seed, vals *valueArena) {
+func (t *strTable) grow(seed maphash.Seed, mem *hugeMem, vals *valueArena) {
 	old := t.slots
-	t.slots = makeHuge[strSlot](max(2*len(old), 1024))
+	t.slots = makeHuge[strSlot](mem, max(2*len(old), 1024))
 	t.mask = uint64(len(t.slots)) - 1 // #nosec G115 -- a length is never negative
 	for _, s := range old {
 		if s.tag == 0 {
 			continue
 		}
-		i := maphash.String(seed, vals.get(s.ref)) & t.mask
+		i := t.hash(seed, vals.get(s.ref)) & t.mask
 		for t.slots[i].tag != 0 {
 			i = (i + 1) & t.mask
 		}
 		t.slots[i] = s
 	}
+	freeHuge(mem, old)
 }
 
 // ip4Prefixes answers IPv4 longest-prefix lookups in at most two reads of
@@ -299,7 +333,7 @@ func (p *ip4Prefixes) lookup(a uint32) uint32 {
 // insert records prefix pfx (IPv4, masked) with head entry idx: every
 // network it covers whose longest prefix so far is not longer takes idx.
 // A prefix longer than /24 only marks its /24 network.
-func (p *ip4Prefixes) insert(pfx netip.Prefix, idx uint32) {
+func (p *ip4Prefixes) insert(h *hugeMem, pfx netip.Prefix, idx uint32) {
 	if p.top == nil {
 		p.top = make([]uint32, 1<<16)
 		p.topLen = make([]uint8, 1<<16)
@@ -325,7 +359,7 @@ func (p *ip4Prefixes) insert(pfx netip.Prefix, idx uint32) {
 		}
 		return
 	}
-	blk := p.block(a >> 16)
+	blk := p.block(h, a>>16)
 	if bits <= 24 {
 		first, n := blk|a>>8&0xff, uint32(1)<<(24-bits)
 		for y := first; y < first+n; y++ {
@@ -348,13 +382,13 @@ func (p *ip4Prefixes) set(y, v uint32, l uint8) {
 
 // block returns the first mid word of /16 network x, making the block
 // (filled from the /16's prefix) when there is none.
-func (p *ip4Prefixes) block(x uint32) uint32 {
+func (p *ip4Prefixes) block(h *hugeMem, x uint32) uint32 {
 	if t := p.top[x]; t&ip4Deeper != 0 {
 		return (t &^ ip4Deeper) << 8
 	}
 	n := uint32(len(p.mid) >> 8) // #nosec G115 -- at most 1<<16 blocks
 	for range 256 {
-		p.mid = grown(p.mid, p.top[x])
+		p.mid = grown(h, p.mid, p.top[x])
 		p.midLen = append(p.midLen, p.topLen[x])
 	}
 	p.top[x] = ip4Deeper | n
@@ -364,15 +398,9 @@ func (p *ip4Prefixes) block(x uint32) uint32 {
 // hugeAdviceMin is the smallest array worth huge pages (2 MiB each).
 const hugeAdviceMin = 8 << 20
 
-// makeHuge is make([]T, n) for a large array read at random (adviseHuge).
-func makeHuge[T any](n int) []T {
-	s := make([]T, n)
-	adviseHuge(s)
-	return s
-}
-
-// grown is append(s, v) that grows a large s into a makeHuge array.
-func grown[T any](s []T, v T) []T {
+// grown is append(s, v) that grows a large s into a makeHuge array and
+// frees the one it outgrew.
+func grown[T any](h *hugeMem, s []T, v T) []T {
 	if len(s) < cap(s) {
 		return append(s, v)
 	}
@@ -380,8 +408,9 @@ func grown[T any](s []T, v T) []T {
 	if cap(s) >= 1<<18 {
 		n = cap(s) + cap(s)/4 // as append grows large slices
 	}
-	t := makeHuge[T](max(n, 1024))[:len(s)]
+	t := makeHuge[T](h, max(n, 1024))[:len(s)]
 	copy(t, s)
+	freeHuge(h, s)
 	return append(t, v)
 }
 

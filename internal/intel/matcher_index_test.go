@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -188,4 +189,49 @@ func FuzzMatcherReference(f *testing.F) {
 			sameHits(t, fmt.Sprintf("%v", ev), m.Match(ev), ref.match(ev))
 		}
 	})
+}
+
+// TestMatcherLargeTables adds enough IPv4 indicators for the records and
+// the address table to outgrow the heap (on Linux they are then mapped
+// outside it, and each outgrown array is unmapped) and checks values
+// against a map.
+func TestMatcherLargeTables(t *testing.T) {
+	const n = 300_000
+	addr := func(i uint64) string {
+		h := splitmix(i)
+		return netip.AddrFrom4([4]byte{10 + byte(h%8), byte(h >> 8), byte(h >> 16), byte(h >> 24)}).String()
+	}
+	m := NewMatcher(MatcherOptions{Now: fixedNow})
+	want := map[string]Indicator{}
+	for i := range uint64(n) {
+		in := Indicator{Type: TypeIPv4, Value: addr(i), Confidence: 1 + int(i%100), Source: fmt.Sprintf("feed-%d", i%3)}
+		if _, dup := want[in.Value]; dup {
+			continue // one indicator per address, to know its hit
+		}
+		if err := m.Add(in); err != nil {
+			t.Fatal(err)
+		}
+		want[in.Value] = in
+	}
+	if mapped := hugeMapped(m.mem); runtime.GOOS == "linux" && mapped == 0 {
+		t.Error("no array is mapped outside the heap")
+	}
+	hits := 0
+	for i := uint64(0); i < n+n/10; i += 7 { // the values from n on were not added
+		v := addr(i)
+		got := m.Match(Event{"source.ip": v})
+		in, listed := want[v]
+		if (len(got) > 0) != listed {
+			t.Fatalf("%q: hits %+v, want a hit: %v", v, got, listed)
+		}
+		for _, h := range got {
+			if h.Indicator.Value != v || h.Indicator.Type != TypeIPv4 || h.Confidence != in.Confidence || h.Indicator.Source != in.Source {
+				t.Fatalf("%q: hit %+v, want %+v", v, h, in)
+			}
+		}
+		hits += len(got)
+	}
+	if hits == 0 {
+		t.Fatal("no hits")
+	}
 }

@@ -2,6 +2,8 @@ package intel
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
@@ -100,8 +102,15 @@ func (r *refMatcher) match(ev Event) []Hit {
 		}
 	}
 	al := r.opts.AllowList
+	hashSeen := map[string]bool{} // related.hash is in every hash type's list
 	for typ, fields := range matchFields {
 		for _, f := range fields {
+			if typ == TypeMD5 || typ == TypeSHA1 || typ == TypeSHA256 {
+				if hashSeen[f] {
+					continue
+				}
+				hashSeen[f] = true
+			}
 			for _, s := range ev.Values(f) {
 				switch typ {
 				case TypeIPv4: // TypeIPv6 and TypeCIDR read the same fields
@@ -148,7 +157,9 @@ func (r *refMatcher) match(ev Event) []Hit {
 						continue
 					}
 					emit(r.exact[string(typ)+"|"+v], f, s)
-				case TypeMD5: // TypeSHA1 and TypeSHA256 read the same fields
+				case TypeMD5, TypeSHA1, TypeSHA256:
+					// A digest in any hash field is looked up as the type
+					// its length implies.
 					if n := len(s); n == 32 || n == 40 || n == 64 {
 						emit(r.exact["hash|"+strings.ToLower(s)], f, s)
 					}
@@ -214,18 +225,18 @@ func (g refGen) domain() string {
 	return strings.Join(parts, ".") + "." + g.pick("example", "test")
 }
 
+// hash returns a digest from a small pool, so that values repeat; the
+// digests of the pool use every hex digit (TestRefGenHashDigits).
 func (g refGen) hash() string {
 	n := []int{16, 20, 32}[g.r.IntN(3)]
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(g.r.IntN(2)) // a small pool: values repeat
-	}
-	return fmt.Sprintf("%x", b)
+	sum := sha256.Sum256([]byte{byte(g.r.IntN(6))})
+	return hex.EncodeToString(sum[:n])
 }
 
 func (g refGen) url() string {
-	return g.pick("http", "https", "HTTP") + "://" + g.pick("evil.example", "Evil.Example", "cdn.test", "evil.example:8080", "evil.example:80", "10.0.0.1") +
-		g.pick("", "/", "/a", "/a%7eb", "/a~b", "/A", "/x?q=1", "/x?q=%2f", "/x#frag")
+	return g.pick("http", "https", "HTTP", "HtTpS") + "://" + g.pick("evil.example", "Evil.Example", "cdn.test", "evil.example:8080", "evil.example:80",
+		"EVIL.EXAMPLE:443", "evil.example:", "10.0.0.1", "u@evil.example", "[2001:db8::1]") +
+		g.pick("", "/", "/a", "/a%7eb", "/a%7Eb", "/a~b", "/A", "/x?q=1", "/x?q=%2f", "/x?Q=%2F", "/x#frag", "/x#%zz", "/a%2fb", "/a?", "?q=1", "/a b")
 }
 
 func (g refGen) time(spread time.Duration) time.Time {
@@ -309,7 +320,8 @@ func (g refGen) query() (string, any) {
 		h := g.hash()
 		return g.pick("file.hash.md5", "process.hash.sha256", "related.hash"), g.pick(h, strings.ToUpper(h), h[1:], "zz"+h[2:])
 	case 4:
-		return g.pick("email.from.address", "user.email"), g.pick("boss", "it", "X.Y") + "@" + g.domain()
+		e := g.pick("boss", "it", "X.Y", "BOSS") + "@" + g.domain()
+		return g.pick("email.from.address", "user.email"), g.pick(e, strings.ToUpper(e), " "+e, "Boss <"+e+">", `"boss"@`+g.domain(), "x..y@"+g.domain())
 	case 5:
 		return "file.name", g.pick("invoice.pdf.exe", "a.dll", "run.ps1", "Run.ps1", " a.dll ")
 	default:
@@ -366,6 +378,48 @@ func TestMatcherReference(t *testing.T) {
 			}
 			t.Logf("%d indicators, %d hits", m.Len(), hits)
 		})
+	}
+}
+
+// TestRefGenHashDigits checks that the reference tests' digests use every
+// hex digit, so decodeHex and the binary tables see all of them.
+func TestRefGenHashDigits(t *testing.T) {
+	g := refGen{r: rand.New(rand.NewPCG(1, 2)), now: testNow}
+	seen := map[rune]bool{}
+	for range 200 {
+		for _, c := range g.hash() {
+			seen[c] = true
+		}
+	}
+	for _, c := range "0123456789abcdef" {
+		if !seen[c] {
+			t.Errorf("no generated digest has the digit %c", c)
+		}
+	}
+}
+
+// TestMatcherDomainManyLabels compares the matcher with the reference on
+// names of up to 127 labels, where the label counts kept per indicator
+// stop at 63.
+func TestMatcherDomainManyLabels(t *testing.T) {
+	opts := MatcherOptions{Now: fixedNow}
+	m, ref := NewMatcher(opts), newRefMatcher(opts)
+	for _, k := range []int{2, 60, 64, 66, 124} {
+		in := Indicator{Type: TypeDomain, Value: strings.Repeat("a.", k-1) + "example", Confidence: 50, Source: "t"}
+		if err := m.Add(in); err != nil {
+			t.Fatal(err)
+		}
+		ref.add(in)
+	}
+	hits := 0
+	for k := 1; k <= 127; k++ {
+		ev := Event{"dns.question.name": strings.Repeat("a.", k-1) + "example"}
+		got := m.Match(ev)
+		sameHits(t, fmt.Sprintf("%d labels", k), got, ref.match(ev))
+		hits += len(got)
+	}
+	if hits == 0 {
+		t.Fatal("no hits")
 	}
 }
 
