@@ -14,7 +14,9 @@
 // -naive-events events, with the ratio. It also checks that both paths
 // return the same rules for every event of the naive sample. It asserts
 // nothing about speed. With -profile DIR it writes one.pprof (the one-core
-// phase) for `go tool pprof -top`.
+// phase) and raw.pprof (the one-core Engine.MatchRaw phase, the event
+// built in recycled storage as internal/pipeline matches) for
+// `go tool pprof -top`.
 package main
 
 import (
@@ -50,7 +52,7 @@ func main() {
 	flag.IntVar(&c.events, "events", 100_000, "regression events replicated to this many")
 	flag.IntVar(&c.naiveEvents, "naive-events", 3_000, "events run through the naive path (it is slow)")
 	flag.IntVar(&c.rounds, "rounds", 3, "timed rounds per phase; the best is reported")
-	flag.StringVar(&c.profile, "profile", "", "directory to write one.pprof (the one-core phase) to")
+	flag.StringVar(&c.profile, "profile", "", "directory to write one.pprof and raw.pprof (the one-core phases) to")
 	flag.Parse()
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "detect-bench:", err)
@@ -126,6 +128,18 @@ func run(c config) error {
 		}
 	})
 
+	// One core, Engine.MatchRaw: the event built in storage the engine
+	// recycles (what internal/pipeline runs).
+	var rawHits int
+	raw := bestIn(c.rounds, c.profile, "raw.pprof", func() {
+		rawHits = 0
+		var dst []*detect.Rule
+		for _, m := range events {
+			dst = eng.MatchRaw(m, dst[:0])
+			rawHits += len(dst)
+		}
+	})
+
 	// All cores: the engine is shared, each goroutine takes a slice.
 	runtime.GOMAXPROCS(cores)
 	all := best(c.rounds, "", func() {
@@ -167,6 +181,7 @@ func run(c config) error {
 	fmt.Printf("%-58s %9s %9s %14s %20s\n", "phase", "events", "seconds", "events/s", "events/CPU-second")
 	dec.print("JSON decoding alone (1 core)", c.events)
 	one.print("indexed: NewEvent+Match, GOMAXPROCS=1", c.events)
+	raw.print("indexed: MatchRaw, GOMAXPROCS=1", c.events)
 	all.print(fmt.Sprintf("indexed: NewEvent+Match, GOMAXPROCS=%d", cores), c.events)
 	naive.print("naive: NewEvent+MatchNaive, GOMAXPROCS=1", nn)
 	fmt.Println()
@@ -175,7 +190,15 @@ func run(c config) error {
 		one.perCPU(c.events)/naive.perCPU(nn), one.eps(c.events)/naive.eps(nn))
 	fmt.Printf("vigil detect on one core incl. JSON decoding: %.0f events per CPU-second, %.0f events/s wall-clock\n",
 		1/(1/dec.perCPU(c.events)+1/one.perCPU(c.events)), 1/(1/dec.eps(c.events)+1/one.eps(c.events)))
+	fmt.Printf("MatchRaw on one core incl. JSON decoding: %.0f events per CPU-second\n",
+		1/(1/dec.perCPU(c.events)+1/raw.perCPU(c.events)))
+	automata, nodes, tables := eng.IndexSize()
+	fmt.Printf("index built by these events: %d automata, %d nodes, %.1f MB of transition tables\n",
+		automata, nodes, float64(tables)/(1<<20))
 	fmt.Println("(on a shared machine the wall-clock figures measure the CPU share the run got; the per-CPU-second ones do not)")
+	if rawHits != hits {
+		return fmt.Errorf("MatchRaw found %d rule matches per pass, NewEvent+Match %d", rawHits, hits)
+	}
 	if differ > 0 {
 		return fmt.Errorf("indexed and naive matching disagree on %d of %d events", differ, nn)
 	}
@@ -286,12 +309,15 @@ func (r result) print(what string, n int) {
 // best runs f rounds times and keeps the round that used the least CPU
 // time (the machine may be shared); the first round is profiled into
 // dir/one.pprof when dir is set.
-func best(rounds int, dir string, f func()) result {
+func best(rounds int, dir string, f func()) result { return bestIn(rounds, dir, "one.pprof", f) }
+
+// bestIn is best profiling into dir/name.
+func bestIn(rounds int, dir, name string, f func()) result {
 	var out result
 	for i := range rounds {
 		var stop func()
 		if dir != "" && i == 0 {
-			if pf, err := os.Create(filepath.Join(dir, "one.pprof")); err == nil { // #nosec G304 -- operator-chosen directory
+			if pf, err := os.Create(filepath.Join(dir, name)); err == nil { // #nosec G304 -- operator-chosen directory
 				if err := pprof.StartCPUProfile(pf); err == nil {
 					stop = func() { pprof.StopCPUProfile(); _ = pf.Close() }
 				} else {

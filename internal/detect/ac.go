@@ -7,12 +7,13 @@ import "slices"
 // classes (every byte that occurs in no pattern shares class 0, and ASCII
 // letters share the class of their lower-case form).
 //
-// The nodes nearest the root, which a scan visits most, have full
-// transition rows (a DFA: one table load per byte). Deeper nodes keep
-// only their trie edges and fall back along failure links to a node that
-// has a row. A full DFA over the needles of a large rule set (tens of
-// thousands of nodes times a hundred or more classes) would not fit in
-// the CPU caches, and every byte would pay a cache miss.
+// The automaton is a DFA over the classes: every node has a full
+// transition row (nclass entries, failure links folded in when the rows
+// are built), so a scan takes one table load per byte and never follows
+// a failure link. Only an automaton whose rows would exceed maxDenseBytes
+// keeps full rows for a breadth-first prefix of its nodes (those nearest
+// the root, which a scan visits most); its deeper nodes keep their trie
+// edges and fall back along failure links to a node that has a row.
 type acMatcher struct {
 	class  [256]uint8
 	nclass int32
@@ -26,12 +27,16 @@ type acMatcher struct {
 	out    []int32 // nearest node along fail links ending a pattern, -1 if none
 	pats   [][]int32
 	minLen int // length of the shortest pattern: shorter texts hold none
+
+	allDense bool // every node has a row (ndense is the node count)
 }
 
-// Sizes: maxDenseBytes bounds the table of full rows, maxClasses the
-// byte classes.
+// Sizes: maxDenseBytes bounds one automaton's table of full rows (with
+// the SigmaHQ rule set, the automaton of the process-creation
+// CommandLine needles has 61,000 nodes and 48 classes: 12 MB), maxClasses
+// the byte classes.
 const (
-	maxDenseBytes = 64 << 10
+	maxDenseBytes = 16 << 20
 	maxClasses    = 48
 )
 
@@ -61,6 +66,12 @@ func (m *acMatcher) node(c int32) int32 {
 // newACMatcher builds the automaton; pattern i is reported as i. The
 // patterns must be in lower case (as far as ASCII goes).
 func newACMatcher(patterns []string) *acMatcher {
+	return newACMatcherDense(patterns, maxDenseBytes)
+}
+
+// newACMatcherDense is newACMatcher with a budget of denseBytes for the
+// table of full rows.
+func newACMatcherDense(patterns []string, denseBytes int) *acMatcher {
 	m := &acMatcher{minLen: 1 << 30}
 	for _, p := range patterns {
 		m.minLen = min(m.minLen, len(p))
@@ -171,8 +182,9 @@ func newACMatcher(patterns []string) *acMatcher {
 	for i, u := range order {
 		id[u] = int32(i) // #nosec G115 -- states bounded far below 2^31
 	}
-	m.ndense = int32(max(1, min(n, maxDenseBytes/(4*nclass)))) // #nosec G115 -- bounded by n
+	m.ndense = int32(max(1, min(n, denseBytes/(4*nclass)))) // #nosec G115 -- bounded by n
 	m.limit = m.ndense * m.nclass
+	m.allDense = int(m.ndense) == n
 	hit := func(t int32) bool { return len(tpats[t]) > 0 || tout[t] >= 0 }
 	tag := func(t int32) int32 {
 		if hit(t) {
@@ -214,7 +226,16 @@ func newACMatcher(patterns []string) *acMatcher {
 			row[m.eclass[e]] = m.enext[e]
 		}
 	}
+	if m.allDense {
+		// Scans never step along edges; the rows hold them.
+		m.first, m.eclass, m.enext = nil, nil, nil
+	}
 	return m
+}
+
+// tableBytes is the size of m's transition tables (rows, edges, links).
+func (m *acMatcher) tableBytes() int64 {
+	return int64(4*(len(m.dense)+len(m.first)+len(m.enext)+len(m.fail)+len(m.out)) + len(m.eclass))
 }
 
 // step returns the code after a sparse node's code cur on class c, with
@@ -285,9 +306,55 @@ func (m *acMatcher) scanPair(a, b string, out []int32, seen *seenSet) []int32 {
 	return m.scanFrom(b[n:], cb, out, seen)
 }
 
+// scanTwo is scanSeen of a with m and of b with n in one loop: like
+// scanPair, it lets the CPU overlap the two chains of table loads. It
+// returns the reports of each.
+func scanTwo(m *acMatcher, a string, seenA *seenSet, outA []int32, n *acMatcher, b string, seenB *seenSet, outB []int32) ([]int32, []int32) {
+	k := min(len(a), len(b))
+	rowsA, rowsB := m.dense, n.dense
+	classA, classB := &m.class, &n.class
+	limitA, limitB := m.limit, n.limit
+	ca, cb := int32(0), int32(0)
+	x, y := a[:k], b[:k]
+	for i := 0; i < len(x) && i < len(y); i++ {
+		c, d := classA[x[i]], classB[y[i]]
+		var na, nb int32
+		if ca < limitA {
+			na = rowsA[ca+int32(c)]
+		} else {
+			na = m.step(ca, c)
+		}
+		if cb < limitB {
+			nb = rowsB[cb+int32(d)]
+		} else {
+			nb = n.step(cb, d)
+		}
+		ca, cb = na&^hitBit, nb&^hitBit
+		if na|nb < 0 {
+			if na < 0 {
+				outA = m.report(m.node(ca), outA, seenA)
+			}
+			if nb < 0 {
+				outB = n.report(n.node(cb), outB, seenB)
+			}
+		}
+	}
+	return m.scanFrom(a[k:], ca, outA, seenA), n.scanFrom(b[k:], cb, outB, seenB)
+}
+
 // scanFrom continues a scan in state cur over s.
 func (m *acMatcher) scanFrom(s string, cur int32, out []int32, seen *seenSet) []int32 {
 	dense, class, limit := m.dense, &m.class, m.limit
+	if m.allDense {
+		for i := 0; i < len(s); i++ {
+			next := dense[cur+int32(class[s[i]])]
+			cur = next &^ hitBit
+			if next < 0 {
+				out = m.report(cur/m.nclass, out, seen)
+			}
+		}
+		return out
+	}
 	for i := 0; i < len(s); i++ {
 		c := class[s[i]]
 		var next int32

@@ -84,3 +84,71 @@ func BenchmarkPrepareMatch(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
 }
+
+// BenchmarkScan compares the automata the engine builds (a DFA: a row
+// for every node) with the hybrid the engine used before (rows for the
+// nodes nearest the root within 64 KiB, edges and failure links below)
+// on the corpus values of their fields, for every automaton of the
+// SigmaHQ rule set that the regression events meet. Each field's scan is
+// timed alone, the way bucket.match scans a field.
+func BenchmarkScan(b *testing.B) {
+	c := loadCorpus(b)
+	events := benchEvents(b, 1)
+	type job struct {
+		dfa, hybrid *acMatcher
+		texts       []string
+	}
+	jobs := map[*acMatcher]*job{}
+	var order []*job
+	bytes := 0
+	for _, ev := range events {
+		var found [8]*bucket
+		sel := c.engine.selectBuckets(ev, found[:0])
+		if len(sel) > 1 {
+			if m := c.engine.merged(sel); m != nil {
+				sel = []*bucket{m}
+			}
+		}
+		for _, bk := range sel {
+			bk.index()
+			for i := range bk.fields {
+				fs := &bk.fields[i]
+				if fs.field == "" {
+					continue
+				}
+				v := ev.lookupHash(fs.field, fs.hash)
+				if v == nil {
+					continue
+				}
+				text, one := singleText(fs.ac, v)
+				if !one || text == "" {
+					continue
+				}
+				j := jobs[fs.ac]
+				if j == nil {
+					j = &job{dfa: fs.ac, hybrid: newACMatcherDense(fs.pats, 64<<10)}
+					jobs[fs.ac] = j
+					order = append(order, j)
+				}
+				j.texts = append(j.texts, text)
+				bytes += len(text)
+			}
+		}
+	}
+	run := func(b *testing.B, pick func(*job) *acMatcher) {
+		var seen seenSet
+		var out []int32
+		b.SetBytes(int64(bytes))
+		for b.Loop() {
+			for _, j := range order {
+				m := pick(j)
+				for _, t := range j.texts {
+					seen.reset(len(m.fail))
+					out = m.scanSeen(t, out[:0], &seen)
+				}
+			}
+		}
+	}
+	b.Run("dfa", func(b *testing.B) { run(b, func(j *job) *acMatcher { return j.dfa }) })
+	b.Run("hybrid", func(b *testing.B) { run(b, func(j *job) *acMatcher { return j.hybrid }) })
+}

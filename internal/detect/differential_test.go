@@ -10,7 +10,8 @@ import (
 
 // TestIndexedMatchesNaive runs the corpus regression events, and variants
 // of them that move values across the prefilter's edge cases, through
-// the indexed engine and through naive evaluation (every rule on every
+// the indexed engine (Match, and MatchRaw with its recycled event) and
+// through naive evaluation (every rule on every
 // event, no index, no prefilter), and requires the same rules from both.
 // Variants: values in upper case and in alternating case (the automaton
 // folds ASCII case itself), a non-ASCII letter in front of every value
@@ -68,6 +69,11 @@ func TestIndexedMatchesNaive(t *testing.T) {
 			want := c.engine.MatchNaive(NewEvent(ev.Raw), nil)
 			if !sameRules(got, want) {
 				t.Errorf("%s, event %d: indexed %d rules, naive %d", name, i, len(got), len(want))
+			}
+			// MatchRaw builds the event in recycled storage, over the
+			// previous one.
+			if raw := c.engine.MatchRaw(ev.Raw, nil); !sameRules(raw, want) {
+				t.Errorf("%s, event %d: MatchRaw %d rules, naive %d", name, i, len(raw), len(want))
 			}
 			events++
 			matches += len(want)
@@ -149,6 +155,9 @@ func TestMatchConcurrent(t *testing.T) {
 				i := (k + g*len(raws)/4) % len(raws)
 				if got := eng.Match(NewEvent(raws[i]), nil); !sameRules(got, want[i]) {
 					errs <- fmt.Sprintf("event %d: %d rules, want %d", i, len(got), len(want[i]))
+				}
+				if got := eng.MatchRaw(raws[i], nil); !sameRules(got, want[i]) {
+					errs <- fmt.Sprintf("event %d: MatchRaw %d rules, want %d", i, len(got), len(want[i]))
 				}
 			}
 		})

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Engine matches events against a rule set. Rules are grouped by logsource
@@ -27,11 +28,18 @@ type Engine struct {
 // candidate when each clause of its prefilter (see prefilter) saw one of
 // its needles; only candidates and rules without a prefilter have their
 // condition evaluated.
+//
+// A bucket's automata are built on its first match (see index): the
+// buckets an Engine's events only meet merged with others (see merged)
+// never build their own.
 type bucket struct {
-	id     uint32 // index in NewEngine's order
-	rules  []*Rule
-	always []int32  // rules without a prefilter
-	full   []uint64 // per rule, the mask of all its clauses
+	id    uint32 // index in NewEngine's order
+	rules []*Rule
+
+	once   sync.Once
+	built  atomic.Bool // index has run
+	always []int32     // rules without a prefilter
+	full   []uint64    // per rule, the mask of all its clauses
 	fields []fieldScan
 }
 
@@ -39,6 +47,7 @@ type fieldScan struct {
 	field string // "" scans every value (keywords)
 	hash  uint64 // hashName(field)
 	ac    *acMatcher
+	pats  []string      // the automaton's patterns
 	hits  [][]clauseHit // per pattern, the clauses it satisfies
 }
 
@@ -55,8 +64,11 @@ type matchScratch struct {
 	touched []int32  // rules whose mask is non-zero
 	cand    []int32
 	pats    []int32
-	seen    seenSet  // nodes reported by the current field's scan
+	seen    seenSet // nodes reported by the current field's scan
+	seen2   seenSet // and by the other field of a paired scan
+	pats2   []int32
 	texts   []string // the values a keyword scan reads
+	ev      Event    // MatchRaw's event
 }
 
 // NewEngine indexes the rules.
@@ -83,8 +95,21 @@ func NewEngine(rules []*Rule) *Engine {
 	return e
 }
 
-func newBucket(rules []*Rule) *bucket {
-	b := &bucket{rules: rules, full: make([]uint64, len(rules))}
+func newBucket(rules []*Rule) *bucket { return &bucket{rules: rules} }
+
+// index builds the bucket's prefilter index once.
+func (b *bucket) index() {
+	b.once.Do(func() {
+		b.build()
+		b.built.Store(true)
+	})
+}
+
+// build computes the prefilter index: the rules without a prefilter,
+// each rule's clause mask and one automaton per field.
+func (b *bucket) build() {
+	rules := b.rules
+	b.full = make([]uint64, len(rules))
 	type acc struct {
 		pats  []string
 		index map[string]int32
@@ -125,18 +150,22 @@ func newBucket(rules []*Rule) *bucket {
 	}
 	for _, f := range fields {
 		a := byField[f]
-		b.fields = append(b.fields, fieldScan{field: f, hash: hashName(f), ac: newACMatcher(a.pats), hits: a.hits})
+		b.fields = append(b.fields, fieldScan{field: f, hash: hashName(f), ac: newACMatcher(a.pats), pats: a.pats, hits: a.hits})
 	}
-	return b
 }
 
 // match appends the bucket's rules that fire on ev.
 func (b *bucket) match(ev *Event, sc *matchScratch, dst []*Rule) []*Rule {
+	b.index()
 	if len(sc.mask) < len(b.rules) {
 		sc.mask = make([]uint64, max(len(b.rules), 2*len(sc.mask)))
 	}
 	mask := sc.mask
 	sc.touched = sc.touched[:0]
+	// A field holding one text waits for another such field, and the
+	// two are scanned in one loop (see scanTwo).
+	var held *fieldScan
+	var heldText string
 	for i := range b.fields {
 		fs := &b.fields[i]
 		sc.pats = sc.pats[:0]
@@ -144,17 +173,31 @@ func (b *bucket) match(ev *Event, sc *matchScratch, dst []*Rule) []*Rule {
 			sc.seen.reset(len(fs.ac.fail))
 			sc.pats = scanAll(fs.ac, ev.leaves, sc)
 		} else if v := ev.lookupHash(fs.field, fs.hash); v != nil {
-			sc.seen.reset(len(fs.ac.fail))
-			sc.pats = scanValue(fs.ac, v, sc.pats, &sc.seen)
-		}
-		for _, p := range sc.pats {
-			for _, h := range fs.hits[p] {
-				if mask[h.rule] == 0 {
-					sc.touched = append(sc.touched, h.rule)
-				}
-				mask[h.rule] |= h.bit
+			text, one := singleText(fs.ac, v)
+			switch {
+			case one && text == "":
+				continue
+			case one && held == nil:
+				held, heldText = fs, text
+				continue
+			case one:
+				sc.seen.reset(len(fs.ac.fail))
+				sc.seen2.reset(len(held.ac.fail))
+				var other []int32
+				sc.pats, other = scanTwo(fs.ac, text, &sc.seen, sc.pats, held.ac, heldText, &sc.seen2, sc.pats2[:0])
+				sc.touched = markHits(held, other, mask, sc.touched)
+				sc.pats2, held = other, nil
+			default:
+				sc.seen.reset(len(fs.ac.fail))
+				sc.pats = scanValue(fs.ac, v, sc.pats, &sc.seen)
 			}
 		}
+		sc.touched = markHits(fs, sc.pats, mask, sc.touched)
+	}
+	if held != nil {
+		sc.seen.reset(len(held.ac.fail))
+		sc.pats = held.ac.scanSeen(heldText, sc.pats[:0], &sc.seen)
+		sc.touched = markHits(held, sc.pats, mask, sc.touched)
 	}
 	cand := append(sc.cand[:0], b.always...)
 	for _, ri := range sc.touched {
@@ -171,6 +214,37 @@ func (b *bucket) match(ev *Event, sc *matchScratch, dst []*Rule) []*Rule {
 	}
 	sc.cand = cand
 	return dst
+}
+
+// markHits sets in mask the clauses the patterns pats of fs satisfy,
+// appending to touched the rules whose mask was zero.
+func markHits(fs *fieldScan, pats []int32, mask []uint64, touched []int32) []int32 {
+	for _, p := range pats {
+		for _, h := range fs.hits[p] {
+			if mask[h.rule] == 0 {
+				touched = append(touched, h.rule)
+			}
+			mask[h.rule] |= h.bit
+		}
+	}
+	return touched
+}
+
+// singleText returns the one text a scan of v reads with ac (see
+// scanOne), "" when it is too short to hold a pattern; false when v is
+// an array.
+func singleText(ac *acMatcher, v *value) (string, bool) {
+	if v.elems != nil {
+		return "", false
+	}
+	t := v.s
+	if !v.ascii {
+		t = v.lower()
+	}
+	if len(t) < ac.minLen {
+		t = ""
+	}
+	return t, true
 }
 
 // scanAll appends to sc.pats the patterns found in any of the values
@@ -235,6 +309,34 @@ func scanOne(ac *acMatcher, v *value, out []int32, seen *seenSet) []int32 {
 	return ac.scanSeen(v.lower(), out, seen)
 }
 
+// IndexSize reports the prefilter automata the Engine has built so far
+// (buckets build theirs on first use): how many, their nodes, and the
+// bytes of their transition tables.
+func (e *Engine) IndexSize() (automata, nodes int, tableBytes int64) {
+	count := func(b *bucket) {
+		if !b.built.Load() {
+			return
+		}
+		for i := range b.fields {
+			ac := b.fields[i].ac
+			automata++
+			nodes += len(ac.fail)
+			tableBytes += ac.tableBytes()
+		}
+	}
+	for _, b := range e.buckets {
+		count(b)
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	for _, b := range e.merges {
+		if b != nil {
+			count(b)
+		}
+	}
+	return automata, nodes, tableBytes
+}
+
 // Rules returns the indexed rules.
 func (e *Engine) Rules() []*Rule { return e.rules }
 
@@ -270,6 +372,22 @@ func containsFold(list []string, s string) bool {
 // bucket, built on first use and kept per combination, so that each field
 // is scanned once.
 func (e *Engine) Match(ev *Event, dst []*Rule) []*Rule {
+	var found [8]*bucket
+	sel := e.selectBuckets(ev, found[:0])
+	if len(sel) == 0 {
+		return dst
+	}
+	sc, _ := e.scratch.Get().(*matchScratch)
+	if sc == nil {
+		sc = &matchScratch{}
+	}
+	defer e.scratch.Put(sc)
+	return e.matchIn(ev, sel, sc, dst)
+}
+
+// selectBuckets appends to sel the buckets of the logsources ev's source
+// selects.
+func (e *Engine) selectBuckets(ev *Event, sel []*bucket) []*bucket {
 	products := [2]string{"", strings.ToLower(ev.Source.Product)}
 	np := 2
 	if products[1] == "" {
@@ -278,8 +396,6 @@ func (e *Engine) Match(ev *Event, dst []*Rule) []*Rule {
 	var cb, sb [4]string
 	cats := appendUniqueLower(cb[:0], ev.Source.Categories)
 	svcs := appendUniqueLower(sb[:0], ev.Source.Services)
-	var found [8]*bucket
-	sel := found[:0]
 	for _, p := range products[:np] {
 		for _, c := range cats {
 			for _, s := range svcs {
@@ -289,14 +405,31 @@ func (e *Engine) Match(ev *Event, dst []*Rule) []*Rule {
 			}
 		}
 	}
-	if len(sel) == 0 {
-		return dst
-	}
+	return sel
+}
+
+// MatchRaw is Match on NewEvent(raw), without keeping the event: it is
+// built in storage the Engine recycles, so matching takes no allocation
+// for the event. It does not modify raw.
+func (e *Engine) MatchRaw(raw map[string]any, dst []*Rule) []*Rule {
 	sc, _ := e.scratch.Get().(*matchScratch)
 	if sc == nil {
 		sc = &matchScratch{}
 	}
 	defer e.scratch.Put(sc)
+	ev := &sc.ev
+	ev.build(raw)
+	defer ev.reset()
+	var found [8]*bucket
+	sel := e.selectBuckets(ev, found[:0])
+	if len(sel) == 0 {
+		return dst
+	}
+	return e.matchIn(ev, sel, sc, dst)
+}
+
+// matchIn matches ev against the buckets in sel (at least one).
+func (e *Engine) matchIn(ev *Event, sel []*bucket, sc *matchScratch, dst []*Rule) []*Rule {
 	if len(sel) == 1 {
 		return sel[0].match(ev, sc, dst)
 	}
@@ -340,6 +473,7 @@ func (e *Engine) merged(sel []*bucket) *bucket {
 		rules = append(rules, b.rules...)
 	}
 	m = newBucket(rules)
+	m.index()
 	e.merges[string(key)] = m
 	return m
 }

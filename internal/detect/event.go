@@ -47,6 +47,12 @@ type Event struct {
 	leaves0  [40]*value
 	entries0 [80]fieldEntry
 	slots0   [256]int32
+
+	// Larger storage an event built in recycled storage (see reset)
+	// needed once, kept for the next build.
+	spillLeaves  []*value
+	spillEntries []fieldEntry
+	spillSlots   []int32
 }
 
 // value is one field of an event with its string forms computed once:
@@ -149,8 +155,18 @@ func isASCII(s string) bool {
 // channel and event id (see DeriveSource). An event with no logsource is
 // only seen by rules that have no logsource constraint at all.
 func NewEvent(raw map[string]any) *Event {
-	ev := &Event{Raw: raw}
+	ev := &Event{}
+	ev.build(raw)
+	return ev
+}
+
+// build prepares ev, which is new or was reset, for raw (see NewEvent).
+func (ev *Event) build(raw map[string]any) {
+	ev.Raw = raw
 	ev.arena, ev.leaves = ev.arena0[:0], ev.leaves0[:0]
+	if ev.spillLeaves != nil {
+		ev.leaves = ev.spillLeaves[:0]
+	}
 	b, _ := builders.Get().(*eventBuilder)
 	if b == nil {
 		b = &eventBuilder{buf: make([]byte, 0, 2048), ops: make([]fieldOp, 0, 128), frames: make([]frame, 0, 16)}
@@ -162,7 +178,11 @@ func NewEvent(raw map[string]any) *Event {
 	// once. Maps are walked in Go's map order, so when two entries claim
 	// one name, their places in the sorted walk decide (see fieldOp).
 	paths := string(b.buf)
-	ev.fields.initIn(len(b.ops), ev.entries0[:0], ev.slots0[:])
+	if ev.spillEntries != nil {
+		ev.fields.initIn(len(b.ops), ev.spillEntries[:0], ev.spillSlots)
+	} else {
+		ev.fields.initIn(len(b.ops), ev.entries0[:0], ev.slots0[:])
+	}
 	for oi := range b.ops {
 		op := &b.ops[oi]
 		name := op.name
@@ -185,7 +205,29 @@ func NewEvent(raw map[string]any) *Event {
 		}
 	}
 	ev.Source = DeriveSource(ev)
-	return ev
+}
+
+// reset clears ev for another build, keeping its storage and dropping
+// every reference to the previous event's data. Tables that outgrew the
+// inline storage are kept for the next build (spill*), so that events
+// of one large kind do not allocate them every time; blocks of values
+// beyond the inline one are dropped.
+func (ev *Event) reset() {
+	if len(ev.arena) > 0 && &ev.arena[0] != &ev.arena0[0] {
+		clear(ev.arena0[:]) // filled before the values spilled
+	}
+	clear(ev.arena)
+	clear(ev.leaves0[:min(len(ev.leaves), len(ev.leaves0))])
+	clear(ev.leaves)
+	if cap(ev.leaves) > len(ev.leaves0) {
+		ev.spillLeaves = ev.leaves[:0]
+	}
+	clear(ev.fields.entries)
+	clear(ev.fields.slots)
+	if cap(ev.fields.entries) > len(ev.entries0) || cap(ev.fields.slots) > len(ev.slots0) {
+		ev.spillEntries, ev.spillSlots = ev.fields.entries[:0], ev.fields.slots[:cap(ev.fields.slots)]
+	}
+	ev.Raw, ev.Source, ev.fields, ev.arena, ev.leaves = nil, EventSource{}, fieldTable{}, nil, nil
 }
 
 // eventBuilder collects the field entries of an event: the ops, each with
@@ -404,7 +446,10 @@ func DeriveSource(ev *Event) EventSource {
 		return EventSource{}
 	}
 	s := EventSource{Product: "windows"}
-	channel := ch.lower()
+	channel, ok := channelNames[ch.s]
+	if !ok {
+		channel = ch.lower()
+	}
 	if svc, ok := channelServices[channel]; ok {
 		s.Services = svc
 	}
@@ -489,6 +534,18 @@ var channelServices = func() map[string][]string {
 		for _, c := range chans {
 			lc := strings.ToLower(c)
 			m[lc] = append(m[lc], svc)
+		}
+	}
+	return m
+}()
+
+// channelNames maps the channels of windowsServices, as spelled there, to
+// their lower-case form: events that spell them so need no lower-casing.
+var channelNames = func() map[string]string {
+	m := make(map[string]string)
+	for _, chans := range windowsServices {
+		for _, c := range chans {
+			m[c] = strings.ToLower(c)
 		}
 	}
 	return m

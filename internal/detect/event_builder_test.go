@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -69,6 +70,7 @@ func TestEventBuilderOracle(t *testing.T) {
 	for range 3000 {
 		raws = append(raws, collidingEvent(rng))
 	}
+	var reused Event
 	for i, raw := range raws {
 		// Several builds, so that map order varies.
 		for range 3 {
@@ -77,7 +79,34 @@ func TestEventBuilderOracle(t *testing.T) {
 				t.Fatalf("event %d %s: %v", i, b, err)
 			}
 		}
+		// The recycled event of Engine.MatchRaw, built over the previous
+		// event: nothing of that one may remain.
+		reused.build(raw)
+		if err := sameReused(&reused, raw); err != nil {
+			b, _ := json.Marshal(raw)
+			t.Fatalf("event %d %s, built over the previous one: %v", i, b, err)
+		}
+		reused.reset()
 	}
+}
+
+// sameReused checks ev, built in recycled storage, against the sorted
+// walk of raw, and its lower-case forms (cached per value) against the
+// values' text. It lower-cases every value, as matching would, so that
+// the next build over ev meets stale cached forms if reset kept them.
+func sameReused(ev *Event, raw map[string]any) error {
+	if err := sameEvent(ev, newEventSorted(raw)); err != nil {
+		return err
+	}
+	for _, v := range ev.leaves {
+		if l := v.lower(); l != strings.ToLower(v.s) {
+			return fmt.Errorf("value %q: lower-case form %q", v.s, l)
+		}
+		if v.elems == nil && v.ascii != isASCII(v.s) {
+			return fmt.Errorf("value %q: ascii %t", v.s, v.ascii)
+		}
+	}
+	return nil
 }
 
 // collidingEvent returns a small nested event whose keys come from a
@@ -131,6 +160,20 @@ func FuzzEventBuilder(f *testing.F) {
 		}
 		if err := sameEvent(NewEvent(m), newEventSorted(m)); err != nil {
 			t.Fatal(err)
+		}
+		// Recycled storage: built over a corpus-shaped event, then over
+		// itself again.
+		var reused Event
+		reused.build(map[string]any{"Event": map[string]any{"System": map[string]any{"Channel": "Security", "EventID": "4624"}, "EventData": map[string]any{"TargetUserName": "ÄDMIN", "a": []any{"x", "y"}}}})
+		for _, v := range reused.leaves {
+			v.lower()
+		}
+		for range 2 {
+			reused.reset()
+			reused.build(m)
+			if err := sameReused(&reused, m); err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 }
