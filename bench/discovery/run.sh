@@ -17,8 +17,11 @@
 # default 1s), -n RUNS (runs of each scan, the fastest counts; default 1),
 # -f FILTERED (ports per host the target's nftables drops, spread evenly
 # and offset from the open ones; default 0: every other port is closed).
+# -M syn|connect|both (default both) picks the scan methods.
 # KEEP=1 keeps the scan outputs; VIGIL=path uses that binary instead of
-# building one. Needs root, go, ip, nmap,
+# building one; BASE=path adds a second vigil binary (an older build, say)
+# that takes its turn in every round and is reported beside the first, so
+# old and new are compared back to back. Needs root, go, ip, nmap,
 # /usr/bin/time; nft with -f.
 set -eu
 mode=host
@@ -27,7 +30,8 @@ nopen=
 timeout=1s
 runs=1
 nfilt=0
-while getopts "m:r:o:t:n:f:" o; do
+methods=both
+while getopts "m:r:o:t:n:f:M:" o; do
 	case $o in
 	m) mode=$OPTARG ;;
 	r) rate=$OPTARG ;;
@@ -35,10 +39,12 @@ while getopts "m:r:o:t:n:f:" o; do
 	t) timeout=$OPTARG ;;
 	n) runs=$OPTARG ;;
 	f) nfilt=$OPTARG ;;
-	*) echo "usage: $0 [-m host|net] [-r rate] [-o open] [-f filtered] [-t timeout] [-n runs]" >&2; exit 2 ;;
+	M) methods=$OPTARG ;;
+	*) echo "usage: $0 [-m host|net] [-M syn|connect|both] [-r rate] [-o open] [-f filtered] [-t timeout] [-n runs]" >&2; exit 2 ;;
 	esac
 done
 case $mode in host | net) ;; *) echo "-m host or -m net" >&2; exit 2 ;; esac
+case $methods in syn | connect | both) ;; *) echo "-M syn, connect or both" >&2; exit 2 ;; esac
 [ "$(id -u)" = 0 ] || { echo "needs root (network namespaces, raw sockets)" >&2; exit 1; }
 command -v nmap >/dev/null 2>&1 || { echo "nmap not installed (apt-get install -y nmap)" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "/usr/bin/time not installed (apt-get install -y time)" >&2; exit 1; }
@@ -61,6 +67,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 if [ -n "${VIGIL:-}" ]; then cp "$VIGIL" "$work/vigil"; else (cd "$repo" && go build -o "$work/vigil" ./cmd/vigil); fi
+[ -z "${BASE:-}" ] || cp "$BASE" "$work/base"
 (cd "$repo" && go build -o "$work/listener" ./bench/discovery/listener)
 
 # The network: scanner 10.79.0.1/16, target 10.79.0.2 (host mode) or
@@ -153,18 +160,30 @@ nmap_open() {
 vflags="--scope 10.79.0.0/16 -p $ports --rate $rate --timeout $timeout --no-fingerprint"
 nflags="-Pn -n --min-rate $rate --max-rate $rate --max-retries 1 -p $ports -oX -"
 echo "bench/discovery: $mode mode, $nhosts host(s) x $span ports = $probes probes, $nopen open and $nfilt filtered port(s) per host, rate $rate/s, best of $runs run(s)"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+syn=yes connect=yes
+[ "$methods" = connect ] && syn=
+[ "$methods" = syn ] && connect=
 # The four scans take turns, so that load from elsewhere on the machine
 # falls on all of them; each one's fastest run counts.
 i=0
 while [ $i -lt "$runs" ]; do
-	# shellcheck disable=SC2086
-	run vigil-syn "$work/vigil" discover $targets $vflags --method syn
-	# shellcheck disable=SC2086
-	run nmap-sS nmap -sS $nflags $targets
-	# shellcheck disable=SC2086
-	run vigil-connect "$work/vigil" discover $targets $vflags --method connect
-	# shellcheck disable=SC2086
-	run nmap-sT nmap -sT $nflags $targets
+	if [ -n "$syn" ]; then
+		# shellcheck disable=SC2086
+		[ -z "${BASE:-}" ] || run base-syn "$work/base" discover $targets $vflags --method syn
+		# shellcheck disable=SC2086
+		run vigil-syn "$work/vigil" discover $targets $vflags --method syn
+		# shellcheck disable=SC2086
+		run nmap-sS nmap -sS $nflags $targets
+	fi
+	if [ -n "$connect" ]; then
+		# shellcheck disable=SC2086
+		[ -z "${BASE:-}" ] || run base-connect "$work/base" discover $targets $vflags --method connect
+		# shellcheck disable=SC2086
+		run vigil-connect "$work/vigil" discover $targets $vflags --method connect
+		# shellcheck disable=SC2086
+		run nmap-sT nmap -sT $nflags $targets
+	fi
 	i=$((i + 1))
 done
 
@@ -184,11 +203,26 @@ report() {
 	line "$n" "$nt" "$nc"
 	printf '%-14s %8s   open sets agree: %s\n' "ratio" "$(awk -v a="$vt" -v b="$nt" 'BEGIN { printf "%.2f", a / b }')" "$agree"
 }
-report vigil-syn nmap-sS
-report vigil-connect nmap-sT
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+vs= ns=
+for m in syn:sS connect:sT; do
+	# report sets v and n: this loop's names differ.
+	meth=${m%%:*} nm=nmap-${m#*:}
+	[ "$meth" = syn ] && [ -z "$syn" ] && continue
+	[ "$meth" = connect ] && [ -z "$connect" ] && continue
+	vs="$vs vigil-$meth" ns="$ns $nm"
+	report "vigil-$meth" "$nm"
+	if [ -n "${BASE:-}" ]; then
+		report "base-$meth" "$nm"
+		printf '%-14s %8s   (vigil-%s / base-%s, wall)  CPU %s\n' "new/base" \
+			"$(awk -v a="$(cat "$work/vigil-$meth.time")" -v b="$(cat "$work/base-$meth.time")" 'BEGIN { printf "%.2f", a / b }')" "$meth" "$meth" \
+			"$(awk -v a="$(awk '{ print $1 + $2 }' "$work/vigil-$meth.bestcpu")" -v b="$(awk '{ print $1 + $2 }' "$work/base-$meth.bestcpu")" 'BEGIN { printf "%.2f", a / b }')"
+		vs="$vs base-$meth"
+	fi
+done
 echo "summaries:"
-for v in vigil-syn vigil-connect; do sed -n "s/^discover: /  $v (last run): /p" "$work/$v.err"; done
-for n in nmap-sS nmap-sT; do
+for v in $vs; do sed -n "s/^discover: /  $v (last run): /p" "$work/$v.err"; done
+for n in $ns; do
 	printf '  %s: %s\n' "$n" "$(awk '{ while (match($0, /<(extraports|state) state="[a-z|]*"( count="[0-9]*")?/)) {
 		m = substr($0, RSTART, RLENGTH); $0 = substr($0, RSTART + RLENGTH)
 		match(m, /state="[a-z|]*"/); st = substr(m, RSTART + 7, RLENGTH - 8)

@@ -35,8 +35,9 @@ func newDiscoverCmd() *cobra.Command {
 		Short: "Scan targets for open TCP ports and identify their services",
 		Long: `discover scans every port of every TARGET (a TCP connect scan, or a SYN scan
 with --method syn) and prints one JSON line per open port with what it
-learned of the service (banner, HTTP status and Server header, TLS
-certificate), then a summary on standard error.
+learned of the service (banner, product and version, TLS certificate; for
+web services the HTTP status, Server header, page title, favicon hash and
+the redirect chain within --scope), then a summary on standard error.
 
 A TARGET is an address, a CIDR prefix, a range (192.0.2.1-20 or
 192.0.2.1-192.0.2.20) or a host name. Every target must lie inside --scope;

@@ -39,12 +39,6 @@ type Service struct {
 	TLS    *TLSInfo `json:"tls,omitempty"`
 }
 
-// HTTP is the answer to a HEAD / request.
-type HTTP struct {
-	Status string `json:"status"`
-	Server string `json:"server,omitempty"`
-}
-
 // TLSInfo describes a TLS endpoint and its leaf certificate.
 type TLSInfo struct {
 	Version   string    `json:"version"`
@@ -58,9 +52,9 @@ type TLSInfo struct {
 // fingerprint identifies the service on an open connection, which it
 // closes. It waits briefly for a banner; if the server stays silent it
 // sends the probes of fingerprints.yaml hinted for the port, then those
-// that must come before HTTP (Redis), tries a TLS handshake, an HTTP HEAD
-// request, and, when that got no answer, the other probes (see the order
-// in fingerprints.yaml). Each step after the first uses a fresh
+// that must come before HTTP (Redis), tries a TLS handshake, an HTTP GET
+// request (see httpprobe.go), and, when that got no answer, the other
+// probes (see the order in fingerprints.yaml). Each step after the first uses a fresh
 // connection once the previous one has been written to.
 func (s *Scanner) fingerprint(ctx context.Context, conn net.Conn, host netip.Addr, port uint16) *Service {
 	fc := &fpConn{s: s, host: host, port: port, conn: conn}
@@ -90,7 +84,7 @@ func (s *Scanner) fingerprint(ctx context.Context, conn net.Conn, host netip.Add
 	if !ok {
 		return fc.unknown(ctx)
 	}
-	if svc := s.probeTLS(ctx, c, host); svc != nil {
+	if svc := s.probeTLS(ctx, c, host, port); svc != nil {
 		return svc
 	}
 	c, ok = fc.take(ctx)
@@ -98,11 +92,9 @@ func (s *Scanner) fingerprint(ctx context.Context, conn net.Conn, host netip.Add
 		return fc.unknown(ctx)
 	}
 	var unknown *Service
-	if b := s.headRequest(c, host); len(b) > 0 {
-		svc, ok := s.fps.identify(answerHTTP, b)
-		if ok {
-			return svc
-		}
+	if svc, ok := s.webProbe(ctx, c, portURL("http", host, port)); ok {
+		return svc
+	} else if svc != nil {
 		unknown = svc
 	}
 	if ctx.Err() != nil {
@@ -208,7 +200,7 @@ func (s *Scanner) sendProbe(ctx context.Context, fc *fpConn, p *svcProbe, wait t
 	}
 	svc, ok := s.fps.identify(p.Name, b)
 	if !ok || svc.Name == "http" {
-		// An HTTP server's complaint about the probe: the HEAD request
+		// An HTTP server's complaint about the probe: the GET request
 		// tells more.
 		return nil, false
 	}
@@ -263,16 +255,11 @@ func writeRead(c net.Conn, payload []byte, writeWait, wait time.Duration) []byte
 }
 
 // probeTLS handshakes on conn and, on success, returns the certificate and
-// whatever an HTTP HEAD request over TLS tells.
-func (s *Scanner) probeTLS(ctx context.Context, conn net.Conn, host netip.Addr) *Service {
-	// #nosec G402 -- discovery must read the certificate of any TLS service,
-	// including self-signed, expired and mis-named ones; the connection only
-	// records the certificate and a HEAD response, never sends credentials
-	// or trusts the peer.
-	cfg := &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS10}
+// whatever an HTTP GET request over TLS tells.
+func (s *Scanner) probeTLS(ctx context.Context, conn net.Conn, host netip.Addr, port uint16) *Service {
 	// The banner wait left an expired read deadline behind.
 	_ = conn.SetDeadline(time.Now().Add(s.opts.Timeout))
-	tc := tls.Client(conn, cfg)
+	tc := tls.Client(conn, tlsProbeConfig())
 	hctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
 	if err := tc.HandshakeContext(hctx); err != nil {
@@ -296,8 +283,7 @@ func (s *Scanner) probeTLS(ctx context.Context, conn net.Conn, host netip.Addr) 
 		}
 	}
 	svc := &Service{Name: "tls", TLS: info}
-	if b := s.headRequest(tc, host); len(b) > 0 {
-		inner, _ := s.fps.identify(answerHTTP, b)
+	if inner, _ := s.webProbe(ctx, tc, portURL("https", host, port)); inner != nil {
 		svc.Banner, svc.HTTP, svc.Product, svc.Version = inner.Banner, inner.HTTP, inner.Product, inner.Version
 		switch inner.Name {
 		case "http":
@@ -308,20 +294,6 @@ func (s *Scanner) probeTLS(ctx context.Context, conn net.Conn, host netip.Addr) 
 		}
 	}
 	return svc
-}
-
-// headRequest sends HEAD / and returns the bounded answer.
-func (s *Scanner) headRequest(conn net.Conn, host netip.Addr) []byte {
-	hostHdr := host.String()
-	if host.Is6() {
-		hostHdr = "[" + hostHdr + "]"
-	}
-	_ = conn.SetWriteDeadline(time.Now().Add(s.opts.Timeout))
-	req := "HEAD / HTTP/1.0\r\nHost: " + hostHdr + "\r\nUser-Agent: vigil-discovery\r\nConnection: close\r\n\r\n"
-	if _, err := conn.Write([]byte(req)); err != nil {
-		return nil
-	}
-	return readBounded(conn, s.opts.Timeout, []byte("\r\n\r\n"))
 }
 
 // readBounded reads at most maxRead bytes within d, stopping early at stop

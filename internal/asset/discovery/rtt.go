@@ -23,9 +23,6 @@ const (
 	// rttMinSamples is how many round trips of a host are timed before
 	// its waits are shortened; until then the scanner's Timeout applies.
 	rttMinSamples = 4
-	// rttRecheck is how often a probe waiting the full timeout looks
-	// whether its host's estimate has become ready.
-	rttRecheck = 25 * time.Millisecond
 )
 
 // rttEstimate is the round-trip estimate of one host.

@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"os"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -261,16 +260,12 @@ func (s *Scanner) Scan(ctx context.Context, targets *Targets, ports []uint16, em
 		targets = targetsOf(up)
 	}
 
-	results := make(chan Result, min(s.opts.Concurrency, 1024))
-	go func() {
-		defer close(results)
-		if sum.Method == MethodSYN {
-			s.synRun(ctx, raw, targets, ports, results)
-			return
-		}
-		s.connectRun(ctx, targets, ports, results)
-	}()
-	for r := range results {
+	// report counts and emits a result; the connect scan calls it from its
+	// event loop and from fingerprinting goroutines, one at a time.
+	var mu sync.Mutex
+	report := func(r Result) {
+		mu.Lock()
+		defer mu.Unlock()
 		sum.Probed++
 		switch r.State {
 		case Open:
@@ -282,138 +277,37 @@ func (s *Scanner) Scan(ctx context.Context, targets *Targets, ports []uint16, em
 		}
 		emit(r)
 	}
+	if sum.Method == MethodSYN {
+		results := make(chan Result, min(s.opts.Concurrency, 1024))
+		go func() {
+			defer close(results)
+			s.synRun(ctx, raw, targets, ports, results)
+		}()
+		for r := range results {
+			report(r)
+		}
+	} else if err := s.connectScan(ctx, targets, ports, report); err != nil {
+		// connectScan has returned: nothing reports any more.
+		sum.Elapsed = time.Since(start)
+		return sum, err
+	}
 	sum.Elapsed = time.Since(start)
 	return sum, ctx.Err()
 }
 
 // connectRun connect-scans every port of every target and sends the
-// results to out. It returns when every probe has finished or ctx is done.
-// Each probe in flight has a goroutine of its own, and at most Concurrency
-// are in flight: a probe waiting for a silent port holds one slot, not a
-// worker that other probes queue behind.
+// results to out (host discovery's TCP ping reads them there). It returns
+// when every probe has finished or ctx is done.
 func (s *Scanner) connectRun(ctx context.Context, targets *Targets, ports []uint16, out chan<- Result) {
-	rtt := newRTTTable(s.opts.Timeout)
-	slots := make(chan struct{}, s.opts.Concurrency)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for host := range targets.All() {
-		for _, p := range ports {
-			if err := s.limiter.Wait(ctx); err != nil {
-				return
-			}
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			wg.Go(func() {
-				defer func() { <-slots }()
-				r, ok := s.probe(ctx, rtt, host, p)
-				if !ok {
-					return
-				}
-				select {
-				case out <- r:
-				case <-ctx.Done():
-				}
-			})
+	err := s.connectScan(ctx, targets, ports, func(r Result) {
+		select {
+		case out <- r:
+		case <-ctx.Done():
 		}
-	}
-}
-
-// probe connects to host:port, waiting as long as the host's round-trip
-// estimate in rtt says (see rtt.go). ok is false when ctx was cancelled.
-func (s *Scanner) probe(ctx context.Context, rtt *rttTable, host netip.Addr, port uint16) (Result, bool) {
-	r := Result{Host: host, Port: port}
-	wait := rtt.timeout(host)
-	var conn net.Conn
-	var err error
-	for try := 0; ; try++ {
-		dctx, cancel := context.WithTimeout(ctx, wait)
-		t0 := time.Now()
-		// A first probe started before the host's round trips were timed
-		// waits the full timeout; once they are, it is cut short at the
-		// wait the estimate gives, like a probe started after them.
-		var cut atomic.Int64
-		stop := make(chan struct{})
-		if try == 0 && wait >= s.opts.Timeout {
-			full := wait
-			go func() {
-				tk := time.NewTicker(rttRecheck)
-				defer tk.Stop()
-				for {
-					select {
-					case <-stop:
-						return
-					case <-tk.C:
-						if w := rtt.timeout(host); w < full && time.Since(t0) >= w {
-							cut.Store(int64(w))
-							cancel()
-							return
-						}
-					}
-				}
-			}()
-		}
-		conn, err = connectProbe(dctx, netip.AddrPortFrom(host, port))
-		r.Latency = time.Since(t0)
-		close(stop)
-		cancel()
-		if w := time.Duration(cut.Load()); w > 0 && err != nil && ctx.Err() == nil {
-			// Cut short: a shortened wait that ran out.
-			wait, err = w, context.DeadlineExceeded
-		}
-		if ctx.Err() != nil {
-			if conn != nil {
-				_ = conn.Close()
-			}
-			return r, false
-		}
-		if err == nil || errors.Is(err, syscall.ECONNREFUSED) {
-			if try == 0 {
-				rtt.sample(host, r.Latency)
-			}
-			break
-		}
-		if !isTimeout(err) {
-			break
-		}
-		r.Wait = wait
-		if try > 0 || wait >= s.opts.Timeout {
-			break
-		}
-		// A shortened wait ran out: try once more, waiting twice as long.
-		if err := s.limiter.Wait(ctx); err != nil {
-			return r, false
-		}
-		wait = min(2*wait, s.opts.Timeout)
-	}
+	})
 	if err != nil {
-		r.State, r.Reason = classifyDialError(err)
-		return r, true
+		s.log.Warn("discovery: connect scan failed", "err", err)
 	}
-	if conn.LocalAddr().String() == conn.RemoteAddr().String() {
-		// TCP simultaneous open with itself: the kernel picked the target
-		// port as the source port of a loopback connection. Nothing listens.
-		_ = conn.Close()
-		r.State, r.Reason = Closed, "self-connect"
-		return r, true
-	}
-	r.State = Open
-	if s.opts.Fingerprint {
-		r.Service = s.fingerprint(ctx, conn, host, port)
-	} else {
-		_ = conn.Close()
-	}
-	if ctx.Err() != nil {
-		return r, false
-	}
-	return r, true
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
 func classifyDialError(err error) (State, string) {

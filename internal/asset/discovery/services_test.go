@@ -2,6 +2,8 @@ package discovery
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"os"
@@ -9,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -67,8 +70,17 @@ func startDaemon(t *testing.T, host string, port uint16, name string, args ...st
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		// SIGTERM first: smbd then ends the children it forked, which a
+		// SIGKILL would leave behind.
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
 		_ = out.Close()
 	})
 	addr := net.JoinHostPort(host, strconv.Itoa(int(port)))
@@ -183,6 +195,59 @@ func TestFingerprintRealServices(t *testing.T) {
 	startDaemon(t, "127.0.0.1", np, "nats-server", "-a", "127.0.0.1", "-p", strconv.Itoa(int(np)))
 	add(realService{name: "nats", host: "127.0.0.1", port: np, pkg: "nats-server", want: "nats", product: "NATS"})
 
+	// Samba's smbd on its usual port (smbd forks for each connection,
+	// which on a loaded machine can take longer than the short wait of
+	// the probes sent to a port without a hint): SMB2 only (Samba's
+	// default), its own directories. The SMB2 negotiation names Samba (see
+	// fingerprints.yaml) but not its version.
+	const sp = 445
+	if !hostFree("127.0.0.1", sp) {
+		// The machine runs Samba itself (Debian starts it on install
+		// where services may start): that one is scanned.
+		add(realService{name: "machine samba", host: "127.0.0.1", port: sp, want: "smb", product: "Samba", noVersion: true})
+	} else {
+		startSamba(t, filepath.Join(dir, "samba"), sp)
+		add(realService{name: "samba", host: "127.0.0.1", port: sp, want: "smb", product: "Samba", noVersion: true})
+	}
+	// xrdp on a free port: its X.224 Connection Confirm is an RDP
+	// server's, which tells neither product nor version.
+	xp := closedPort(t)
+	cert := selfSigned(t)
+	key, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xdir := filepath.Join(dir, "xrdp")
+	if err := os.MkdirAll(xdir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{
+		"cert.pem": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}),
+		"key.pem":  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}),
+		"xrdp.ini": fmt.Appendf(nil, "[Globals]\nini_version=1\nfork=false\nport=tcp://127.0.0.1:%d\nsecurity_layer=negotiate\n"+
+			"crypt_level=high\ncertificate=%[2]s/cert.pem\nkey_file=%[2]s/key.pem\nssl_protocols=TLSv1.2, TLSv1.3\n"+
+			"[Logging]\nLogFile=%[2]s/xrdp.log\nLogLevel=INFO\nEnableSyslog=false\n", xp, xdir),
+	} {
+		if err := os.WriteFile(filepath.Join(xdir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	startDaemon(t, "127.0.0.1", xp, "xrdp", "--nodaemon", "--config", filepath.Join(xdir, "xrdp.ini"))
+	add(realService{name: "xrdp", host: "127.0.0.1", port: xp, want: "rdp", noVersion: true})
+	if hostFree("127.0.0.2", 3389) {
+		ini := filepath.Join(xdir, "xrdp-3389.ini")
+		b, err := os.ReadFile(filepath.Join(xdir, "xrdp.ini"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = []byte(strings.Replace(string(b), fmt.Sprintf("127.0.0.1:%d", xp), "127.0.0.2:3389", 1))
+		if err := os.WriteFile(ini, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		startDaemon(t, "127.0.0.2", 3389, "xrdp", "--nodaemon", "--config", ini)
+		add(realService{name: "xrdp hinted", host: "127.0.0.2", port: 3389, want: "rdp", noVersion: true})
+	}
+
 	// The machine's own services.
 	for _, m := range []realService{
 		{name: "machine redis", host: "127.0.0.1", port: 6379, pkg: "redis-server", want: "redis", product: "Redis"},
@@ -220,6 +285,26 @@ func TestFingerprintRealServices(t *testing.T) {
 	if log, err := os.ReadFile(redisLog); err != nil || strings.Contains(string(log), "SECURITY ATTACK") {
 		t.Errorf("Redis saw an HTTP request (%v): %s", err, log)
 	}
+}
+
+// startSamba runs smbd on 127.0.0.1:port with its files under sdir.
+func startSamba(t *testing.T, sdir string, port uint16) {
+	t.Helper()
+	var sconf strings.Builder
+	fmt.Fprintf(&sconf, "[global]\nserver role = standalone server\nnetbios name = VIGILTEST\nsmb ports = %d\n"+
+		"interfaces = 127.0.0.1\nbind interfaces only = yes\ndisable netbios = yes\nload printers = no\n"+
+		"printcap name = /dev/null\ndisable spoolss = yes\nlog level = 1\n", port)
+	for _, d := range []string{"private dir", "lock directory", "state directory", "cache directory", "pid directory", "ncalrpc dir"} {
+		p := filepath.Join(sdir, strings.ReplaceAll(d, " ", "-"))
+		if err := os.MkdirAll(p, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&sconf, "%s = %s\n", d, p)
+	}
+	if err := os.WriteFile(filepath.Join(sdir, "smb.conf"), []byte(sconf.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startDaemon(t, "127.0.0.1", port, "smbd", "-F", "--debug-stdout", "-s", filepath.Join(sdir, "smb.conf"))
 }
 
 // TestProbePayloads checks the length fields of the binary probes against
