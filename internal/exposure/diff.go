@@ -23,8 +23,8 @@ type RunDiff struct {
 	Changed    []PortChange `json:"changed,omitempty"`
 }
 
-// PortChange is one port whose service, TLS certificate or HTTP answer
-// changed.
+// PortChange is one port whose service, product, version, TLS
+// certificate, HTTP answer or icon changed.
 type PortChange struct {
 	Before Port `json:"before"`
 	After  Port `json:"after"`
@@ -41,8 +41,8 @@ func portKey(p Port) string { return p.Host + "/" + strconv.Itoa(int(p.Port)) }
 // Diff compares the open ports of prev and cur, two runs over the same
 // targets and ports: a host with open ports in cur but none in prev is
 // new, the reverse is gone; single ports opened and closed are listed
-// too, and a port open in both whose service name, TLS subject or HTTP
-// answer differs is changed. Lists are in host and port order.
+// too, and a port open in both whose service answered differently (see
+// serviceChanged) is changed. Lists are in host and port order.
 func Diff(prev, cur RunResult) RunDiff {
 	var d RunDiff
 	before := map[string]Port{}
@@ -59,7 +59,7 @@ func Diff(prev, cur RunResult) RunDiff {
 		switch {
 		case !ok:
 			d.Opened = append(d.Opened, p)
-		case b.Service != p.Service || b.TLS != p.TLS || b.HTTP != p.HTTP:
+		case serviceChanged(b, p):
 			d.Changed = append(d.Changed, PortChange{Before: b, After: p})
 		}
 	}
@@ -90,6 +90,24 @@ func Diff(prev, cur RunResult) RunDiff {
 	slices.SortFunc(d.NewHosts, compareHosts)
 	slices.SortFunc(d.GoneHosts, compareHosts)
 	return d
+}
+
+// serviceChanged reports whether a port open in two runs answered
+// differently: another service name, TLS subject or HTTP status and
+// Server header, or another product, version or icon where both runs
+// name one (a run that could not tell, or one stored before Vigil kept
+// them, is no change).
+func serviceChanged(b, a Port) bool {
+	differ := func(x, y string) bool { return x != "" && y != "" && x != y }
+	switch {
+	case b.Service != a.Service || b.TLS != a.TLS || b.HTTP != a.HTTP:
+		return true
+	case differ(b.Product, a.Product) || differ(b.Version, a.Version):
+		return true
+	case b.FaviconHash != nil && a.FaviconHash != nil && *b.FaviconHash != *a.FaviconHash:
+		return true
+	}
+	return false
 }
 
 // compareHosts orders addresses numerically when both parse, else as text.

@@ -99,11 +99,42 @@ type Port struct {
 	Host    string `json:"host"`
 	Port    uint16 `json:"port"`
 	Service string `json:"service,omitempty"`
+	// Product and Version name the software when the service's answer
+	// (or the imported record) tells them.
+	Product string `json:"product,omitempty"`
+	Version string `json:"version,omitempty"`
 	Banner  string `json:"banner,omitempty"`
-	HTTP    string `json:"http,omitempty"`     // status and Server header
-	TLS     string `json:"tls,omitempty"`      // certificate subject
-	TLSEnds string `json:"tls_ends,omitempty"` // certificate expiry, RFC 3339
-	Risky   string `json:"risky,omitempty"`    // why this exposure matters
+	HTTP    string `json:"http,omitempty"` // status and Server header
+	// Title is a web service's page title (after its redirects within
+	// scope), FaviconHash the hash of its icon as Shodan and FOFA compute
+	// it (http.favicon.hash, icon_hash).
+	Title       string `json:"title,omitempty"`
+	FaviconHash *int32 `json:"favicon_hash,omitempty"`
+	// Redirect is where the port's answer to GET / finally sent the
+	// client, when it redirected.
+	Redirect string `json:"redirect,omitempty"`
+	TLS      string `json:"tls,omitempty"`      // certificate subject
+	TLSEnds  string `json:"tls_ends,omitempty"` // certificate expiry, RFC 3339
+	Risky    string `json:"risky,omitempty"`    // why this exposure matters
+}
+
+// ProductVersion is the product and version, as one string.
+func (p Port) ProductVersion() string { return strings.TrimSpace(p.Product + " " + p.Version) }
+
+// portOfService fills a port's service fields from what fingerprinting
+// found.
+func portOfService(pt *Port, sv *discovery.Service) {
+	pt.Service, pt.Banner, pt.Product, pt.Version = sv.Name, sv.Banner, sv.Product, sv.Version
+	if h := sv.HTTP; h != nil {
+		pt.HTTP = strings.TrimSpace(h.Status + " " + h.Server)
+		pt.Title, pt.FaviconHash = h.Title, h.FaviconHash
+		if n := len(h.Redirects); n > 0 {
+			pt.Redirect = h.Redirects[n-1].Location
+		}
+	}
+	if sv.TLS != nil {
+		pt.TLS, pt.TLSEnds = sv.TLS.Subject, sv.TLS.NotAfter.UTC().Format(time.RFC3339)
+	}
 }
 
 // AssetChange is what a run did to one asset.
@@ -364,13 +395,7 @@ func (s *Service) scan(ctx context.Context, tenantID string, in Input) (RunResul
 		}
 		pt := Port{Host: r.Host.String(), Port: r.Port, Risky: riskyPorts[r.Port]}
 		if sv := r.Service; sv != nil {
-			pt.Service, pt.Banner = sv.Name, sv.Banner
-			if sv.HTTP != nil {
-				pt.HTTP = strings.TrimSpace(sv.HTTP.Status + " " + sv.HTTP.Server)
-			}
-			if sv.TLS != nil {
-				pt.TLS, pt.TLSEnds = sv.TLS.Subject, sv.TLS.NotAfter.UTC().Format(time.RFC3339)
-			}
+			portOfService(&pt, sv)
 		}
 		res.Open = append(res.Open, pt)
 		byHost[pt.Host] = append(byHost[pt.Host], pt)
@@ -470,6 +495,7 @@ func (s *Service) merge(ctx context.Context, tenantID string, p prepared, byHost
 		if len(openAttr) > 1024 {
 			openAttr = openAttr[:1024]
 		}
+		svcAttr := servicesAttr(ports)
 		names := p.hostnames[h]
 		if a, ok := byAddr[h]; ok {
 			a.LastSeenAt = now
@@ -477,6 +503,7 @@ func (s *Service) merge(ctx context.Context, tenantID string, p prepared, byHost
 				a.Attributes = map[string]string{}
 			}
 			a.Attributes["open_ports"] = openAttr
+			setAttr(a.Attributes, "services", svcAttr)
 			if len(names) > 0 {
 				a.Attributes["hostnames"] = unionAttr(a.Attributes["hostnames"], names...)
 			}
@@ -494,6 +521,7 @@ func (s *Service) merge(ctx context.Context, tenantID string, p prepared, byHost
 		if len(names) > 0 {
 			a.Name, a.Attributes["hostnames"] = names[0], unionAttr("", names...)
 		}
+		setAttr(a.Attributes, "services", svcAttr)
 		if err := s.store.Assets().Create(ctx, &a); err != nil {
 			return fmt.Errorf("add discovered asset %s: %w", h, err)
 		}
@@ -522,6 +550,39 @@ func (s *Service) merge(ctx context.Context, tenantID string, p prepared, byHost
 	}
 	slices.SortFunc(res.Zombies, func(a, b AssetChange) int { return strings.Compare(a.Address, b.Address) })
 	return nil
+}
+
+// servicesAttr is the "services" attribute of a host: each open port
+// whose software is known with its product and version ("22/ssh OpenSSH
+// 9.2p1; 80/http nginx 1.22.1"), in port order, bounded.
+func servicesAttr(ports []Port) string {
+	ports = slices.Clone(ports)
+	slices.SortFunc(ports, func(a, b Port) int { return int(a.Port) - int(b.Port) })
+	var b strings.Builder
+	for _, p := range ports {
+		pv := p.ProductVersion()
+		if pv == "" {
+			continue
+		}
+		e := strconv.Itoa(int(p.Port)) + "/" + p.Service + " " + pv
+		if b.Len()+len(e)+2 > maxAttr {
+			break
+		}
+		if b.Len() > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(e)
+	}
+	return b.String()
+}
+
+// setAttr sets attrs[k] to v, or removes it when v is empty.
+func setAttr(attrs map[string]string, k, v string) {
+	if v == "" {
+		delete(attrs, k)
+		return
+	}
+	attrs[k] = v
 }
 
 func covered(t *discovery.Targets, ip netip.Addr) bool {

@@ -231,6 +231,41 @@ func formatOpenPorts(m map[uint16]string) string {
 	return b.String()
 }
 
+// mergeServicesAttr updates a "services" attribute (see servicesAttr)
+// with the ports that name their software, keeping the entries of other
+// ports.
+func mergeServicesAttr(cur string, ports []Port) string {
+	byPort := map[uint16]string{}
+	for _, e := range strings.Split(cur, "; ") {
+		num, _, _ := strings.Cut(e, "/")
+		if n, err := strconv.ParseUint(num, 10, 16); err == nil && n > 0 {
+			byPort[uint16(n)] = e
+		}
+	}
+	for _, p := range ports {
+		if e := servicesAttr([]Port{p}); e != "" {
+			byPort[p.Port] = e
+		}
+	}
+	nums := make([]int, 0, len(byPort))
+	for p := range byPort {
+		nums = append(nums, int(p))
+	}
+	slices.Sort(nums)
+	var b strings.Builder
+	for _, p := range nums {
+		e := byPort[uint16(p)] // #nosec G115 -- p came from a uint16 key
+		if b.Len()+len(e)+2 > maxAttr {
+			break
+		}
+		if b.Len() > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(e)
+	}
+	return b.String()
+}
+
 // unionAttr adds items to a comma-separated attribute, bounded.
 func unionAttr(cur string, items ...string) string {
 	var list []string
@@ -262,11 +297,8 @@ func unionAttr(cur string, items ...string) string {
 
 // portOf turns an observation into the run's open-port row.
 func portOf(o discovery.Sighting) Port {
-	p := Port{Host: o.Host, Port: o.Port, Service: o.Service, Banner: strings.TrimSpace(o.Product + " " + o.Version),
-		HTTP: o.Title, TLS: o.TLS}
-	if p.Banner == "" {
-		p.Banner = o.Banner
-	}
+	p := Port{Host: o.Host, Port: o.Port, Service: o.Service, Product: o.Product, Version: o.Version, Banner: o.Banner,
+		Title: o.Title, TLS: o.TLS}
 	if o.Transport == "tcp" {
 		p.Risky = riskyPorts[o.Port]
 	}
@@ -359,6 +391,7 @@ func (s *Service) mergeImport(ctx context.Context, tenantID string, scope discov
 			if len(known) > 0 {
 				a.Attributes["open_ports"] = formatOpenPorts(known)
 			}
+			setAttr(a.Attributes, "services", mergeServicesAttr(a.Attributes["services"], ports))
 			a.Attributes["seen_by"] = unionAttr(a.Attributes["seen_by"], sources...)
 			if len(names) > 0 {
 				a.Attributes["hostnames"] = unionAttr(a.Attributes["hostnames"], names...)
@@ -386,6 +419,7 @@ func (s *Service) mergeImport(ctx context.Context, tenantID string, scope discov
 		if len(found) > 0 {
 			a.Attributes["open_ports"] = formatOpenPorts(found)
 		}
+		setAttr(a.Attributes, "services", servicesAttr(ports))
 		if len(names) > 0 {
 			a.Attributes["hostnames"] = unionAttr("", names...)
 		}
