@@ -17,6 +17,40 @@ import (
 type fieldsEncoder struct {
 	buf  []byte
 	keys []string
+	// sets are the sorted key sets of recent objects, most recently used
+	// first: events of one format share theirs, so most objects of a
+	// batch are written without iterating and sorting their keys.
+	sets [maxKeySets][]string
+}
+
+// maxKeySets bounds the key sets a fieldsEncoder remembers.
+const maxKeySets = 8
+
+// knownKeys returns the remembered sorted key set that equals m's keys:
+// as long as m and with every one of its keys in m.
+func (e *fieldsEncoder) knownKeys(m map[string]any) ([]string, bool) {
+next:
+	for i, set := range e.sets {
+		if len(set) != len(m) {
+			continue
+		}
+		for _, k := range set {
+			if _, ok := m[k]; !ok {
+				continue next
+			}
+		}
+		// Move it to the front so the sets used most are tried first.
+		copy(e.sets[1:i+1], e.sets[:i])
+		e.sets[0] = set
+		return set, true
+	}
+	return nil, false
+}
+
+// remember keeps a copy of a sorted key set, forgetting the least recent.
+func (e *fieldsEncoder) remember(keys []string) {
+	copy(e.sets[1:], e.sets[:maxKeySets-1])
+	e.sets[0] = slices.Clone(keys)
 }
 
 // encode returns the JSON of m, valid until the next call.
@@ -32,15 +66,18 @@ func (e *fieldsEncoder) appendObject(b []byte, m map[string]any) ([]byte, error)
 	}
 	// Nested objects reuse the tail of the key buffer.
 	base := len(e.keys)
-	for k := range m {
-		e.keys = append(e.keys, k)
+	keys, known := e.knownKeys(m)
+	if !known {
+		for k := range m {
+			e.keys = append(e.keys, k)
+		}
+		keys = e.keys[base:]
+		slices.Sort(keys)
+		e.remember(keys)
 	}
-	keys := e.keys[base:]
-	slices.Sort(keys)
 	b = append(b, '{')
 	var err error
-	for i := range keys {
-		k := e.keys[base+i]
+	for i, k := range keys {
 		if i > 0 {
 			b = append(b, ',')
 		}

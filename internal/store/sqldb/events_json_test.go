@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -56,5 +57,50 @@ func FuzzFieldsEncoder(f *testing.F) {
 	f.Fuzz(func(t *testing.T, k, v string, n float64) {
 		var enc fieldsEncoder
 		checkFieldsJSON(t, &enc, map[string]any{k: v, "n": n, strings.ToUpper(k) + "x": []any{v, n, map[string]any{v: k}}, "l": []string{k, v}})
+	})
+}
+
+// TestFieldsEncoderKeySets runs one encoder over objects whose key sets
+// repeat, differ in one key at the same size, nest, and outnumber the
+// sets it remembers: every result must still be json.Marshal's.
+func TestFieldsEncoderKeySets(t *testing.T) {
+	var enc fieldsEncoder
+	var ms []map[string]any
+	for round := range 3 {
+		for n := range maxKeySets + 3 {
+			// n+3 keys; the key set of each n differs from every other.
+			m := map[string]any{"message": fmt.Sprint("line ", round), "host.name": "web-01"}
+			for j := range n + 1 {
+				m[fmt.Sprintf("k%d.%d", n, j)] = round*100 + j
+			}
+			ms = append(ms, m)
+			// Same size, one key swapped for one sorting elsewhere.
+			swapped := map[string]any{"message": "x", "host.name": "y", "a-first": 1}
+			for j := range n {
+				swapped[fmt.Sprintf("k%d.%d", n, j)] = j
+			}
+			ms = append(ms, swapped)
+			// The same keys one level down.
+			ms = append(ms, map[string]any{"nested": m, "also": swapped})
+		}
+	}
+	for _, m := range ms {
+		checkFieldsJSON(t, &enc, m)
+	}
+}
+
+// FuzzFieldsEncoderKeySets encodes, with one encoder, objects of the
+// same size whose key sets may or may not be equal.
+func FuzzFieldsEncoderKeySets(f *testing.F) {
+	f.Add("a", "b", "c")
+	f.Add("same", "same", "other")
+	f.Add("", "x", "")
+	f.Fuzz(func(t *testing.T, k1, k2, k3 string) {
+		var enc fieldsEncoder
+		for _, m := range []map[string]any{
+			{k1: 1, k2: 2}, {k2: "v", k3: "w"}, {k1: 3, k3: 4}, {k1: 5, k2: 6}, {k3: map[string]any{k1: 1, k2: 2}, k1: nil},
+		} {
+			checkFieldsJSON(t, &enc, m)
+		}
 	})
 }
