@@ -248,7 +248,7 @@ func (p *Pipeline) Write(ctx context.Context, events []logs.Event) error {
 		if eng == nil {
 			continue
 		}
-		matched = eng.Match(detect.NewEvent(e.DetectFields()), matched[:0])
+		matched = eng.MatchRaw(e.DetectFields(), matched[:0])
 		for _, r := range matched {
 			p.matched.Add(1)
 			if err := p.raise(ctx, e, &rows[i], r); err != nil {
