@@ -206,6 +206,10 @@ func testVulnSearch(t *testing.T, s store.Store) {
 		{"injection OR log4j", nil},
 		{"FORM", []string{"s4"}},
 		{"no such finding", nil},
+		// Across the end of a title and the start of its asset key,
+		// with the separator PostgreSQL's index joins them by: in no
+		// column.
+		{"RCE\x1f10.0.0", nil},
 	} {
 		same(t, "search "+strconv.Quote(c.q), c.want, search(ten.ID, c.q))
 	}
