@@ -114,26 +114,35 @@ func (d detectSink) Write(ctx context.Context, events []logs.Event) error {
 				return err
 			}
 		}
-		for _, c := range det.Correlations {
-			group := make([]string, 0, len(c.Group))
-			for k, v := range c.Group {
-				group = append(group, k+"="+v)
-			}
-			slices.Sort(group)
-			h := host
-			if len(group) > 0 {
-				h = storable(strings.Join(group, ", "))
-			}
-			id := storable(c.RuleID)
-			if id == "" {
-				id = "correlation:" + storable(c.RuleTitle)
-			}
-			al := store.Alert{TenantID: e.Tenant, GroupKey: id + "|" + h, RuleID: id, RuleTitle: storable(c.RuleTitle),
-				Level: alertLevel(c.Level), Tags: append(storableAll(c.Tags), "correlation:"+string(c.Type)), Host: cutText(h, 512),
-				EventIDs: []string{e.ID}, Status: "new", FirstSeen: c.First, LastSeen: c.Last}
-			if err := d.raise(ctx, al); err != nil {
-				return err
-			}
+		if err := d.raiseCorrelations(ctx, e, host, det.Correlations); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// raiseCorrelations raises the alerts of the correlations that fired
+// with event e on host.
+func (d detectSink) raiseCorrelations(ctx context.Context, e *logs.Event, host string, fired []*detect.CorrelationAlert) error {
+	for _, c := range fired {
+		group := make([]string, 0, len(c.Group))
+		for k, v := range c.Group {
+			group = append(group, k+"="+v)
+		}
+		slices.Sort(group)
+		h := host
+		if len(group) > 0 {
+			h = storable(strings.Join(group, ", "))
+		}
+		id := storable(c.RuleID)
+		if id == "" {
+			id = "correlation:" + storable(c.RuleTitle)
+		}
+		al := store.Alert{TenantID: e.Tenant, GroupKey: id + "|" + h, RuleID: id, RuleTitle: storable(c.RuleTitle),
+			Level: alertLevel(c.Level), Tags: append(storableAll(c.Tags), "correlation:"+string(c.Type)), Host: cutText(h, 512),
+			EventIDs: []string{e.ID}, Status: "new", FirstSeen: c.First, LastSeen: c.Last}
+		if err := d.raise(ctx, al); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -22,7 +22,7 @@ import (
 // Ingest over the bus. When the node's bus is NATS JetStream (a shared
 // deployment), ingest does not store events itself: HTTP ingest and the
 // syslog spool hand each accepted batch to the durable queue EventsQueue
-// (subject "events.<tenant ID>") and answer the sender (HTTP 202, spool
+// (subject "events.p<partition>.<tenant ID>", see event_workers.go) and answer the sender (HTTP 202, spool
 // commit) only once JetStream acknowledged the publish. Worker nodes
 // consume the queue and acknowledge a message only after its events are
 // stored and matched against the rules. A message can be delivered more
@@ -38,7 +38,8 @@ const EventsQueue = "events"
 const (
 	// eventsSubjectRoot is the first token of every events subject.
 	eventsSubjectRoot = "events"
-	// eventsWorkers is the consumer group of the worker nodes.
+	// eventsWorkers is the single consumer group of the worker nodes
+	// before the queue was partitioned; workers remove it at start.
 	eventsWorkers = "event-workers"
 	// maxBusBatchBytes bounds one queue message (NATS refuses payloads
 	// above its max_payload, 1 MiB by default); bigger batches are split.
@@ -52,8 +53,6 @@ const (
 	// eventsMaxDeliver bounds deliveries of one batch; with the retry
 	// delays below it outlasts a database outage of over an hour.
 	eventsMaxDeliver = 200
-	// eventsConcurrency is how many batches a worker stores at once.
-	eventsConcurrency = 4
 )
 
 // syslogEventNamespace makes the content-derived IDs of syslog events
@@ -126,7 +125,7 @@ func busMessages(events []logs.Event) ([]bus.Message, error) {
 			return
 		}
 		buf.WriteByte(']')
-		msgs = append(msgs, bus.Message{Subject: eventsSubjectRoot + "." + tenant, Data: bytes.Clone(buf.Bytes()),
+		msgs = append(msgs, bus.Message{Subject: eventsSubject(tenant), Data: bytes.Clone(buf.Bytes()),
 			Header: map[string]string{"tenant": tenant}})
 		buf.Reset()
 		n = 0
@@ -184,11 +183,18 @@ func (a *App) startEventQueue(ctx context.Context, consume bool) (func() error, 
 	if !consume {
 		return func() error { return nil }, nil
 	}
-	sub, err := a.Bus.Consume(ctx, EventsQueue, bus.ConsumeOptions{Group: eventsWorkers, Concurrency: eventsConcurrency}, a.storeBusBatch)
-	if err != nil {
-		return nil, fmt.Errorf("consume events: %w", err)
+	// Rules first: a batch must not be stored unmatched.
+	if a.Rules == nil {
+		if err := a.loadRules(); err != nil {
+			return nil, err
+		}
 	}
-	return sub.Stop, nil
+	w, err := a.startEventWorker(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a.eventWorker.Store(w)
+	return func() error { return w.stop(true) }, nil
 }
 
 // storeBusBatch stores one queue message's events and runs detection;

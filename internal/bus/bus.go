@@ -81,6 +81,17 @@ type ConsumeOptions struct {
 	Group string
 	// Concurrency is how many handlers run at once (default 1).
 	Concurrency int
+	// Filter, if set, consumes only the queue's messages whose subject
+	// matches this pattern ("*" and a trailing ">" as in Subscribe). A
+	// filtered group is its own consumer: several groups with filters
+	// that do not overlap can consume one queue, each message going to
+	// the group whose filter it matches (JetStream only; inproc refuses
+	// a filter).
+	Filter string
+	// MaxAckPending bounds the messages the group has delivered and not
+	// yet settled, over all its consumers; 1 hands the group's messages
+	// out one at a time, in order. 0 means no bound but Concurrency.
+	MaxAckPending int
 }
 
 // Subscription stops a subscriber or consumer.

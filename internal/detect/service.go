@@ -552,3 +552,38 @@ func (s *Service) Run(ctx context.Context, every time.Duration) {
 		}
 	}
 }
+
+// ResetCorrelation drops the tenant's correlation state, for a node that
+// takes the tenant over from another and rebuilds the state (the event
+// replay of a partition takeover): windows held from an earlier spell
+// would miss what the other node counted meanwhile.
+func (s *Service) ResetCorrelation(tenantID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t := s.tenants[tenantID]; t != nil {
+		t.corr = nil
+	}
+}
+
+// RestoreCorrelation adds a saved snapshot (Correlator.Snapshot) to the
+// tenant's correlation state.
+func (s *Service) RestoreCorrelation(tenantID string, data []byte) (RestoreStats, error) {
+	s.mu.Lock()
+	cr := s.correlator(s.tenant(tenantID))
+	s.mu.Unlock()
+	return cr.Restore(data)
+}
+
+// LongestTimespan is the longest timespan of the correlations that run
+// for the tenant, 0 when none does: how far back its events must be
+// replayed to rebuild its correlation state.
+func (s *Service) LongestTimespan(tenantID string) time.Duration {
+	s.mu.Lock()
+	cr := s.correlator(s.tenant(tenantID))
+	s.mu.Unlock()
+	var d time.Duration
+	for _, c := range cr.Correlations() {
+		d = max(d, c.Timespan)
+	}
+	return d
+}

@@ -212,6 +212,10 @@ func (b *Bus) Consume(ctx context.Context, queue string, opts bus.ConsumeOptions
 	if fn == nil {
 		return nil, fmt.Errorf("inproc: consume %s: nil handler", queue)
 	}
+	if opts.Filter != "" {
+		// One process holds the whole queue: there is nothing to share out.
+		return nil, fmt.Errorf("inproc: consume %s: filtered groups are not supported (JetStream only)", queue)
+	}
 	if b.isClosed() {
 		return nil, bus.ErrClosed
 	}

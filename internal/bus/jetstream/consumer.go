@@ -50,7 +50,7 @@ func (b *Bus) Consume(ctx context.Context, queue string, opts bus.ConsumeOptions
 	var cons jetstream.Consumer
 	err = b.untilAnswered(ctx, "consumer "+opts.Group, func(actx context.Context) error {
 		var err error
-		cons, err = b.js.CreateOrUpdateConsumer(actx, b.stream(queue), jetstream.ConsumerConfig{
+		cc := jetstream.ConsumerConfig{
 			Durable:       opts.Group,
 			Description:   "bus consumer group " + opts.Group,
 			DeliverPolicy: jetstream.DeliverAllPolicy,
@@ -58,7 +58,12 @@ func (b *Bus) Consume(ctx context.Context, queue string, opts bus.ConsumeOptions
 			AckWait:       cfg.AckWait,
 			MaxDeliver:    serverMax,
 			ReplayPolicy:  jetstream.ReplayInstantPolicy,
-		})
+			MaxAckPending: opts.MaxAckPending,
+		}
+		if opts.Filter != "" {
+			cc.FilterSubject = wireSubject(b.stream(queue), opts.Filter)
+		}
+		cons, err = b.js.CreateOrUpdateConsumer(actx, b.stream(queue), cc)
 		return err
 	})
 	if err != nil {
@@ -274,6 +279,25 @@ func (d *delivery) bury(reason string) error {
 		"queue", d.c.queue, "subject", d.m.Subject, "attempts", d.attempt, "bytes", len(d.m.Data), "reason", reason)
 	if err := d.msg.Term(); err != nil {
 		return fmt.Errorf("jetstream: terminate %s: %w", d.c.queue, err)
+	}
+	return nil
+}
+
+// DeleteGroup removes the durable consumer of a queue's group, with the
+// deliveries it had not settled (the stream keeps their messages for the
+// next consumer). A group that does not exist is not an error. Use it
+// to switch a queue from one group to others, with the group's
+// consumers stopped.
+func (b *Bus) DeleteGroup(ctx context.Context, queue, group string) error {
+	if err := contract.ValidName(group); err != nil {
+		return fmt.Errorf("jetstream: delete group: %w", err)
+	}
+	if b.isClosed() {
+		return bus.ErrClosed
+	}
+	err := b.js.DeleteConsumer(ctx, b.stream(queue), group)
+	if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return fmt.Errorf("jetstream: delete group %s of %s: %w", group, queue, err)
 	}
 	return nil
 }

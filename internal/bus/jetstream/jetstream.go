@@ -25,7 +25,11 @@
 // unfiltered consumer, so a queue has one consumer group: every consumer in
 // it shares the work, and Consume with another Group fails while the first
 // group's durable consumer exists (it outlives its subscribers; delete it to
-// switch groups). Each consumer pulls only as many messages as it has free
+// switch groups, or DeleteGroup). Groups with a ConsumeOptions.Filter are
+// the exception: each is a consumer filtered on its subjects, and groups
+// whose filters do not overlap share the queue (a message goes to the
+// group whose filter it matches); MaxAckPending sets the consumer's
+// max_ack_pending. Each consumer pulls only as many messages as it has free
 // handler slots, so nothing waits in a client buffer while its AckWait runs.
 //
 // MaxDeliver is enforced by the driver so that it behaves like inproc: a nak

@@ -246,7 +246,14 @@ func ConsumeOptions(opts bus.ConsumeOptions) (bus.ConsumeOptions, error) {
 	if err := ValidName(opts.Group); err != nil {
 		return opts, fmt.Errorf("group: %w", err)
 	}
+	if opts.Filter != "" {
+		if err := ValidPattern(opts.Filter); err != nil {
+			return opts, fmt.Errorf("filter: %w", err)
+		}
+	}
 	switch {
+	case opts.MaxAckPending < 0:
+		return opts, errors.New("negative MaxAckPending")
 	case opts.Concurrency < 0:
 		return opts, errors.New("negative Concurrency")
 	case opts.Concurrency == 0:
