@@ -172,6 +172,9 @@ func benchList(b *testing.B, st store.Store, numbered bool, nCases, nObs int) {
 		{"all", incident.Filter{}},
 		{"open-phases", incident.Filter{Phases: incident.Phases()}},
 		{"phase+severity", incident.Filter{Phases: []string{"contain"}, Severity: "critical"}},
+		// No case of the phase has the severity (the generated cases
+		// pair phases and severities by the parity of their number).
+		{"phase+severity-none", incident.Filter{Phases: []string{"contain"}, Severity: "high"}},
 		{"assignee", incident.Filter{Assignee: "user-7"}},
 		{"tag", incident.Filter{Tag: "tag-13"}},
 		{"breached", incident.Filter{Breached: true}},

@@ -253,9 +253,20 @@ func (x incidents) List(ctx context.Context, tenantID string, f store.IncidentFi
 			return cs, x.s.wrap("list incidents", err)
 		}
 	}
-	w, err := x.where(ctx, tenantID, f, false)
+	q, args, err := x.listQuery(ctx, tenantID, f, limit, offset)
 	if err != nil {
 		return nil, x.s.wrap("list incidents", err)
+	}
+	cs, err := collect(ctx, x.s.conn(), scanIncident, q, args...)
+	return cs, x.s.wrap("list incidents", err)
+}
+
+// listQuery is the query of a page of f (when it is not walked) and its
+// arguments.
+func (x incidents) listQuery(ctx context.Context, tenantID string, f store.IncidentFilter, limit, offset int) (string, []any, error) {
+	w, err := x.where(ctx, tenantID, f, false)
+	if err != nil {
+		return "", nil, err
 	}
 	order := ` ORDER BY i.updated_at DESC, i.id DESC`
 	if q := strings.TrimSpace(f.Query); x.s.d.Name == "postgres" && useTrigrams(q) && !refRE.MatchString(strings.ToUpper(q)) {
@@ -266,28 +277,35 @@ func (x incidents) List(ctx context.Context, tenantID string, f store.IncidentFi
 		// matches are read by the trigram index and sorted.
 		order = ` ORDER BY i.updated_at + interval '0' DESC, i.id DESC`
 	}
-	cs, err := collect(ctx, x.s.conn(), scanIncident, `SELECT `+prefixCols("i.", incidentCols)+` FROM incidents i`+w.String()+
-		order+` LIMIT ? OFFSET ?`, append(w.args, limit, offset)...)
-	return cs, x.s.wrap("list incidents", err)
+	return `SELECT ` + prefixCols("i.", incidentCols) + ` FROM incidents i` + w.String() + order + ` LIMIT ? OFFSET ?`,
+		append(w.args, limit, offset), nil
 }
 
 // Count counts matching cases.
 func (x incidents) Count(ctx context.Context, tenantID string, f store.IncidentFilter) (int, error) {
-	w, err := x.where(ctx, tenantID, f, true)
+	q, args, err := x.countQuery(ctx, tenantID, f)
 	if err != nil {
 		return 0, x.s.wrap("count incidents", err)
 	}
 	var n int
-	q, args := `SELECT COUNT(*) FROM incidents i`+w.String(), w.args
+	err = x.s.conn().queryRow(ctx, q, args...).Scan(&n)
+	return n, x.s.wrap("count incidents", err)
+}
+
+// countQuery is the query of Count and its arguments.
+func (x incidents) countQuery(ctx context.Context, tenantID string, f store.IncidentFilter) (string, []any, error) {
+	w, err := x.where(ctx, tenantID, f, true)
+	if err != nil {
+		return "", nil, err
+	}
 	if f.CountCap > 0 {
 		// The cap is written into the query, an integer: as a parameter,
 		// PostgreSQL's generic plan for the driver's prepared statement
 		// guesses it small and scans the tenant's cases for a first few
 		// matches, where the text index would read them all at once.
-		q = `SELECT COUNT(*) FROM (SELECT 1 FROM incidents i` + w.String() + ` LIMIT ` + strconv.Itoa(f.CountCap) + `) capped`
+		return `SELECT COUNT(*) FROM (SELECT 1 FROM incidents i` + w.String() + ` LIMIT ` + strconv.Itoa(f.CountCap) + `) capped`, w.args, nil
 	}
-	err = x.s.conn().queryRow(ctx, q, args...).Scan(&n)
-	return n, x.s.wrap("count incidents", err)
+	return `SELECT COUNT(*) FROM incidents i` + w.String(), w.args, nil
 }
 
 // refRE matches a case reference; a query that is one finds that case only.
