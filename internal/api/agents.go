@@ -30,6 +30,16 @@ type HostAgent struct {
 	// SpoolPending and SpoolDropped are from the last heartbeat.
 	SpoolPending int64 `json:"spool_pending" doc:"Bytes waiting in the agent's spool"`
 	SpoolDropped int64 `json:"spool_dropped" doc:"Events the agent dropped, oldest first, because its spool was full"`
+	// Certificate is the newest client certificate issued to the agent.
+	Certificate *AgentCertificate `json:"certificate,omitempty" doc:"The newest client certificate; absent when none was issued (token only)"`
+}
+
+// AgentCertificate is a client certificate issued to an agent.
+type AgentCertificate struct {
+	Serial    string     `json:"serial" doc:"Serial number in lower-case hex"`
+	NotBefore time.Time  `json:"not_before"`
+	NotAfter  time.Time  `json:"not_after"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
 
 func hostAgentDTO(a fleet.AgentView) HostAgent {
@@ -160,7 +170,19 @@ func (s *server) listAgents(ctx context.Context, in *agentListIn) (*out[[]HostAg
 	if err != nil {
 		return nil, err
 	}
-	return reply(items(as, hostAgentDTO))
+	out := items(as, hostAgentDTO)
+	for i := range out {
+		cs, err := fl.Certificates(ctx, t.ID, out[i].ID)
+		if err != nil {
+			return nil, err
+		}
+		if len(cs) > 0 {
+			c := cs[0]
+			out[i].Certificate = &AgentCertificate{Serial: c.Serial, NotBefore: c.NotBefore, NotAfter: c.NotAfter,
+				RevokedAt: optTime(c.RevokedAt)}
+		}
+	}
+	return reply(out)
 }
 
 func (s *server) revokeAgent(ctx context.Context, in *agentRefIn) (*noContent, error) {

@@ -107,6 +107,10 @@ type Config struct {
 	AgentTLSCert string `yaml:"agent_tls_cert"`
 	AgentTLSKey  string `yaml:"agent_tls_key"`
 	AgentMTLS    bool   `yaml:"agent_mtls"`
+	// AgentCertLifetime is the lifetime of the client certificates issued
+	// to agents at enrolment and renewal (agents renew at two thirds of
+	// it); between MinAgentCertLifetime and MaxAgentCertLifetime.
+	AgentCertLifetime time.Duration `yaml:"agent_cert_lifetime"`
 
 	// Chromium is the browser binary for PDF reports; empty looks up
 	// chromium, chromium-browser and google-chrome on PATH.
@@ -154,8 +158,16 @@ func Default() Config {
 		ShutdownTimeout: 30 * time.Second,
 		MaxBodyBytes:    1 << 20,
 		FeedRefresh:     24 * time.Hour,
+		// Two years, as before the setting existed.
+		AgentCertLifetime: 2 * 365 * 24 * time.Hour,
 	}
 }
+
+// Bounds of AgentCertLifetime.
+const (
+	MinAgentCertLifetime = 24 * time.Hour
+	MaxAgentCertLifetime = 5 * 365 * 24 * time.Hour
+)
 
 // MaxConfigFile bounds the config file size.
 const MaxConfigFile = 1 << 20
@@ -259,6 +271,7 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 	}
 	str("VIGIL_EPSS_SOURCE", &c.EPSSSource)
 	dur("VIGIL_FEED_REFRESH", &c.FeedRefresh)
+	dur("VIGIL_AGENT_CERT_LIFETIME", &c.AgentCertLifetime)
 	dur("VIGIL_EVENT_RETENTION", &c.EventRetention)
 	dur("VIGIL_SESSION_TTL", &c.SessionTTL)
 	dur("VIGIL_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
@@ -392,6 +405,9 @@ func (c *Config) Validate() error {
 	}
 	if c.FeedRefresh < time.Minute || c.FeedRefresh > 30*24*time.Hour {
 		bad("feed_refresh must be between 1m and 720h")
+	}
+	if c.AgentCertLifetime < MinAgentCertLifetime || c.AgentCertLifetime > MaxAgentCertLifetime {
+		bad("agent_cert_lifetime %v must be between 24h (a day) and 43800h (five years)", c.AgentCertLifetime)
 	}
 	if c.EventRetention != 0 && (c.EventRetention < 24*time.Hour || c.EventRetention > 100*366*24*time.Hour) {
 		bad("event_retention must be 0 (keep) or between 24h and 876600h")

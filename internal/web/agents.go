@@ -40,8 +40,11 @@ type enrolmentFields struct{ Name, MaxUses, TTLHours string }
 type agentsPage struct {
 	Base
 	formState
-	URL        string
-	Agents     []fleet.AgentView
+	URL    string
+	Agents []fleet.AgentView
+	// Certs is each agent's newest client certificate, by agent ID
+	// (absent: none issued, or the agent ships with a token only).
+	Certs      map[string]*store.AgentCert
 	Enrolments []store.AgentEnrolment
 	Now        time.Time
 	CanWrite   bool
@@ -67,6 +70,16 @@ func (p *agentPages) view(r *http.Request, f enrolmentFields) (*agentsPage, erro
 	var err error
 	if v.Agents, err = p.fleet.ListAgents(ctx, t.ID, store.Page{Limit: store.MaxPageSize}); err != nil {
 		return nil, err
+	}
+	v.Certs = map[string]*store.AgentCert{}
+	for _, a := range v.Agents {
+		cs, err := p.fleet.Certificates(ctx, t.ID, a.ID)
+		if err != nil {
+			return nil, err
+		}
+		if len(cs) > 0 {
+			v.Certs[a.ID] = &cs[0]
+		}
 	}
 	if v.Enrolments, err = p.fleet.ListEnrolments(ctx, t.ID); err != nil {
 		return nil, err
