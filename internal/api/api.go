@@ -41,6 +41,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/secret"
 	"github.com/vigil-sec/vigil/internal/tenant"
 	"github.com/vigil-sec/vigil/internal/traffic/risk"
+	"github.com/vigil-sec/vigil/internal/vuln/gmp"
 	"github.com/vigil-sec/vigil/internal/vuln/lifecycle"
 	"github.com/vigil-sec/vigil/internal/vuln/scan"
 )
@@ -59,6 +60,8 @@ type Options struct {
 	Reviews  *policyreview.Service
 	Vulns    *lifecycle.Service
 	VulnScan *scan.Service
+	// GMP keeps OpenVAS (gvmd) connections and the scan history.
+	GMP      *gmp.Service
 	Archive  *archive.Service
 	Exposure *exposure.Service
 	Alerting *alerting.Service

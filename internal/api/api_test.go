@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/campaign/manager"
 	"github.com/vigil-sec/vigil/internal/fixture"
 	"github.com/vigil-sec/vigil/internal/tenant"
+	"github.com/vigil-sec/vigil/internal/vuln/gmp"
 )
 
 // harness is a seeded platform behind the API handler, with API tokens of
@@ -38,6 +39,7 @@ func newHarness(t testing.TB, opts ...func(*Options)) *harness {
 	env := fixture.New(t)
 	o := Options{Auth: env.Auth, Tenants: env.Tenants, Assets: env.Assets, Reviews: env.Reviews, Vulns: env.Vulns, Archive: env.Archive, Exposure: env.Exposure, Alerting: env.Alerting, Incidents: env.Incidents, Ops: env.Ops, Attachments: env.Attachments, Assessments: env.Assessments, Posture: env.Posture, Audit: env.Audit, Secrets: env.Secrets,
 		Drills: env.Drills, Devices: env.Devices, Baseline: env.Baseline, Traffic: env.Traffic, VulnScan: env.VulnScan, Agents: env.Fleet,
+		GMP:    gmp.NewService(env.Store, env.Secrets, env.Audit, gmp.ServiceOptions{}),
 		Rules:  detect.NewService(nil, nil, detect.ServiceOptions{Audit: env.Audit, Store: env.Store.Detection()}),
 		Logger: slog.New(slog.DiscardHandler), Version: "test"}
 	campaigns, err := manager.NewService(env.Store, env.Audit, manager.Options{Archive: env.Archive})

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -57,6 +58,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/tenant"
 	"github.com/vigil-sec/vigil/internal/traffic/risk"
 	"github.com/vigil-sec/vigil/internal/triage"
+	"github.com/vigil-sec/vigil/internal/vuln/gmp"
 	"github.com/vigil-sec/vigil/internal/vuln/lifecycle"
 	"github.com/vigil-sec/vigil/internal/vuln/scan"
 )
@@ -118,6 +120,8 @@ type App struct {
 	Traffic *risk.Service
 	// VulnScan runs Vigil's own vulnerability checks and verifications.
 	VulnScan *scan.Service
+	// GMP keeps tenants' OpenVAS (gvmd) connections and the scan history.
+	GMP *gmp.Service
 	// Devices runs security device O&M: health polls, config backups.
 	Devices *om.Service
 	// Fleet enrols host agents, authenticates them and pushes their configuration.
@@ -137,6 +141,11 @@ type App struct {
 	Registry    *prometheus.Registry
 	// Scheduler is set while the node runs the scheduler role (scheduler.go).
 	Scheduler *Scheduler
+	// eventWorker is the node's share of the events queue's partitions
+	// while it consumes them, and partitionLease their lease length (0:
+	// the default); see event_workers.go.
+	eventWorker    atomic.Pointer[eventWorker]
+	partitionLease time.Duration
 
 	// SNMPTrapAddr is the bound SNMP trap receiver, set by Serve when configured.
 	SNMPTrapAddr net.Addr
@@ -235,7 +244,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Vulns = lifecycle.NewService(a.Store, a.Audit, lifecycle.Options{Logger: logger})
 	a.Archive = archive.NewService(a.Store.Reports(), a.Audit, archive.Options{Logger: logger, BrowserPath: cfg.Chromium})
 	a.Exposure = exposure.NewService(a.Store, a.Audit, exposure.Options{Logger: logger, Enqueue: a.enqueueDiscovery})
-	if a.VulnScan, err = scan.New(a.Store, a.Vulns, a.Exposure, scan.Options{Logger: logger}); err != nil {
+	if a.VulnScan, err = scan.New(a.Store, a.Vulns, a.Exposure, scan.Options{Logger: logger, OpenVAS: a.openVAS}); err != nil {
 		_ = a.Bus.Close()
 		_ = a.Store.Close()
 		return nil, err
@@ -252,6 +261,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 			State: string(o.State), Change: change, Path: "/operations/ops-audit/orders/" + o.ID, At: o.UpdatedAt})
 	}})
 	a.Secrets = secret.NewVault(a.Box, a.Store.Secrets(), a.Audit)
+	a.GMP = gmp.NewService(a.Store, a.Secrets, a.Audit, gmp.ServiceOptions{Logger: logger})
 	a.Baseline = hardening.NewService(a.Store, a.Audit, hardening.Options{Logger: logger, Secrets: a.Secrets})
 	if a.Alerting, err = alerting.NewService(a.Store, a.Secrets, a.Audit, alerting.Options{Logger: logger, BaseURL: cfg.BaseURL,
 		AckKey: derivedKey(key, "escalation acknowledgement links"), AckFactor: a.watchAckFactor}); err != nil {
@@ -291,7 +301,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		_ = a.Close()
 		return nil, err
 	}
-	a.Fleet = fleet.New(a.Store, a.Audit, fleet.Options{Logger: logger, Box: a.Box})
+	a.Fleet = fleet.New(a.Store, a.Audit, fleet.Options{Logger: logger, Box: a.Box, CertValidity: cfg.AgentCertLifetime})
 	a.Systems = bizsys.NewService(a.Store, a.Audit)
 	if a.Reports, err = a.newReportCentre(); err != nil {
 		_ = a.Close()

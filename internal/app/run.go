@@ -18,13 +18,13 @@ import (
 
 // Handler builds the composed HTTP handler of this node.
 func (a *App) Handler() (http.Handler, error) {
-	apiH, err := api.New(api.Options{Agents: a.Fleet, Attachments: a.Attachments, Incidents: a.Incidents, Ops: a.Ops, Assessments: a.Assessments, Campaigns: a.Campaigns, Drills: a.Drills, Posture: a.Posture, Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, VulnScan: a.VulnScan, Archive: a.Archive, Exposure: a.Exposure, Alerting: a.Alerting, Baseline: a.Baseline, Traffic: a.Traffic, Devices: a.Devices, Audit: a.Audit, Rules: a.Rules,
+	apiH, err := api.New(api.Options{Agents: a.Fleet, Attachments: a.Attachments, Incidents: a.Incidents, Ops: a.Ops, Assessments: a.Assessments, Campaigns: a.Campaigns, Drills: a.Drills, Posture: a.Posture, Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, VulnScan: a.VulnScan, GMP: a.GMP, Archive: a.Archive, Exposure: a.Exposure, Alerting: a.Alerting, Baseline: a.Baseline, Traffic: a.Traffic, Devices: a.Devices, Audit: a.Audit, Rules: a.Rules,
 		Systems: a.Systems, Secrets: a.Secrets, Logger: a.Logger, Version: Version, MaxBodyBytes: a.Config.MaxBodyBytes,
 		Retention: a})
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	uiH, err := web.New(web.Options{Agents: a.Fleet, Systems: a.Systems, Attachments: a.Attachments, Campaigns: a.Campaigns, Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, VulnScan: a.VulnScan, Archive: a.Archive, Exposure: a.Exposure, Triage: a.Triage, Alerting: a.Alerting, Compromise: a.Compromise, Posture: a.Posture, Intel: a.Desk, Ops: a.Ops, FeedRefresh: a.Config.FeedRefresh, Reports: a.Reports, Incidents: a.Incidents, Assessments: a.Assessments, Drills: a.Drills, Baseline: a.Baseline, Traffic: a.Traffic, Devices: a.Devices, Audit: a.Audit, Rules: a.Rules,
+	uiH, err := web.New(web.Options{Agents: a.Fleet, Systems: a.Systems, Attachments: a.Attachments, Campaigns: a.Campaigns, Auth: a.Auth, Tenants: a.Tenants, Assets: a.Assets, Reviews: a.Reviews, Vulns: a.Vulns, VulnScan: a.VulnScan, GMP: a.GMP, Archive: a.Archive, Exposure: a.Exposure, Triage: a.Triage, Alerting: a.Alerting, Compromise: a.Compromise, Posture: a.Posture, Intel: a.Desk, Ops: a.Ops, FeedRefresh: a.Config.FeedRefresh, Reports: a.Reports, Incidents: a.Incidents, Assessments: a.Assessments, Drills: a.Drills, Baseline: a.Baseline, Traffic: a.Traffic, Devices: a.Devices, Audit: a.Audit, Rules: a.Rules,
 		Store: a.Store, Logger: a.Logger, SecureCookies: a.Config.CookieSecure(), Version: Version,
 		Retention: a})
 	if err != nil {

@@ -2,10 +2,12 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/exposure"
+	"github.com/vigil-sec/vigil/internal/vuln/gmp"
 	"github.com/vigil-sec/vigil/internal/vuln/scan"
 )
 
@@ -17,7 +19,8 @@ const vulnScanEvery = 7 * 24 * time.Hour
 // subscription is active and whose last scheduled scan is older than the
 // subscription's frequency (daily to yearly; weekly when it names none; a
 // per-engagement subscription is scanned on demand only). The claim in
-// the store makes one worker of many run it.
+// the store makes one worker of many run it. Every run, failed or not, is
+// recorded in the tenant's scan history with its errors.
 func (a *App) RunDueVulnScans(ctx context.Context, now time.Time) error {
 	ts, err := a.Store.Tenants().List(ctx)
 	if err != nil {
@@ -47,13 +50,36 @@ func (a *App) RunDueVulnScans(ctx context.Context, now time.Time) error {
 		if !claimed {
 			continue
 		}
+		started := time.Now()
 		res, err := a.VulnScan.Scan(ctx, t.ID)
+		run, rerr := a.GMP.Record(ctx, t.ID, "scheduled", started, scanOutcome(res), err)
+		if rerr != nil {
+			a.Logger.Error("recording a vulnerability scan run failed", "tenant", t.Slug, "err", rerr)
+		}
 		if err != nil {
 			a.Logger.Warn("scheduled vulnerability scan failed", "tenant", t.Slug, "err", err)
 			continue
 		}
-		a.Logger.Info("scheduled vulnerability scan", "tenant", t.Slug, "targets", res.Targets, "findings", res.Findings,
-			"skipped", res.Skipped)
+		a.Logger.Info("scheduled vulnerability scan", "tenant", t.Slug, "status", run.Status, "targets", res.Targets,
+			"findings", res.Findings, "skipped", res.Skipped, "errors", len(res.Errors))
 	}
 	return nil
+}
+
+// scanOutcome is what a scan did, for the scan history.
+func scanOutcome(r scan.Result) gmp.Outcome {
+	return gmp.Outcome{Targets: r.Targets, Findings: r.Findings, ScanIDs: r.ScanIDs, Skipped: r.Skipped, Errors: r.Errors}
+}
+
+// openVAS is the scan service's OpenVAS step: the tenant's gvmd scan of
+// hosts, or no report when the tenant has no gvmd connection.
+func (a *App) openVAS(ctx context.Context, tenantID string, hosts []string) ([]byte, error) {
+	if a.GMP == nil {
+		return nil, nil
+	}
+	rep, err := a.GMP.Scan(ctx, tenantID, hosts)
+	if errors.Is(err, gmp.ErrNotConfigured) {
+		return nil, nil
+	}
+	return rep, err
 }

@@ -145,6 +145,7 @@ type Store interface {
 	Campaigns() CampaignStore
 	Drills() DrillStore
 	VulnSettings() VulnSettingsStore
+	VulnScanRuns() VulnScanRunStore
 	Desk() DeskStore
 	Agents() AgentStore
 	Attachments() AttachmentStore

@@ -54,7 +54,7 @@ func pagePrototypes() map[string]page {
 		"users": &usersPage{}, "user_new": &userNewPage{}, "user": &userPage{},
 		"teams": &teamsPage{}, "team_form": &teamFormPage{}, "team": &teamPage{},
 		"coming": &comingPage{}, "reviews": &reviewsPage{}, "review": &reviewPage{},
-		"vulns": &vulnsPage{}, "vuln": &vulnPage{}, "reports": &reportsPage{}, "discovery": &discoveryPage{}, "discovery_run": &discoveryRunPage{},
+		"vulns": &vulnsPage{}, "vuln": &vulnPage{}, "vulnopenvas": &openVASPage{}, "reports": &reportsPage{}, "discovery": &discoveryPage{}, "discovery_run": &discoveryRunPage{},
 		"events": &eventsPage{}, "event": &eventPage{}, "alerts": &alertsPage{}, "alert": &alertPage{}, "channels": &channelsPage{}, "compromise": &compromisePage{}, "compromise_run": &compromiseRunPage{},
 		"wall": &wallPage{}, "incidents": &incidentsPage{}, "incident": &incidentPage{}, "notices": &noticesPage{},
 		"assessments": &assessmentsPage{}, "assessment": &assessmentPage{},

@@ -32,6 +32,7 @@ type vulnSLARow struct {
 func (s *server) registerVulnScan(t string) {
 	s.handle(http.MethodPost, t+"/vulnerabilities/sla", inTenant(auth.PermVulnWrite), s.vulnSLASave)
 	s.handle(http.MethodPost, t+"/vulnerabilities/{vuln}/verify", inTenant(auth.PermVulnWrite), s.vulnVerify)
+	s.registerVulnOpenVAS(t)
 }
 
 // vulnSLAView builds the SLA form of the tenant in view.

@@ -41,6 +41,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/tenant"
 	"github.com/vigil-sec/vigil/internal/traffic/risk"
 	"github.com/vigil-sec/vigil/internal/triage"
+	"github.com/vigil-sec/vigil/internal/vuln/gmp"
 	"github.com/vigil-sec/vigil/internal/vuln/lifecycle"
 	"github.com/vigil-sec/vigil/internal/vuln/scan"
 )
@@ -53,6 +54,7 @@ type Options struct {
 	Reviews    *policyreview.Service
 	Vulns      *lifecycle.Service
 	VulnScan   *scan.Service
+	GMP        *gmp.Service // OpenVAS (gvmd) connections and the scan history
 	Archive    *archive.Service
 	Exposure   *exposure.Service
 	Triage     *triage.Service

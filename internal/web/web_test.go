@@ -15,6 +15,7 @@ import (
 	"github.com/vigil-sec/vigil/internal/fixture"
 	"github.com/vigil-sec/vigil/internal/httpmw"
 	"github.com/vigil-sec/vigil/internal/store"
+	"github.com/vigil-sec/vigil/internal/vuln/gmp"
 )
 
 // testUI is a seeded platform with the UI in front of it.
@@ -29,6 +30,7 @@ func newTestUI(t *testing.T, mod ...func(*Options)) *testUI {
 	env := fixture.New(t)
 	opts := Options{Auth: env.Auth, Tenants: env.Tenants, Assets: env.Assets, Reviews: env.Reviews, Vulns: env.Vulns, Archive: env.Archive, Exposure: env.Exposure, Triage: env.Triage, Alerting: env.Alerting, Compromise: env.Compromise, Posture: env.Posture, Reports: env.Reports, Incidents: env.Incidents, Assessments: env.Assessments, Audit: env.Audit,
 		Ops: env.Ops, VulnScan: env.VulnScan, Attachments: env.Attachments, Agents: env.Fleet,
+		GMP:   gmp.NewService(env.Store, env.Secrets, env.Audit, gmp.ServiceOptions{}),
 		Store: env.Store, Version: "test", Logger: slog.New(slog.NewTextHandler(testLog{t}, nil))}
 	for _, m := range mod {
 		m(&opts)

@@ -9,193 +9,29 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/xml"
 	"errors"
-	"fmt"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/vigil-sec/vigil/internal/testenv"
 	"github.com/vigil-sec/vigil/internal/vuln"
+	"github.com/vigil-sec/vigil/internal/vuln/gmp/gmptest"
 )
 
-// server is a GMP server written from the protocol's documentation
-// (GMP 22.4: authenticate, create_target, create_task, start_task,
-// get_tasks, get_reports). It is not gvmd: it keeps its objects in memory,
-// a task is "Running" for the first get_tasks after start_task and
-// "Done" afterwards, and every report is the one it was given.
-type server struct {
-	user, pass string
-	report     []byte // a <report> element in the XML report format
-
-	mu      sync.Mutex
-	targets map[string][]string // id → hosts
-	tasks   map[string]*srvTask
-	log     []string // command names in order
-}
-
-type srvTask struct {
-	name, target, config, scanner, report string
-	polls                                 int
-	started                               bool
-}
-
-func newServer(t *testing.T, report []byte) *server {
+func newServer(t *testing.T, report []byte) *gmptest.Server {
 	t.Helper()
-	// A report file starts with an XML declaration, which cannot stand
-	// inside a response.
-	if bytes.HasPrefix(report, []byte("<?xml")) {
-		report = report[bytes.Index(report, []byte("?>"))+2:]
-	}
-	return &server{user: "admin", pass: "s3cret<&>", report: bytes.TrimSpace(report),
-		targets: map[string][]string{}, tasks: map[string]*srvTask{}}
+	return gmptest.New(report, "admin", "s3cret<&>")
 }
 
-// command is any GMP command element.
-type command struct {
-	XMLName xml.Name
-	Attrs   []xml.Attr `xml:",any,attr"`
-	Creds   struct {
-		Username string `xml:"username"`
-		Password string `xml:"password"`
-	} `xml:"credentials"`
-	Name     string `xml:"name"`
-	Hosts    string `xml:"hosts"`
-	PortList struct {
-		ID string `xml:"id,attr"`
-	} `xml:"port_list"`
-	Config struct {
-		ID string `xml:"id,attr"`
-	} `xml:"config"`
-	Target struct {
-		ID string `xml:"id,attr"`
-	} `xml:"target"`
-	Scanner struct {
-		ID string `xml:"id,attr"`
-	} `xml:"scanner"`
-}
-
-func (c *command) attr(name string) string {
-	for _, a := range c.Attrs {
-		if a.Name.Local == name {
-			return a.Value
-		}
-	}
-	return ""
-}
-
-func (s *server) serve(conn net.Conn) {
-	defer func() { _ = conn.Close() }()
-	dec := xml.NewDecoder(conn)
-	authed := false
-	n := 0
-	for {
-		var c command
-		if err := dec.Decode(&c); err != nil {
-			return
-		}
-		n++
-		name := c.XMLName.Local
-		s.mu.Lock()
-		s.log = append(s.log, name)
-		resp := s.answer(&c, &authed, n)
-		s.mu.Unlock()
-		if _, err := conn.Write([]byte(resp + "\n")); err != nil {
-			return
-		}
-	}
-}
-
-func status(name string, code int, text string) string {
-	return fmt.Sprintf(`<%s_response status="%d" status_text="%s"/>`, name, code, text)
-}
-
-func (s *server) answer(c *command, authed *bool, n int) string {
-	name := c.XMLName.Local
-	if name == "authenticate" {
-		if c.Creds.Username == s.user && c.Creds.Password == s.pass {
-			*authed = true
-			return `<authenticate_response status="200" status_text="OK"><role>Admin</role><timezone>UTC</timezone></authenticate_response>`
-		}
-		return status(name, 400, "Authentication failed")
-	}
-	if !*authed {
-		return status(name, 401, "Authenticate first")
-	}
-	switch name {
-	case "create_target":
-		if c.Name == "" || c.Hosts == "" {
-			return status(name, 400, "CREATE_TARGET requires a name and hosts")
-		}
-		id := fmt.Sprintf("target-%d", n)
-		s.targets[id] = strings.Split(c.Hosts, ",")
-		return fmt.Sprintf(`<create_target_response status="201" status_text="OK, resource created" id="%s"/>`, id)
-	case "create_task":
-		if _, ok := s.targets[c.Target.ID]; !ok {
-			return status(name, 404, "Failed to find target")
-		}
-		id := fmt.Sprintf("task-%d", n)
-		s.tasks[id] = &srvTask{name: c.Name, target: c.Target.ID, config: c.Config.ID, scanner: c.Scanner.ID}
-		return fmt.Sprintf(`<create_task_response status="201" status_text="OK, resource created" id="%s"/>`, id)
-	case "start_task":
-		t, ok := s.tasks[c.attr("task_id")]
-		if !ok {
-			return status(name, 404, "Failed to find task")
-		}
-		t.started, t.report = true, fmt.Sprintf("report-%d", n)
-		return fmt.Sprintf(`<start_task_response status="202" status_text="OK, request submitted"><report_id>%s</report_id></start_task_response>`, t.report)
-	case "get_tasks":
-		id := c.attr("task_id")
-		t, ok := s.tasks[id]
-		if !ok {
-			return status(name, 404, "Failed to find task")
-		}
-		st, progress := "New", "-1"
-		if t.started {
-			t.polls++
-			st, progress = "Running", "42"
-			if t.polls > 1 {
-				st, progress = "Done", "-1"
-			}
-		}
-		return fmt.Sprintf(`<get_tasks_response status="200" status_text="OK"><apply_overrides>0</apply_overrides>`+
-			`<task id="%s"><name>%s</name><status>%s</status><progress>%s</progress><last_report><report id="%s">`+
-			`<timestamp>2026-01-01T00:00:00Z</timestamp></report></last_report></task>`+
-			`<filters id=""><term>apply_overrides=0</term></filters><task_count>1<filtered>1</filtered></task_count></get_tasks_response>`,
-			id, t.name, st, progress, t.report)
-	case "get_reports":
-		if c.attr("format_id") != FormatXML || c.attr("ignore_pagination") != "1" {
-			return status(name, 400, "unexpected report request")
-		}
-		for _, t := range s.tasks {
-			if t.report == c.attr("report_id") && t.polls > 1 {
-				return `<get_reports_response status="200" status_text="OK">` + string(s.report) +
-					`<filters id=""><term>rows=-1</term></filters><report_count>1</report_count></get_reports_response>`
-			}
-		}
-		return status(name, 404, "Failed to find report")
-	}
-	return status(name, 400, "Bogus command name")
-}
-
-func listen(t *testing.T, s *server, l net.Listener) {
+func listen(t *testing.T, s *gmptest.Server, l net.Listener) {
 	t.Helper()
 	t.Cleanup(func() { _ = l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go s.serve(c)
-		}
-	}()
+	s.Serve(l)
 }
 
 func corpusReport(t *testing.T, name string) []byte {
@@ -253,18 +89,16 @@ func TestScanOverUnixSocket(t *testing.T) {
 			t.Fatalf("finding %d: %q %q, the file gives %q %q", i, got[i].Fingerprint, got[i].Title, want[i].Fingerprint, want[i].Title)
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	wantLog := "authenticate create_target create_task start_task get_tasks get_tasks get_reports"
-	if strings.Join(s.log, " ") != wantLog {
-		t.Errorf("commands %v, want %s", s.log, wantLog)
+	if log := s.Log(); strings.Join(log, " ") != wantLog {
+		t.Errorf("commands %v, want %s", log, wantLog)
 	}
-	for _, tk := range s.tasks {
-		if tk.config != ConfigFullAndFast || tk.scanner != ScannerOpenVAS {
-			t.Errorf("task config %q scanner %q", tk.config, tk.scanner)
+	for _, tk := range s.Tasks() {
+		if tk.Config != ConfigFullAndFast || tk.Scanner != ScannerOpenVAS || tk.PortList != PortListAllTCPNmapUDP {
+			t.Errorf("task config %q scanner %q port list %q", tk.Config, tk.Scanner, tk.PortList)
 		}
-		if h := s.targets[tk.target]; strings.Join(h, ",") != "192.0.2.10,192.0.2.0/30" {
-			t.Errorf("target hosts %v", h)
+		if strings.Join(tk.Hosts, ",") != "192.0.2.10,192.0.2.0/30" {
+			t.Errorf("target hosts %v", tk.Hosts)
 		}
 	}
 }

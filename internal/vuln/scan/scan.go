@@ -64,6 +64,11 @@ type Options struct {
 	// Targets, when set, replaces discovery results as the source of
 	// services to check (tests, offline use).
 	Targets func(ctx context.Context, tenantID string) ([]Target, error)
+	// OpenVAS, when set, scans the in-scope hosts through the tenant's
+	// gvmd (internal/vuln/gmp) and returns the XML report, which is
+	// imported as an OpenVAS scan; a nil report without error means the
+	// tenant has no gvmd connection (the scanner is skipped).
+	OpenVAS func(ctx context.Context, tenantID string, hosts []string) ([]byte, error)
 }
 
 // Service scans tenants and verifies findings.
@@ -183,6 +188,9 @@ func (s *Service) external(ctx context.Context, tenantID string, targets []Targe
 		format string
 		args   []string
 	}
+	if s.opts.OpenVAS != nil {
+		s.openVAS(ctx, tenantID, hosts, res)
+	}
 	jobs := []job{{s.nmap, "nmap", nmapArgs(hosts, ports)}, {s.nuclei, "nuclei", nucleiArgs(urls, "")}}
 	for _, j := range jobs {
 		if !j.tool.Installed() {
@@ -208,6 +216,26 @@ func (s *Service) external(ctx context.Context, tenantID string, targets []Targe
 		res.Findings += sc.Total
 		res.Scans = append(res.Scans, sc)
 	}
+}
+
+// openVAS runs the tenant's OpenVAS scan of hosts and imports its report.
+func (s *Service) openVAS(ctx context.Context, tenantID string, hosts []string, res *Result) {
+	rep, err := s.opts.OpenVAS(ctx, tenantID, hosts)
+	switch {
+	case err != nil:
+		res.Errors = append(res.Errors, err.Error())
+		return
+	case rep == nil:
+		res.Skipped = append(res.Skipped, "openvas")
+		return
+	}
+	sc, err := s.vulns.Import(ctx, tenantID, lifecycle.ImportInput{Filename: "openvas-gmp-scan", Format: "openvas", Data: rep})
+	if err != nil {
+		res.Errors = append(res.Errors, "openvas: "+err.Error())
+		return
+	}
+	res.Findings += sc.Total
+	res.Scans = append(res.Scans, sc)
 }
 
 // check runs every applicable check on one service.
