@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -252,4 +254,146 @@ func streamMessages(t *testing.T, url, stream string) uint64 {
 		t.Fatal(err)
 	}
 	return st.CachedInfo().State.Msgs
+}
+
+// TestHandoverWaitsForBatches: a worker that gives a partition up, in a
+// rebalance or a clean shutdown, keeps its lease until the partition's
+// batches in flight are stored, so that the next holder's replay reads
+// them. A batch of the tenant's partition is held in flight by a hook;
+// meanwhile the lease stays with the worker (the other takes the rest of
+// its share) for twice the lease time, and passes on once it is let go.
+func TestHandoverWaitsForBatches(t *testing.T) {
+	env := newClusterEnv(t)
+	rules := t.TempDir()
+	k := make([]byte, 32)
+	_, _ = rand.Read(k)
+	key := base64.StdEncoding.EncodeToString(k)
+	w1, _ := env.startClusterNode(t, "worker-1", config.RoleWorker, rules, key)
+	in, _ := env.startClusterNode(t, "ingest-1", config.RoleIngest, rules, key)
+	ctx := t.Context()
+	held := func(a *App) []int {
+		if w := a.eventWorker.Load(); w != nil {
+			return w.held()
+		}
+		return nil
+	}
+	waitUntil(t, "worker-1 holding every partition", func() bool { return len(held(w1)) == pipeline.DefaultPartitions })
+	// A tenant on a partition a rebalance moves: the highest numbers go.
+	var ten store.Tenant
+	for i := 0; ; i++ {
+		ten = store.Tenant{Slug: fmt.Sprintf("t%d", i), Name: "T"}
+		if err := w1.Store.Tenants().Create(ctx, &ten); err != nil {
+			t.Fatal(err)
+		}
+		if pipeline.Partition(ten.ID, pipeline.DefaultPartitions) >= pipeline.DefaultPartitions/2 {
+			break
+		}
+	}
+	p := pipeline.Partition(ten.ID, pipeline.DefaultPartitions)
+	owner := func() string {
+		var o string
+		if err := env.admin.QueryRowContext(ctx, `SELECT owner FROM event_worker_leases WHERE n = $1`, p).Scan(&o); err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	auto, err := logs.NewRegistry().Lookup("auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := 0
+	send := func() {
+		t.Helper()
+		sent++
+		line := fmt.Sprintf("<38>%s web-01 sshd[%d]: Accepted password for u%d", time.Now().UTC().Format(time.RFC3339), 1000+sent, sent)
+		ev, err := logs.ParseRecord(auto, []byte(line), logs.Meta{Source: "test", Tenant: ten.ID}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := in.ingestSink(false).Write(ctx, []logs.Event{ev}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stored := func() int {
+		n, err := w1.Store.Events().Count(ctx, ten.ID, store.EventQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// block holds the first batch of partition p that w handles until
+	// the returned release is called; entered is closed when it arrives.
+	block := func(w *eventWorker) (entered chan struct{}, release func()) {
+		entered, let := make(chan struct{}), make(chan struct{})
+		var once sync.Once
+		f := func(q int) {
+			if q != p {
+				return
+			}
+			first := false
+			once.Do(func() { first = true; close(entered) })
+			if first {
+				<-let
+			}
+		}
+		w.beforeStore.Store(&f)
+		var letOnce sync.Once
+		release = func() { letOnce.Do(func() { close(let) }) }
+		t.Cleanup(release) // a failed test must not leave the node stuck
+		return entered, release
+	}
+	// holdsOn checks for twice the lease time that keeper keeps the lease
+	// of p and other does not consume it.
+	holdsOn := func(keeper string, other *App) {
+		t.Helper()
+		end := time.Now().Add(2 * w1.partitionLease)
+		for time.Now().Before(end) {
+			if o := owner(); o != keeper {
+				t.Fatalf("partition %d leased to %q while %s had a batch of it in flight", p, o, keeper)
+			}
+			if other != nil && slices.Contains(held(other), p) {
+				t.Fatalf("partition %d consumed by another worker while %s had a batch of it in flight", p, keeper)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+
+	// Rebalance: worker-2 joins while worker-1 has a batch of p in flight.
+	entered, release := block(w1.eventWorker.Load())
+	send()
+	<-entered
+	w2, _ := env.startClusterNode(t, "worker-2", config.RoleWorker, rules, key)
+	waitUntil(t, "worker-2 taking the rest of its share", func() bool {
+		return len(held(w2)) >= pipeline.DefaultPartitions/2-1
+	})
+	holdsOn("worker-1", w2)
+	release()
+	waitUntil(t, "worker-2 taking the partition over", func() bool { return slices.Contains(held(w2), p) })
+	if n := stored(); n != 1 {
+		t.Fatalf("%d events stored, want 1", n)
+	}
+	if o := owner(); o != "worker-2" {
+		t.Fatalf("partition %d leased to %q after the handover, want worker-2", p, o)
+	}
+
+	// Clean shutdown: worker-2 stops while it has a batch of p in flight.
+	w1.eventWorker.Load().beforeStore.Store(nil)
+	ww2 := w2.eventWorker.Load()
+	entered, release = block(ww2)
+	send()
+	<-entered
+	stopped := make(chan error, 1)
+	go func() { stopped <- ww2.stop(true) }()
+	holdsOn("worker-2", w1)
+	release()
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	if n := stored(); n != 2 {
+		t.Fatalf("%d events stored when worker-2 stopped, want 2", n)
+	}
+	if o := owner(); o != "" {
+		t.Fatalf("partition %d leased to %q after worker-2 stopped", p, o)
+	}
+	waitUntil(t, "worker-1 holding every partition again", func() bool { return len(held(w1)) == pipeline.DefaultPartitions })
 }

@@ -24,5 +24,21 @@ type PartitionLeaser interface {
 	ReleasePartitions(ctx context.Context, node string) error
 }
 
+// PartitionHandover is a PartitionLeaser whose rounds can leave the
+// giving up of partitions to the caller, so that a node stops consuming
+// a partition, and finishes the batches it has in flight, before another
+// node may take it.
+type PartitionHandover interface {
+	PartitionLeaser
+	// KeepPartitions is BalancePartitions except that the partitions
+	// beyond node's fair share are not given up: they stay held (and
+	// renewed) and are returned in surplus too, the highest numbers. The
+	// caller gives each up with ReleasePartition once it stopped
+	// consuming it.
+	KeepPartitions(ctx context.Context, node string, total int, ttl time.Duration, now time.Time) (held, surplus []int, err error)
+	// ReleasePartition gives partition n up if node holds it.
+	ReleasePartition(ctx context.Context, node string, n int) error
+}
+
 // MaxPartitions bounds the partitions a PartitionLeaser shares out.
 const MaxPartitions = 1024

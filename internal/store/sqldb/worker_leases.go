@@ -9,7 +9,10 @@ import (
 	"github.com/vigil-sec/vigil/internal/store"
 )
 
-var _ store.PartitionLeaser = (*Store)(nil)
+var (
+	_ store.PartitionLeaser   = (*Store)(nil)
+	_ store.PartitionHandover = (*Store)(nil)
+)
 
 // maxLeaseNode bounds a node name in the lease tables.
 const maxLeaseNode = 200
@@ -20,18 +23,30 @@ const maxLeaseNode = 200
 // nodes' rounds see each other's outcome and never hand one partition to
 // two nodes.
 func (s *Store) BalancePartitions(ctx context.Context, node string, total int, ttl time.Duration, now time.Time) ([]int, error) {
+	held, _, err := s.balancePartitions(ctx, node, total, ttl, now, false)
+	return held, err
+}
+
+// KeepPartitions implements store.PartitionHandover.
+func (s *Store) KeepPartitions(ctx context.Context, node string, total int, ttl time.Duration, now time.Time) (held, surplus []int, err error) {
+	return s.balancePartitions(ctx, node, total, ttl, now, true)
+}
+
+// balancePartitions is one lease round; with keep the partitions beyond
+// the share stay held and are returned in surplus.
+func (s *Store) balancePartitions(ctx context.Context, node string, total int, ttl time.Duration, now time.Time, keep bool) ([]int, []int, error) {
 	switch {
 	case node == "" || len(node) > maxLeaseNode:
-		return nil, fmt.Errorf("balance partitions: %w: node name of %d bytes", store.ErrInvalid, len(node))
+		return nil, nil, fmt.Errorf("balance partitions: %w: node name of %d bytes", store.ErrInvalid, len(node))
 	case total < 1 || total > store.MaxPartitions:
-		return nil, fmt.Errorf("balance partitions: %w: %d partitions", store.ErrInvalid, total)
+		return nil, nil, fmt.Errorf("balance partitions: %w: %d partitions", store.ErrInvalid, total)
 	case ttl <= 0:
-		return nil, fmt.Errorf("balance partitions: %w: lease of %s", store.ErrInvalid, ttl)
+		return nil, nil, fmt.Errorf("balance partitions: %w: lease of %s", store.ErrInvalid, ttl)
 	}
 	until := now.Add(ttl)
-	var held []int
+	var held, surplus []int
 	err := s.inTx(ctx, func(c conn) error {
-		held = held[:0]
+		held, surplus = held[:0], surplus[:0]
 		if err := c.lock(ctx, "vigil.event_worker_leases"); err != nil {
 			return err
 		}
@@ -82,7 +97,10 @@ func (s *Store) BalancePartitions(ctx context.Context, node string, total int, t
 		}
 		slices.Sort(free)
 		share := (total + max(live, 1) - 1) / max(live, 1)
-		for len(held) > share { // rebalance: hand the highest over
+		if keep && len(held) > share { // the caller hands the highest over
+			surplus = append(surplus, held[share:]...)
+		}
+		for !keep && len(held) > share { // rebalance: hand the highest over
 			n := held[len(held)-1]
 			held = held[:len(held)-1]
 			if _, err := c.exec(ctx, `UPDATE event_worker_leases SET owner = '', lease_until = NULL WHERE n = ?`, n); err != nil {
@@ -102,10 +120,22 @@ func (s *Store) BalancePartitions(ctx context.Context, node string, total int, t
 		return err
 	})
 	if err != nil {
-		return nil, s.wrap("balance partitions", err)
+		return nil, nil, s.wrap("balance partitions", err)
 	}
 	slices.Sort(held)
-	return held, nil
+	return held, surplus, nil
+}
+
+// ReleasePartition implements store.PartitionHandover.
+func (s *Store) ReleasePartition(ctx context.Context, node string, n int) error {
+	err := s.inTx(ctx, func(c conn) error {
+		if err := c.lock(ctx, "vigil.event_worker_leases"); err != nil {
+			return err
+		}
+		_, err := c.exec(ctx, `UPDATE event_worker_leases SET owner = '', lease_until = NULL WHERE n = ? AND owner = ?`, n, node)
+		return err
+	})
+	return s.wrap("release partition", err)
 }
 
 // ReleasePartitions implements store.PartitionLeaser.

@@ -82,4 +82,60 @@ func testPartitionLeases(t *testing.T, s store.Store) {
 	if err := pl.ReleasePartitions(ctx, "a"); err != nil {
 		t.Fatal(err)
 	}
+	testPartitionHandover(t, s, now.Add(time.Minute))
+}
+
+// testPartitionHandover: a node over its share keeps the surplus until it
+// gives each partition up itself, and only then may another take it.
+func testPartitionHandover(t *testing.T, s store.Store, now time.Time) {
+	ph, ok := s.(store.PartitionHandover)
+	if !ok {
+		return
+	}
+	ctx := context.Background()
+	const total, ttl = 5, 10 * time.Second
+	keep := func(node string, at time.Time) (held, surplus []int) {
+		t.Helper()
+		held, surplus, err := ph.KeepPartitions(ctx, node, total, ttl, at)
+		if err != nil {
+			t.Fatalf("keep %s: %v", node, err)
+		}
+		return held, surplus
+	}
+	if a, sur := keep("a", now); len(a) != total || len(sur) != 0 {
+		t.Fatalf("a single node holds %v surplus %v, want all and none", a, sur)
+	}
+	if b, _ := keep("b", now.Add(time.Second)); len(b) != 0 {
+		t.Fatalf("b took %v that a holds", b)
+	}
+	a, sur := keep("a", now.Add(2*time.Second))
+	if len(a) != total || len(sur) != 2 || !slices.Equal(sur, a[len(a)-2:]) {
+		t.Fatalf("a holds %v surplus %v, want all and its highest 2", a, sur)
+	}
+	if b, _ := keep("b", now.Add(3*time.Second)); len(b) != 0 {
+		t.Fatalf("b took %v before a gave its surplus up", b)
+	}
+	if err := ph.ReleasePartition(ctx, "b", sur[0]); err != nil { // not b's: nothing happens
+		t.Fatal(err)
+	}
+	if b, _ := keep("b", now.Add(4*time.Second)); len(b) != 0 {
+		t.Fatalf("b took %v after releasing a partition it did not hold", b)
+	}
+	for _, n := range sur {
+		if err := ph.ReleasePartition(ctx, "a", n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, _ := keep("b", now.Add(5*time.Second))
+	if !slices.Equal(b, sur) {
+		t.Fatalf("b holds %v after a gave up %v", b, sur)
+	}
+	if a, sur := keep("a", now.Add(6*time.Second)); len(a) != total-len(b) || len(sur) != 0 {
+		t.Fatalf("a holds %v surplus %v after the handover", a, sur)
+	}
+	for _, n := range []string{"a", "b"} {
+		if err := ph.ReleasePartitions(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
