@@ -1,8 +1,10 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -67,7 +69,19 @@ func TestVulnSLAAndScan(t *testing.T) {
 // is in the history.
 func TestVulnOpenVAS(t *testing.T) {
 	h := newHarness(t)
-	svc, err := scan.New(h.env.Store, h.env.Vulns, h.env.Exposure, scan.Options{NmapPath: "-", NucleiPath: "-"})
+	// The app's OpenVAS step runs the tenant's gvmd scan unless the
+	// context leaves it out (internal/app's openVAS); a scan started by
+	// hand must leave it out.
+	openVAS := func(ctx context.Context, _ string, _ []string) ([]byte, error) {
+		if !gmp.ScanLeftOut(ctx) {
+			t.Error("a manual scan asked for an OpenVAS scan")
+		}
+		return nil, nil
+	}
+	svc, err := scan.New(h.env.Store, h.env.Vulns, h.env.Exposure, scan.Options{NmapPath: "-", NucleiPath: "-", OpenVAS: openVAS,
+		Targets: func(context.Context, string) ([]scan.Target, error) {
+			return []scan.Target{{Host: "127.0.0.1", Port: 9, Service: "ssh", Banner: "SSH-2.0-OpenSSH_9.2p1"}}, nil
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,14 +123,20 @@ func TestVulnOpenVAS(t *testing.T) {
 	h.wantProblem(http.StatusNotFound, get, base+"/openvas", h.customer, nil)
 	h.wantProblem(http.StatusForbidden, put, "/api/v1/tenants/globex/vulnerabilities/openvas", h.customer, in)
 
-	// A manual scan (gvmd at the socket is not there): the run is in the
-	// history with the OpenVAS error, which the analyst may read.
+	// The scan target's address is in the tenant's declared scope.
+	h.want(http.StatusCreated, pst, "/api/v1/tenants/acme/assets", h.adminA, AssetInput{Kind: "ip", Address: "127.0.0.1"}, nil)
+	// A manual scan: the run is in the history, which the analyst may
+	// read. OpenVAS is left out of it (it runs with the scheduled scans),
+	// so the gvmd that is not at the socket is never dialled.
 	var run VulnScanRun
 	h.want(http.StatusOK, pst, base+"/scans", h.adminA, nil, &run)
 	var runs []VulnScanRunView
 	h.want(http.StatusOK, get, base+"/scan-runs", h.analystA, nil, &runs)
 	if len(runs) != 1 || runs[0].Kind != "manual" {
 		t.Fatalf("runs %+v", runs)
+	}
+	if !slices.Contains(runs[0].Skipped, "openvas") {
+		t.Fatalf("manual run should list OpenVAS as skipped: skipped %q errors %q", runs[0].Skipped, runs[0].Errors)
 	}
 	h.wantProblem(http.StatusNotFound, get, base+"/scan-runs", h.customer, nil)
 

@@ -72,9 +72,10 @@ func scanOutcome(r scan.Result) gmp.Outcome {
 }
 
 // openVAS is the scan service's OpenVAS step: the tenant's gvmd scan of
-// hosts, or no report when the tenant has no gvmd connection.
+// hosts, or no report when the tenant has no gvmd connection or the scan
+// was started by hand (gmp.WithoutScan).
 func (a *App) openVAS(ctx context.Context, tenantID string, hosts []string) ([]byte, error) {
-	if a.GMP == nil {
+	if a.GMP == nil || gmp.ScanLeftOut(ctx) {
 		return nil, nil
 	}
 	rep, err := a.GMP.Scan(ctx, tenantID, hosts)

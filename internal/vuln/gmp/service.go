@@ -38,6 +38,22 @@ const (
 // ErrNotConfigured means the tenant has no OpenVAS connection.
 var ErrNotConfigured = errors.New("openvas: no gvmd connection is set for the tenant")
 
+type withoutScanKey struct{}
+
+// WithoutScan marks ctx so that the tenant's OpenVAS scan is left out of
+// the vulnerability scan run under it. A scan started by hand runs within
+// one request, which an OpenVAS scan (minutes to hours) would outlive;
+// OpenVAS runs with the scheduled scans.
+func WithoutScan(ctx context.Context) context.Context {
+	return context.WithValue(ctx, withoutScanKey{}, true)
+}
+
+// ScanLeftOut reports whether ctx was marked by WithoutScan.
+func ScanLeftOut(ctx context.Context) bool {
+	v, _ := ctx.Value(withoutScanKey{}).(bool)
+	return v
+}
+
 // uuidRE matches the IDs gvmd gives its objects.
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
