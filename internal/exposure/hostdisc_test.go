@@ -16,7 +16,10 @@ import (
 func TestStartDueKeepsHostDiscovery(t *testing.T) {
 	e := fixture.New(t)
 	ctx := e.AdminCtx(t.Context())
-	clock := time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
+	// The store stamps runs with the real time, so the service's clock
+	// starts there (a fixed date made the test fail once it lay a day in
+	// the past).
+	clock := time.Now().UTC()
 	svc := exposure.NewService(e.Store, e.Audit, exposure.Options{Now: func() time.Time { return clock },
 		Enqueue: func(context.Context, string, string) error { return nil }})
 	sub := store.Subscription{TenantID: e.TenantA.ID, Service: exposure.ServiceCode, Enabled: true, ReportFrequency: "weekly"}

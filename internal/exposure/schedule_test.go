@@ -143,7 +143,10 @@ func TestChangesBetweenRealRuns(t *testing.T) {
 func TestStartDue(t *testing.T) {
 	e := fixture.New(t)
 	ctx := e.AdminCtx(t.Context())
-	clock := time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
+	// The store stamps runs with the real time, so the service's clock
+	// starts there (a fixed date made the test fail once it lay a day in
+	// the past).
+	clock := time.Now().UTC()
 	var mu sync.Mutex
 	var queued []string
 	svc := exposure.NewService(e.Store, e.Audit, exposure.Options{Now: func() time.Time { return clock },
