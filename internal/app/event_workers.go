@@ -154,7 +154,7 @@ func (w *eventWorker) run(ctx context.Context) {
 		switch {
 		case err == nil:
 			lastOK = started
-			w.consume(ctx, held, surplus)
+			w.consume(held, surplus)
 		case ctx.Err() != nil:
 			return
 		default:
@@ -162,7 +162,7 @@ func (w *eventWorker) run(ctx context.Context) {
 			// Stop consuming before the leases can run out, so that no
 			// partition is consumed by two nodes.
 			if time.Since(lastOK) > 2*w.ttl/3 {
-				w.consume(ctx, nil, nil)
+				w.consume(nil, nil)
 			}
 		}
 		select {
@@ -186,7 +186,7 @@ func (w *eventWorker) balance(ctx context.Context, now time.Time) (held, surplus
 // consume makes the node consume exactly the partitions in held but not
 // in surplus. A partition no longer held (its lease ran out) is stopped
 // at once; one in surplus is handed over in the background (handOver).
-func (w *eventWorker) consume(ctx context.Context, held, surplus []int) {
+func (w *eventWorker) consume(held, surplus []int) {
 	w.mu.Lock()
 	var gone []bus.Subscription
 	var lost []string
@@ -223,14 +223,14 @@ func (w *eventWorker) consume(ctx context.Context, held, surplus []int) {
 	for _, p := range want {
 		w.mu.Lock()
 		_, have := w.subs[p]
+		if !have {
+			w.nextGen++
+			w.gen[p] = w.nextGen
+		}
 		w.mu.Unlock()
 		if have {
 			continue
 		}
-		w.mu.Lock()
-		w.nextGen++
-		w.gen[p] = w.nextGen
-		w.mu.Unlock()
 		sub, err := w.a.Bus.Consume(w.hctx, EventsQueue, bus.ConsumeOptions{Group: eventsPartitionGroup + strconv.Itoa(p),
 			Filter: eventsSubjectRoot + ".p" + strconv.Itoa(p) + ".>", Concurrency: w.batches, MaxAckPending: w.batches},
 			func(ctx context.Context, d bus.Delivery) error { return w.handle(ctx, p, d) })
@@ -358,7 +358,7 @@ func (w *eventWorker) stop(release bool) error {
 		// so that nobody takes a partition before they are settled.
 		settled := make(chan struct{})
 		go func() {
-			w.consume(context.Background(), nil, nil)
+			w.consume(nil, nil)
 			w.drains.Wait()
 			close(settled)
 		}()
